@@ -1,0 +1,21 @@
+#!/usr/bin/env bun
+import { ConfigError } from "../config/load.ts";
+import { ExitError } from "./exit-error.ts";
+import { buildProgram } from "./program.ts";
+import { paint } from "./render.ts";
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof ExitError) {
+    if (e.message) console.error(paint.error(e.message));
+    if (e.hint) console.error(paint.hint(e.hint));
+    process.exit(e.code);
+  }
+  if (e instanceof ConfigError) {
+    console.error(paint.error(e.message));
+    console.error(paint.hint("fix the key named above, then run the command again (ccp config check validates a file)"));
+    process.exit(2);
+  }
+  throw e;
+}

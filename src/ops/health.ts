@@ -1,0 +1,32 @@
+/** Asks an instance's /healthz; true only for a ccp answering 200. */
+export async function isHealthy(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
+  try {
+    const res = await fetch(`http://${host}:${port}/healthz`, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok) return false;
+    const body = (await res.json()) as { service?: unknown };
+    return body.service === "ccp";
+  } catch {
+    return false;
+  }
+}
+
+/** True when something accepts TCP connections on the port. */
+export async function isPortBusy(host: string, port: number): Promise<boolean> {
+  try {
+    const socket = await Bun.connect({ hostname: host, port, socket: { data() {}, error() {} } });
+    socket.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function waitHealthy(host: string, port: number, timeoutMs: number, alive: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await isHealthy(host, port)) return true;
+    if (!alive()) return false;
+    await Bun.sleep(100);
+  }
+  return false;
+}

@@ -1,0 +1,107 @@
+import { newObservation, observeEvent, type StreamObservation } from "../sse/observer.ts";
+import { SseParser } from "../sse/parser.ts";
+import { UpstreamFailure } from "../upstream/failure.ts";
+import type { UpstreamResponse } from "../upstream/transport.ts";
+
+/** The global reader type (bun-types and node:stream/web disagree on its members). */
+export type ByteReader = ReadableStreamDefaultReader<Uint8Array>;
+
+/** Bytes held before commit are bounded: a stream of pings alone cannot grow it without end. */
+const MAX_PRECOMMIT_BYTES = 1024 * 1024;
+/** Error bodies are read whole (they are small) so they can be classified and passed on. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+/** The upstream produced its first real event (or a non-SSE body): the response may be committed. */
+export interface Committed {
+  readonly kind: "commit";
+  readonly response: UpstreamResponse;
+  readonly sse: boolean;
+  /** Bytes read while peeking, to be sent first, unchanged. */
+  readonly head: Uint8Array[];
+  readonly reader: ByteReader;
+  readonly parser: SseParser;
+  readonly observation: StreamObservation;
+}
+
+/** The upstream answered an error status; its (bounded) body has been read. */
+export interface ErrorAnswer {
+  readonly kind: "error_status";
+  readonly response: UpstreamResponse;
+  readonly body: Uint8Array;
+}
+
+/** A 200 stream whose first real event was `event: error` (Z.ai's burst limit, PROTOCOL.md). */
+export interface InStreamError {
+  readonly kind: "in_stream_error";
+  readonly response: UpstreamResponse;
+  readonly body: Uint8Array;
+  readonly observation: StreamObservation;
+}
+
+export type Peeked = Committed | ErrorAnswer | InStreamError;
+
+const isEventStream = (r: UpstreamResponse) =>
+  r.headers.some(([k, v]) => k === "content-type" && v.toLowerCase().startsWith("text/event-stream"));
+
+/**
+ * Reads just enough of a response to decide whether it can be committed to the client.
+ * A healthy stream is released the moment its first event arrives; nothing waits on a timer.
+ * Throws UpstreamFailure when the body breaks before that point.
+ */
+export async function peek(response: UpstreamResponse): Promise<Peeked> {
+  const reader = response.body.getReader() as unknown as ByteReader;
+  if (response.status >= 400) return { kind: "error_status", response, body: await readBounded(reader, MAX_ERROR_BODY_BYTES) };
+  const parser = new SseParser();
+  const observation = newObservation();
+  if (!isEventStream(response)) return { kind: "commit", response, sse: false, head: [], reader, parser, observation };
+
+  const head: Uint8Array[] = [];
+  let held = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) {
+      const text = new TextDecoder().decode(concat(head));
+      throw new UpstreamFailure("protocol", `the event stream ended before its first event${text.trim() ? `: ${text.slice(0, 200)}` : " (empty body)"}`);
+    }
+    head.push(value);
+    held += value.byteLength;
+    for (const ev of parser.push(value)) {
+      observeEvent(observation, ev);
+      if (ev.event === "ping") continue;
+      if (ev.event === "error") {
+        void reader.cancel().catch(() => {});
+        return { kind: "in_stream_error", response, body: concat(head), observation };
+      }
+      // message_start, or anything else a tolerant proxy should not hold back.
+      return { kind: "commit", response, sse: true, head, reader, parser, observation };
+    }
+    if (held > MAX_PRECOMMIT_BYTES) return { kind: "commit", response, sse: true, head, reader, parser, observation };
+  }
+}
+
+async function readBounded(reader: ByteReader, max: number): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    size += value.byteLength;
+    if (size >= max) {
+      void reader.cancel().catch(() => {});
+      break;
+    }
+  }
+  return concat(parts).subarray(0, max);
+}
+
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}

@@ -1,0 +1,25 @@
+import type { Config, Lane } from "../config/config.ts";
+import { globToRegExp } from "./glob.ts";
+
+export interface RouteDecision {
+  readonly lane: Lane;
+  /** The model name sent upstream (the client's, unless a route or the lane's map says otherwise). */
+  readonly upstreamModel: string;
+}
+
+export type Router = (model: string) => RouteDecision | undefined;
+
+/** Ordered rules: the first route whose glob matches the client's model picks the lane. */
+export function createRouter(config: Pick<Config, "routes" | "lanes">): Router {
+  const rules = config.routes.map((r) => ({ test: globToRegExp(r.match), lane: config.lanes[r.lane]!, model: r.model }));
+  const maps = new Map<string, { test: RegExp; to: string }[]>();
+  for (const lane of Object.values(config.lanes)) {
+    maps.set(lane.name, Object.entries(lane.models).map(([glob, to]) => ({ test: globToRegExp(glob), to })));
+  }
+  return (model) => {
+    const rule = rules.find((r) => r.test.test(model));
+    if (!rule) return undefined;
+    const mapped = maps.get(rule.lane.name)?.find((m) => m.test.test(model))?.to;
+    return { lane: rule.lane, upstreamModel: rule.model ?? mapped ?? model };
+  };
+}

@@ -1,0 +1,37 @@
+/**
+ * Anthropic-shaped errors (PROTOCOL.md "Error envelope"): the same envelope serves
+ * HTTP error bodies and the data of an in-stream `event: error` frame.
+ */
+export const ERROR_TYPE_BY_STATUS: Readonly<Record<number, string>> = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  402: "billing_error",
+  403: "permission_error",
+  404: "not_found_error",
+  405: "invalid_request_error",
+  413: "request_too_large",
+  415: "invalid_request_error",
+  429: "rate_limit_error",
+  500: "api_error",
+  502: "api_error",
+  503: "api_error",
+  504: "timeout_error",
+  529: "overloaded_error",
+};
+
+export function errorEnvelope(type: string, message: string, rid: string): string {
+  return JSON.stringify({ type: "error", error: { type, message }, request_id: rid });
+}
+
+export function errorResponse(status: number, message: string, rid: string, headers: Record<string, string> = {}): Response {
+  const type = ERROR_TYPE_BY_STATUS[status] ?? "api_error";
+  return new Response(errorEnvelope(type, message, rid), {
+    status,
+    headers: { "content-type": "application/json", "request-id": rid, "x-ccp-rid": rid, ...headers },
+  });
+}
+
+/** A well-formed in-stream error frame that ends a committed SSE stream. */
+export function errorFrame(type: string, message: string, rid: string): string {
+  return `event: error\ndata: ${errorEnvelope(type, message, rid)}\n\n`;
+}

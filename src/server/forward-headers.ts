@@ -1,0 +1,59 @@
+import type { Lane } from "../config/config.ts";
+
+/**
+ * Connection-specific fields are never forwarded (RFC 9110 §7.6.1), nor are the
+ * proxy-* fields meant for this hop. host and content-length are set by the transport,
+ * accept-encoding is pinned so the SSE guard can read the stream.
+ */
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "http2-settings",
+]);
+const MANAGED = new Set(["host", "content-length", "accept-encoding", "expect"]);
+const CREDENTIALS = new Set(["x-api-key", "authorization"]);
+
+function connectionTokens(headers: Headers): Set<string> {
+  return new Set((headers.get("connection") ?? "").split(",").map((t) => t.trim().toLowerCase()).filter(Boolean));
+}
+
+/** The headers an attempt sends upstream: the client's, filtered, with the lane's credentials. */
+export function upstreamHeaders(client: Headers, lane: Pick<Lane, "auth" | "header" | "key">): [string, string][] {
+  const named = connectionTokens(client);
+  const out: [string, string][] = [];
+  client.forEach((value, name) => {
+    if (HOP_BY_HOP.has(name) || MANAGED.has(name) || named.has(name) || name.startsWith(":")) return;
+    if (lane.auth === "key" && CREDENTIALS.has(name)) return;
+    out.push([name, value]);
+  });
+  if (lane.auth === "key" && lane.key !== undefined) {
+    out.push(lane.header === "authorization" ? ["authorization", `Bearer ${lane.key}`] : ["x-api-key", lane.key]);
+  }
+  out.push(["accept-encoding", "identity"]);
+  return out;
+}
+
+/** The upstream's response headers as the client gets them (framing is the server's business). */
+export function downstreamHeaders(upstream: ReadonlyArray<readonly [string, string]>): Headers {
+  const out = new Headers();
+  for (const [name, value] of upstream) {
+    if (HOP_BY_HOP.has(name) || name === "content-length" || name.startsWith(":")) continue;
+    out.append(name, value);
+  }
+  return out;
+}
+
+/** The credential style an attempt used, for the usage record (never the credential itself). */
+export function headerMode(client: Headers, lane: Pick<Lane, "auth" | "header">): string {
+  if (lane.auth === "key") return lane.header;
+  if (client.has("x-api-key")) return "x-api-key";
+  if (client.has("authorization")) return "authorization";
+  return "none";
+}

@@ -1,0 +1,110 @@
+import type { SseEvent } from "./parser.ts";
+
+/** What the proxy learns from watching a Messages stream (or a JSON Message body). */
+export interface StreamObservation {
+  /** Saw `message_start`. */
+  messageStart: boolean;
+  /** Saw `message_stop`: the stream ended well-formed. */
+  messageStop: boolean;
+  /** Saw a `content_block_delta` (the first content token). */
+  content: boolean;
+  inputTokens: number | undefined;
+  outputTokens: number | undefined;
+  cacheReadInputTokens: number | undefined;
+  cacheCreationInputTokens: number | undefined;
+  stopReason: string | undefined;
+  /** An in-stream `event: error` (type and message as the upstream sent them). */
+  error: { type: string; message: string } | undefined;
+}
+
+export const newObservation = (): StreamObservation => ({
+  messageStart: false,
+  messageStop: false,
+  content: false,
+  inputTokens: undefined,
+  outputTokens: undefined,
+  cacheReadInputTokens: undefined,
+  cacheCreationInputTokens: undefined,
+  stopReason: undefined,
+  error: undefined,
+});
+
+interface Usage {
+  input_tokens?: unknown;
+  output_tokens?: unknown;
+  cache_read_input_tokens?: unknown;
+  cache_creation_input_tokens?: unknown;
+}
+
+const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
+
+function takeUsage(o: StreamObservation, usage: Usage | undefined): void {
+  if (!usage || typeof usage !== "object") return;
+  // message_delta usage is cumulative (Messages streaming docs): later values replace earlier ones.
+  o.inputTokens = num(usage.input_tokens) ?? o.inputTokens;
+  o.outputTokens = num(usage.output_tokens) ?? o.outputTokens;
+  o.cacheReadInputTokens = num(usage.cache_read_input_tokens) ?? o.cacheReadInputTokens;
+  o.cacheCreationInputTokens = num(usage.cache_creation_input_tokens) ?? o.cacheCreationInputTokens;
+}
+
+function parse(data: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(data);
+    return typeof v === "object" && v !== null ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Updates the observation from one event. Only the few events that carry usage,
+ * stop reason or errors are JSON-parsed; content deltas are recognised by name alone.
+ * Unknown event types are ignored (PROTOCOL.md: pass on, ignore).
+ */
+export function observeEvent(o: StreamObservation, ev: SseEvent): void {
+  switch (ev.event) {
+    case "content_block_delta":
+      o.content = true;
+      return;
+    case "message_start": {
+      o.messageStart = true;
+      const message = parse(ev.data)?.message as { usage?: Usage } | undefined;
+      takeUsage(o, message?.usage);
+      return;
+    }
+    case "message_delta": {
+      const d = parse(ev.data);
+      const delta = d?.delta as { stop_reason?: unknown } | undefined;
+      if (typeof delta?.stop_reason === "string") o.stopReason = delta.stop_reason;
+      takeUsage(o, d?.usage as Usage | undefined);
+      return;
+    }
+    case "message_stop":
+      o.messageStop = true;
+      return;
+    case "error": {
+      const err = parse(ev.data)?.error as { type?: unknown; message?: unknown } | undefined;
+      o.error = {
+        type: typeof err?.type === "string" ? err.type : "error",
+        message: typeof err?.message === "string" ? err.message : ev.data.slice(0, 500),
+      };
+      return;
+    }
+  }
+}
+
+/** A non-streaming Messages response: one JSON Message (or an error envelope). */
+export function observeJsonBody(o: StreamObservation, text: string): void {
+  const body = parse(text);
+  if (!body) return;
+  if (body.type === "message") {
+    o.messageStart = true;
+    o.messageStop = true;
+    o.content = true;
+    if (typeof body.stop_reason === "string") o.stopReason = body.stop_reason;
+    takeUsage(o, body.usage as Usage | undefined);
+  } else if (body.type === "error") {
+    const err = body.error as { type?: unknown; message?: unknown } | undefined;
+    o.error = { type: typeof err?.type === "string" ? err.type : "error", message: typeof err?.message === "string" ? err.message : "" };
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * The closed set of failure classes (DESIGN.md). The same string appears in the
+ * usage record, metric labels, log lines and the docs.
+ */
+export const FAILURE_CLASSES = [
+  "connect", // TCP connect refused, unreachable or timed out
+  "tls_timeout", // TLS handshake did not finish in time
+  "tls", // TLS handshake failed (certificate, ALPN)
+  "headers_timeout", // no response headers within headers_ms
+  "dead_session", // an HTTP/2 session stopped answering PING, or was torn down under the attempt
+  "upload_stall", // the request body made no progress
+  "idle_timeout", // no response bytes for idle_ms once streaming
+  "reset", // the connection or stream was reset / closed early
+  "goaway", // the HTTP/2 peer refused the stream with GOAWAY
+  "http_status", // the upstream answered an error status
+  "in_stream_error", // the upstream sent `event: error`
+  "protocol", // the upstream answered something that is not the stream or JSON asked for
+  "client_abort", // the downstream client went away
+] as const;
+
+export type FailureClass = (typeof FAILURE_CLASSES)[number];
+
+/** A typed transport failure. Transports throw only this; the attempt loop decides what it means. */
+export class UpstreamFailure extends Error {
+  override readonly name = "UpstreamFailure";
+  constructor(
+    readonly failureClass: FailureClass,
+    message: string,
+    /** True when nothing of the request reached the upstream application (safe to resend anywhere). */
+    readonly beforeRequestSent = false,
+  ) {
+    super(message);
+  }
+}
+
+export const isUpstreamFailure = (e: unknown): e is UpstreamFailure => e instanceof UpstreamFailure;

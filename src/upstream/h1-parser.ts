@@ -1,0 +1,166 @@
+/**
+ * Incremental HTTP/1.1 response parser (RFC 9112): status line, header fields,
+ * and body framing by Content-Length, chunked Transfer-Encoding, or connection close.
+ * Pure: bytes in, events out. Body chunks are subarrays of the input, never copies.
+ */
+export type H1Event =
+  | { readonly type: "head"; readonly status: number; readonly headers: ReadonlyArray<readonly [string, string]> }
+  | { readonly type: "body"; readonly chunk: Uint8Array }
+  | { readonly type: "end" };
+
+export class H1ProtocolError extends Error {
+  override readonly name = "H1ProtocolError";
+}
+
+const MAX_HEAD_BYTES = 64 * 1024;
+const CR = 13;
+const LF = 10;
+const latin1 = new TextDecoder("latin1");
+
+type State =
+  | { kind: "head" }
+  | { kind: "length"; remaining: number }
+  | { kind: "chunk-size" }
+  | { kind: "chunk-data"; remaining: number }
+  | { kind: "chunk-data-end" }
+  | { kind: "trailers" }
+  | { kind: "until-close" }
+  | { kind: "done" };
+
+export class H1ResponseParser {
+  #state: State = { kind: "head" };
+  #carry: Uint8Array = new Uint8Array(0);
+  /** True when the body ends at connection close (no reuse possible). */
+  closeDelimited = false;
+  /** True when the server asked to close the connection after this response. */
+  connectionClose = false;
+
+  constructor(readonly method: string) {}
+
+  get done(): boolean {
+    return this.#state.kind === "done";
+  }
+
+  push(input: Uint8Array): H1Event[] {
+    const out: H1Event[] = [];
+    let buf = this.#carry.length ? concat(this.#carry, input) : input;
+    this.#carry = new Uint8Array(0);
+    let i = 0;
+    while (i < buf.length) {
+      const s = this.#state;
+      if (s.kind === "head") {
+        const end = findHeadEnd(buf, i);
+        if (end === -1) {
+          if (buf.length - i > MAX_HEAD_BYTES) throw new H1ProtocolError("response head larger than 64 KiB");
+          break;
+        }
+        const head = this.#parseHead(latin1.decode(buf.subarray(i, end)));
+        i = end + 4;
+        if (head) out.push(head);
+        if (this.#state.kind === "done") out.push({ type: "end" });
+      } else if (s.kind === "length" || s.kind === "chunk-data") {
+        const take = Math.min(s.remaining, buf.length - i);
+        out.push({ type: "body", chunk: buf.subarray(i, i + take) });
+        i += take;
+        s.remaining -= take;
+        if (s.remaining === 0) {
+          this.#state = s.kind === "length" ? { kind: "done" } : { kind: "chunk-data-end" };
+          if (this.#state.kind === "done") out.push({ type: "end" });
+        }
+      } else if (s.kind === "until-close") {
+        out.push({ type: "body", chunk: buf.subarray(i) });
+        i = buf.length;
+      } else if (s.kind === "done") {
+        throw new H1ProtocolError("bytes after the end of the response");
+      } else {
+        // Line-oriented states of chunked coding.
+        const eol = findCrlf(buf, i);
+        if (eol === -1) {
+          if (buf.length - i > 8 * 1024) throw new H1ProtocolError("chunk framing line too long");
+          break;
+        }
+        const line = latin1.decode(buf.subarray(i, eol));
+        i = eol + 2;
+        if (s.kind === "chunk-data-end") {
+          if (line !== "") throw new H1ProtocolError("missing CRLF after chunk data");
+          this.#state = { kind: "chunk-size" };
+        } else if (s.kind === "chunk-size") {
+          const size = Number.parseInt(line.split(";", 1)[0]!.trim(), 16);
+          if (!Number.isFinite(size) || size < 0 || !/^[0-9a-fA-F]+$/.test(line.split(";", 1)[0]!.trim())) {
+            throw new H1ProtocolError(`bad chunk size line ${JSON.stringify(line.slice(0, 40))}`);
+          }
+          this.#state = size === 0 ? { kind: "trailers" } : { kind: "chunk-data", remaining: size };
+        } else if (line === "") {
+          this.#state = { kind: "done" };
+          out.push({ type: "end" });
+        }
+        // Trailer fields are read and dropped.
+      }
+    }
+    if (i < buf.length) this.#carry = buf.slice(i);
+    return out;
+  }
+
+  /** The connection closed. Legal only for a close-delimited body (or after the end). */
+  finish(): H1Event[] {
+    if (this.#state.kind === "done") return [];
+    if (this.#state.kind === "until-close") {
+      this.#state = { kind: "done" };
+      return [{ type: "end" }];
+    }
+    throw new H1ProtocolError(this.#state.kind === "head" ? "connection closed before the response head" : "connection closed in the middle of the body");
+  }
+
+  #parseHead(text: string): H1Event | undefined {
+    const lines = text.split("\r\n");
+    const m = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/.exec(lines[0] ?? "");
+    if (!m) throw new H1ProtocolError(`bad status line ${JSON.stringify((lines[0] ?? "").slice(0, 60))}`);
+    const status = Number(m[2]);
+    const headers: [string, string][] = [];
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(":");
+      if (colon <= 0) throw new H1ProtocolError(`bad header line ${JSON.stringify(line.slice(0, 60))}`);
+      headers.push([line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()]);
+    }
+    // 1xx responses are interim (RFC 9110 §15.2): skip them and read the next head.
+    if (status >= 100 && status < 200) return undefined;
+    const get = (name: string) => headers.filter(([k]) => k === name).map(([, v]) => v);
+    this.connectionClose = get("connection").some((v) => /(^|,)\s*close\s*($|,)/i.test(v)) || m[1] === "0";
+    const te = get("transfer-encoding").join(",").toLowerCase();
+    const cl = get("content-length");
+    if (this.method === "HEAD" || status === 204 || status === 304) this.#state = { kind: "done" };
+    else if (te !== "") {
+      if (!/(^|,)\s*chunked\s*$/.test(te)) throw new H1ProtocolError(`unsupported transfer-encoding ${te}`);
+      this.#state = { kind: "chunk-size" };
+    } else if (cl.length > 0) {
+      const n = Number(cl[0]);
+      if (!Number.isSafeInteger(n) || n < 0 || cl.some((v) => v !== cl[0])) throw new H1ProtocolError("bad content-length");
+      this.#state = n === 0 ? { kind: "done" } : { kind: "length", remaining: n };
+    } else {
+      this.#state = { kind: "until-close" };
+      this.closeDelimited = true;
+    }
+    return { type: "head", status, headers };
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+function findCrlf(buf: Uint8Array, from: number): number {
+  for (let i = buf.indexOf(CR, from); i !== -1 && i < buf.length - 1; i = buf.indexOf(CR, i + 1)) {
+    if (buf[i + 1] === LF) return i;
+  }
+  return -1;
+}
+
+function findHeadEnd(buf: Uint8Array, from: number): number {
+  for (let i = findCrlf(buf, from); i !== -1; i = findCrlf(buf, i + 2)) {
+    if (buf[i + 2] === CR && buf[i + 3] === LF) return i;
+  }
+  return -1;
+}

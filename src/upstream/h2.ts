@@ -1,0 +1,239 @@
+import http2 from "node:http2";
+import type net from "node:net";
+import { dial } from "./dial.ts";
+import { UpstreamFailure } from "./failure.ts";
+import type { Transport, UpstreamRequest, UpstreamResponse } from "./transport.ts";
+
+export interface H2Options {
+  readonly ca: readonly string[] | undefined;
+  /** A session with streams in flight that has received nothing for this long is sent a PING. */
+  readonly pingAfterMs?: number;
+  /** No PING answer within this long: the session is dead. */
+  readonly pingTimeoutMs?: number;
+}
+
+const BODY_HIGH_WATER = 256 * 1024;
+const { NGHTTP2_CANCEL } = http2.constants;
+
+/** A session and what we know of its health. */
+interface Session {
+  readonly session: http2.ClientHttp2Session;
+  /** Streams in flight: each fails with this session's death reason. */
+  readonly streams: Set<(f: UpstreamFailure) => void>;
+  lastActivity: number;
+  /** Set once the peer sent GOAWAY or we found it dead: no new streams go here. */
+  retired: boolean;
+  pingInFlight: boolean;
+}
+
+/**
+ * HTTP/2 over one shared session per lane (concurrent streams multiplex on it).
+ * A session that goes quiet while streams wait is PINGed; no answer means it is dead:
+ * it is destroyed, its streams fail with dead_session, and the next request dials anew.
+ */
+export class H2Transport implements Transport {
+  readonly protocol = "h2" as const;
+  readonly #ca: readonly string[] | undefined;
+  readonly #pingAfterMs: number;
+  readonly #pingTimeoutMs: number;
+  #current: Session | undefined;
+  #connecting: Promise<Session> | undefined;
+  readonly #watchdog: ReturnType<typeof setInterval>;
+  readonly #all = new Set<Session>();
+
+  constructor(o: H2Options) {
+    this.#ca = o.ca;
+    this.#pingAfterMs = o.pingAfterMs ?? 5_000;
+    this.#pingTimeoutMs = o.pingTimeoutMs ?? 3_000;
+    this.#watchdog = setInterval(() => this.#checkHealth(), Math.max(250, Math.min(this.#pingAfterMs, 1_000)));
+    this.#watchdog.unref();
+  }
+
+  async send(req: UpstreamRequest): Promise<UpstreamResponse> {
+    const s = await this.#session(req);
+    return this.#exchange(s, req);
+  }
+
+  close(): void {
+    clearInterval(this.#watchdog);
+    for (const s of this.#all) s.session.destroy();
+    this.#all.clear();
+    this.#current = undefined;
+  }
+
+  async #session(req: UpstreamRequest): Promise<Session> {
+    const current = this.#current;
+    if (current && !current.retired && !current.session.destroyed && !current.session.closed) return current;
+    this.#connecting ??= this.#connect(req).finally(() => (this.#connecting = undefined));
+    return this.#connecting;
+  }
+
+  async #connect(req: UpstreamRequest): Promise<Session> {
+    // The connection attempt must not die with the first request that asked for it.
+    const socket = await dial(req.url, { connectMs: req.timeouts.connect_ms, tlsMs: req.timeouts.tls_ms, alpn: ["h2"], ca: this.#ca });
+    const alpn = (socket as net.Socket & { alpnProtocol?: string | false }).alpnProtocol;
+    if (alpn !== "h2") {
+      socket.destroy();
+      throw new UpstreamFailure("protocol", `upstream ${req.url.host} did not negotiate HTTP/2 (ALPN: ${alpn || "none"}); use transport = "h1" for this lane`, true);
+    }
+    const session = http2.connect(req.url.origin, { createConnection: () => socket });
+    const s: Session = { session, streams: new Set(), lastActivity: performance.now(), retired: false, pingInFlight: false };
+    this.#all.add(s);
+    const gone = (f: UpstreamFailure) => this.#retire(s, f);
+    session.on("goaway", () => {
+      // In-flight streams below the peer's last stream id may still complete; only new ones must go elsewhere.
+      s.retired = true;
+    });
+    session.on("error", (e: Error) => gone(new UpstreamFailure("reset", `HTTP/2 session error: ${e.message}`)));
+    session.on("close", () => gone(new UpstreamFailure("reset", "HTTP/2 session closed")));
+    session.on("frameError", () => (s.lastActivity = performance.now()));
+    this.#current = s;
+    return s;
+  }
+
+  #retire(s: Session, f: UpstreamFailure): void {
+    s.retired = true;
+    this.#all.delete(s);
+    if (this.#current === s) this.#current = undefined;
+    for (const fail of [...s.streams]) fail(f);
+    s.streams.clear();
+    if (!s.session.destroyed) s.session.destroy();
+  }
+
+  /** PING sessions that have streams waiting but have gone quiet; no answer in time means dead. */
+  #checkHealth(): void {
+    const now = performance.now();
+    for (const s of this.#all) {
+      if (s.streams.size === 0 || s.pingInFlight || now - s.lastActivity < this.#pingAfterMs) continue;
+      s.pingInFlight = true;
+      const timer = setTimeout(() => this.#retire(s, new UpstreamFailure("dead_session", `HTTP/2 session did not answer PING within ${this.#pingTimeoutMs} ms`)), this.#pingTimeoutMs);
+      try {
+        s.session.ping((err) => {
+          clearTimeout(timer);
+          s.pingInFlight = false;
+          if (err) return this.#retire(s, new UpstreamFailure("dead_session", `HTTP/2 PING failed: ${err.message}`));
+          s.lastActivity = performance.now();
+        });
+      } catch (e) {
+        clearTimeout(timer);
+        this.#retire(s, new UpstreamFailure("dead_session", `HTTP/2 PING could not be sent: ${(e as Error).message}`));
+      }
+    }
+  }
+
+  #exchange(s: Session, req: UpstreamRequest): Promise<UpstreamResponse> {
+    return new Promise<UpstreamResponse>((resolve, reject) => {
+      const headers: http2.OutgoingHttpHeaders = {
+        ":method": req.method,
+        ":path": req.url.pathname + req.url.search,
+        ":scheme": "https",
+        ":authority": req.url.host,
+      };
+      for (const [name, value] of req.headers) {
+        // Connection-specific fields are illegal in HTTP/2 (RFC 9113 §8.2.2); the caller has removed them.
+        const prev = headers[name];
+        headers[name] = prev === undefined ? value : `${String(prev)}, ${value}`;
+      }
+      if (req.body) headers["content-length"] = String(req.body.byteLength);
+
+      let stream: http2.ClientHttp2Stream;
+      try {
+        stream = s.session.request(headers, { endStream: !req.body || req.body.byteLength === 0 });
+      } catch (e) {
+        this.#retire(s, new UpstreamFailure("reset", `HTTP/2 session unusable: ${(e as Error).message}`));
+        return reject(new UpstreamFailure("dead_session", `HTTP/2 session unusable: ${(e as Error).message}`, true));
+      }
+      let phase: "head" | "body" | "done" = "head";
+      let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+      let paused = false;
+      let idleTimer: ReturnType<typeof setTimeout> | undefined;
+      const touch = () => (s.lastActivity = performance.now());
+
+      const cleanup = () => {
+        clearTimeout(headersTimer);
+        clearTimeout(idleTimer);
+        s.streams.delete(fail);
+        req.signal.removeEventListener("abort", onAbort);
+      };
+      function fail(f: UpstreamFailure): void {
+        if (phase === "done") return;
+        const wasHead = phase === "head";
+        phase = "done";
+        cleanup();
+        if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);
+        if (wasHead) reject(f);
+        else controller?.error(f);
+      }
+      const armIdle = () => {
+        if (paused || phase !== "body") return;
+        if (idleTimer) idleTimer.refresh();
+        else idleTimer = setTimeout(() => fail(new UpstreamFailure("idle_timeout", `no response bytes for ${req.timeouts.idle_ms} ms`)), req.timeouts.idle_ms);
+      };
+      const onAbort = () => fail(new UpstreamFailure("client_abort", "the attempt was aborted"));
+      s.streams.add(fail);
+      req.signal.addEventListener("abort", onAbort, { once: true });
+      const headersTimer = setTimeout(() => fail(new UpstreamFailure("headers_timeout", `no response headers within ${req.timeouts.headers_ms} ms`)), req.timeouts.headers_ms);
+      if (req.signal.aborted) return onAbort();
+
+      stream.on("response", (h) => {
+        touch();
+        const status = Number(h[":status"]);
+        if (status >= 100 && status < 200) return;
+        clearTimeout(headersTimer);
+        phase = "body";
+        const list: [string, string][] = [];
+        for (const [k, v] of Object.entries(h)) {
+          if (k.startsWith(":") || v === undefined) continue;
+          for (const one of Array.isArray(v) ? v : [v]) list.push([k, String(one)]);
+        }
+        const body = new ReadableStream<Uint8Array>(
+          {
+            start: (c) => void (controller = c),
+            pull: () => {
+              if (!paused) return;
+              paused = false;
+              stream.resume();
+              armIdle();
+            },
+            cancel: () => {
+              if (phase === "done") return;
+              phase = "done";
+              cleanup();
+              if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);
+            },
+          },
+          new ByteLengthQueuingStrategy({ highWaterMark: BODY_HIGH_WATER }),
+        );
+        resolve({ protocol: "h2", status, headers: list, body });
+        armIdle();
+      });
+      stream.on("data", (chunk: Uint8Array) => {
+        touch();
+        if (phase !== "body" || !controller) return;
+        controller.enqueue(chunk);
+        if ((controller.desiredSize ?? 1) <= 0) {
+          paused = true;
+          stream.pause();
+          clearTimeout(idleTimer);
+          idleTimer = undefined;
+        } else armIdle();
+      });
+      stream.on("end", () => {
+        touch();
+        if (phase === "body") {
+          phase = "done";
+          cleanup();
+          controller?.close();
+        } else if (phase === "head") fail(new UpstreamFailure("protocol", "HTTP/2 stream ended without response headers"));
+      });
+      stream.on("error", (e: Error & { code?: string }) => fail(new UpstreamFailure("reset", `HTTP/2 stream error: ${e.code ?? e.message}`)));
+      stream.on("close", () => {
+        if (phase === "done") return;
+        const code = stream.rstCode;
+        const goaway = code === http2.constants.NGHTTP2_REFUSED_STREAM;
+        fail(new UpstreamFailure(goaway ? "goaway" : "reset", `HTTP/2 stream closed${code ? ` (RST_STREAM code ${code})` : ""} before the response ended`, goaway));
+      });
+      if (req.body && req.body.byteLength > 0) stream.end(req.body);
+    });
+  }
+}

@@ -1,0 +1,54 @@
+import type { FailureClass } from "../upstream/failure.ts";
+import type { Protocol } from "../upstream/transport.ts";
+
+/** One try of one request on one lane over one protocol. */
+export interface AttemptRecord {
+  readonly lane: string;
+  readonly protocol: Protocol;
+  /** "ok", or the failure class that ended the attempt. */
+  readonly outcome: "ok" | FailureClass;
+  /** Upstream HTTP status, when headers arrived. */
+  readonly status: number | null;
+  /** From the attempt's start to its outcome (headers or failure). */
+  readonly ms: number;
+  /** Back-off waited before this attempt. */
+  readonly wait_ms: number;
+}
+
+/**
+ * One line of usage.jsonl per client request. Field names up to `header_mode` are the Go
+ * shim's, kept for the scripts that already parse them; README documents every field.
+ */
+export interface UsageRecord {
+  ts: string;
+  rid: string;
+  lane: string | null;
+  model: string | null;
+  status: number;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  op: "messages" | "count_tokens" | "models";
+  latency_ms: number;
+  ttft_ms: number | null;
+  err_type: string | null;
+  upstream: string | null;
+  h2: boolean | null;
+  header_mode: string | null;
+  upstream_model: string | null;
+  stream: boolean;
+  first_byte_ms: number | null;
+  cache_read_input_tokens: number | null;
+  cache_creation_input_tokens: number | null;
+  stop_reason: string | null;
+  upstream_request_id: string | null;
+  failure_class: FailureClass | null;
+  profile: string;
+  port: number;
+  attempts: AttemptRecord[];
+}
+
+export interface UsageSink {
+  write(record: UsageRecord): void;
+  /** Resolves once everything written so far is durable. */
+  flush(): Promise<void>;
+}

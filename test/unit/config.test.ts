@@ -1,0 +1,105 @@
+import { describe, expect, test } from "bun:test";
+import { ConfigError, loadConfig } from "../../src/config/load.ts";
+import { writeConfig } from "../support/config-file.ts";
+import { ISSUE_CONFIG } from "../support/issue-config.ts";
+
+const load = (toml: string, opts: { profile?: string; env?: Record<string, string> } = {}) =>
+  loadConfig({ file: writeConfig(toml), profile: opts.profile, env: { HOME: "/home/u", ...opts.env } });
+
+const errorOf = (fn: () => unknown): string => {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error("expected a ConfigError");
+};
+
+describe("the issue's config file", () => {
+  test("loads exactly as written", () => {
+    const c = load(ISSUE_CONFIG, { env: { ZAI_API_KEY: "zk-secret" } });
+    expect(c).toMatchObject({ port: 8082, persist: true, fallback: "off", profile: "default", home: "/home/u/.local/state/ccp" });
+    expect(c.lanes.anthropic).toMatchObject({ auth: "passthrough", transport: "h2", dialect: "anthropic", timeouts: { headers_ms: 300_000 } });
+    expect(c.lanes.zai).toMatchObject({ auth: "key", key: "zk-secret", header: "x-api-key", transport: "h1", dialect: "zai", models: { "claude-haiku-*": "glm-4.5-air" } });
+    expect(c.routes.map((r) => r.lane)).toEqual(["zai", "anthropic"]);
+  });
+
+  test("profile dev overlays persist and dotted lane keys", () => {
+    const c = load(ISSUE_CONFIG, { profile: "dev" });
+    expect(c.persist).toBe(false);
+    expect(c.profile).toBe("dev");
+    expect(c.lanes.zai?.transport).toBe("h1");
+    expect(c.lanes.zai?.base_url).toBe("https://api.z.ai/api/anthropic");
+  });
+
+  test("$CCP_PROFILE picks the profile; --profile wins over it", () => {
+    expect(load(ISSUE_CONFIG, { env: { CCP_PROFILE: "dev" } }).persist).toBe(false);
+    expect(errorOf(() => load(ISSUE_CONFIG, { profile: "prod", env: { CCP_PROFILE: "dev" } }))).toContain('profile "prod" is not defined (known: dev)');
+  });
+});
+
+describe("environment overrides", () => {
+  const h2zai = ISSUE_CONFIG.replace('transport = "h1"\ndialect = "zai"', 'transport = "h2"\ndialect = "zai"');
+
+  test("MITM_FORCE_H1=1 flips non-anthropic lanes to h1 and leaves the anthropic lane alone", () => {
+    expect(load(h2zai).lanes.zai?.transport).toBe("h2");
+    const c = load(h2zai, { env: { MITM_FORCE_H1: "1" } });
+    expect(c.lanes.zai?.transport).toBe("h1");
+    expect(c.lanes.anthropic?.transport).toBe("h2");
+  });
+
+  test("CCP_PERSIST=0 turns persistence off; CCP_HOME moves state", () => {
+    const c = load(ISSUE_CONFIG, { env: { CCP_PERSIST: "0", CCP_HOME: "/srv/ccp" } });
+    expect(c.persist).toBe(false);
+    expect(c.home).toBe("/srv/ccp");
+  });
+});
+
+describe("defaults with no file", () => {
+  test("everything to anthropic over h2 with passthrough; no zai lane without a key", () => {
+    const c = loadConfig({ env: { HOME: "/nonexistent-home" } });
+    expect(c.source).toBeUndefined();
+    expect(Object.keys(c.lanes)).toEqual(["anthropic"]);
+    expect(c.lanes.anthropic).toMatchObject({ base_url: "https://api.anthropic.com", auth: "passthrough", transport: "h2" });
+    expect(c.port).toBe(8082);
+  });
+
+  test("ZAI_API_KEY adds the zai lane (h1) for claude-haiku-*", () => {
+    const c = loadConfig({ env: { HOME: "/nonexistent-home", ZAI_API_KEY: "k" } });
+    expect(c.lanes.zai).toMatchObject({ transport: "h1", auth: "key", key: "k", dialect: "zai" });
+    expect(c.routes[0]).toEqual({ match: "claude-haiku-*", lane: "zai" });
+  });
+
+  test("$CCP_CONFIG names the file; a missing explicit file is an error", () => {
+    expect(errorOf(() => loadConfig({ env: { CCP_CONFIG: "/no/such/ccp.toml" } }))).toBe("/no/such/ccp.toml: config file not found");
+  });
+});
+
+describe("validation errors name the file and the key", () => {
+  const lanes = `[lanes.a]\nbase_url = "https://x.test"\n`;
+  test.each([
+    [`${lanes}[[routes]]\nmatch = "*"\nlane = "b"\n`, 'routes[0].lane: names lane "b", which is not defined'],
+    [`[lanes.a]\nbase_url = "https://x.test"\ntransport = "h3"\n[[routes]]\nmatch = "*"\nlane = "a"\n`, "lanes.a.transport:"],
+    [`[lanes.a]\nbase_url = "https://x.test"\nauth = "key"\n[[routes]]\nmatch = "*"\nlane = "a"\n`, 'lanes.a.key_env: auth = "key" needs key_env'],
+    [`[lanes.a]\nbase_url = "not a url"\n[[routes]]\nmatch = "*"\nlane = "a"\n`, "lanes.a.base_url: must be an absolute URL"],
+    [`port = "eighty"\n${lanes}[[routes]]\nmatch = "*"\nlane = "a"\n`, "port:"],
+    [`${lanes}[[routes]]\nmatch = "*"\nlane = "a"\ntypo_key = 1\n`, "routes[0]: Unrecognized key"],
+    [`${lanes}`, "routes:"],
+    [`[lanes.a]\nbase_url = "http://x.test"\ntransport = "h2"\n[[routes]]\nmatch = "*"\nlane = "a"\n`, "lanes.a.transport: transport = \"h2\" needs an https:// base_url"],
+  ])("%#", (toml, expected) => {
+    const message = errorOf(() => load(toml));
+    expect(message).toContain("config.toml: invalid configuration");
+    expect(message).toContain(expected);
+  });
+
+  test("bad TOML names the file", () => {
+    expect(errorOf(() => load("port = = 1"))).toMatch(/config\.toml: not valid TOML/);
+  });
+
+  test("an error inside a profile says the profile was applied", () => {
+    const message = errorOf(() => load(ISSUE_CONFIG.replace('lanes.zai.transport = "h1"', 'lanes.zai.transport = "h9"'), { profile: "dev" }));
+    expect(message).toContain('(with profile "dev" applied)');
+    expect(message).toContain("lanes.zai.transport");
+  });
+});
