@@ -7,7 +7,7 @@ import pkg from "../../package.json" with { type: "json" };
  */
 export function parsePort(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65_535) throw new InvalidArgumentError("expected a port number between 1 and 65535");
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError("expected a port number between 1 and 65535 (0 picks a free one)");
   return n;
 }
 

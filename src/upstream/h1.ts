@@ -35,18 +35,11 @@ export class H1Transport implements Transport {
   }
 
   async send(req: UpstreamRequest): Promise<UpstreamResponse> {
+    // A pooled connection the peer has closed is dropped from the pool when its FIN arrives;
+    // one closed in the instant before reuse fails as `reset` and the attempt loop decides.
     const pooled = this.#takeIdle();
-    if (pooled) {
-      try {
-        return await this.#exchange(pooled, req, true);
-      } catch (e) {
-        // The peer closed the kept-alive connection before reading our request (a race every
-        // HTTP client has): nothing reached the application, so a fresh connection is the same attempt.
-        if (!(e instanceof StaleConnection)) throw e;
-      }
-    }
-    const socket = await dial(req.url, { connectMs: req.timeouts.connect_ms, tlsMs: req.timeouts.tls_ms, alpn: ["http/1.1"], ca: this.#ca, signal: req.signal });
-    return this.#exchange(socket, req, false);
+    const socket = pooled ?? (await dial(req.url, { connectMs: req.timeouts.connect_ms, tlsMs: req.timeouts.tls_ms, alpn: ["http/1.1"], ca: this.#ca, signal: req.signal }));
+    return this.#exchange(socket, req, pooled !== undefined);
   }
 
   close(): void {
@@ -168,13 +161,12 @@ export class H1Transport implements Transport {
         try {
           if (parser.finish().length > 0) return finish();
         } catch (e) {
-          if (reused && !receivedBytes) return fail(new StaleConnection());
+          if (reused && !receivedBytes) return fail(new UpstreamFailure("reset", "kept-alive connection was closed by the peer before any response"));
           const what = e instanceof H1ProtocolError ? e.message : "connection closed";
           return fail(new UpstreamFailure("reset", what));
         }
       };
       const onError = (e: NodeJS.ErrnoException) => {
-        if (reused && !receivedBytes && phase === "head") return fail(new StaleConnection());
         fail(new UpstreamFailure("reset", `connection error: ${e.code ?? e.message}`));
       };
       const onAbort = () => fail(new UpstreamFailure("client_abort", "the attempt was aborted"));
@@ -194,13 +186,6 @@ export class H1Transport implements Transport {
       if (req.body && req.body.byteLength > 0) socket.write(req.body);
       socket.uncork();
     });
-  }
-}
-
-/** A pooled connection turned out to be closed before any response byte. */
-class StaleConnection extends UpstreamFailure {
-  constructor() {
-    super("reset", "kept-alive connection was closed by the peer", true);
   }
 }
 

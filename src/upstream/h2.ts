@@ -87,6 +87,22 @@ export class H2Transport implements Transport {
     session.on("error", (e: Error) => gone(new UpstreamFailure("reset", `HTTP/2 session error: ${e.message}`)));
     session.on("close", () => gone(new UpstreamFailure("reset", "HTTP/2 session closed")));
     session.on("frameError", () => (s.lastActivity = performance.now()));
+    // Bun 1.4.5 overruns a small peer stream window if a body is written before the peer's
+    // SETTINGS arrive (FLOW_CONTROL_ERROR); wait for them, bounded like the handshake.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#retire(s, new UpstreamFailure("tls_timeout", "no HTTP/2 SETTINGS from the peer"));
+        reject(new UpstreamFailure("tls_timeout", `HTTP/2 peer sent no SETTINGS within ${req.timeouts.tls_ms} ms`, true));
+      }, req.timeouts.tls_ms);
+      session.once("remoteSettings", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      session.once("close", () => {
+        clearTimeout(timer);
+        reject(new UpstreamFailure("reset", "HTTP/2 session closed before its SETTINGS arrived", true));
+      });
+    });
     this.#current = s;
     return s;
   }
@@ -218,20 +234,31 @@ export class H2Transport implements Transport {
           idleTimer = undefined;
         } else armIdle();
       });
+      // Bun's client may emit "end" for a stream cut by a dying connection, so the verdict waits
+      // for "close": a clean end is END_STREAM with no RST_STREAM code and a live session.
+      let ended = false;
       stream.on("end", () => {
         touch();
-        if (phase === "body") {
-          phase = "done";
-          cleanup();
-          controller?.close();
-        } else if (phase === "head") fail(new UpstreamFailure("protocol", "HTTP/2 stream ended without response headers"));
+        ended = true;
       });
       stream.on("error", (e: Error & { code?: string }) => fail(new UpstreamFailure("reset", `HTTP/2 stream error: ${e.code ?? e.message}`)));
       stream.on("close", () => {
         if (phase === "done") return;
-        const code = stream.rstCode;
-        const goaway = code === http2.constants.NGHTTP2_REFUSED_STREAM;
-        fail(new UpstreamFailure(goaway ? "goaway" : "reset", `HTTP/2 stream closed${code ? ` (RST_STREAM code ${code})` : ""} before the response ended`, goaway));
+        const code = stream.rstCode ?? 0;
+        // Let a dying session's own events land first: they decide what a cut stream was.
+        setImmediate(() => {
+          if (phase === "done") return;
+          const sessionAlive = !s.session.destroyed && !s.session.closed && s.session.socket?.destroyed !== true;
+          if (ended && code === http2.constants.NGHTTP2_NO_ERROR && sessionAlive) {
+            if (phase === "head") return fail(new UpstreamFailure("protocol", "HTTP/2 stream ended without response headers"));
+            phase = "done";
+            cleanup();
+            controller?.close();
+            return;
+          }
+          const refused = code === http2.constants.NGHTTP2_REFUSED_STREAM;
+          fail(new UpstreamFailure(refused ? "goaway" : "reset", `HTTP/2 stream closed${code ? ` (RST_STREAM code ${code})` : ""} before the response ended`, refused));
+        });
       });
       if (req.body && req.body.byteLength > 0) stream.end(req.body);
     });

@@ -1,0 +1,187 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { startFakeUpstream, type FakeUpstream } from "../support/fake-upstream/index.ts";
+import { startInProcess, type InProcessCcp } from "../support/in-process.ts";
+
+/**
+ * One suite, run against both transports (Hono's common.case habit): every behaviour a
+ * lane promises must hold over HTTP/1.1 and HTTP/2 alike.
+ */
+let upstream: FakeUpstream;
+beforeAll(async () => {
+  upstream = await startFakeUpstream();
+});
+afterAll(async () => {
+  await upstream?.close();
+});
+
+const config = (url: string, transport: string, caFile: string, timeouts = "connect_ms = 2000, tls_ms = 1500, headers_ms = 2000, idle_ms = 2000") => `port = 0
+[lanes.up]
+base_url = "${url}/up"
+transport = "${transport}"
+ca_file = "${caFile}"
+timeouts = { ${timeouts} }
+[[routes]]
+match = "*"
+lane = "up"
+`;
+
+const body = (stream = true) => JSON.stringify({ model: "claude-sonnet-4-5", stream, max_tokens: 16, messages: [{ role: "user", content: "hi" }] });
+const post = (ccp: InProcessCcp, init: RequestInit = {}) =>
+  fetch(`${ccp.url}/v1/messages?beta=true`, { method: "POST", headers: { "content-type": "application/json", "x-api-key": "k" }, body: body(), ...init });
+
+async function usageLines(ccp: InProcessCcp, atLeast: number): Promise<Record<string, unknown>[]> {
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const lines = existsSync(ccp.usageFile) ? readFileSync(ccp.usageFile, "utf8").split("\n").filter(Boolean) : [];
+    if (lines.length >= atLeast || Date.now() > until) return lines.map((l) => JSON.parse(l));
+    await Bun.sleep(50);
+  }
+}
+
+describe.each([
+  ["h1", "http/1.1"],
+  ["h2", "h2"],
+] as const)("transport %s", (transport, wire) => {
+  let ccp: InProcessCcp;
+  beforeAll(async () => {
+    ccp = startInProcess(config(upstream.url, transport, upstream.caFile));
+  });
+  afterAll(async () => {
+    await ccp?.stop(100);
+  });
+  beforeEach(async () => {
+    await upstream.reset();
+  });
+
+  test("streams SSE through unchanged, and events arrive as they are sent", async () => {
+    await upstream.script([{ kind: "normal", text: "one two three", delayMs: 700 }]);
+    const res = await post(ccp);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toStartWith("text/event-stream");
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    const firstAt = Date.now();
+    expect(new TextDecoder().decode(first.value)).toContain("event: message_start");
+    let text = new TextDecoder().decode(first.value);
+    for (let r = await reader.read(); !r.done; r = await reader.read()) text += new TextDecoder().decode(r.value);
+    // Seven more frames at 700 ms each follow message_start: the first one cannot have been held back.
+    expect(Date.now() - firstAt).toBeGreaterThan(2_000);
+    expect(text).toContain("event: message_stop");
+    const [req] = await upstream.requests();
+    expect(req?.protocol).toBe(wire);
+  });
+
+  test("stream:false gets one JSON body", async () => {
+    const res = await post(ccp, { body: body(false) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("application/json");
+    expect(await res.json()).toMatchObject({ type: "message", content: [{ type: "text", text: "ok" }] });
+  });
+
+  test("error statuses pass through with their envelope and headers", async () => {
+    await upstream.script([{ kind: "status", status: 401 }, { kind: "status", status: 529, headers: { "retry-after": "3" } }]);
+    const a = await post(ccp);
+    expect(a.status).toBe(401);
+    expect(await a.json()).toMatchObject({ type: "error", error: { type: "authentication_error" } });
+    const b = await post(ccp);
+    expect(b.status).toBe(529);
+    expect(b.headers.get("retry-after")).toBe("3");
+    expect(await b.json()).toMatchObject({ error: { type: "overloaded_error" } });
+  });
+
+  test("no response headers within headers_ms: a 504 timeout_error, recorded as headers_timeout", async () => {
+    await upstream.script([{ kind: "stall_headers" }]);
+    const before = (await usageLines(ccp, 0)).length;
+    const res = await post(ccp);
+    expect(res.status).toBe(504);
+    expect(await res.json()).toMatchObject({ type: "error", error: { type: "timeout_error" } });
+    const line = (await usageLines(ccp, before + 1)).at(-1)!;
+    expect(line).toMatchObject({ status: 504, failure_class: "headers_timeout", h2: transport === "h2" });
+  });
+
+  test("a stream that goes silent after it started ends with an event: error frame (idle_timeout)", async () => {
+    await upstream.script([{ kind: "stall_mid_stream", afterEvents: 2 }]);
+    const before = (await usageLines(ccp, 0)).length;
+    const res = await post(ccp);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toStartWith("event: message_start");
+    expect(text).toMatch(/event: error\ndata: \{"type":"error","error":\{"type":"timeout_error"/);
+    const line = (await usageLines(ccp, before + 1)).at(-1)!;
+    expect(line).toMatchObject({ failure_class: "idle_timeout" });
+  });
+
+  test("a connection reset mid-stream ends with an event: error frame; the next request is fine", async () => {
+    await upstream.script([{ kind: "reset", afterEvents: 3 }]);
+    const text = await (await post(ccp)).text();
+    expect(text).toContain("event: message_start");
+    expect(text).toContain("event: error");
+    expect(text).not.toContain("message_stop");
+    const again = await post(ccp);
+    expect(await again.text()).toContain("event: message_stop");
+  });
+
+  test("a reset before any header is a 502 with the failure class named", async () => {
+    await upstream.script([{ kind: "reset" }]);
+    const res = await post(ccp);
+    expect(res.status).toBe(502);
+    const message = ((await res.json()) as { error: { message: string } }).error.message;
+    expect(message).toMatch(/: (reset|dead_session): /);
+    expect((await post(ccp)).status).toBe(200);
+  });
+
+  test("a client that goes away mid-stream aborts the upstream attempt and is recorded", async () => {
+    await upstream.script([{ kind: "stall_mid_stream", afterEvents: 1 }]);
+    const before = (await usageLines(ccp, 0)).length;
+    const ac = new AbortController();
+    const res = await post(ccp, { signal: ac.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    ac.abort();
+    const line = (await usageLines(ccp, before + 1)).at(-1)!;
+    expect(line).toMatchObject({ failure_class: "client_abort" });
+    expect((await post(ccp)).status).toBe(200);
+  });
+
+  test("count_tokens, models, healthz and HEAD / answer", async () => {
+    const ct = await fetch(`${ccp.url}/v1/messages/count_tokens?beta=true`, { method: "POST", body: JSON.stringify({ model: "m", messages: [] }) });
+    expect(await ct.json()).toEqual({ input_tokens: 42 });
+    const models = (await (await fetch(`${ccp.url}/v1/models`)).json()) as { data: unknown[] };
+    expect(models.data.length).toBeGreaterThan(0);
+    expect((await fetch(`${ccp.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${ccp.url}/`, { method: "HEAD" })).status).toBe(200);
+  });
+
+  test("concurrent streams all complete", async () => {
+    const texts = await Promise.all(Array.from({ length: 8 }, () => post(ccp).then((r) => r.text())));
+    for (const t of texts) expect(t).toContain("event: message_stop");
+    expect((await upstream.requests()).every((r) => r.protocol === wire)).toBe(true);
+  });
+});
+
+describe("connection phases", () => {
+  test("a TLS handshake that never completes fails with tls_timeout after tls_ms, not headers_ms", async () => {
+    for (const transport of ["h1", "h2"]) {
+      const ccp = startInProcess(config(upstream.blackholeUrl, transport, upstream.caFile, "connect_ms = 2000, tls_ms = 800, headers_ms = 60000, idle_ms = 60000"));
+      try {
+        const res = await post(ccp);
+        expect(res.status).toBe(502);
+        expect(((await res.json()) as { error: { message: string } }).error.message).toContain("tls_timeout");
+      } finally {
+        await ccp.stop(100);
+      }
+    }
+  });
+
+  test("a refused connection fails with connect", async () => {
+    const ccp = startInProcess(config("https://127.0.0.1:1", "h1", upstream.caFile));
+    try {
+      const res = await post(ccp);
+      expect(res.status).toBe(502);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toContain("connect");
+    } finally {
+      await ccp.stop(100);
+    }
+  });
+});

@@ -1,0 +1,42 @@
+import { join } from "node:path";
+import { ROOT, scratchDir } from "./ccp.ts";
+
+export const CLAUDE_BIN = join(ROOT, "node_modules", ".bin", "claude");
+export const HAIKU = "claude-haiku-4-5-20251001";
+export const SONNET = "claude-sonnet-4-5-20250929";
+
+export interface ClaudeResult {
+  readonly exitCode: number;
+  readonly json: Record<string, unknown> | undefined;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the real Claude Code CLI (`claude -p ... --output-format json`) against a base URL. */
+export async function runClaude(baseUrl: string, o: { model?: string; prompt?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ClaudeResult> {
+  const home = scratchDir("ccp-claude-home-");
+  const proc = Bun.spawn([CLAUDE_BIN, "-p", o.prompt ?? "ok", "--model", o.model ?? HAIKU, "--output-format", "json"], {
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: home,
+      ANTHROPIC_BASE_URL: baseUrl,
+      ANTHROPIC_API_KEY: "sk-ant-api03-client-key-for-tests",
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+      ...o.env,
+    },
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), o.timeoutMs ?? 90_000);
+  const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  const exitCode = await proc.exited;
+  clearTimeout(timer);
+  let json: Record<string, unknown> | undefined;
+  try {
+    json = JSON.parse(stdout.trim().split("\n").pop() ?? "") as Record<string, unknown>;
+  } catch {
+    json = undefined;
+  }
+  return { exitCode, json, stdout, stderr };
+}

@@ -1,0 +1,520 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import http2 from "node:http2";
+import tls from "node:tls";
+
+import { type FakeUpstream, errorEnvelope, richFrames, startFakeUpstream } from "./fake-upstream/index.ts";
+
+let up: FakeUpstream;
+let ca: string;
+
+beforeAll(async () => {
+  up = await startFakeUpstream();
+  ca = readFileSync(up.caFile, "utf8");
+}, 60_000);
+
+afterAll(async () => {
+  await up?.close();
+});
+
+beforeEach(async () => {
+  await up.reset();
+});
+
+interface SseEvent {
+  event: string;
+  data: unknown;
+}
+
+function parseSse(text: string): SseEvent[] {
+  const out: SseEvent[] = [];
+  for (const block of text.split("\n\n")) {
+    if (!block.trim()) continue;
+    let event = "message";
+    const data: string[] = [];
+    for (const line of block.split("\n")) {
+      if (line.startsWith("event:")) event = line.slice(6).trim();
+      else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
+    }
+    out.push({ event, data: JSON.parse(data.join("\n")) });
+  }
+  return out;
+}
+
+function body(model = "claude-test", stream = true): string {
+  return JSON.stringify({ model, stream, max_tokens: 16, messages: [{ role: "user", content: "hi" }] });
+}
+
+function h2connect(): http2.ClientHttp2Session {
+  const s = http2.connect(up.url, { ca });
+  s.on("error", () => {});
+  return s;
+}
+
+interface H2Result {
+  status: number;
+  headers: http2.IncomingHttpHeaders;
+  text: string;
+}
+
+function h2request(
+  session: http2.ClientHttp2Session,
+  path: string,
+  payload: string,
+  extraHeaders: Record<string, string> = {},
+): Promise<H2Result> {
+  return new Promise((resolve, reject) => {
+    const req = session.request({
+      ":method": "POST",
+      ":path": path,
+      "content-type": "application/json",
+      "x-api-key": "sk-test-h2",
+      ...extraHeaders,
+    });
+    let status = 0;
+    let headers: http2.IncomingHttpHeaders = {};
+    let text = "";
+    req.setEncoding("utf8");
+    req.on("response", (h) => {
+      headers = h;
+      status = Number(h[":status"]);
+    });
+    req.on("data", (c: string) => {
+      text += c;
+    });
+    req.on("end", () => resolve({ status, headers, text }));
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+function fetchUp(path: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(`${up.url}${path}`, { ...init, tls: { ca } } as RequestInit);
+}
+
+function curl(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn("curl", args, { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    p.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    p.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+    p.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function closeSession(s: http2.ClientHttp2Session): Promise<void> {
+  return new Promise((resolve) => {
+    if (s.destroyed || s.closed) return resolve();
+    const t = setTimeout(() => {
+      s.destroy();
+      resolve();
+    }, 1000);
+    s.close(() => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+
+describe("fake upstream", () => {
+  test("h2 client: normal SSE stream, recorded as h2 with headers", async () => {
+    const s = h2connect();
+    try {
+      const r = await h2request(s, "/v1/messages?beta=true", body("claude-h2"));
+      expect(r.status).toBe(200);
+      expect(r.headers["content-type"]).toBe("text/event-stream");
+      expect(String(r.headers["request-id"])).toMatch(/^req_fake_/);
+      const events = parseSse(r.text);
+      expect(events.map((e) => e.event)).toEqual([
+        "message_start",
+        "content_block_start",
+        "ping",
+        "content_block_delta",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+      ]);
+      const start = events[0]!.data as { message: { model: string; usage: Record<string, number> } };
+      expect(start.message.model).toBe("claude-h2");
+      expect(start.message.usage).toEqual({
+        input_tokens: 25,
+        cache_creation_input_tokens: 0,
+        cache_read_input_tokens: 0,
+        output_tokens: 1,
+      });
+      const text = events
+        .filter((e) => e.event === "content_block_delta")
+        .map((e) => (e.data as { delta: { text: string } }).delta.text)
+        .join("");
+      expect(text).toBe("ok");
+      const md = events[6]!.data as { delta: { stop_reason: string }; usage: { output_tokens: number } };
+      expect(md.delta.stop_reason).toBe("end_turn");
+      expect(md.usage.output_tokens).toBe(5);
+    } finally {
+      await closeSession(s);
+    }
+    const reqs = await up.requests();
+    expect(reqs.length).toBe(1);
+    const r0 = reqs[0]!;
+    expect(r0.protocol).toBe("h2");
+    expect(r0.method).toBe("POST");
+    expect(r0.path).toBe("/v1/messages?beta=true");
+    expect(r0.model).toBe("claude-h2");
+    expect(r0.stream).toBe(true);
+    expect(r0.bodyBytes).toBe(Buffer.byteLength(body("claude-h2")));
+    expect(r0.behaviour).toBe("normal");
+    expect(r0.headers["x-api-key"]).toBe("sk-test-h2");
+    expect(typeof r0.at).toBe("number");
+  }, 20_000);
+
+  test("curl --http1.1: recorded as http/1.1, custom text + non-streaming JSON", async () => {
+    await up.script([{ kind: "normal", text: "hello world" }]);
+    const r = await curl([
+      "-sS",
+      "--http1.1",
+      "--cacert",
+      up.caFile,
+      "-H",
+      "authorization: Bearer tok-1",
+      "-H",
+      "content-type: application/json",
+      "--data-binary",
+      body("claude-h1", true),
+      `${up.url}/v1/messages`,
+    ]);
+    expect(r.code).toBe(0);
+    const events = parseSse(r.stdout);
+    const text = events
+      .filter((e) => e.event === "content_block_delta")
+      .map((e) => (e.data as { delta: { text: string } }).delta.text);
+    expect(text.length).toBeGreaterThan(1);
+    expect(text.join("")).toBe("hello world");
+
+    const r2 = await curl(["-sS", "--http1.1", "--cacert", up.caFile, "--data-binary", body("claude-h1", false), `${up.url}/v1/messages`]);
+    const msg = JSON.parse(r2.stdout) as { content: { text: string }[]; usage: { output_tokens: number } };
+    expect(msg.content[0]!.text).toBe("ok");
+    expect(msg.usage.output_tokens).toBe(5);
+
+    const reqs = await up.requests();
+    expect(reqs.map((q) => q.protocol)).toEqual(["http/1.1", "http/1.1"]);
+    expect(reqs[0]!.headers.authorization).toBe("Bearer tok-1");
+    expect(reqs[0]!.behaviour).toBe("normal");
+    expect(reqs[1]!.stream).toBe(false);
+  }, 20_000);
+
+  test("Bun fetch with tls.ca; count_tokens, models, HEAD /", async () => {
+    const ct = await fetchUp("/v1/messages/count_tokens", { method: "POST", body: body() });
+    expect(ct.status).toBe(200);
+    expect(await ct.json()).toEqual({ input_tokens: 42 });
+    const models = await fetchUp("/v1/models");
+    const list = (await models.json()) as { data: { id: string; type: string }[] };
+    expect(list.data.length).toBeGreaterThan(0);
+    expect(list.data[0]!.type).toBe("model");
+    const head = await fetchUp("/", { method: "HEAD" });
+    expect(head.status).toBe(200);
+    const reqs = await up.requests();
+    expect(reqs.map((q) => q.behaviour)).toEqual(["normal", "models", "head"]);
+  }, 20_000);
+
+  test("status behaviours return the Anthropic error envelope", async () => {
+    await up.script([
+      { kind: "status", status: 529 },
+      { kind: "status", status: 429, headers: { "retry-after": "7" } },
+      { kind: "status", status: 400, body: { custom: true } },
+    ]);
+    const a = await fetchUp("/v1/messages", { method: "POST", body: body() });
+    expect(a.status).toBe(529);
+    const ea = (await a.json()) as { type: string; error: { type: string; message: string }; request_id: string };
+    expect(ea.type).toBe("error");
+    expect(ea.error.type).toBe("overloaded_error");
+    expect(ea.request_id).toBe(a.headers.get("request-id")!);
+    const b = await fetchUp("/v1/messages", { method: "POST", body: body() });
+    expect(b.status).toBe(429);
+    expect(b.headers.get("retry-after")).toBe("7");
+    expect(((await b.json()) as { error: { type: string } }).error.type).toBe("rate_limit_error");
+    const c = await fetchUp("/v1/messages", { method: "POST", body: body() });
+    expect(c.status).toBe(400);
+    expect(await c.json()).toEqual({ custom: true });
+    const d = await fetchUp("/v1/messages", { method: "POST", body: body() });
+    expect(d.status).toBe(200);
+    await d.text();
+    expect((errorEnvelope(504, "x") as { error: { type: string } }).error.type).toBe("timeout_error");
+    expect((await up.requests()).map((q) => q.behaviour)).toEqual(["status", "status", "status", "normal"]);
+  }, 20_000);
+
+  test("sse behaviour sends raw frames (in-stream error)", async () => {
+    const frames =
+      'event: error\ndata: {"type":"error","error":{"type":"api_error","code":"1302","message":"rate limited"}}\n\n';
+    await up.script([{ kind: "sse", frames }]);
+    const r = await fetchUp("/v1/messages", { method: "POST", body: body() });
+    expect(r.status).toBe(200);
+    expect(r.headers.get("content-type")).toBe("text/event-stream");
+    expect(await r.text()).toBe(frames);
+  }, 20_000);
+
+  test("rich stream is deterministic (thinking, text, tool_use)", async () => {
+    await up.script([{ kind: "rich" }, { kind: "rich" }]);
+    const a = await (await fetchUp("/v1/messages", { method: "POST", body: body("claude-rich") })).text();
+    const s = h2connect();
+    let b: string;
+    try {
+      b = (await h2request(s, "/v1/messages", body("claude-rich"))).text;
+    } finally {
+      await closeSession(s);
+    }
+    expect(a).toBe(richFrames("claude-rich").join(""));
+    expect(b).toBe(a);
+    const events = parseSse(a);
+    const deltas = events
+      .filter((e) => e.event === "content_block_delta")
+      .map((e) => (e.data as { delta: { type: string } }).delta.type);
+    expect(deltas).toContain("thinking_delta");
+    expect(deltas).toContain("signature_delta");
+    expect(deltas).toContain("text_delta");
+    expect(deltas.filter((t) => t === "input_json_delta").length).toBeGreaterThan(2);
+    const json = events
+      .filter((e) => (e.data as { delta?: { type: string } }).delta?.type === "input_json_delta")
+      .map((e) => (e.data as { delta: { partial_json: string } }).delta.partial_json)
+      .join("");
+    expect(JSON.parse(json)).toEqual({ location: "San Francisco, CA", unit: "celsius" });
+    const md = events.find((e) => e.event === "message_delta")!.data as { delta: { stop_reason: string } };
+    expect(md.delta.stop_reason).toBe("tool_use");
+  }, 20_000);
+
+  test("end_without_stop cuts cleanly after the last content_block_delta", async () => {
+    await up.script([{ kind: "end_without_stop" }]);
+    const r = await fetchUp("/v1/messages", { method: "POST", body: body() });
+    const events = parseSse(await r.text());
+    expect(events.at(-1)!.event).toBe("content_block_delta");
+    expect(events.some((e) => e.event === "message_stop")).toBe(false);
+  }, 20_000);
+
+  test("normal with delays and pings before the first event", async () => {
+    await up.script([{ kind: "normal", firstEventDelayMs: 900, pingsBeforeFirst: 2, delayMs: 20 }]);
+    const t0 = Date.now();
+    const r = await fetchUp("/v1/messages", { method: "POST", body: body() });
+    expect(Date.now() - t0).toBeLessThan(600); // headers come first
+    const events = parseSse(await r.text());
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(880);
+    expect(events.slice(0, 3).map((e) => e.event)).toEqual(["ping", "ping", "message_start"]);
+  }, 20_000);
+
+  test("stall_headers really stalls (abort after 500 ms) and is recorded", async () => {
+    await up.script([{ kind: "stall_headers" }]);
+    const t0 = Date.now();
+    const err = await fetch(`${up.url}/v1/messages`, {
+      method: "POST",
+      body: body("claude-stall"),
+      signal: AbortSignal.timeout(500),
+      tls: { ca },
+    } as RequestInit).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeDefined();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(450);
+    const reqs = await up.requests();
+    expect(reqs.length).toBe(1);
+    expect(reqs[0]!.behaviour).toBe("stall_headers");
+    expect(reqs[0]!.model).toBe("claude-stall");
+  }, 20_000);
+
+  test("stall_mid_stream: headers + N events then silence", async () => {
+    await up.script([{ kind: "stall_mid_stream", afterEvents: 2 }]);
+    const s = h2connect();
+    try {
+      const got = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = s.request({ ":method": "POST", ":path": "/v1/messages" });
+        let text = "";
+        let status = 0;
+        req.setEncoding("utf8");
+        req.on("response", (h) => (status = Number(h[":status"])));
+        req.on("data", (c: string) => (text += c));
+        req.on("end", () => reject(new Error("stream ended but should stall")));
+        req.on("error", () => {});
+        setTimeout(() => {
+          req.close(http2.constants.NGHTTP2_CANCEL);
+          resolve({ status, text });
+        }, 700);
+        req.end(body());
+      });
+      expect(got.status).toBe(200);
+      expect(parseSse(got.text).map((e) => e.event)).toEqual(["message_start", "content_block_start"]);
+    } finally {
+      s.destroy();
+    }
+  }, 20_000);
+
+  test("reset errors the client (h1 before headers, h2 mid-stream)", async () => {
+    await up.script([{ kind: "reset" }, { kind: "reset", afterEvents: 2 }]);
+    const err = await fetchUp("/v1/messages", { method: "POST", body: body() }).then(
+      async (r) => {
+        await r.text();
+        return undefined;
+      },
+      (e: unknown) => e,
+    );
+    expect(err).toBeDefined();
+
+    const s = h2connect();
+    try {
+      // Note: both Node's and Bun's http2 clients may emit "end" on a stream whose
+      // connection died; the truncation shows in rstCode and the missing message_stop.
+      const res = await new Promise<{ text: string; rstCode: number | undefined }>((resolve) => {
+        const req = s.request({ ":method": "POST", ":path": "/v1/messages" });
+        let text = "";
+        req.setEncoding("utf8");
+        req.on("data", (c: string) => (text += c));
+        req.on("error", () => {});
+        req.on("close", () => resolve({ text, rstCode: req.rstCode }));
+        req.end(body());
+      });
+      expect(parseSse(res.text).map((e) => e.event)).toEqual(["message_start", "content_block_start"]);
+      expect(res.rstCode).not.toBe(http2.constants.NGHTTP2_NO_ERROR);
+    } finally {
+      s.destroy();
+    }
+    expect((await up.requests()).map((q) => q.behaviour)).toEqual(["reset", "reset"]);
+  }, 20_000);
+
+  test("goaway is received by an h2 client", async () => {
+    await up.script([{ kind: "goaway", afterEvents: 1 }]);
+    const s = h2connect();
+    try {
+      const goaway = new Promise<number>((resolve) => s.once("goaway", (code: number) => resolve(code)));
+      const req = s.request({ ":method": "POST", ":path": "/v1/messages" });
+      req.on("error", () => {});
+      req.resume();
+      req.end(body());
+      const code = await goaway;
+      expect(code).toBe(http2.constants.NGHTTP2_NO_ERROR);
+      await new Promise<void>((resolve) => {
+        if (s.destroyed) resolve();
+        else s.once("close", () => resolve());
+      });
+    } finally {
+      s.destroy();
+    }
+    expect((await up.requests())[0]!.behaviour).toBe("goaway");
+  }, 20_000);
+
+  test("goaway after the last event is graceful: the response completes", async () => {
+    await up.script([{ kind: "goaway", afterEvents: 99 }]);
+    const s = h2connect();
+    try {
+      const goaway = new Promise<number>((resolve) => s.once("goaway", (code: number) => resolve(code)));
+      const r = await h2request(s, "/v1/messages", body());
+      expect(r.status).toBe(200);
+      expect(parseSse(r.text).at(-1)!.event).toBe("message_stop");
+      expect(await goaway).toBe(http2.constants.NGHTTP2_NO_ERROR);
+    } finally {
+      s.destroy();
+    }
+  }, 20_000);
+
+  test("goaway before headers: the h2 stream fails without a response", async () => {
+    await up.script([{ kind: "goaway" }]);
+    const s = h2connect();
+    try {
+      const outcome = await new Promise<string>((resolve) => {
+        const req = s.request({ ":method": "POST", ":path": "/v1/messages" });
+        req.on("response", () => resolve("response"));
+        req.on("error", () => resolve("error"));
+        req.on("close", () => resolve("closed"));
+        req.resume();
+        req.end(body());
+      });
+      expect(outcome).not.toBe("response");
+    } finally {
+      s.destroy();
+    }
+  }, 20_000);
+
+  test("stall_upload: an h2 client writing 1 MB never drains within 2 s", async () => {
+    await up.script([{ kind: "stall_upload" }], { pathPrefix: "/stall" });
+    const s = h2connect();
+    try {
+      const req = s.request({ ":method": "POST", ":path": "/stall/v1/messages", "content-type": "application/json" });
+      req.on("error", () => {});
+      let responded = false;
+      req.on("response", () => (responded = true));
+      const big = Buffer.alloc(1024 * 1024, 0x61);
+      const drained = await new Promise<boolean>((resolve) => {
+        const ok = req.write(big, () => resolve(true));
+        if (ok) resolve(true);
+        req.once("drain", () => resolve(true));
+        setTimeout(() => resolve(false), 2000);
+      });
+      expect(drained).toBe(false);
+      expect(responded).toBe(false);
+      const reqs = await up.requests();
+      expect(reqs.length).toBe(1);
+      expect(reqs[0]!.behaviour).toBe("stall_upload");
+      expect(reqs[0]!.bodyBytes).toBe(0);
+
+      // The stalled stream must not block the rest of the connection.
+      const other = await h2request(s, "/v1/messages", JSON.stringify({ model: "m", stream: false, pad: "x".repeat(200_000) }));
+      expect(other.status).toBe(200);
+      req.close(http2.constants.NGHTTP2_CANCEL);
+    } finally {
+      s.destroy();
+    }
+  }, 20_000);
+
+  test("blackholeUrl never completes TLS", async () => {
+    const port = Number(new URL(up.blackholeUrl).port);
+    const outcome = await new Promise<string>((resolve) => {
+      let connected = false;
+      const sock = tls.connect({ host: "127.0.0.1", port, ca, servername: "localhost" });
+      sock.on("secureConnect", () => resolve("secure"));
+      sock.on("error", (e) => resolve(`error: ${e.message}`));
+      sock.on("connect", () => (connected = true));
+      setTimeout(() => {
+        sock.destroy();
+        resolve(connected ? "stalled" : "no-tcp");
+      }, 1000);
+    });
+    expect(outcome).toBe("stalled");
+  }, 20_000);
+
+  test("script matching by pathPrefix and model; unmatched requests are normal", async () => {
+    await up.script([{ kind: "status", status: 503 }], { pathPrefix: "/zai" });
+    await up.script([{ kind: "status", status: 401 }], { model: "glm-4.6" });
+    const a = await fetchUp("/v1/messages", { method: "POST", body: body("claude-x", false) });
+    expect(a.status).toBe(200);
+    await a.text();
+    const b = await fetchUp("/other/v1/messages", { method: "POST", body: body("glm-4.6", false) });
+    expect(b.status).toBe(401);
+    await b.text();
+    const c = await fetchUp("/zai/v1/messages?beta=true", { method: "POST", body: body("glm-4.6", false) });
+    expect(c.status).toBe(503);
+    await c.text();
+    const d = await fetchUp("/zai/v1/messages", { method: "POST", body: body("glm-4.6", false) });
+    expect(d.status).toBe(200);
+    await d.text();
+    expect((await up.requests()).map((q) => `${q.path} ${q.behaviour}`)).toEqual([
+      "/v1/messages normal",
+      "/other/v1/messages status",
+      "/zai/v1/messages?beta=true status",
+      "/zai/v1/messages normal",
+    ]);
+  }, 20_000);
+
+  test("reset() clears scripts and records and frees stalled requests", async () => {
+    await up.script([{ kind: "stall_headers" }, { kind: "status", status: 500 }]);
+    const pending = fetchUp("/v1/messages", { method: "POST", body: body() }).then(
+      () => "resolved",
+      () => "rejected",
+    );
+    for (let i = 0; i < 50 && (await up.requests()).length === 0; i++) await Bun.sleep(20);
+    await up.reset();
+    expect(await pending).toBe("rejected");
+    expect(await up.requests()).toEqual([]);
+    const r = await fetchUp("/v1/messages", { method: "POST", body: body() });
+    expect(r.status).toBe(200);
+    await r.text();
+  }, 20_000);
+});

@@ -1,0 +1,177 @@
+// Client side of the fake upstream, used from `bun test`. Compiles server.ts for
+// Node once per test process and runs it as a `node` child process.
+
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createInterface } from "node:readline";
+
+import type { Behaviour, Match, ReadyLine, RecordedRequest } from "./protocol.ts";
+
+export type { Behaviour, Match, RecordedRequest } from "./protocol.ts";
+export {
+  RICH_MESSAGE_ID,
+  RICH_SIGNATURE,
+  RICH_TEXT,
+  RICH_THINKING,
+  RICH_TOOL_ID,
+  RICH_TOOL_INPUT,
+  RICH_TOOL_NAME,
+  errorEnvelope,
+  errorTypeForStatus,
+  normalFrames,
+  richFrames,
+  sseFrame,
+} from "./protocol.ts";
+
+export interface FakeUpstream {
+  /** "https://127.0.0.1:PORT" (TLS, ALPN h2 + http/1.1) */
+  readonly url: string;
+  readonly port: number;
+  /** PEM path of the self-signed cert (CN/SAN 127.0.0.1 + localhost) */
+  readonly caFile: string;
+  /** "https://127.0.0.1:PORT2": accepts TCP, never completes TLS */
+  readonly blackholeUrl: string;
+  /** plain-HTTP control endpoint, "http://127.0.0.1:PORT3" */
+  readonly controlUrl: string;
+  /** queue behaviours, consumed one per matching request; when no script matches: "normal" */
+  script(behaviours: Behaviour[], match?: Match): Promise<void>;
+  /** everything received, in arrival order */
+  requests(): Promise<RecordedRequest[]>;
+  /** clear scripts and records, destroy stalled requests */
+  reset(): Promise<void>;
+  /** kill the process (also killed automatically at process exit) */
+  close(): Promise<void>;
+}
+
+const NODE = process.env.CCP_TEST_NODE ?? (existsSync("/usr/bin/node") ? "/usr/bin/node" : "node");
+const SERVER_TS = path.join(import.meta.dir, "server.ts");
+
+let built: Promise<string> | undefined;
+const live = new Set<ChildProcess>();
+
+process.once("exit", () => {
+  for (const child of live) {
+    try {
+      child.kill("SIGTERM"); // lets it remove its cert dir; it also exits when its stdin closes
+    } catch {
+      /* ignore */
+    }
+  }
+});
+
+/**
+ * Compile server.ts for Node once. The output is cached in the OS temp dir under a
+ * hash of the sources and the bun version (one small file, reused across runs, written
+ * atomically so concurrent test processes are safe).
+ */
+function build(): Promise<string> {
+  built ??= (async () => {
+    const hash = createHash("sha256");
+    hash.update(process.versions.bun ?? process.version);
+    for (const f of ["server.ts", "protocol.ts"]) hash.update(readFileSync(path.join(import.meta.dir, f)));
+    const dir = path.join(os.tmpdir(), "ccp-fake-upstream-build");
+    const out = path.join(dir, `fake-upstream-${hash.digest("hex").slice(0, 16)}.mjs`);
+    if (existsSync(out)) return out;
+    mkdirSync(dir, { recursive: true });
+    const tmp = `${out}.${process.pid}.${Date.now()}.tmp.mjs`;
+    await new Promise<void>((resolve, reject) => {
+      // In `bun test`, process.execPath is the bun binary.
+      execFile(
+        process.execPath,
+        ["build", SERVER_TS, "--target", "node", "--outfile", tmp],
+        { timeout: 60_000 },
+        (err, _stdout, stderr) => {
+          if (err) reject(new Error(`bun build of fake upstream failed: ${err.message}\n${stderr}`));
+          else resolve();
+        },
+      );
+    });
+    renameSync(tmp, out);
+    return out;
+  })();
+  built.catch(() => {
+    built = undefined; // allow a retry
+  });
+  return built;
+}
+
+export async function startFakeUpstream(): Promise<FakeUpstream> {
+  const script = await build();
+  const child = spawn(NODE, [script], { stdio: ["pipe", "pipe", "inherit"] });
+  live.add(child);
+  const exited = new Promise<void>((resolve) => {
+    child.once("exit", () => {
+      live.delete(child);
+      resolve();
+    });
+  });
+  // Do not keep the test runner alive because of the child.
+  child.unref();
+
+  const ready = await new Promise<ReadyLine>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error("fake upstream did not become ready within 20 s"));
+      child.kill("SIGKILL");
+    }, 20_000);
+    const rl = createInterface({ input: child.stdout! });
+    rl.once("line", (line) => {
+      clearTimeout(timer);
+      try {
+        resolve(JSON.parse(line) as ReadyLine);
+      } catch (e) {
+        reject(new Error(`bad ready line from fake upstream: ${line} (${String(e)})`));
+      }
+    });
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`fake upstream exited before ready (code ${code}, signal ${signal})`));
+    });
+    child.once("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+
+  const controlUrl = `http://127.0.0.1:${ready.controlPort}`;
+  const call = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${controlUrl}${p}`, {
+      method,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`fake upstream control ${method} ${p}: ${res.status} ${text}`);
+    return JSON.parse(text) as T;
+  };
+
+  let closed = false;
+  return {
+    url: `https://127.0.0.1:${ready.port}`,
+    port: ready.port,
+    caFile: ready.caFile,
+    blackholeUrl: `https://127.0.0.1:${ready.blackholePort}`,
+    controlUrl,
+    async script(behaviours: Behaviour[], match?: Match): Promise<void> {
+      await call("POST", "/script", { behaviours, match: match ?? {} });
+    },
+    requests(): Promise<RecordedRequest[]> {
+      return call<RecordedRequest[]>("GET", "/requests");
+    },
+    async reset(): Promise<void> {
+      await call("POST", "/reset", {});
+    },
+    async close(): Promise<void> {
+      if (closed) return exited;
+      closed = true;
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        const t = setTimeout(() => child.kill("SIGKILL"), 3_000);
+        await exited;
+        clearTimeout(t);
+      }
+    },
+  };
+}

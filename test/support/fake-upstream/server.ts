@@ -1,0 +1,620 @@
+// Fault-injecting fake Anthropic upstream. Runs under Node.js (node: modules only,
+// no Bun APIs) so that the reference HTTP/2 + HTTP/1.1 implementation is independent
+// from the Bun client under test. Compiled by index.ts with
+// `bun build server.ts --target node` and started as a child process.
+//
+// Data plane: one TLS port, ALPN h2 + http/1.1 (node:http2 createSecureServer allowHTTP1).
+// Blackhole:  one TCP port that accepts connections and never answers (TLS stall).
+// Control:    plain HTTP on 127.0.0.1 (POST /script, GET /requests, POST /reset).
+// Ready line: one JSON line on stdout {"port","controlPort","blackholePort","caFile"}.
+
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import type { TLSSocket } from "node:tls";
+
+import {
+  type Behaviour,
+  type Match,
+  MODELS_LIST,
+  type ReadyLine,
+  type RecordedRequest,
+  errorEnvelope,
+  normalFrames,
+  normalMessage,
+  richFrames,
+  richMessage,
+  sseFrame,
+} from "./protocol.ts";
+
+type Req = http.IncomingMessage | http2.Http2ServerRequest;
+/** The common subset of http.ServerResponse and http2.Http2ServerResponse used here. */
+interface Res {
+  readonly headersSent: boolean;
+  readonly destroyed?: boolean;
+  writeHead(status: number, headers: Record<string, string>): unknown;
+  write(chunk: string | Uint8Array, cb?: (err?: Error | null) => void): boolean;
+  end(chunk?: string | Uint8Array): unknown;
+  once(event: "close", fn: () => void): unknown;
+  on(event: "error", fn: (err: Error) => void): unknown;
+  destroy(): void;
+}
+type Endpoint = "messages" | "count_tokens";
+
+interface Script {
+  match: Match;
+  queue: Behaviour[];
+}
+
+const BEHAVIOUR_KINDS = new Set([
+  "normal",
+  "rich",
+  "status",
+  "sse",
+  "stall_headers",
+  "stall_mid_stream",
+  "reset",
+  "goaway",
+  "stall_upload",
+  "end_without_stop",
+]);
+
+const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL } = http2.constants;
+
+// ---------------------------------------------------------------- state
+
+let scripts: Script[] = [];
+let records: RecordedRequest[] = [];
+let counter = 0;
+/** Requests that are deliberately left hanging; destroyed on reset/close. */
+const stalled = new Set<() => void>();
+const tlsSockets = new Map<string, TLSSocket>();
+const sessions = new Set<http2.ServerHttp2Session>();
+const blackholeSockets = new Set<net.Socket>();
+
+// ---------------------------------------------------------------- cert
+
+const dir = mkdtempSync(path.join(os.tmpdir(), "ccp-fake-upstream-"));
+const keyFile = path.join(dir, "key.pem");
+const caFile = path.join(dir, "cert.pem");
+execFileSync(
+  "openssl",
+  [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=127.0.0.1",
+    "-addext",
+    "subjectAltName=IP:127.0.0.1,DNS:localhost",
+    "-keyout",
+    keyFile,
+    "-out",
+    caFile,
+  ],
+  { stdio: ["ignore", "ignore", "pipe"] },
+);
+
+// ---------------------------------------------------------------- helpers
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => (ms > 0 ? setTimeout(resolve, ms) : setImmediate(resolve)));
+}
+
+function socketKey(s: { remoteAddress?: string | undefined; remotePort?: number | undefined }): string {
+  return `${s.remoteAddress ?? "?"}:${s.remotePort ?? "?"}`;
+}
+
+function isH2(req: Req): req is http2.Http2ServerRequest {
+  return req.httpVersionMajor === 2;
+}
+
+function flatHeaders(req: Req): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v === undefined) continue;
+    out[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : String(v);
+  }
+  return out;
+}
+
+function jsonBody(res: Res, status: number, body: unknown, extra: Record<string, string> = {}): void {
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  const buf = Buffer.from(text);
+  res.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": String(buf.length),
+    ...extra,
+  });
+  res.end(buf);
+}
+
+/** Hard-kill the connection carrying this request (TCP close without TLS close_notify / GOAWAY). */
+function killConnection(req: Req): void {
+  if (isH2(req)) {
+    const session = req.stream.session;
+    const sock = session ? tlsSockets.get(socketKey(session.socket)) : undefined;
+    if (sock) sock.destroy();
+    else session?.destroy();
+  } else {
+    req.socket.destroy();
+  }
+}
+
+function stall(req: Req): void {
+  let fn: () => void;
+  const remove = (): void => {
+    stalled.delete(fn);
+  };
+  fn = (): void => {
+    remove();
+    if (isH2(req)) {
+      if (!req.stream.destroyed) req.stream.close(NGHTTP2_CANCEL);
+    } else {
+      req.socket.destroy();
+    }
+  };
+  stalled.add(fn);
+  // (IncomingMessage "close" fires once the body is consumed, not on disconnect.)
+  if (isH2(req)) req.stream.once("close", remove);
+  else req.socket.once("close", remove);
+}
+
+function matches(m: Match, p: string, endpoint: Endpoint, model: string | undefined): boolean | "need_model" {
+  if (m.endpoint !== undefined && m.endpoint !== endpoint) return false;
+  if (m.pathPrefix !== undefined && !p.startsWith(m.pathPrefix)) return false;
+  if (m.model !== undefined) {
+    if (model === undefined) return "need_model";
+    return m.model === model;
+  }
+  return true;
+}
+
+/**
+ * Pick (and consume) the next behaviour. With model === undefined (body not read
+ * yet) returns "need_model" when a model-constrained script comes first.
+ */
+function pick(p: string, endpoint: Endpoint, model: string | undefined, bodyKnown: boolean): Behaviour | "need_model" {
+  for (const s of scripts) {
+    if (s.queue.length === 0) continue;
+    const m = matches(s.match, p, endpoint, model);
+    if (m === "need_model") {
+      if (!bodyKnown) return "need_model";
+      continue; // body known but has no model: a model-constrained script cannot match
+    }
+    if (m) {
+      const b = s.queue.shift();
+      if (b) return b;
+    }
+  }
+  return { kind: "normal" };
+}
+
+// ---------------------------------------------------------------- data plane
+
+async function handle(req: Req, res: Res): Promise<void> {
+  const at = Date.now();
+  const n = ++counter;
+  const requestId = `req_fake_${String(n).padStart(6, "0")}`;
+  const url = req.url ?? "/";
+  const pathname = url.split("?")[0] ?? "/";
+  const method = req.method ?? "GET";
+  const record: RecordedRequest = {
+    protocol: isH2(req) ? "h2" : "http/1.1",
+    method,
+    path: url,
+    headers: flatHeaders(req),
+    bodyBytes: 0,
+    behaviour: "pending",
+    at,
+  };
+  records.push(record);
+
+  if (method === "HEAD") {
+    record.behaviour = "head";
+    res.writeHead(200, { "request-id": requestId });
+    res.end();
+    return;
+  }
+  if (method === "GET" && /\/v1\/models\/?$/.test(pathname)) {
+    record.behaviour = "models";
+    req.resume();
+    jsonBody(res, 200, MODELS_LIST, { "request-id": requestId });
+    return;
+  }
+  let endpoint: Endpoint;
+  if (method === "POST" && /\/v1\/messages\/count_tokens\/?$/.test(pathname)) endpoint = "count_tokens";
+  else if (method === "POST" && /\/v1\/messages\/?$/.test(pathname)) endpoint = "messages";
+  else {
+    record.behaviour = "not_found";
+    req.resume();
+    jsonBody(res, 404, errorEnvelope(404, requestId), { "request-id": requestId });
+    return;
+  }
+
+  // Decide early (in arrival order) when no model is needed, so stall_upload can
+  // avoid reading the body at all.
+  let behaviour: Behaviour | "need_model" = pick(pathname, endpoint, undefined, false);
+  if (behaviour !== "need_model" && behaviour.kind === "stall_upload") {
+    record.behaviour = "stall_upload";
+    stall(req);
+    return; // never read the body, never answer
+  }
+
+  // Read the body.
+  const chunks: Buffer[] = [];
+  const complete = await new Promise<boolean>((resolve) => {
+    req.on("data", (c: Buffer) => {
+      record.bodyBytes += c.length;
+      chunks.push(c);
+    });
+    req.once("end", () => resolve(true));
+    req.once("error", () => resolve(false));
+    req.once("close", () => resolve(req.readableEnded));
+  });
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch {
+    body = undefined;
+  }
+  const obj = body !== null && typeof body === "object" ? (body as Record<string, unknown>) : undefined;
+  if (typeof obj?.model === "string") record.model = obj.model;
+  if (typeof obj?.stream === "boolean") record.stream = obj.stream;
+  if (behaviour === "need_model") behaviour = pick(pathname, endpoint, record.model, true);
+  if (behaviour === "need_model") behaviour = { kind: "normal" }; // unreachable
+  record.behaviour = behaviour.kind;
+  if (!complete) return; // client went away mid-upload
+
+  await act(req, res, behaviour, {
+    n,
+    requestId,
+    endpoint,
+    model: record.model ?? "claude-sonnet-4-5-20250929",
+    stream: record.stream === true && endpoint === "messages",
+    validBody: obj !== undefined,
+  });
+}
+
+interface Ctx {
+  n: number;
+  requestId: string;
+  endpoint: Endpoint;
+  model: string;
+  stream: boolean;
+  validBody: boolean;
+}
+
+async function act(req: Req, res: Res, b: Behaviour, ctx: Ctx): Promise<void> {
+  const rid = { "request-id": ctx.requestId };
+  switch (b.kind) {
+    case "status": {
+      const body = b.body !== undefined ? b.body : errorEnvelope(b.status, ctx.requestId);
+      jsonBody(res, b.status, body, { ...rid, ...(b.headers ?? {}) });
+      return;
+    }
+    case "sse": {
+      res.writeHead(b.status ?? 200, { "content-type": "text/event-stream", "cache-control": "no-cache", ...rid });
+      res.end(b.frames);
+      return;
+    }
+    case "stall_headers":
+    case "stall_upload": // reached only when a model match forced reading the body first
+      stall(req);
+      return;
+    default:
+      break;
+  }
+  if (!ctx.validBody && b.kind === "normal") {
+    jsonBody(res, 400, errorEnvelope(400, ctx.requestId), rid);
+    return;
+  }
+
+  // Build the content: SSE frames for streaming messages, else a JSON body split in 2 units.
+  const id = `msg_fake_${String(ctx.n).padStart(6, "0")}`;
+  const text = b.kind === "normal" && b.text !== undefined ? b.text : "ok";
+  let units: string[];
+  let sse: boolean;
+  if (ctx.endpoint === "count_tokens") {
+    sse = false;
+    units = [JSON.stringify({ input_tokens: 42 })];
+  } else if (ctx.stream) {
+    sse = true;
+    units =
+      b.kind === "rich"
+        ? richFrames(ctx.model)
+        : normalFrames({ id, model: ctx.model, text, withStop: b.kind !== "end_without_stop" });
+  } else {
+    sse = false;
+    units = [JSON.stringify(b.kind === "rich" ? richMessage(ctx.model) : normalMessage({ id, model: ctx.model, text }))];
+  }
+  const fault = b.kind === "stall_mid_stream" || b.kind === "reset" || b.kind === "goaway" ? b.kind : undefined;
+  let faultAt: number | undefined;
+  if (b.kind === "stall_mid_stream") faultAt = b.afterEvents ?? 1;
+  if (b.kind === "reset" || b.kind === "goaway") faultAt = b.afterEvents;
+  if (!sse && (fault !== undefined || b.kind === "end_without_stop")) {
+    // Non-streaming: split the JSON body in two halves so a fault can land in the middle.
+    const whole = units[0] ?? "";
+    const half = Math.floor(whole.length / 2);
+    units = b.kind === "end_without_stop" ? [whole.slice(0, half)] : [whole.slice(0, half), whole.slice(half)];
+  }
+
+  let closed = false;
+  res.once("close", () => {
+    closed = true;
+  });
+  const gone = (): boolean => closed || res.destroyed === true;
+
+  // Resolved when the last written unit has been handed to the connection.
+  let flushed: Promise<void> = Promise.resolve();
+  const doFault = async (headersSent: boolean): Promise<void> => {
+    if (headersSent) {
+      // Make sure the events written so far actually reach the client first.
+      await Promise.race([flushed, sleep(500)]);
+      await sleep(20);
+    }
+    if (fault === "stall_mid_stream") {
+      stall(req);
+      return;
+    }
+    if (fault === "goaway" && isH2(req)) {
+      const stream = req.stream;
+      const session = stream.session;
+      if (!session) return;
+      const last = headersSent ? stream.id ?? 0 : Math.max(0, (stream.id ?? 0) - 2);
+      try {
+        session.goaway(NGHTTP2_NO_ERROR, last);
+      } catch {
+        /* session already closing */
+      }
+      await sleep(50); // let the GOAWAY frame flush
+      if (!session.destroyed) session.destroy();
+      return;
+    }
+    killConnection(req); // reset, or goaway on HTTP/1.1
+  };
+
+  if (faultAt === undefined && fault !== undefined && fault !== "stall_mid_stream") {
+    await doFault(false);
+    return;
+  }
+
+  const headers: Record<string, string> = sse
+    ? { "content-type": "text/event-stream", "cache-control": "no-cache", ...rid }
+    : { "content-type": "application/json", ...rid };
+  if (!sse && fault === undefined && b.kind !== "end_without_stop") {
+    headers["content-length"] = String(Buffer.byteLength(units.join("")));
+  }
+  res.writeHead(200, headers);
+  (res as { flushHeaders?: () => void }).flushHeaders?.();
+
+  if (b.kind === "normal" && sse) {
+    const pings = Math.max(0, b.pingsBeforeFirst ?? 0);
+    const firstDelay = Math.max(0, b.firstEventDelayMs ?? 0);
+    const step = firstDelay / (pings + 1);
+    for (let i = 0; i < pings; i++) {
+      await sleep(step);
+      if (gone()) return;
+      res.write(sseFrame("ping", { type: "ping" }));
+    }
+    if (firstDelay > 0) await sleep(step);
+  }
+  const delayMs = b.kind === "normal" ? Math.max(0, b.delayMs ?? 0) : 0;
+  for (let i = 0; i < units.length; i++) {
+    if (gone()) return;
+    if (faultAt !== undefined && i === faultAt) {
+      await doFault(true);
+      return;
+    }
+    if (i > 0) {
+      await sleep(delayMs);
+      if (gone()) return;
+    }
+    flushed = new Promise<void>((resolve) => {
+      res.write(units[i] ?? "", () => resolve());
+    });
+  }
+  if (gone()) return;
+  if (faultAt !== undefined && faultAt >= units.length) {
+    if (fault === "goaway" && isH2(req)) {
+      // Graceful variant: complete this response, then GOAWAY and close the session
+      // once its streams are done.
+      res.end();
+      const session = req.stream.session;
+      if (!session) return;
+      try {
+        session.goaway(NGHTTP2_NO_ERROR, req.stream.id ?? 0);
+        session.close();
+      } catch {
+        /* already closing */
+      }
+      const t = setTimeout(() => {
+        if (!session.destroyed) session.destroy();
+      }, 2_000);
+      session.once("close", () => clearTimeout(t));
+      return;
+    }
+    await sleep(0);
+    await doFault(true);
+    return;
+  }
+  res.end();
+}
+
+const server = http2.createSecureServer({
+  key: readFileSync(keyFile),
+  cert: readFileSync(caFile),
+  allowHTTP1: true,
+  settings: { initialWindowSize: 65535 },
+});
+// Registered before the internal HTTP/2 connection listener, so the map is filled
+// before the "session" event fires.
+server.prependListener("secureConnection", (sock: TLSSocket) => {
+  const key = socketKey(sock);
+  tlsSockets.set(key, sock);
+  sock.setNoDelay(true);
+  sock.once("close", () => {
+    if (tlsSockets.get(key) === sock) tlsSockets.delete(key);
+  });
+  sock.on("error", () => {});
+});
+server.on("session", (session: http2.ServerHttp2Session) => {
+  sessions.add(session);
+  session.once("close", () => sessions.delete(session));
+  session.on("error", () => {});
+  // A large connection-level window: a stalled (unread) stream then pins at most
+  // its own 64 KiB stream window, never the whole connection.
+  try {
+    session.setLocalWindowSize(16 * 1024 * 1024);
+  } catch {
+    /* not fatal */
+  }
+});
+server.on("request", (req: Req, res: http.ServerResponse | http2.Http2ServerResponse) => {
+  req.on("error", () => {});
+  res.on("error", () => {});
+  if (isH2(req)) req.stream.on("error", () => {});
+  handle(req, res).catch((err: unknown) => {
+    process.stderr.write(`fake-upstream: handler error: ${String(err)}\n`);
+    try {
+      if (!res.headersSent) jsonBody(res, 500, { type: "error", error: { type: "api_error", message: String(err) } });
+      else res.destroy();
+    } catch {
+      /* ignore */
+    }
+  });
+});
+server.on("sessionError", () => {});
+server.on("tlsClientError", () => {});
+server.on("clientError", () => {});
+
+// ---------------------------------------------------------------- blackhole
+
+const blackhole = net.createServer((sock) => {
+  blackholeSockets.add(sock);
+  sock.on("error", () => {});
+  sock.once("close", () => blackholeSockets.delete(sock));
+  sock.resume(); // swallow the ClientHello, never answer
+});
+
+// ---------------------------------------------------------------- control plane
+
+function readJson(req: http.IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const t = Buffer.concat(chunks).toString("utf8");
+      try {
+        resolve(t.length ? JSON.parse(t) : {});
+      } catch (e) {
+        reject(e);
+      }
+    });
+    req.on("error", reject);
+  });
+}
+
+function resetState(): void {
+  scripts = [];
+  records = [];
+  for (const fn of [...stalled]) {
+    try {
+      fn();
+    } catch {
+      /* ignore */
+    }
+  }
+  stalled.clear();
+}
+
+const control = http.createServer((req, res) => {
+  const send = (status: number, body: unknown): void => {
+    const t = JSON.stringify(body);
+    res.writeHead(status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(t)) });
+    res.end(t);
+  };
+  (async () => {
+    if (req.method === "POST" && req.url === "/script") {
+      const body = (await readJson(req)) as { behaviours?: unknown; match?: unknown };
+      if (!Array.isArray(body.behaviours)) return send(400, { error: "behaviours must be an array" });
+      for (const b of body.behaviours) {
+        const kind = (b as { kind?: unknown } | null)?.kind;
+        if (typeof kind !== "string" || !BEHAVIOUR_KINDS.has(kind)) {
+          return send(400, { error: `unknown behaviour ${JSON.stringify(b)}` });
+        }
+      }
+      const match = (body.match ?? {}) as Match;
+      scripts.push({ match, queue: [...(body.behaviours as Behaviour[])] });
+      return send(200, { ok: true });
+    }
+    if (req.method === "GET" && req.url === "/requests") return send(200, records);
+    if (req.method === "POST" && req.url === "/reset") {
+      req.resume();
+      resetState();
+      return send(200, { ok: true });
+    }
+    if (req.method === "GET" && req.url === "/scripts") return send(200, scripts);
+    req.resume();
+    return send(404, { error: "not found" });
+  })().catch((err: unknown) => send(500, { error: String(err) }));
+});
+
+// ---------------------------------------------------------------- lifecycle
+
+let shuttingDown = false;
+function shutdown(code = 0): void {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  try {
+    resetState();
+    for (const s of sessions) s.destroy();
+    for (const s of tlsSockets.values()) s.destroy();
+    for (const s of blackholeSockets) s.destroy();
+    server.close();
+    blackhole.close();
+    control.close();
+  } catch {
+    /* ignore */
+  }
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch {
+    /* ignore */
+  }
+  process.exit(code);
+}
+
+process.on("SIGTERM", () => shutdown(0));
+process.on("SIGINT", () => shutdown(0));
+process.on("uncaughtException", (err) => {
+  process.stderr.write(`fake-upstream: uncaught: ${err.stack ?? String(err)}\n`);
+});
+// The parent holds our stdin open; when it goes away (even SIGKILLed), exit.
+process.stdin.on("end", () => shutdown(0));
+process.stdin.on("close", () => shutdown(0));
+process.stdin.on("error", () => shutdown(0));
+process.stdin.resume();
+
+function listen(s: net.Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const addr = s.address();
+      if (addr && typeof addr === "object") resolve(addr.port);
+      else reject(new Error("no address"));
+    });
+  });
+}
+
+const [port, controlPort, blackholePort] = await Promise.all([listen(server), listen(control), listen(blackhole)]);
+const ready: ReadyLine = { port, controlPort, blackholePort, caFile };
+process.stdout.write(`${JSON.stringify(ready)}\n`);
