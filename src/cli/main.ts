@@ -6,6 +6,8 @@ import { paint } from "./render.ts";
 
 try {
   await buildProgram().parseAsync(process.argv);
+  // Only the entry point exits; commands that set an exit status leave it in process.exitCode.
+  process.exit(process.exitCode ?? 0);
 } catch (e) {
   if (e instanceof ExitError) {
     if (e.message) console.error(paint.error(e.message));

@@ -16,6 +16,10 @@ export const TimeoutsSchema = z.strictObject({
   headers_ms: positiveMs.default(300_000),
   /** Silence between two body chunks once the response has started. */
   idle_ms: positiveMs.default(120_000),
+  /** HTTP/2: a session with streams waiting that has received nothing for this long is sent a PING. */
+  ping_after_ms: positiveMs.default(5_000),
+  /** HTTP/2: no PING answer within this long means the session is dead. */
+  ping_timeout_ms: positiveMs.default(3_000),
 });
 
 /** Why a base URL is unusable, or undefined when it is fine. */

@@ -9,7 +9,7 @@ export function createTransports(lanes: Readonly<Record<string, Lane>>): Map<str
   const out = new Map<string, Transport>();
   for (const lane of Object.values(lanes)) {
     const ca = trustedRoots(lane.ca_file);
-    out.set(lane.name, lane.transport === "h2" ? new H2Transport({ ca }) : new H1Transport({ ca }));
+    out.set(lane.name, lane.transport === "h2" ? new H2Transport({ ca, pingAfterMs: lane.timeouts.ping_after_ms, pingTimeoutMs: lane.timeouts.ping_timeout_ms }) : new H1Transport({ ca }));
   }
   return out;
 }

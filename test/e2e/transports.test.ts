@@ -185,3 +185,64 @@ describe("connection phases", () => {
     }
   });
 });
+
+describe("HTTP/2 sessions", () => {
+  let ccp: InProcessCcp;
+  beforeAll(() => {
+    ccp = startInProcess(config(upstream.url, "h2", upstream.caFile, "headers_ms = 60000, idle_ms = 60000, ping_after_ms = 500, ping_timeout_ms = 500"));
+  });
+  afterAll(async () => {
+    await ccp?.stop(100);
+  });
+  beforeEach(async () => {
+    await upstream.reset();
+  });
+
+  test("concurrent streams share one session (one connection)", async () => {
+    await post(ccp).then((r) => r.text());
+    const texts = await Promise.all(Array.from({ length: 6 }, () => post(ccp).then((r) => r.text())));
+    for (const t of texts) expect(t).toContain("event: message_stop");
+    const connections = new Set((await upstream.requests()).map((r) => r.connection));
+    expect(connections.size).toBe(1);
+  });
+
+  test("GOAWAY before headers refuses the stream (goaway); the next request opens a new session", async () => {
+    await post(ccp).then((r) => r.text());
+    await upstream.script([{ kind: "goaway" }]);
+    const refused = await post(ccp);
+    expect(refused.status).toBe(502);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(/: (goaway|reset): /);
+    const next = await post(ccp);
+    expect(await next.text()).toContain("event: message_stop");
+    const [first, , third] = await upstream.requests();
+    expect(third!.connection).not.toBe(first!.connection);
+  });
+
+  test("a graceful GOAWAY lets the stream finish", async () => {
+    await upstream.script([{ kind: "goaway", afterEvents: 99 }]);
+    expect(await (await post(ccp)).text()).toContain("event: message_stop");
+    expect(await (await post(ccp)).text()).toContain("event: message_stop");
+  });
+});
+
+describe("dead HTTP/2 peer", () => {
+  test("a session that stops answering is PINGed, declared dead and replaced, long before headers_ms", async () => {
+    const { startRelay } = await import("../support/relay.ts");
+    const relay = await startRelay(upstream.port);
+    const ccp = startInProcess(config(`https://127.0.0.1:${relay.port}`, "h2", upstream.caFile, "headers_ms = 60000, idle_ms = 60000, ping_after_ms = 500, ping_timeout_ms = 500"));
+    try {
+      await upstream.reset();
+      expect(await (await post(ccp)).text()).toContain("event: message_stop");
+      relay.freeze();
+      const started = Date.now();
+      const stuck = await post(ccp);
+      expect(stuck.status).toBe(502);
+      expect(((await stuck.json()) as { error: { message: string } }).error.message).toContain("dead_session");
+      expect(Date.now() - started).toBeLessThan(30_000);
+      expect(await (await post(ccp)).text()).toContain("event: message_stop");
+    } finally {
+      await ccp.stop(100);
+      relay.close();
+    }
+  });
+});

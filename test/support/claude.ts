@@ -3,7 +3,7 @@ import { ROOT, scratchDir } from "./ccp.ts";
 
 export const CLAUDE_BIN = join(ROOT, "node_modules", ".bin", "claude");
 export const HAIKU = "claude-haiku-4-5-20251001";
-export const SONNET = "claude-sonnet-4-5-20250929";
+export const SONNET = "claude-sonnet-4-6";
 
 export interface ClaudeResult {
   readonly exitCode: number;

@@ -68,7 +68,6 @@ function runForeground(config: ReturnType<typeof loadConfig>): Promise<void> {
       void server.stop(GRACE_MS).then(() => {
         log.info("stopped");
         resolve();
-        process.exit(0);
       });
     };
     process.on("SIGTERM", () => stop("SIGTERM"));

@@ -20,6 +20,9 @@ export type Behaviour =
       firstEventDelayMs?: number;
       /** `event: ping` frames sent (spread over firstEventDelayMs) before message_start */
       pingsBeforeFirst?: number;
+      /** silence of pauseMs once this many events have been sent (a quiet stream mid-way) */
+      pauseAfterEvents?: number;
+      pauseMs?: number;
     }
   | { kind: "rich" }
   | { kind: "status"; status: number; body?: unknown; headers?: Record<string, string> }
@@ -53,6 +56,8 @@ export type Behaviour =
 
 export interface RecordedRequest {
   protocol: "h2" | "http/1.1";
+  /** The client's address:port of the connection that carried the request (tells connections apart). */
+  connection: string;
   method: string;
   /** path with query */
   path: string;

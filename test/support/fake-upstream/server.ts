@@ -209,6 +209,7 @@ async function handle(req: Req, res: Res): Promise<void> {
   const method = req.method ?? "GET";
   const record: RecordedRequest = {
     protocol: isH2(req) ? "h2" : "http/1.1",
+    connection: socketKey(isH2(req) ? req.stream.session?.socket ?? {} : req.socket),
     method,
     path: url,
     headers: flatHeaders(req),
@@ -414,8 +415,9 @@ async function act(req: Req, res: Res, b: Behaviour, ctx: Ctx): Promise<void> {
       await doFault(true);
       return;
     }
-    if (i > 0) {
-      await sleep(delayMs);
+    const pause = b.kind === "normal" && b.pauseAfterEvents === i ? Math.max(0, b.pauseMs ?? 0) : 0;
+    if (i > 0 || pause > 0) {
+      await sleep(delayMs + pause);
       if (gone()) return;
     }
     flushed = new Promise<void>((resolve) => {

@@ -1,0 +1,33 @@
+/**
+ * Runs the whole suite with bun test and ends with one plain line "N passed, N failed"
+ * (CI reads that line; bun's own summary is not recognised there). Extra arguments go to bun test.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const root = join(import.meta.dir, "..");
+const outDir = join(root, ".tmp");
+mkdirSync(outDir, { recursive: true });
+const junit = join(outDir, "junit.xml");
+writeFileSync(junit, "");
+
+const proc = Bun.spawn([process.execPath, "test", "--timeout", "120000", "--reporter=junit", `--reporter-outfile=${junit}`, ...process.argv.slice(2)], {
+  cwd: root,
+  stdio: ["inherit", "inherit", "inherit"],
+});
+const code = await proc.exited;
+
+const xml = readFileSync(junit, "utf8");
+const top = /<testsuites\b[^>]*>/.exec(xml)?.[0] ?? "";
+const attr = (name: string) => Number(new RegExp(`\\b${name}="(\\d+)"`).exec(top)?.[1] ?? 0);
+const tests = attr("tests");
+const skipped = attr("skipped");
+let failed = attr("failures");
+// bun exits non-zero for errors outside any test too (an unhandled rejection between tests):
+// count that as a failure so the summary never reads green on a red run.
+if (code !== 0 && failed === 0) failed = 1;
+const passed = Math.max(0, tests - attr("failures") - skipped);
+const summary = `${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`;
+writeFileSync(join(outDir, "summary.txt"), summary + "\n");
+console.log(summary);
+process.exit(code !== 0 || failed > 0 || tests === 0 ? 1 : 0);
