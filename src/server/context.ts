@@ -1,7 +1,9 @@
 import type { Config } from "../config/config.ts";
 import type { Router } from "../routing/router.ts";
 import type { Transport } from "../upstream/transport.ts";
+import type { Capture } from "../usage/capture-hook.ts";
 import type { UsageSink } from "../usage/record.ts";
+import type { LiveState } from "./live.ts";
 
 export interface Logger {
   info(message: string): void;
@@ -14,7 +16,11 @@ export interface ServerContext {
   readonly config: Config;
   readonly router: Router;
   readonly transports: ReadonlyMap<string, Transport>;
+  /** Where finished usage records go (a FanoutSink of jsonl, SQLite, metrics...). */
   readonly sink: UsageSink;
+  readonly live: LiveState;
+  /** Diagnostics capture, when configured. */
+  readonly capture: Capture | undefined;
   readonly log: Logger;
   /** Milliseconds, monotonic. */
   readonly now: () => number;

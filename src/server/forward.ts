@@ -4,6 +4,7 @@ import { guardStream } from "../sse/guard.ts";
 import { newObservation, observeJsonBody } from "../sse/observer.ts";
 import type { FailureClass } from "../upstream/failure.ts";
 import { applyObservation, draftRecord } from "../usage/draft.ts";
+import type { CaptureSession } from "../usage/capture-hook.ts";
 import type { UsageRecord } from "../usage/record.ts";
 import type { ServerContext } from "./context.ts";
 import { errorResponse } from "./errors.ts";
@@ -28,12 +29,16 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
   const rid = ctx.newRid();
   const rec = draftRecord(rid, OP[endpoint], ctx.config.profile, port);
   let written = false;
+  let capture: CaptureSession | undefined;
+  ctx.live.inflight++;
   const finish = (status: number) => {
     if (written) return;
     written = true;
+    ctx.live.inflight--;
     rec.status = status;
     rec.latency_ms = Math.round(ctx.now() - t0);
     ctx.sink.write(rec);
+    capture?.end(rec);
     const fail = rec.failure_class ? ` failure=${rec.failure_class}` : "";
     ctx.log.info(`${rid} ${rec.op} model=${rec.model ?? "-"} lane=${rec.lane ?? "-"} proto=${rec.h2 === null ? "-" : rec.h2 ? "h2" : "h1"} status=${status} ms=${rec.latency_ms} attempts=${rec.attempts.length}${fail}`);
   };
@@ -68,6 +73,7 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
     upstreamModel = decision.upstreamModel;
     body = upstreamModel === check.body.model ? bytes : new TextEncoder().encode(JSON.stringify({ ...check.body.json, model: upstreamModel }));
   }
+  capture = ctx.capture?.begin(rid, req.headers, body);
 
   const transport = ctx.transports.get(lane.name)!;
   rec.lane = lane.name;
@@ -114,6 +120,7 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
   if (result.kind === "answer") {
     req.signal.removeEventListener("abort", onClientGone);
     const observation = "observation" in result.peeked ? result.peeked.observation : newObservation();
+    capture?.response(result.peeked.body);
     if (result.peeked.kind === "error_status") observeJsonBody(observation, new TextDecoder().decode(result.peeked.body));
     applyObservation(rec, observation);
     rec.failure_class = result.peeked.kind === "error_status" ? "http_status" : "in_stream_error";
@@ -134,6 +141,7 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
   const peeked = result.peeked;
   rec.first_byte_ms = Math.round(ctx.now() - t0);
   const stream = guardStream(peeked, rid, {
+    onChunk: capture ? (chunk) => capture?.response(chunk) : undefined,
     onFirstContent: () => {
       rec.ttft_ms ??= Math.round(ctx.now() - t0);
     },

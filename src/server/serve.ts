@@ -3,9 +3,12 @@ import { join } from "node:path";
 import type { Config } from "../config/config.ts";
 import { createRouter } from "../routing/router.ts";
 import { createTransports } from "../upstream/registry.ts";
+import { FanoutSink } from "../usage/fanout-sink.ts";
 import { JsonlSink } from "../usage/jsonl-sink.ts";
+import type { UsageSink } from "../usage/record.ts";
 import { createApp } from "./app.ts";
 import type { Logger, ServerContext } from "./context.ts";
+import { newLiveState } from "./live.ts";
 
 export interface RunningServer {
   readonly url: string;
@@ -22,12 +25,15 @@ const newRid = () => `ccp_${Date.now().toString(36)}${randomBytes(6).toString("h
 
 export function startServer(config: Config, log: Logger): RunningServer {
   const transports = createTransports(config.lanes);
-  const sink = new JsonlSink(usageLogPath(config), (e) => log.error(`usage log write failed: ${e.message}`));
+  const sinks: UsageSink[] = [new JsonlSink(usageLogPath(config), (e) => log.error(`usage log write failed: ${e.message}`))];
+  const sink = new FanoutSink(sinks);
   const ctx: ServerContext = {
     config,
     router: createRouter(config),
     transports,
     sink,
+    live: newLiveState([...transports].map(([name, t]) => ({ name, protocol: t.protocol }))),
+    capture: undefined,
     log,
     now: () => performance.now(),
     newRid,

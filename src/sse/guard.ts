@@ -7,6 +7,8 @@ import { observeEvent, observeJsonBody } from "./observer.ts";
 const MAX_JSON_TAP_BYTES = 8 * 1024 * 1024;
 
 export interface GuardHooks {
+  /** Sees every byte passed to the client (diagnostics capture); undefined when nobody listens. */
+  readonly onChunk?: ((chunk: Uint8Array) => void) | undefined;
   /** The first content token is being handed to the client. */
   readonly onFirstContent: () => void;
   /** The stream is over: ended, broken (failure) or cancelled by the client. Called once. */
@@ -51,7 +53,10 @@ export function guardStream(c: Committed, rid: string, hooks: GuardHooks): Reada
     {
       start(controller) {
         if (observation.content) hooks.onFirstContent();
-        for (const chunk of c.head) controller.enqueue(chunk);
+        for (const chunk of c.head) {
+          hooks.onChunk?.(chunk);
+          controller.enqueue(chunk);
+        }
       },
       async pull(controller) {
         try {
@@ -63,6 +68,7 @@ export function guardStream(c: Committed, rid: string, hooks: GuardHooks): Reada
             return end(undefined);
           }
           watch(value);
+          hooks.onChunk?.(value);
           controller.enqueue(value);
         } catch (e) {
           const failure = e instanceof UpstreamFailure ? e : new UpstreamFailure("reset", (e as Error).message ?? String(e));
