@@ -1,5 +1,16 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import pkg from "../../package.json" with { type: "json" };
+import type { ConfigOptions } from "./commands/config.ts";
+import type { EnvOptions } from "./commands/env.ts";
+import type { OkOptions } from "./commands/ok.ts";
+import type { ProbeOptions } from "./commands/probe.ts";
+import type { RestartOptions } from "./commands/restart.ts";
+import type { StartOptions } from "./commands/start.ts";
+import type { StatusOptions } from "./commands/status.ts";
+import type { StopOptions } from "./commands/stop.ts";
+import type { UsageOptions } from "./commands/usage.ts";
+import type { UsageStatsOptions } from "./commands/usage-stats.ts";
+import type { WrapOptions } from "./commands/wrap.ts";
 
 /**
  * The command table: every subcommand, flag and example in one place.
@@ -11,22 +22,177 @@ export function parsePort(value: string): number {
   return n;
 }
 
-export function buildProgram(): Command {
+export function parseCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number of at least 1");
+  return n;
+}
+
+export function parseBool(value: string): boolean {
+  if (/^(true|yes|1|on)$/i.test(value)) return true;
+  if (/^(false|no|0|off)$/i.test(value)) return false;
+  throw new InvalidArgumentError("expected true or false");
+}
+
+/** Runs a command by name; tests pass a recorder to check argv → options without running anything. */
+export type Dispatch = (command: string, ...args: unknown[]) => Promise<void>;
+
+/** Commander hands over parsed options untyped; each loader names the type its command takes. */
+const COMMANDS: Record<string, (...args: unknown[]) => Promise<void>> = {
+  start: async (o) => (await import("./commands/start.ts")).start(o as StartOptions),
+  stop: async (o) => (await import("./commands/stop.ts")).stop(o as StopOptions),
+  restart: async (o) => (await import("./commands/restart.ts")).restart(o as RestartOptions),
+  status: async (o) => (await import("./commands/status.ts")).status(o as StatusOptions),
+  ok: async (o) => (await import("./commands/ok.ts")).ok(o as OkOptions),
+  env: async (o) => (await import("./commands/env.ts")).env(o as EnvOptions),
+  wrap: async (cmd, args, o) => (await import("./commands/wrap.ts")).wrap(cmd as string, args as string[], o as WrapOptions),
+  probe: async (o) => (await import("./commands/probe.ts")).probe(o as ProbeOptions),
+  usage: async (o) =>
+    (o as { stats?: boolean }).stats
+      ? (await import("./commands/usage-stats.ts")).usageStats(o as UsageStatsOptions)
+      : (await import("./commands/usage.ts")).usage(o as UsageOptions),
+  "config init": async (o) => (await import("./commands/config.ts")).configInit(o as ConfigOptions),
+  "config check": async (o) => (await import("./commands/config.ts")).configCheck(o as ConfigOptions),
+  "config show": async (o) => (await import("./commands/config.ts")).configShow(o as ConfigOptions),
+};
+
+const lazy: Dispatch = (command, ...args) => COMMANDS[command]!(...args);
+
+const portOption = (what = "port of the instance (default: the one running instance, else the config port, else 8082)") =>
+  new Option("-p, --port <port>", what).argParser(parsePort);
+const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  ${l}`).join("\n")}\n`;
+
+export function buildProgram(run: Dispatch = lazy): Command {
   const program = new Command("ccp")
     .description("A local streaming gateway for Claude Code: lanes, HTTP/1.1 or HTTP/2 upstreams, profiles and a usage log.")
     .version(pkg.version, "-v, --version")
     .showHelpAfterError("(run with --help for usage)")
+    .enablePositionalOptions()
     .configureHelp({ showGlobalOptions: true });
 
   program
     .command("start")
     .description("start the proxy (detached unless --foreground) and wait until it is healthy")
     .addOption(new Option("-p, --port <port>", "port to listen on (default: config port, else 8082)").argParser(parsePort))
+    .option("--host <address>", "address to listen on (default: config host, else 127.0.0.1); anything but loopback needs a proxy key ($CCP_PROXY_KEY)")
     .option("--profile <name>", "profile overlay to apply (default: $CCP_PROFILE)")
     .option("-c, --config <file>", "config file (default: $CCP_CONFIG, else ~/.config/ccp/config.toml)")
     .option("-f, --foreground", "run in this process and log to stdout (for systemd, launchd, containers)")
-    .addHelpText("after", "\nExamples:\n  ccp start --port 8082\n  ccp start --foreground --profile dev --config ./ccp.toml\n")
-    .action(async (opts) => (await import("./commands/start.ts")).start(opts));
+    .addHelpText("after", examples("ccp start --port 8082", "ccp start --foreground --profile dev --config ./ccp.toml", "CCP_PROXY_KEY=$(openssl rand -hex 24) ccp start --host 0.0.0.0"))
+    .action((opts) => run("start", opts));
+
+  program
+    .command("stop")
+    .description("stop the proxy on a port (nothing running is not an error)")
+    .addOption(portOption())
+    .addHelpText("after", examples("ccp stop --port 8082"))
+    .action((opts) => run("stop", opts));
+
+  program
+    .command("restart")
+    .description("stop and start again with the current config and environment; previous start options are kept")
+    .argument("[port]", "same as --port (ccp restart 8082)")
+    .addOption(portOption())
+    .option("--profile <name>", "profile overlay (default: the one the previous start was given)")
+    .option("-c, --config <file>", "config file (default: the one the previous start was given)")
+    .addHelpText("after", examples("export MITM_FORCE_H1=1; ccp restart 8082", "ccp restart --port 8082 --profile prod"))
+    .action(async (port: string | undefined, opts: { port?: number }) => {
+      const { portArg } = await import("./target.ts");
+      return run("restart", { ...opts, port: portArg(port, opts.port) });
+    });
+
+  program
+    .command("status")
+    .description("is it running: pid, port, profile, uptime, lanes, request and error counts (exit 3 when not running)")
+    .addOption(portOption())
+    .option("--json", "machine-readable output")
+    .addHelpText("after", examples("ccp status", "ccp status --port 8082 --json | jq .lanes"))
+    .action((opts) => run("status", opts));
+
+  program
+    .command("ok")
+    .description("check everything: proxy healthy, config valid, each lane reachable, credentials present (exit 0 only if all pass)")
+    .addOption(portOption())
+    .option("--profile <name>", "profile to check (default: the running instance's)")
+    .option("-c, --config <file>", "config file to check (default: the running instance's)")
+    .option("--json", "machine-readable output")
+    .addHelpText("after", examples("ccp ok", "ccp ok --port 8082 && claude"))
+    .action((opts) => run("ok", opts));
+
+  program
+    .command("env")
+    .description("print shell lines that point Claude Code at the proxy (and unset HTTPS_PROXY / HTTP_PROXY)")
+    .argument("[port]", "same as --port (ccp env 8082)")
+    .addOption(portOption())
+    .addOption(new Option("--shell <shell>", "syntax to print (default: from $SHELL, else bash)").choices(["bash", "zsh", "fish"]))
+    .option("--json", "the variables to set and unset, as JSON")
+    .addHelpText("after", examples('eval "$(ccp env 8082)"', "ccp env 8082 --shell fish | source"))
+    .action(async (port: string | undefined, opts: { port?: number }) => {
+      const { portArg } = await import("./target.ts");
+      return run("env", { ...opts, port: portArg(port, opts.port) });
+    });
+
+  program
+    .command("wrap")
+    .description("run a command pointed at the proxy: no shell, stdio, signals and exit code passed through")
+    .argument("<command>", "program to run (looked up on PATH)")
+    .argument("[args...]", "its arguments, passed unchanged")
+    .addOption(portOption())
+    .option("--start", "start the proxy first if it is not running (it keeps running afterwards)")
+    .passThroughOptions()
+    .addHelpText("after", examples('ccp wrap claude -p "ok"', "ccp wrap --port 8083 --start claude"))
+    .action((command: string, args: string[], opts) => run("wrap", command, args, opts));
+
+  program
+    .command("probe")
+    .description("the golden probe: N real completions matched to their usage lines, a table and a verdict (exit 0 only on pass)")
+    .addOption(portOption())
+    .option("-n, --runs <n>", "completions to run, one after another", parseCount, 10)
+    .option("-m, --model <model>", "model: haiku, sonnet, opus (current ids; $ANTHROPIC_DEFAULT_<NAME>_MODEL overrides) or an id", "haiku")
+    .option("--also <model>", "run this model alongside each run and check its lane stays healthy")
+    .addOption(new Option("--via <how>", "claude: the real `claude -p`; http: a direct Messages request (default: claude if on PATH)").choices(["claude", "http"]))
+    .option("--max-p50-ttft-ms <ms>", "pass only if the median time to first token is under this", parseCount, 2000)
+    .option("--expect-lane <lane>", "pass only if every run went to this lane")
+    .option("--expect-h2 <bool>", "pass only if every run used HTTP/2 (true) or HTTP/1.1 (false)", parseBool)
+    .option("--prompt <text>", "what to ask", "ok")
+    .option("--timeout-ms <ms>", "give up on one completion after this long", parseCount, 120_000)
+    .option("--json", "runs and verdict as JSON")
+    .addHelpText("after", examples("ccp probe --runs 10 --model haiku --expect-lane zai --expect-h2 false", "ccp probe --via http --also sonnet --max-p50-ttft-ms 1500 --json"))
+    .action((opts) => run("probe", opts));
+
+  program
+    .command("usage")
+    .description("recent requests from usage.jsonl as a table; --follow streams new ones")
+    .addOption(portOption("instance whose log to read (default: the running one)"))
+    .option("--profile <name>", "read this profile's log")
+    .option("-c, --config <file>", "config file (for the state directory and profile)")
+    .option("-n, --tail <n>", "how many lines (after filtering)", parseCount, 200)
+    .option("-f, --follow", "keep printing new lines as they arrive (Ctrl-C stops)")
+    .option("--lane <lane>", "only this lane")
+    .option("--status <status>", "only this status (502) or class (5xx)")
+    .option("--errors", "only requests that failed")
+    .option("--since <when>", "only since a duration ago (30m, 1h, 2d) or a date")
+    .option("--json", "the raw usage records, one JSON object per line")
+    .option("--stats", "statistics per group instead of lines: requests, error rate, ttft and duration p50/p95/p99, retries, fallbacks, tokens (SQLite when on, else usage.jsonl)")
+    .addOption(new Option("--by <key>", "with --stats: one row per lane, model, status or protocol").choices(["lane", "model", "status", "proto"]))
+    .addHelpText("after", examples("ccp usage --tail 20", "ccp usage --errors --since 1h", "ccp usage --follow --lane zai", "ccp usage --json --status 5xx | jq .rid", "ccp usage --stats --since 1h --by lane"))
+    .action((opts) => run("usage", opts));
+
+  const config = program.command("config").description("write, validate or show the configuration");
+  const configCommon = (c: Command) =>
+    c.option("-c, --config <file>", "config file (default: $CCP_CONFIG, else ~/.config/ccp/config.toml)").option("--profile <name>", "profile overlay to apply");
+  configCommon(config.command("init").description("write a commented starting config"))
+    .option("--force", "overwrite an existing file")
+    .addHelpText("after", examples("ccp config init", "ccp config init --config ./ccp.toml"))
+    .action((opts) => run("config init", opts));
+  configCommon(config.command("check").description("validate a config; exits non-zero naming the key and the reason"))
+    .option("--json", "machine-readable output")
+    .addHelpText("after", examples("ccp config check", "ccp config check --config ./ccp.toml --profile dev"))
+    .action((opts) => run("config check", opts));
+  configCommon(config.command("show").description("print the effective config after profile and environment overrides, keys masked"))
+    .option("--json", "as JSON")
+    .addHelpText("after", examples("ccp config show", "MITM_FORCE_H1=1 ccp config show --profile dev --json"))
+    .action((opts) => run("config show", opts));
 
   return program;
 }

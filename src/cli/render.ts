@@ -1,13 +1,53 @@
-import chalk, { Chalk } from "chalk";
+import chalk, { Chalk, type ChalkInstance } from "chalk";
+import ora from "ora";
+import { readEnv } from "../config/env.ts";
 
-/** The only place colour is decided: a TTY, and never with NO_COLOR set (no-color.org). */
-const useColour = Boolean(process.stderr.isTTY) && !process.env.NO_COLOR;
-const c = useColour ? chalk : new Chalk({ level: 0 });
+const noColor = readEnv().noColor;
 
+/** Colour only on a TTY, and never with NO_COLOR set. Decided per stream. */
+const chalkFor = (tty: boolean | undefined): ChalkInstance => (tty && !noColor ? chalk : new Chalk({ level: 0 }));
+const e = chalkFor(process.stderr.isTTY);
+const o = chalkFor(process.stdout.isTTY);
+
+/** Messages on stderr. */
 export const paint = {
-  error: (s: string) => c.red(`ccp: ${s}`),
-  hint: (s: string) => c.dim(`hint: ${s}`),
-  ok: (s: string) => c.green(s),
-  bold: (s: string) => c.bold(s),
-  dim: (s: string) => c.dim(s),
+  error: (s: string) => e.red(`ccp: ${s}`),
+  warn: (s: string) => e.yellow(`ccp: ${s}`),
+  hint: (s: string) => e.dim(`hint: ${s}`),
+  ok: (s: string) => o.green(s),
+  bold: (s: string) => o.bold(s),
+  dim: (s: string) => o.dim(s),
 };
+
+/** Cells and lines on stdout. */
+export const out = {
+  ok: (s: string) => o.green(s),
+  bad: (s: string) => o.red(s),
+  warn: (s: string) => o.yellow(s),
+  dim: (s: string) => o.dim(s),
+  bold: (s: string) => o.bold(s),
+  /** 2xx green, 4xx yellow, 5xx red. */
+  status: (status: number | null | undefined) => {
+    const s = status === null || status === undefined ? "-" : String(status);
+    if (!status) return s;
+    return status < 400 ? o.green(s) : status < 500 ? o.yellow(s) : o.red(s);
+  },
+  /** A pass / fail mark at the start of a check line. */
+  check: (pass: boolean) => (pass ? o.green("ok  ") : o.red("FAIL")),
+};
+
+/** A spinner on stderr, only when stderr is a terminal. */
+export function spinner(text: string): { stop(): void } {
+  if (!process.stderr.isTTY) return { stop() {} };
+  const s = ora({ text, stream: process.stderr }).start();
+  return { stop: () => s.stop() };
+}
+
+/** Plain-text table; widths ignore colour codes. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const strip = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => strip(r[i] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c + " ".repeat(widths[i]! - strip(c).length))).join("  ").trimEnd();
+  return [line(header.map((h) => o.bold(h))), ...rows.map(line)].join("\n");
+}

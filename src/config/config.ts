@@ -1,4 +1,5 @@
-import type { ConfigFile, LaneSettings, Route } from "./schema.ts";
+import type { Access } from "./access.ts";
+import type { ConfigFile, LaneSettings, Limits, Retention, Rotation, Route } from "./schema.ts";
 
 /** A lane as the proxy uses it: its settings, its name, and its key resolved from the environment. */
 export interface Lane extends LaneSettings {
@@ -21,4 +22,14 @@ export interface Config {
   readonly source: string | undefined;
   /** $CCP_HOME: state, logs and the usage store. */
   readonly home: string;
+  /** Diagnostics capture mode ($CCP_CAPTURE_DIR turns "off" into "all"). */
+  readonly capture: ConfigFile["capture"];
+  /** Where capture files go: $CCP_CAPTURE_DIR, else $CCP_HOME/captures. */
+  readonly captureDir: string;
+  readonly retention: Retention;
+  readonly rotation: Rotation;
+  /** Who may use the proxy: the proxy key (SECURITY.md). */
+  readonly access: Access;
+  /** Request body size and client timeouts. */
+  readonly limits: Limits;
 }

@@ -20,8 +20,21 @@ export interface Env {
   readonly persist: boolean | undefined;
   /** $MITM_FORCE_H1=1: HTTP/1.1 on every lane whose dialect is not anthropic (kept from the Go shim). */
   readonly forceH1: boolean;
-  /** Looks up a lane key by the variable name its config gives. */
+  /** $CCP_CAPTURE_DIR: capture diagnostics into this directory (turns capture on). */
+  readonly captureDir: string | undefined;
+  /** Looks up a secret by the variable name the config gives: a lane key, or the proxy key ($CCP_PROXY_KEY or proxy_key_env). */
   readonly secret: (name: string) => string | undefined;
+  /** $NO_COLOR set to anything non-empty (no-color.org). */
+  readonly noColor: boolean;
+  /** $SHELL, for `ccp env` to pick its syntax. */
+  readonly shell: string | undefined;
+  /** $ANTHROPIC_DEFAULT_{HAIKU,SONNET,OPUS}_MODEL: the probe's alias overrides (the variables Claude Code honours). */
+  readonly modelOverrides: Readonly<Record<"haiku" | "sonnet" | "opus", string | undefined>>;
+  /** $ANTHROPIC_API_KEY / $ANTHROPIC_AUTH_TOKEN: the client credentials `ccp probe --via http` sends (never printed). */
+  readonly clientKey: string | undefined;
+  readonly clientToken: string | undefined;
+  /** The whole environment, for commands that hand it to a child (wrap, probe via claude). */
+  readonly all: EnvMap;
 }
 
 const truthy = (v: string | undefined): boolean | undefined => {
@@ -41,6 +54,17 @@ export function readEnv(env: EnvMap = process.env): Env {
     defaultConfigFile: join(configHome, "ccp", "config.toml"),
     persist: truthy(env.CCP_PERSIST),
     forceH1: truthy(env.MITM_FORCE_H1) === true,
+    captureDir: env.CCP_CAPTURE_DIR || undefined,
     secret: (name) => env[name] || undefined,
+    noColor: Boolean(env.NO_COLOR),
+    shell: env.SHELL || undefined,
+    modelOverrides: {
+      haiku: env.ANTHROPIC_DEFAULT_HAIKU_MODEL || undefined,
+      sonnet: env.ANTHROPIC_DEFAULT_SONNET_MODEL || undefined,
+      opus: env.ANTHROPIC_DEFAULT_OPUS_MODEL || undefined,
+    },
+    clientKey: env.ANTHROPIC_API_KEY || undefined,
+    clientToken: env.ANTHROPIC_AUTH_TOKEN || undefined,
+    all: env,
   };
 }

@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { z } from "zod";
+import { makeAccess, PROXY_KEY_ENV } from "./access.ts";
 import type { Config, Lane } from "./config.ts";
 import { defaultRawConfig, ZAI_KEY_ENV } from "./defaults.ts";
 import { readEnv, type EnvMap } from "./env.ts";
@@ -17,6 +19,8 @@ export interface LoadOptions {
   readonly profile?: string | undefined;
   /** --port, wins over the file */
   readonly port?: number | undefined;
+  /** --host, wins over the file */
+  readonly host?: string | undefined;
   /** The environment to read; process.env by default. */
   readonly env?: EnvMap | undefined;
 }
@@ -31,7 +35,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
 
   const profile = options.profile ?? env.profile ?? DEFAULT_PROFILE;
   const overlaid = applyProfile(raw, profile, where);
-  const parsed = ConfigSchema.safeParse(overlaid);
+  // --host is checked like the file's key (an address, nothing that could smuggle a URL).
+  const parsed = ConfigSchema.safeParse(options.host === undefined ? overlaid : { ...overlaid, host: options.host });
   if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, where, profile));
   const c = parsed.data;
 
@@ -55,6 +60,12 @@ export function loadConfig(options: LoadOptions = {}): Config {
     profile,
     source: file,
     home: env.home,
+    capture: env.captureDir && c.capture === "off" ? "all" : c.capture,
+    captureDir: env.captureDir ?? join(env.home, "captures"),
+    retention: c.retention,
+    rotation: c.rotation,
+    access: makeAccess(c.proxy_key_env ?? PROXY_KEY_ENV, c.proxy_key_env !== undefined, env.secret(c.proxy_key_env ?? PROXY_KEY_ENV)),
+    limits: c.limits,
   };
 }
 

@@ -20,6 +20,20 @@ export const TimeoutsSchema = z.strictObject({
   ping_after_ms: positiveMs.default(5_000),
   /** HTTP/2: no PING answer within this long means the session is dead. */
   ping_timeout_ms: positiveMs.default(3_000),
+  /** The request body made no progress (flow control never reopening) for this long. */
+  upload_stall_ms: positiveMs.default(5_000),
+});
+
+export const RetrySchema = z.strictObject({
+  /** Attempts on this lane for one request, the first included (1 = never retry). */
+  attempts: z.number().int().min(1).max(20).default(4),
+  /** Full-jitter exponential back-off: each wait is random in [0, min(cap, base·2ⁿ)). */
+  base_ms: z.number().int().min(0).default(500),
+  cap_ms: z.number().int().min(0).default(8_000),
+  /** Retrying stops when the request has been in the proxy this long. */
+  budget_ms: positiveMs.default(60_000),
+  /** A retry-after longer than this is not waited out in the proxy: the answer goes to the client. */
+  retry_after_max_ms: z.number().int().min(0).default(20_000),
 });
 
 /** Why a base URL is unusable, or undefined when it is fine. */
@@ -45,7 +59,8 @@ export const LaneSchema = z
     key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name").optional(),
     /** How the lane's key is sent: x-api-key, or authorization: Bearer. */
     header: z.enum(["x-api-key", "authorization"]).default("x-api-key"),
-    transport: z.enum(["h1", "h2"]).default("h2"),
+    /** auto: HTTP/2, falling back to HTTP/1.1 for a cool-down after an HTTP/2-shaped failure. */
+    transport: z.enum(["h1", "h2", "auto"]).default("h2"),
     /** anthropic: the request goes out untouched; zai / generic: Anthropic-compatible providers (rewrites apply). */
     dialect: z.enum(["anthropic", "zai", "generic"]).default("anthropic"),
     timeouts: TimeoutsSchema.default(TimeoutsSchema.parse({})),
@@ -53,13 +68,25 @@ export const LaneSchema = z
     models: z.record(z.string(), z.string().min(1)).default({}),
     /** Extra PEM CA file trusted for this lane (self-signed or corporate upstreams). */
     ca_file: z.string().min(1).optional(),
+    retry: RetrySchema.default(RetrySchema.parse({})),
+    /** Where the fallback policy sends this lane's requests. */
+    fallback_lane: z.string().min(1).optional(),
+    /** Concurrent upstream streams on this lane (0: no limit). Adapts down on burst limits, then recovers. */
+    max_concurrency: z.number().int().min(0).default(0),
+    /** Requests allowed to wait for a slot, and for how long. */
+    queue_max: z.number().int().min(0).default(256),
+    queue_timeout_ms: positiveMs.default(120_000),
+    /** transport = "auto": how long the lane stays on HTTP/1.1 after an HTTP/2 failure. */
+    h1_cooldown_ms: positiveMs.default(300_000),
+    /** count_tokens: forward it, or answer with a local estimate (providers without the endpoint). Default: upstream for the anthropic dialect, local otherwise. */
+    count_tokens: z.enum(["upstream", "local"]).optional(),
   })
   .refine((l) => l.auth !== "key" || l.key_env !== undefined, {
     message: 'auth = "key" needs key_env (the environment variable that holds the key)',
     path: ["key_env"],
   })
-  .refine((l) => l.transport !== "h2" || l.base_url.startsWith("https:"), {
-    message: 'transport = "h2" needs an https:// base_url',
+  .refine((l) => l.transport === "h1" || l.base_url.startsWith("https:"), {
+    message: 'transport = "h2" or "auto" needs an https:// base_url',
     path: ["transport"],
   });
 
@@ -71,13 +98,47 @@ export const RouteSchema = z.strictObject({
   model: z.string().min(1).optional(),
 });
 
+export const RetentionSchema = z.strictObject({
+  /** SQLite usage records older than this are pruned. */
+  days: z.number().positive().default(30),
+  /** Capture files kept; the oldest are deleted beyond this. */
+  captures: z.number().int().positive().default(200),
+});
+
+/** Size-based rotation of usage.jsonl and the server log: file.1 is the newest old file. */
+export const RotationSchema = z.strictObject({
+  max_mb: z.number().positive().default(50),
+  keep: z.number().int().min(1).max(100).default(5),
+});
+
+/** What a client may make ccp spend on one request (SECURITY.md). */
+export const LimitsSchema = z.strictObject({
+  /** Largest request body, in MiB (Anthropic's own limit is 32 MB); larger ones get 413 request_too_large. */
+  max_body_mb: z.number().positive().max(1024).default(32),
+  /** The whole request body must arrive within this long after its headers (trickling clients get 408). */
+  body_timeout_ms: positiveMs.default(60_000),
+  /** A connection is closed when its request head is not complete within this long, or it sits idle between requests. */
+  idle_timeout_s: z.number().int().min(1).max(255).default(30),
+});
+
 const settings = {
   /** 0 picks a free port (tests). */
   port: z.number().int().min(0).max(65_535).default(8082),
-  host: z.string().min(1).default("127.0.0.1"),
+  /** Address to listen on. Anything but loopback needs a proxy key (SECURITY.md). */
+  host: z.string().min(1).regex(/^[A-Za-z0-9.:_-]+$/, "must be an IP address or a host name").default("127.0.0.1"),
+  /**
+   * Environment variable holding the proxy key (default CCP_PROXY_KEY). Naming it here makes the key
+   * mandatory: ccp refuses to start when that variable is not set.
+   */
+  proxy_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name").optional(),
+  limits: LimitsSchema.default(LimitsSchema.parse({})),
   /** SQLite usage store; usage.jsonl is always written. */
   persist: z.boolean().default(true),
   fallback: z.enum(["off", "network", "any"]).default("off"),
+  /** Diagnostics capture of request and upstream response bodies: off, failed requests only, or all. */
+  capture: z.enum(["off", "errors", "all"]).default("off"),
+  retention: RetentionSchema.default(RetentionSchema.parse({})),
+  rotation: RotationSchema.default(RotationSchema.parse({})),
   lanes: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "lane names are lower-case letters, digits, - and _"), LaneSchema),
   routes: z.array(RouteSchema).min(1, "needs at least one [[routes]] entry"),
 } as const;
@@ -89,6 +150,12 @@ export const ConfigSchema = z
     profiles: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
   })
   .superRefine((c, ctx) => {
+    for (const [name, lane] of Object.entries(c.lanes)) {
+      if (lane.fallback_lane !== undefined && !(lane.fallback_lane in c.lanes)) {
+        ctx.addIssue({ code: "custom", path: ["lanes", name, "fallback_lane"], message: `names lane "${lane.fallback_lane}", which is not defined under [lanes]` });
+      }
+      if (lane.fallback_lane === name) ctx.addIssue({ code: "custom", path: ["lanes", name, "fallback_lane"], message: "a lane cannot fall back to itself" });
+    }
     c.routes.forEach((r, i) => {
       if (!(r.lane in c.lanes)) {
         ctx.addIssue({ code: "custom", path: ["routes", i, "lane"], message: `names lane "${r.lane}", which is not defined under [lanes]` });
@@ -97,6 +164,10 @@ export const ConfigSchema = z
   });
 
 export type Timeouts = z.infer<typeof TimeoutsSchema>;
+export type RetrySettings = z.infer<typeof RetrySchema>;
 export type LaneSettings = z.infer<typeof LaneSchema>;
 export type Route = z.infer<typeof RouteSchema>;
 export type ConfigFile = z.infer<typeof ConfigSchema>;
+export type Retention = z.infer<typeof RetentionSchema>;
+export type Rotation = z.infer<typeof RotationSchema>;
+export type Limits = z.infer<typeof LimitsSchema>;

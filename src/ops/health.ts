@@ -1,9 +1,11 @@
+import { httpRequest } from "./local-http.ts";
+
 /** Asks an instance's /healthz; true only for a ccp answering 200. */
 export async function isHealthy(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
   try {
-    const res = await fetch(`http://${host}:${port}/healthz`, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!res.ok) return false;
-    const body = (await res.json()) as { service?: unknown };
+    const res = await httpRequest(`http://${host}:${port}/healthz`, { timeoutMs });
+    if (res.status !== 200) return false;
+    const body = JSON.parse(res.body) as { service?: unknown };
     return body.service === "ccp";
   } catch {
     return false;

@@ -8,6 +8,8 @@ export type ByteReader = ReadableStreamDefaultReader<Uint8Array>;
 
 /** Bytes held before commit are bounded: a stream of pings alone cannot grow it without end. */
 const MAX_PRECOMMIT_BYTES = 1024 * 1024;
+/** Non-streaming JSON answers are read whole before commit up to this size. */
+const MAX_PRECOMMIT_JSON_BYTES = 16 * 1024 * 1024;
 /** Error bodies are read whole (they are small) so they can be classified and passed on. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
@@ -53,7 +55,12 @@ export async function peek(response: UpstreamResponse): Promise<Peeked> {
   if (response.status >= 400) return { kind: "error_status", response, body: await readBounded(reader, MAX_ERROR_BODY_BYTES) };
   const parser = new SseParser();
   const observation = newObservation();
-  if (!isEventStream(response)) return { kind: "commit", response, sse: false, head: [], reader, parser, observation };
+  if (!isEventStream(response)) {
+    // A JSON body is one message: the client can use none of it until it is whole, so it is read
+    // before commit (up to a bound) and a connection that breaks half-way can still be retried.
+    const { parts } = await readUpTo(reader, MAX_PRECOMMIT_JSON_BYTES);
+    return { kind: "commit", response, sse: false, head: parts, reader, parser, observation };
+  }
 
   const head: Uint8Array[] = [];
   let held = 0;
@@ -79,19 +86,22 @@ export async function peek(response: UpstreamResponse): Promise<Peeked> {
   }
 }
 
-async function readBounded(reader: ByteReader, max: number): Promise<Uint8Array> {
+/** Reads until the body ends or `max` bytes have arrived; the rest stays in the reader. */
+async function readUpTo(reader: ByteReader, max: number): Promise<{ parts: Uint8Array[]; done: boolean }> {
   const parts: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
+  while (size < max) {
     const { done, value } = await reader.read();
-    if (done) break;
+    if (done) return { parts, done: true };
     parts.push(value);
     size += value.byteLength;
-    if (size >= max) {
-      void reader.cancel().catch(() => {});
-      break;
-    }
   }
+  return { parts, done: false };
+}
+
+async function readBounded(reader: ByteReader, max: number): Promise<Uint8Array> {
+  const { parts, done } = await readUpTo(reader, max);
+  if (!done) void reader.cancel().catch(() => {});
   return concat(parts).subarray(0, max);
 }
 

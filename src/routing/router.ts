@@ -9,6 +9,12 @@ export interface RouteDecision {
 
 export type Router = (model: string) => RouteDecision | undefined;
 
+/** The model name a lane receives for a client model, by the lane's own map (used on fallback). */
+export function laneModel(lane: Pick<Lane, "models">, model: string): string {
+  for (const [glob, to] of Object.entries(lane.models)) if (globToRegExp(glob).test(model)) return to;
+  return model;
+}
+
 /** Ordered rules: the first route whose glob matches the client's model picks the lane. */
 export function createRouter(config: Pick<Config, "routes" | "lanes">): Router {
   const rules = config.routes.map((r) => ({ test: globToRegExp(r.match), lane: config.lanes[r.lane]!, model: r.model }));

@@ -1,6 +1,10 @@
+import { AccessGate } from "./access.ts";
 import type { ServerContext } from "./context.ts";
 import { errorResponse } from "./errors.ts";
 import { forward, type Endpoint } from "./forward.ts";
+import type { Observability } from "./observability.ts";
+import { observeRoute } from "./observe-routes.ts";
+import { STATUS_PATH, statusResponse } from "./status.ts";
 
 /** Endpoints and the methods they take. Paths match exactly; the query string is the client's business. */
 const ENDPOINTS: Record<string, { methods: readonly string[]; forward?: Endpoint }> = {
@@ -11,21 +15,43 @@ const ENDPOINTS: Record<string, { methods: readonly string[]; forward?: Endpoint
   "/": { methods: ["GET", "HEAD"] },
 };
 
-export interface App {
-  /** The server's fetch handler; callable in-process by tests. */
-  fetch(req: Request, port: number): Promise<Response> | Response;
+/** What the server knows of the connection a request came on. */
+export interface Connection {
+  /** The client's address, for the log. */
+  readonly peer?: string | undefined;
+  /** The request was let in and will be forwarded: lift the server's idle timer (quiet streams are not idle). */
+  readonly keepOpen?: (() => void) | undefined;
 }
 
-export function createApp(ctx: ServerContext): App {
+export interface App {
+  /** The server's fetch handler; callable in-process by tests. */
+  fetch(req: Request, port: number, conn?: Connection): Promise<Response> | Response;
+}
+
+export function createApp(ctx: ServerContext, obs?: Observability): App {
+  const gate = new AccessGate(ctx.config.access);
   return {
-    fetch(req, port) {
+    fetch(req, port, conn) {
       const path = new URL(req.url).pathname;
+      // First, before anything reads the request: every endpoint but /healthz needs the proxy key, which is removed here.
+      const access = gate.check(req.headers, path);
+      if (!access.ok) {
+        ctx.log.warn(`401 ${access.reason} proxy key: ${req.method} ${JSON.stringify(path.slice(0, 100))}${conn?.peer ? ` from ${conn.peer}` : ""}`);
+        const hint = access.reason === "missing" ? "this ccp requires its proxy key" : "the proxy key presented is not this ccp's";
+        return errorResponse(401, `ccp: ${hint}: send it in the x-ccp-key header (or as x-api-key / authorization: Bearer)`, ctx.newRid());
+      }
+      if (path === STATUS_PATH) return statusResponse(ctx, req, port);
+      const observed = obs && observeRoute(ctx, obs, req, path, port);
+      if (observed) return observed;
       const endpoint = ENDPOINTS[path];
       if (!endpoint) return errorResponse(404, `ccp: no such endpoint: ${req.method} ${path.slice(0, 200)}`, ctx.newRid());
       if (!endpoint.methods.includes(req.method)) {
-        return errorResponse(405, `ccp: ${path} accepts ${endpoint.methods.join(", ")}`, ctx.newRid(), { allow: endpoint.methods.join(", ") });
+        return errorResponse(405, `ccp: ${path} accepts ${endpoint.methods.join(", ")}`, ctx.newRid(), undefined, { allow: endpoint.methods.join(", ") });
       }
-      if (endpoint.forward) return forward(ctx, req, endpoint.forward, port);
+      if (endpoint.forward) {
+        conn?.keepOpen?.();
+        return forward(ctx, req, endpoint.forward, port);
+      }
       return Response.json({ status: "ok", service: "ccp", profile: ctx.config.profile, port });
     },
   };

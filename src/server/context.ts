@@ -1,6 +1,6 @@
 import type { Config } from "../config/config.ts";
 import type { Router } from "../routing/router.ts";
-import type { Transport } from "../upstream/transport.ts";
+import type { LaneRuntime } from "../resilience/lane-runtime.ts";
 import type { Capture } from "../usage/capture-hook.ts";
 import type { UsageSink } from "../usage/record.ts";
 import type { LiveState } from "./live.ts";
@@ -15,7 +15,8 @@ export interface Logger {
 export interface ServerContext {
   readonly config: Config;
   readonly router: Router;
-  readonly transports: ReadonlyMap<string, Transport>;
+  /** Lane runtimes by name: transports, HTTP/2 cool-down, concurrency limit. */
+  readonly lanes: ReadonlyMap<string, LaneRuntime>;
   /** Where finished usage records go (a FanoutSink of jsonl, SQLite, metrics...). */
   readonly sink: UsageSink;
   readonly live: LiveState;

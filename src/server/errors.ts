@@ -23,9 +23,8 @@ export function errorEnvelope(type: string, message: string, rid: string): strin
   return JSON.stringify({ type: "error", error: { type, message }, request_id: rid });
 }
 
-export function errorResponse(status: number, message: string, rid: string, headers: Record<string, string> = {}): Response {
-  const type = ERROR_TYPE_BY_STATUS[status] ?? "api_error";
-  return new Response(errorEnvelope(type, message, rid), {
+export function errorResponse(status: number, message: string, rid: string, type?: string, headers: Record<string, string> = {}): Response {
+  return new Response(errorEnvelope(type ?? ERROR_TYPE_BY_STATUS[status] ?? "api_error", message, rid), {
     status,
     headers: { "content-type": "application/json", "request-id": rid, "x-ccp-rid": rid, ...headers },
   });

@@ -19,6 +19,13 @@ const HOP_BY_HOP = new Set([
 ]);
 const MANAGED = new Set(["host", "content-length", "accept-encoding", "expect"]);
 const CREDENTIALS = new Set(["x-api-key", "authorization"]);
+/** x-ccp-* headers are addressed to ccp itself (the proxy key, x-ccp-key, among them): never forwarded. */
+const CCP_PREFIX = "x-ccp-";
+/**
+ * Headers by which a client could claim another origin or URL to a gateway upstream (RFC 7239
+ * and the de-facto x-forwarded-* family, IIS/nginx URL overrides): ccp is the client there.
+ */
+const ROUTING_CLAIMS = new Set(["forwarded", "x-real-ip", "x-original-url", "x-rewrite-url", "x-http-method-override"]);
 
 function connectionTokens(headers: Headers): Set<string> {
   return new Set((headers.get("connection") ?? "").split(",").map((t) => t.trim().toLowerCase()).filter(Boolean));
@@ -29,7 +36,8 @@ export function upstreamHeaders(client: Headers, lane: Pick<Lane, "auth" | "head
   const named = connectionTokens(client);
   const out: [string, string][] = [];
   client.forEach((value, name) => {
-    if (HOP_BY_HOP.has(name) || MANAGED.has(name) || named.has(name) || name.startsWith(":")) return;
+    if (HOP_BY_HOP.has(name) || MANAGED.has(name) || named.has(name) || name.startsWith(":") || name.startsWith(CCP_PREFIX)) return;
+    if (ROUTING_CLAIMS.has(name) || name.startsWith("x-forwarded-")) return;
     if (lane.auth === "key" && CREDENTIALS.has(name)) return;
     out.push([name, value]);
   });

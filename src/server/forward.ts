@@ -1,15 +1,18 @@
 import type { Lane } from "../config/config.ts";
-import { runAttempts, type LoopResult } from "../resilience/attempt-loop.ts";
+import { runAttempts, type LaneRequest } from "../resilience/attempt-loop.ts";
+import { rewriteForLane } from "../rewrite/index.ts";
+import { laneModel } from "../routing/router.ts";
 import { guardStream } from "../sse/guard.ts";
-import { newObservation, observeJsonBody } from "../sse/observer.ts";
-import type { FailureClass } from "../upstream/failure.ts";
-import { applyObservation, draftRecord } from "../usage/draft.ts";
 import type { CaptureSession } from "../usage/capture-hook.ts";
+import { applyObservation, draftRecord } from "../usage/draft.ts";
 import type { UsageRecord } from "../usage/record.ts";
+import { answerUncommitted } from "./answers.ts";
+import { readBodyBounded } from "./body-limit.ts";
 import type { ServerContext } from "./context.ts";
+import { estimateInputTokens } from "./count-tokens-local.ts";
 import { errorResponse } from "./errors.ts";
 import { downstreamHeaders, headerMode, upstreamHeaders } from "./forward-headers.ts";
-import { parseMessagesBody } from "./request-body.ts";
+import { parseMessagesBody, type ParsedBody } from "./request-body.ts";
 import { upstreamUrl } from "./upstream-url.ts";
 
 export type Endpoint = "/v1/messages" | "/v1/messages/count_tokens" | "/v1/models";
@@ -20,16 +23,15 @@ const OP: Record<Endpoint, UsageRecord["op"]> = {
   "/v1/models": "models",
 };
 
-/** A failure with no upstream answer becomes a gateway error the client can act on. */
-const STATUS_BY_FAILURE: Partial<Record<FailureClass, number>> = { headers_timeout: 504, idle_timeout: 504, client_abort: 499 };
+const encoder = new TextEncoder();
 
-/** One client request through route, rewrite and the attempt loop, to one committed response. */
+/** One client request: route, rewrite, the attempt loop, and one committed response. */
 export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoint, port: number): Promise<Response> {
   const t0 = ctx.now();
   const rid = ctx.newRid();
   const rec = draftRecord(rid, OP[endpoint], ctx.config.profile, port);
-  let written = false;
   let capture: CaptureSession | undefined;
+  let written = false;
   ctx.live.inflight++;
   const finish = (status: number) => {
     if (written) return;
@@ -40,7 +42,8 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
     ctx.sink.write(rec);
     capture?.end(rec);
     const fail = rec.failure_class ? ` failure=${rec.failure_class}` : "";
-    ctx.log.info(`${rid} ${rec.op} model=${rec.model ?? "-"} lane=${rec.lane ?? "-"} proto=${rec.h2 === null ? "-" : rec.h2 ? "h2" : "h1"} status=${status} ms=${rec.latency_ms} attempts=${rec.attempts.length}${fail}`);
+    const proto = rec.h2 === null ? "-" : rec.h2 ? "h2" : "h1";
+    ctx.log.info(`${rid} ${rec.op} model=${rec.model ?? "-"} lane=${rec.lane ?? "-"} proto=${proto} status=${status} ms=${rec.latency_ms} attempts=${rec.attempts.length}${fail}`);
   };
   const reject = (status: number, message: string) => {
     rec.err_type = status === 400 ? "invalid_request_error" : "api_error";
@@ -48,97 +51,107 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
     return errorResponse(status, message, rid);
   };
 
-  let lane: Lane;
-  let body: Uint8Array | undefined;
-  let upstreamModel: string | undefined;
+  // Read and route.
+  let parsed: ParsedBody | undefined;
+  let bytes: Uint8Array | undefined;
+  let first: Lane;
+  let routedModel: string | undefined;
   if (endpoint === "/v1/models") {
-    const fallbackRoute = ctx.config.routes.find((r) => r.match === "*") ?? ctx.config.routes[0]!;
-    lane = ctx.config.lanes[fallbackRoute.lane]!;
+    const catchAll = ctx.config.routes.find((r) => r.match === "*") ?? ctx.config.routes[0]!;
+    first = ctx.config.lanes[catchAll.lane]!;
   } else {
-    let bytes: Uint8Array;
-    try {
-      bytes = new Uint8Array(await req.arrayBuffer());
-    } catch {
-      rec.failure_class = "client_abort";
-      finish(499);
-      return errorResponse(400, "the request body could not be read", rid);
+    // Bounded: never more than limits.max_body_mb held, never longer than limits.body_timeout_ms.
+    const read = await readBodyBounded(req, ctx.config.limits);
+    if (!read.ok) {
+      if (read.status === 499) rec.failure_class = "client_abort";
+      rec.err_type = read.errType;
+      finish(read.status);
+      return errorResponse(read.status === 499 ? 400 : read.status, read.message, rid, read.errType, read.close ? { connection: "close" } : {});
     }
+    bytes = read.bytes;
     const check = parseMessagesBody(bytes);
     if (!check.ok) return reject(400, check.message);
-    rec.model = check.body.model;
-    rec.stream = check.body.stream;
-    const decision = ctx.router(check.body.model);
-    if (!decision) return reject(400, `no route matches model "${check.body.model}"; add a [[routes]] entry with match = "*"`);
-    lane = decision.lane;
-    upstreamModel = decision.upstreamModel;
-    body = upstreamModel === check.body.model ? bytes : new TextEncoder().encode(JSON.stringify({ ...check.body.json, model: upstreamModel }));
+    parsed = check.body;
+    rec.model = parsed.model;
+    rec.stream = parsed.stream;
+    const decision = ctx.router(parsed.model);
+    if (!decision) return reject(400, `no route matches model "${parsed.model}"; add a [[routes]] entry with match = "*"`);
+    first = decision.lane;
+    routedModel = decision.upstreamModel;
   }
-  capture = ctx.capture?.begin(rid, req.headers, body);
+  const describe = (lane: Lane, model: string | undefined) => {
+    rec.lane = lane.name;
+    rec.upstream = lane.base_url;
+    rec.upstream_model = model ?? null;
+    rec.header_mode = headerMode(req.headers, lane);
+  };
+  describe(first, routedModel);
+  if (first.auth === "key" && first.key === undefined) {
+    return reject(500, `lane "${first.name}" needs a key: set the environment variable ${first.key_env} and restart ccp`);
+  }
+  if (endpoint === "/v1/messages/count_tokens" && parsed && (first.count_tokens ?? (first.dialect === "anthropic" ? "upstream" : "local")) === "local") {
+    rec.estimated = true;
+    finish(200);
+    return Response.json({ input_tokens: estimateInputTokens(parsed.json) }, { headers: { "x-ccp-rid": rid, "x-ccp-estimate": "true" } });
+  }
+  capture = ctx.capture?.begin(rid, req.headers, bytes);
 
-  const transport = ctx.transports.get(lane.name)!;
-  rec.lane = lane.name;
-  rec.upstream = lane.base_url;
-  rec.upstream_model = upstreamModel ?? null;
-  rec.h2 = transport.protocol === "h2";
-  rec.header_mode = headerMode(req.headers, lane);
-  if (lane.auth === "key" && lane.key === undefined) {
-    return reject(500, `lane "${lane.name}" needs a key: set the environment variable ${lane.key_env} and restart ccp`);
-  }
+  // What each lane is sent: built once per lane (a fallback lane has its own credentials and model map).
+  const search = new URL(req.url).search;
+  const built = new Map<string, LaneRequest>();
+  const modelFor = (lane: Lane) => (parsed ? (lane.name === first.name ? routedModel! : laneModel(lane, parsed.model)) : undefined);
+  const build = (lane: Lane): LaneRequest => {
+    let request = built.get(lane.name);
+    if (!request) {
+      const model = modelFor(lane);
+      const rewritten = parsed && model !== undefined ? rewriteForLane(parsed.json, lane, model) : undefined;
+      request = {
+        url: upstreamUrl(lane.base_url, endpoint, search),
+        method: endpoint === "/v1/models" ? "GET" : "POST",
+        headers: upstreamHeaders(req.headers, lane),
+        body: rewritten ? encoder.encode(JSON.stringify(rewritten)) : bytes,
+      };
+      built.set(lane.name, request);
+    }
+    return request;
+  };
 
   const abort = new AbortController();
   const onClientGone = () => abort.abort();
   req.signal.addEventListener("abort", onClientGone, { once: true });
-  const result: LoopResult = await runAttempts(
-    {
-      lane,
-      transport,
-      request: {
-        url: upstreamUrl(lane.base_url, endpoint, new URL(req.url).search),
-        method: endpoint === "/v1/models" ? "GET" : "POST",
-        headers: upstreamHeaders(req.headers, lane),
-        body,
-        timeouts: lane.timeouts,
-      },
-    },
-    abort.signal,
-    ctx.now,
-  );
+  const result = await runAttempts({
+    first: ctx.lanes.get(first.name)!,
+    lanes: ctx.lanes,
+    fallback: ctx.config.fallback,
+    build,
+    signal: abort.signal,
+    now: ctx.now,
+  });
+  const finalLane = result.runtime.lane;
+  describe(finalLane, modelFor(finalLane));
   rec.attempts = result.attempts;
+  rec.retries = Math.max(0, result.attempts.length - 1);
+  rec.fallback_from = result.fallbackFrom ?? null;
+  rec.downgraded = result.downgraded;
+  rec.queue_ms = Math.round(result.queueMs);
+  const last = result.attempts.at(-1);
+  rec.h2 = last ? last.protocol === "h2" : null;
 
-  if (result.kind === "failed") {
+  if (result.kind !== "committed") {
     req.signal.removeEventListener("abort", onClientGone);
-    const f = result.failure;
-    rec.failure_class = abort.signal.aborted ? "client_abort" : f.failureClass;
-    const status = STATUS_BY_FAILURE[rec.failure_class] ?? 502;
-    rec.err_type = status === 504 ? "timeout_error" : "api_error";
-    finish(status);
-    return errorResponse(status === 499 ? 502 : status, `ccp: lane "${lane.name}" (${transport.protocol}): ${rec.failure_class}: ${f.message}`, rid);
+    if (result.kind === "answer") capture?.response(result.peeked.body);
+    const answer = answerUncommitted(result, rid);
+    rec.failure_class = result.kind === "failed" ? (abort.signal.aborted ? "client_abort" : result.failure.failureClass) : result.peeked.kind === "error_status" ? "http_status" : "in_stream_error";
+    rec.err_type = rec.failure_class === "client_abort" ? "client_abort" : answer.errType;
+    if (result.kind === "answer" && result.peeked.kind === "in_stream_error") applyObservation(rec, result.peeked.observation);
+    rec.upstream_request_id = result.kind === "answer" ? (result.peeked.response.headers.find(([k]) => k === "request-id")?.[1] ?? null) : null;
+    finish(rec.failure_class === "client_abort" ? 499 : answer.status);
+    return answer.response;
   }
 
-  const { response } = result.peeked;
+  const { peeked, release } = result;
+  const { response } = peeked;
   rec.upstream_request_id = response.headers.find(([k]) => k === "request-id")?.[1] ?? null;
-  if (result.kind === "answer") {
-    req.signal.removeEventListener("abort", onClientGone);
-    const observation = "observation" in result.peeked ? result.peeked.observation : newObservation();
-    capture?.response(result.peeked.body);
-    if (result.peeked.kind === "error_status") observeJsonBody(observation, new TextDecoder().decode(result.peeked.body));
-    applyObservation(rec, observation);
-    rec.failure_class = result.peeked.kind === "error_status" ? "http_status" : "in_stream_error";
-    if (result.peeked.kind === "error_status") {
-      finish(response.status);
-      const headers = downstreamHeaders(response.headers);
-      headers.set("x-ccp-rid", rid);
-      return new Response(result.peeked.body, { status: response.status, headers });
-    }
-    // 200 followed by `event: error` before any message: answer with a real HTTP error instead,
-    // which Claude Code knows how to retry (PROTOCOL.md); overload and rate limits become 529.
-    const type = observation.error?.type ?? "api_error";
-    const status = type === "overloaded_error" || type === "rate_limit_error" ? 529 : 500;
-    finish(status);
-    return errorResponse(status, `upstream error before the stream started: ${observation.error?.message ?? "unknown"}`, rid);
-  }
-
-  const peeked = result.peeked;
   rec.first_byte_ms = Math.round(ctx.now() - t0);
   const stream = guardStream(peeked, rid, {
     onChunk: capture ? (chunk) => capture?.response(chunk) : undefined,
@@ -146,6 +159,7 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
       rec.ttft_ms ??= Math.round(ctx.now() - t0);
     },
     onEnd: (failure) => {
+      release();
       req.signal.removeEventListener("abort", onClientGone);
       applyObservation(rec, peeked.observation);
       if (failure) {

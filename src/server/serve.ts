@@ -1,14 +1,18 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
+import { exposureProblem, hostPort } from "../config/access.ts";
 import type { Config } from "../config/config.ts";
 import { createRouter } from "../routing/router.ts";
-import { createTransports } from "../upstream/registry.ts";
+import { createLaneRuntimes } from "../resilience/lanes.ts";
 import { FanoutSink } from "../usage/fanout-sink.ts";
 import { JsonlSink } from "../usage/jsonl-sink.ts";
 import type { UsageSink } from "../usage/record.ts";
+import { rotationPolicy } from "../usage/rotation.ts";
 import { createApp } from "./app.ts";
 import type { Logger, ServerContext } from "./context.ts";
 import { newLiveState } from "./live.ts";
+import { createObservability } from "./observability.ts";
+import { StatusCounter } from "./status-counter.ts";
 
 export interface RunningServer {
   readonly url: string;
@@ -23,33 +27,52 @@ export function usageLogPath(config: Pick<Config, "home" | "profile">): string {
 
 const newRid = () => `ccp_${Date.now().toString(36)}${randomBytes(6).toString("hex")}`;
 
+/** After the grace period, how long stopping waits for cut requests to write their usage lines. */
+const DRAIN_MS = 3_000;
+
 export function startServer(config: Config, log: Logger): RunningServer {
-  const transports = createTransports(config.lanes);
-  const sinks: UsageSink[] = [new JsonlSink(usageLogPath(config), (e) => log.error(`usage log write failed: ${e.message}`))];
+  // `ccp start` refuses first, with a hint; this guards every other way of starting a server.
+  const exposure = exposureProblem(config);
+  if (exposure) throw new Error(`${exposure.message} (${exposure.hint})`);
+  const live = newLiveState([]);
+  const lanes = createLaneRuntimes(config.lanes, live);
+  const obs = createObservability(config, live, log);
+  const sinks: UsageSink[] = [
+    ...obs.annotators,
+    new JsonlSink(usageLogPath(config), (e) => log.error(`usage log write failed: ${e.message}`), rotationPolicy(config.rotation)),
+    new StatusCounter(live),
+    ...obs.sinks,
+  ];
   const sink = new FanoutSink(sinks);
   const ctx: ServerContext = {
     config,
     router: createRouter(config),
-    transports,
+    lanes,
     sink,
-    live: newLiveState([...transports].map(([name, t]) => ({ name, protocol: t.protocol }))),
-    capture: undefined,
+    live,
+    capture: obs.capture,
     log,
     now: () => performance.now(),
     newRid,
   };
-  const app = createApp(ctx);
+  const app = createApp(ctx, obs);
   let port = 0;
   const server = Bun.serve({
     hostname: config.host,
     port: config.port,
-    // Bun closes connections idle for 10 s by default; a quiet SSE stream is not idle to us.
-    // Streaming requests opt out per request below; this bounds idle keep-alive connections.
-    idleTimeout: 255,
-    maxRequestBodySize: 64 * 1024 * 1024,
+    // Bun's idle timer bounds a connection's request head (a trickle does not reset it) and idle
+    // keep-alive. A quiet SSE stream is not idle to us: forwarded requests lift it once let in
+    // (keepOpen); their body has its own deadline and their upstream its own timeouts.
+    idleTimeout: config.limits.idle_timeout_s,
+    // The body limit is ours (413 with Anthropic's envelope, read as a stream): Bun's must never fire first.
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     fetch(req, srv) {
-      if (req.method === "POST") srv.timeout(req, 0);
-      return app.fetch(req, port);
+      return app.fetch(req, port, {
+        get peer() {
+          return srv.requestIP(req)?.address;
+        },
+        keepOpen: () => srv.timeout(req, 0),
+      });
     },
     error(e) {
       log.error(`unhandled: ${e.message}`);
@@ -61,14 +84,20 @@ export function startServer(config: Config, log: Logger): RunningServer {
   });
   port = server.port ?? config.port;
   return {
-    url: `http://${config.host}:${port}`,
+    url: `http://${hostPort(config.host, port)}`,
     port,
     async stop(graceMs = 10_000) {
+      // Stop listening at once (new connections are refused); in-flight responses get the grace period.
       const closing = server.stop(false);
       await Promise.race([closing, Bun.sleep(graceMs)]);
       server.stop(true);
-      for (const t of transports.values()) t.close();
+      for (const lane of lanes.values()) lane.close();
+      // Requests cut just now write their usage lines as their streams unwind: wait for them before the flush.
+      const drained = Date.now() + DRAIN_MS;
+      while (live.inflight > 0 && Date.now() < drained) await Bun.sleep(10);
+      if (live.inflight > 0) log.warn(`${live.inflight} requests had not finished when ccp stopped; their usage lines are missing`);
       await sink.flush();
+      obs.close();
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { Committed } from "../resilience/peek.ts";
 import { errorFrame } from "../server/errors.ts";
 import { UpstreamFailure } from "../upstream/failure.ts";
+import { closingFrames, lastFrameEnd } from "./frames.ts";
 import { observeEvent, observeJsonBody } from "./observer.ts";
 
 /** JSON bodies larger than this are passed on but not parsed for usage. */
@@ -16,11 +17,24 @@ export interface GuardHooks {
 }
 
 const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
+
+function join(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.byteLength === 0) return b;
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a, 0);
+  out.set(b, a.byteLength);
+  return out;
+}
 
 /**
- * The client-facing body of a committed response. Bytes pass through unchanged as they
- * arrive; the observer watches them. A stream that breaks after commit ends with a
- * well-formed `event: error` frame instead of a silent close.
+ * The client-facing body of a committed response. Upstream bytes pass through unchanged
+ * as they arrive; for SSE only whole frames are released (a frame cut by the chunking waits
+ * for its end), so anything ccp must add lands on a frame boundary:
+ * - a stream that breaks ends with a well-formed `event: error` frame;
+ * - a stream that ends without `message_stop` gets the missing content_block_stop /
+ *   message_delta / message_stop.
+ * An observer watches the same bytes for time to first token, usage and the stop reason.
  */
 export function guardStream(c: Committed, rid: string, hooks: GuardHooks): ReadableStream<Uint8Array> {
   const { reader, parser, observation } = c;
@@ -30,51 +44,64 @@ export function guardStream(c: Committed, rid: string, hooks: GuardHooks): Reada
     ended = true;
     hooks.onEnd(failure);
   };
+  let carry: Uint8Array = EMPTY;
   const json: Uint8Array[] = [];
   let jsonBytes = 0;
-  const watch = (chunk: Uint8Array) => {
+
+  /** Observes a chunk and returns what may be released now. */
+  const take = (chunk: Uint8Array): Uint8Array => {
     if (!c.sse) {
       if (jsonBytes + chunk.byteLength <= MAX_JSON_TAP_BYTES) json.push(chunk);
       jsonBytes += chunk.byteLength;
-      return;
+      return chunk;
     }
     const hadContent = observation.content;
     for (const ev of parser.push(chunk)) observeEvent(observation, ev);
     if (!hadContent && observation.content) hooks.onFirstContent();
+    const pending = join(carry, chunk);
+    const cut = lastFrameEnd(pending);
+    carry = cut === pending.byteLength ? EMPTY : pending.slice(cut);
+    return cut === pending.byteLength ? pending : pending.subarray(0, cut);
   };
-  const finishJson = () => {
-    if (c.sse || jsonBytes > MAX_JSON_TAP_BYTES) return;
-    const text = new TextDecoder().decode(Bun.concatArrayBuffers(json));
-    observeJsonBody(observation, text);
-    if (observation.content) hooks.onFirstContent();
+  const send = (controller: ReadableStreamDefaultController<Uint8Array>, bytes: Uint8Array) => {
+    if (bytes.byteLength === 0) return;
+    hooks.onChunk?.(bytes);
+    controller.enqueue(bytes);
   };
 
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
-        if (observation.content) hooks.onFirstContent();
-        for (const chunk of c.head) {
-          hooks.onChunk?.(chunk);
-          controller.enqueue(chunk);
+        // The peek already fed these bytes to the parser: only the framing is left to do.
+        const head = c.head.length === 1 ? c.head[0]! : c.head.reduce(join, EMPTY);
+        if (c.sse) {
+          const cut = lastFrameEnd(head);
+          carry = head.slice(cut);
+          send(controller, head.subarray(0, cut));
+        } else {
+          for (const chunk of c.head) send(controller, take(chunk));
         }
+        if (observation.content) hooks.onFirstContent();
       },
       async pull(controller) {
         try {
           const { done, value } = await reader.read();
-          if (done) {
-            if (c.sse) for (const ev of parser.end()) observeEvent(observation, ev);
-            else finishJson();
-            controller.close();
-            return end(undefined);
+          if (!done) return send(controller, take(value));
+          if (c.sse) {
+            for (const ev of parser.end()) observeEvent(observation, ev);
+            // An unterminated last frame is never released (it could only reach the client broken).
+            if (!observation.messageStop && !observation.error) send(controller, encoder.encode(closingFrames(observation)));
+          } else if (jsonBytes <= MAX_JSON_TAP_BYTES) {
+            observeJsonBody(observation, new TextDecoder().decode(json.length === 1 ? json[0] : Bun.concatArrayBuffers(json)));
+            if (observation.content) hooks.onFirstContent();
           }
-          watch(value);
-          hooks.onChunk?.(value);
-          controller.enqueue(value);
+          controller.close();
+          end(undefined);
         } catch (e) {
-          const failure = e instanceof UpstreamFailure ? e : new UpstreamFailure("reset", (e as Error).message ?? String(e));
+          const failure = e instanceof UpstreamFailure ? e : new UpstreamFailure("reset", (e as Error)?.message ?? String(e));
           if (c.sse && !observation.error) {
             const type = failure.failureClass === "idle_timeout" ? "timeout_error" : "api_error";
-            controller.enqueue(encoder.encode(errorFrame(type, `upstream stream broke after it started: ${failure.message}`, rid)));
+            send(controller, encoder.encode(errorFrame(type, `upstream stream broke after it started: ${failure.message}`, rid)));
             controller.close();
           } else controller.error(failure);
           end(failure);

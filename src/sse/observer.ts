@@ -15,6 +15,10 @@ export interface StreamObservation {
   stopReason: string | undefined;
   /** An in-stream `event: error` (type and message as the upstream sent them). */
   error: { type: string; message: string } | undefined;
+  /** Content blocks started and not yet stopped (indices as the client saw them). */
+  openBlocks: Set<number>;
+  /** Saw `message_delta`. */
+  messageDelta: boolean;
 }
 
 export const newObservation = (): StreamObservation => ({
@@ -27,6 +31,8 @@ export const newObservation = (): StreamObservation => ({
   cacheCreationInputTokens: undefined,
   stopReason: undefined,
   error: undefined,
+  openBlocks: new Set(),
+  messageDelta: false,
 });
 
 interface Usage {
@@ -72,7 +78,17 @@ export function observeEvent(o: StreamObservation, ev: SseEvent): void {
       takeUsage(o, message?.usage);
       return;
     }
+    case "content_block_start":
+    case "content_block_stop": {
+      const index = parse(ev.data)?.index;
+      if (typeof index === "number") {
+        if (ev.event === "content_block_start") o.openBlocks.add(index);
+        else o.openBlocks.delete(index);
+      }
+      return;
+    }
     case "message_delta": {
+      o.messageDelta = true;
       const d = parse(ev.data);
       const delta = d?.delta as { stop_reason?: unknown } | undefined;
       if (typeof delta?.stop_reason === "string") o.stopReason = delta.stop_reason;

@@ -16,6 +16,8 @@ export const FAILURE_CLASSES = [
   "in_stream_error", // the upstream sent `event: error`
   "protocol", // the upstream answered something that is not the stream or JSON asked for
   "client_abort", // the downstream client went away
+  "queue_full", // the lane's concurrency queue was full
+  "queue_timeout", // waited too long for a lane concurrency slot
 ] as const;
 
 export type FailureClass = (typeof FAILURE_CLASSES)[number];

@@ -3,6 +3,7 @@ import { dial } from "./dial.ts";
 import { UpstreamFailure } from "./failure.ts";
 import { H1ProtocolError, H1ResponseParser } from "./h1-parser.ts";
 import type { Transport, UpstreamRequest, UpstreamResponse } from "./transport.ts";
+import { writeBody } from "./upload.ts";
 
 export interface H1Options {
   readonly ca: readonly string[] | undefined;
@@ -80,6 +81,8 @@ export class H1Transport implements Transport {
       let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
       let paused = false;
       let receivedBytes = false;
+      // A connection goes back to the pool only once the whole request is on the wire.
+      let bodyWritten = true;
       let idleTimer: ReturnType<typeof setTimeout> | undefined;
 
       const cleanup = () => {
@@ -108,7 +111,7 @@ export class H1Transport implements Transport {
         phase = "done";
         cleanup();
         controller?.close();
-        const reusable = !parser.connectionClose && !parser.closeDelimited && socket.writableLength === 0;
+        const reusable = bodyWritten && !parser.connectionClose && !parser.closeDelimited && socket.writableLength === 0;
         if (reusable) this.#release(socket);
         else socket.destroy();
       };
@@ -181,10 +184,13 @@ export class H1Transport implements Transport {
       );
       if (req.signal.aborted) return onAbort();
 
-      socket.cork();
       socket.write(requestHead(req));
-      if (req.body && req.body.byteLength > 0) socket.write(req.body);
-      socket.uncork();
+      if (req.body && req.body.byteLength > 0) {
+        bodyWritten = false;
+        void writeBody(socket, req.body, req.timeouts.upload_stall_ms, () => {
+          if (phase === "head") fail(new UpstreamFailure("upload_stall", `request body upload made no progress for ${req.timeouts.upload_stall_ms} ms`));
+        }).then((complete) => (bodyWritten = complete));
+      }
     });
   }
 }

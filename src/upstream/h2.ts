@@ -3,6 +3,7 @@ import type net from "node:net";
 import { dial } from "./dial.ts";
 import { UpstreamFailure } from "./failure.ts";
 import type { Transport, UpstreamRequest, UpstreamResponse } from "./transport.ts";
+import { writeBody } from "./upload.ts";
 
 export interface H2Options {
   readonly ca: readonly string[] | undefined;
@@ -260,7 +261,15 @@ export class H2Transport implements Transport {
           fail(new UpstreamFailure(refused ? "goaway" : "reset", `HTTP/2 stream closed${code ? ` (RST_STREAM code ${code})` : ""} before the response ended`, refused));
         });
       });
-      if (req.body && req.body.byteLength > 0) stream.end(req.body);
+      if (req.body && req.body.byteLength > 0) {
+        const body = req.body;
+        void writeBody(stream, body, req.timeouts.upload_stall_ms, () => {
+          // Only a stall before the answer fails the attempt; after it, the peer simply stopped reading.
+          if (phase === "head") fail(new UpstreamFailure("upload_stall", `request body upload made no progress for ${req.timeouts.upload_stall_ms} ms (HTTP/2 flow control)`));
+        }).then((complete) => {
+          if (complete && !stream.destroyed) stream.end();
+        });
+      }
     });
   }
 }

@@ -26,9 +26,15 @@ export function draftRecord(rid: string, op: UsageRecord["op"], profile: string,
     stop_reason: null,
     upstream_request_id: null,
     failure_class: null,
+    retries: 0,
+    fallback_from: null,
+    downgraded: false,
+    queue_ms: 0,
+    estimated: false,
     profile,
     port,
     attempts: [],
+    capture: null,
   };
 }
 

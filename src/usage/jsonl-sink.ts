@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { appendFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { UsageRecord, UsageSink } from "./record.ts";
+import { rotateByRename, type RotationPolicy } from "./rotation.ts";
 
 /**
  * Appends one JSON line per record. Lines are batched and written by one chained
@@ -15,6 +16,8 @@ export class JsonlSink implements UsageSink {
   constructor(
     readonly path: string,
     readonly onError: (e: Error) => void = () => {},
+    /** Size-based rotation (usage.jsonl.1 ... .keep); none when undefined. */
+    readonly rotation?: RotationPolicy,
   ) {
     mkdirSync(dirname(path), { recursive: true });
   }
@@ -36,6 +39,12 @@ export class JsonlSink implements UsageSink {
     if (this.#pending.length === 0) return;
     const batch = this.#pending.join("");
     this.#pending = [];
-    this.#writing = this.#writing.then(() => appendFile(this.path, batch, { mode: 0o600 })).catch((e: Error) => this.onError(e));
+    const rotation = this.rotation;
+    this.#writing = this.#writing
+      .then(async () => {
+        if (rotation) await rotateByRename(this.path, rotation, Buffer.byteLength(batch));
+        await appendFile(this.path, batch, { mode: 0o600 });
+      })
+      .catch((e: Error) => this.onError(e));
   }
 }

@@ -13,6 +13,8 @@ export interface AttemptRecord {
   readonly ms: number;
   /** Back-off waited before this attempt. */
   readonly wait_ms: number;
+  /** The provider's error code or in-stream error type ("1302", "overloaded_error"), when there was one. */
+  readonly code: string | null;
 }
 
 /**
@@ -42,9 +44,21 @@ export interface UsageRecord {
   stop_reason: string | null;
   upstream_request_id: string | null;
   failure_class: FailureClass | null;
+  /** Attempts after the first. */
+  retries: number;
+  /** The lane the request was routed to, when a fallback moved it to `lane`. */
+  fallback_from: string | null;
+  /** An `auto` lane fell back from HTTP/2 to HTTP/1.1 during this request. */
+  downgraded: boolean;
+  /** Time spent waiting for a lane concurrency slot. */
+  queue_ms: number;
+  /** count_tokens answered by ccp's local estimate, not the upstream. */
+  estimated: boolean;
   profile: string;
   port: number;
   attempts: AttemptRecord[];
+  /** Path of this request's diagnostics capture file, when one was kept. */
+  capture: string | null;
 }
 
 export interface UsageSink {

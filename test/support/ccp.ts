@@ -20,6 +20,8 @@ export interface CcpProcess {
   readonly port: number;
   readonly home: string;
   readonly usageFile: string;
+  /** The ccp process id (kill -9 tests). */
+  readonly pid: number;
   /** Everything the process printed so far. */
   output(): string;
   /** Parsed usage.jsonl lines (waits briefly for the writer to catch up to `atLeast`). */
@@ -86,6 +88,7 @@ export async function startCcp(o: StartCcpOptions): Promise<CcpProcess> {
     port,
     home,
     usageFile,
+    pid: proc.pid,
     output: () => text,
     async usage(atLeast = 0) {
       const until = Date.now() + 10_000;

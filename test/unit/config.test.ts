@@ -86,7 +86,7 @@ describe("validation errors name the file and the key", () => {
     [`port = "eighty"\n${lanes}[[routes]]\nmatch = "*"\nlane = "a"\n`, "port:"],
     [`${lanes}[[routes]]\nmatch = "*"\nlane = "a"\ntypo_key = 1\n`, "routes[0]: Unrecognized key"],
     [`${lanes}`, "routes:"],
-    [`[lanes.a]\nbase_url = "http://x.test"\ntransport = "h2"\n[[routes]]\nmatch = "*"\nlane = "a"\n`, "lanes.a.transport: transport = \"h2\" needs an https:// base_url"],
+    [`[lanes.a]\nbase_url = "http://x.test"\ntransport = "h2"\n[[routes]]\nmatch = "*"\nlane = "a"\n`, "lanes.a.transport: transport = \"h2\" or \"auto\" needs an https:// base_url"],
   ])("%#", (toml, expected) => {
     const message = errorOf(() => load(toml));
     expect(message).toContain("config.toml: invalid configuration");

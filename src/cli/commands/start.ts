@@ -1,16 +1,14 @@
-import { mkdirSync, openSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
-import ora from "ora";
+import { exposureProblem } from "../../config/access.ts";
+import { configFileWarnings } from "../../config/file-safety.ts";
 import { loadConfig } from "../../config/load.ts";
-import { isHealthy, isPortBusy, waitHealthy } from "../../ops/health.ts";
-import { instancePaths } from "../../ops/paths.ts";
-import { selfCommand } from "../../ops/self.ts";
+import { launchDetached, portProblem, type LaunchResult } from "../../ops/launch.ts";
 import { startServer } from "../../server/serve.ts";
 import { ExitError } from "../exit-error.ts";
-import { paint } from "../render.ts";
+import { paint, spinner } from "../render.ts";
 
 export interface StartOptions {
   readonly port?: number;
+  readonly host?: string;
   readonly profile?: string;
   readonly config?: string;
   readonly foreground?: boolean;
@@ -19,46 +17,51 @@ export interface StartOptions {
 const GRACE_MS = 10_000;
 
 export async function start(opts: StartOptions): Promise<void> {
-  const config = loadConfig({ file: opts.config, profile: opts.profile, port: opts.port });
-  if (await isHealthy(config.host, config.port)) {
-    throw new ExitError(1, `a ccp is already running on port ${config.port}`, `use it, or pick another port: ccp start --port ${config.port + 1}`);
+  const config = loadConfig({ file: opts.config, profile: opts.profile, port: opts.port, host: opts.host });
+  const exposure = exposureProblem(config);
+  if (exposure) throw new ExitError(2, exposure.message, exposure.hint);
+  const warnings = configFileWarnings(config.source, [config.access.key, ...Object.values(config.lanes).map((l) => l.key)]);
+  if (opts.foreground) {
+    const problem = config.port === 0 ? undefined : await portProblem(config.host, config.port);
+    if (problem) throw refusal(problem, config.port, config.host);
+    return runForeground(config, warnings);
   }
-  if (await isPortBusy(config.host, config.port)) {
-    throw new ExitError(1, `port ${config.port} on ${config.host} is already in use by another program`, `choose a free port: ccp start --port <N>`);
-  }
-  if (opts.foreground) return runForeground(config);
-
-  const paths = instancePaths(config.home, config.port);
-  mkdirSync(dirname(paths.state), { recursive: true });
-  const out = openSync(paths.log, "a", 0o600);
-  const args = ["start", "--foreground", "--port", String(config.port), "--profile", config.profile];
-  if (config.source) args.push("--config", config.source);
-  const child = Bun.spawn([...selfCommand(), ...args], { stdio: ["ignore", out, out], detached: true });
-  child.unref();
-  writeFileSync(paths.state, JSON.stringify({ pid: child.pid, port: config.port, host: config.host, profile: config.profile, config: config.source ?? null, started_at: new Date().toISOString() }) + "\n");
-
-  const spinner = process.stderr.isTTY ? ora({ text: `starting ccp on port ${config.port}`, stream: process.stderr }).start() : undefined;
-  const healthy = await waitHealthy(config.host, config.port, 15_000, () => child.exitCode === null);
-  spinner?.stop();
-  if (!healthy) {
-    throw new ExitError(1, `ccp did not become healthy on port ${config.port}`, `see the server log: ${paths.log}`);
-  }
-  const url = `http://${config.host}:${config.port}`;
-  console.log(`${paint.ok("ccp is running")} at ${url} (pid ${child.pid}, profile ${config.profile})`);
-  console.log(`log: ${paths.log}`);
-  console.log(`point Claude Code at it:  export ANTHROPIC_BASE_URL=${url}`);
+  if (config.port === 0) throw new ExitError(2, "--port 0 needs --foreground", "give a port, e.g. ccp start --port 8082");
+  for (const w of warnings) console.error(paint.warn(`warning: ${w}`));
+  const wait = spinner(`starting ccp on port ${config.port}`);
+  const result = await launchDetached({ config, options: { profile: opts.profile, config: opts.config } }).finally(() => wait.stop());
+  reportLaunch(result, config.port, config.host);
 }
 
-function runForeground(config: ReturnType<typeof loadConfig>): Promise<void> {
+/** Prints where the new instance is, or throws what went wrong (shared with restart and wrap). */
+export function reportLaunch(result: LaunchResult, port: number, host: string): asserts result is Extract<LaunchResult, { ok: true }> {
+  if (!result.ok) {
+    if (result.reason === "not-healthy") throw new ExitError(1, `ccp did not become healthy on port ${port}`, `see the server log: ${result.log}`);
+    throw refusal(result.reason, port, host);
+  }
+  const { state, url } = result;
+  console.log(`${paint.ok("ccp is running")} at ${url} (pid ${state.pid}, profile ${state.profile})`);
+  console.log(`log: ${result.log}`);
+  console.log(`point Claude Code at it:  eval "$(ccp env ${port})"   (or: export ANTHROPIC_BASE_URL=${url})`);
+}
+
+function refusal(reason: "ccp-running" | "port-busy", port: number, host: string): ExitError {
+  return reason === "ccp-running"
+    ? new ExitError(1, `a ccp is already running on port ${port}`, `use it, restart it (ccp restart ${port}), or pick another port: ccp start --port ${port + 1}`)
+    : new ExitError(1, `port ${port} on ${host} is already in use by another program`, "choose a free port: ccp start --port <N>");
+}
+
+function runForeground(config: ReturnType<typeof loadConfig>, warnings: readonly string[]): Promise<void> {
   const stamp = () => new Date().toISOString();
   const log = {
     info: (m: string) => console.log(`${stamp()} info ${m}`),
     warn: (m: string) => console.log(`${stamp()} warn ${m}`),
     error: (m: string) => console.log(`${stamp()} error ${m}`),
   };
+  for (const w of warnings) log.warn(w);
   const server = startServer(config, log);
   const lanes = Object.values(config.lanes).map((l) => `${l.name}=${l.transport} ${l.base_url}`).join(", ");
-  log.info(`ccp listening on ${server.url} profile=${config.profile} config=${config.source ?? "built-in defaults"} lanes: ${lanes}`);
+  log.info(`ccp listening on ${server.url} pid=${process.pid} profile=${config.profile} config=${config.source ?? "built-in defaults"} lanes: ${lanes}`);
   return new Promise((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {

@@ -26,6 +26,15 @@ export {
   sseFrame,
 } from "./protocol.ts";
 
+export interface LimitStats {
+  maxConcurrent: number;
+  delayMs: number;
+  /** requests answered with the burst error */
+  rejected: number;
+  /** most streams in flight at once */
+  peak: number;
+}
+
 export interface FakeUpstream {
   /** "https://127.0.0.1:PORT" (TLS, ALPN h2 + http/1.1) */
   readonly url: string;
@@ -40,6 +49,12 @@ export interface FakeUpstream {
   script(behaviours: Behaviour[], match?: Match): Promise<void>;
   /** everything received, in arrival order */
   requests(): Promise<RecordedRequest[]>;
+  /**
+   * Provider-side concurrency: beyond maxConcurrent streams in flight, a messages request
+   * gets HTTP 200 and an immediate in-stream [1302] error (Z.ai's burst limit). Cleared by reset().
+   */
+  limit(o: { maxConcurrent: number; delayMs?: number }): Promise<void>;
+  limitStats(): Promise<LimitStats>;
   /** clear scripts and records, destroy stalled requests */
   reset(): Promise<void>;
   /** kill the process (also killed automatically at process exit) */
@@ -162,6 +177,12 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     },
     async reset(): Promise<void> {
       await call("POST", "/reset", {});
+    },
+    async limit(o: { maxConcurrent: number; delayMs?: number }): Promise<void> {
+      await call("POST", "/limits", o);
+    },
+    async limitStats(): Promise<LimitStats> {
+      return (await call("GET", "/limits")) as LimitStats;
     },
     async close(): Promise<void> {
       if (closed) return exited;

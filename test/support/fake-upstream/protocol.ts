@@ -8,6 +8,8 @@ export interface Match {
   model?: string;
   /** restrict to one endpoint; default: any endpoint scripts apply to (messages and count_tokens). */
   endpoint?: "messages" | "count_tokens";
+  /** restrict to requests that arrived over this protocol. */
+  protocol?: "h2" | "http/1.1";
 }
 
 export type Behaviour =
@@ -67,6 +69,8 @@ export interface RecordedRequest {
   stream?: boolean;
   /** bytes of request body received (0 for stall_upload, which never reads it) */
   bodyBytes: number;
+  /** the request body as text (bodies up to 512 KiB) */
+  body?: string;
   /** behaviour kind applied ("normal" when no script matched; "models", "head", "not_found" for non-scripted routes) */
   behaviour: string;
   /** ms epoch when the request headers arrived */

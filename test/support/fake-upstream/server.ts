@@ -168,8 +168,9 @@ function stall(req: Req): void {
   else req.socket.once("close", remove);
 }
 
-function matches(m: Match, p: string, endpoint: Endpoint, model: string | undefined): boolean | "need_model" {
+function matches(m: Match, p: string, endpoint: Endpoint, model: string | undefined, protocol: string): boolean | "need_model" {
   if (m.endpoint !== undefined && m.endpoint !== endpoint) return false;
+  if (m.protocol !== undefined && m.protocol !== protocol) return false;
   if (m.pathPrefix !== undefined && !p.startsWith(m.pathPrefix)) return false;
   if (m.model !== undefined) {
     if (model === undefined) return "need_model";
@@ -182,10 +183,10 @@ function matches(m: Match, p: string, endpoint: Endpoint, model: string | undefi
  * Pick (and consume) the next behaviour. With model === undefined (body not read
  * yet) returns "need_model" when a model-constrained script comes first.
  */
-function pick(p: string, endpoint: Endpoint, model: string | undefined, bodyKnown: boolean): Behaviour | "need_model" {
+function pick(p: string, endpoint: Endpoint, model: string | undefined, bodyKnown: boolean, protocol: string): Behaviour | "need_model" {
   for (const s of scripts) {
     if (s.queue.length === 0) continue;
-    const m = matches(s.match, p, endpoint, model);
+    const m = matches(s.match, p, endpoint, model, protocol);
     if (m === "need_model") {
       if (!bodyKnown) return "need_model";
       continue; // body known but has no model: a model-constrained script cannot match
@@ -243,7 +244,7 @@ async function handle(req: Req, res: Res): Promise<void> {
 
   // Decide early (in arrival order) when no model is needed, so stall_upload can
   // avoid reading the body at all.
-  let behaviour: Behaviour | "need_model" = pick(pathname, endpoint, undefined, false);
+  let behaviour: Behaviour | "need_model" = pick(pathname, endpoint, undefined, false, record.protocol);
   if (behaviour !== "need_model" && behaviour.kind === "stall_upload") {
     record.behaviour = "stall_upload";
     stall(req);
@@ -261,19 +262,34 @@ async function handle(req: Req, res: Res): Promise<void> {
     req.once("error", () => resolve(false));
     req.once("close", () => resolve(req.readableEnded));
   });
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (text.length <= 512 * 1024) record.body = text;
   let body: unknown;
   try {
-    body = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+    body = JSON.parse(text);
   } catch {
     body = undefined;
   }
   const obj = body !== null && typeof body === "object" ? (body as Record<string, unknown>) : undefined;
   if (typeof obj?.model === "string") record.model = obj.model;
   if (typeof obj?.stream === "boolean") record.stream = obj.stream;
-  if (behaviour === "need_model") behaviour = pick(pathname, endpoint, record.model, true);
+  if (behaviour === "need_model") behaviour = pick(pathname, endpoint, record.model, true, record.protocol);
   if (behaviour === "need_model") behaviour = { kind: "normal" }; // unreachable
-  record.behaviour = behaviour.kind;
   if (!complete) return; // client went away mid-upload
+  // A provider that admits only so many concurrent streams answers the rest the Z.ai way:
+  // HTTP 200, then at once an in-stream error with code 1302 and no message_start.
+  if (limits.maxConcurrent > 0 && endpoint === "messages" && behaviour.kind === "normal") {
+    if (activeStreams >= limits.maxConcurrent) {
+      limits.rejected++;
+      behaviour = { kind: "sse", frames: BURST_FRAME };
+    } else {
+      activeStreams++;
+      limits.peak = Math.max(limits.peak, activeStreams);
+      res.once("close", () => activeStreams--);
+      if (limits.delayMs > 0 && behaviour.delayMs === undefined) behaviour = { ...behaviour, delayMs: limits.delayMs };
+    }
+  }
+  record.behaviour = behaviour.kind;
 
   await act(req, res, behaviour, {
     n,
@@ -528,6 +544,7 @@ function readJson(req: http.IncomingMessage): Promise<unknown> {
 function resetState(): void {
   scripts = [];
   records = [];
+  Object.assign(limits, { maxConcurrent: 0, delayMs: 0, rejected: 0, peak: 0 });
   for (const fn of [...stalled]) {
     try {
       fn();
@@ -537,6 +554,11 @@ function resetState(): void {
   }
   stalled.clear();
 }
+
+/** Provider-side concurrency limit (POST /limits); 0 = unlimited. */
+const limits = { maxConcurrent: 0, delayMs: 0, rejected: 0, peak: 0 };
+let activeStreams = 0;
+const BURST_FRAME = `event: error\ndata: ${JSON.stringify({ type: "error", error: { type: "rate_limit_error", message: "[1302] High concurrency usage of this API, please reduce concurrency or contact customer service to increase limits" } })}\n\n`;
 
 const control = http.createServer((req, res) => {
   const send = (status: number, body: unknown): void => {
@@ -565,6 +587,15 @@ const control = http.createServer((req, res) => {
       return send(200, { ok: true });
     }
     if (req.method === "GET" && req.url === "/scripts") return send(200, scripts);
+    if (req.method === "POST" && req.url === "/limits") {
+      const body = (await readJson(req)) as { maxConcurrent?: number; delayMs?: number };
+      limits.maxConcurrent = body.maxConcurrent ?? 0;
+      limits.delayMs = body.delayMs ?? 0;
+      limits.rejected = 0;
+      limits.peak = 0;
+      return send(200, { ok: true });
+    }
+    if (req.method === "GET" && req.url === "/limits") return send(200, limits);
     req.resume();
     return send(404, { error: "not found" });
   })().catch((err: unknown) => send(500, { error: String(err) }));

@@ -1,0 +1,179 @@
+/** Figures, targets and the stdout table of a benchmark run. */
+import type { Scenario } from "./scenarios.ts";
+
+/** Nearest-rank percentile of unsorted samples (ms). */
+export function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) return NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+export interface ArmFigures {
+  readonly requests: number;
+  readonly errors: number;
+  readonly reqPerSec: number;
+  readonly ttftP50: number;
+  readonly ttftP99: number;
+  readonly totalP50: number;
+  readonly totalP99: number;
+}
+
+export interface ScenarioResult {
+  readonly scenario: Scenario;
+  readonly direct: ArmFigures;
+  readonly through: ArmFigures;
+  readonly compare?: ArmFigures;
+  readonly addedTtftP50: number;
+  readonly addedTtftP99: number;
+  readonly throughputRatio: number;
+  readonly streamTimeRatio: number;
+  /** highest VmRSS sampled while ccp carried this scenario's load */
+  readonly ccpPeakRssMb: number;
+  readonly ccpCpuSecPer1k: number;
+  /** the upstream and load generator's CPU per 1000 requests in each arm: they share the 2 cores with ccp */
+  readonly othersCpuSecPer1k: { readonly direct: number; readonly through: number };
+  readonly errors: readonly string[];
+}
+
+export interface SoakResult {
+  readonly requests: number;
+  readonly rssMb: { readonly start: number; readonly middle: number; readonly end: number };
+  readonly series: readonly number[];
+  readonly growthPct: number;
+  readonly errors: readonly string[];
+}
+
+export interface SlowResult {
+  readonly proto: string;
+  readonly clients: number;
+  readonly streamMb: number;
+  readonly baselineRssMb: number;
+  readonly peakRssMb: number;
+  readonly seconds: number;
+  readonly errors: readonly string[];
+}
+
+export interface DisconnectResult {
+  readonly proto: string;
+  readonly clients: number;
+  readonly disconnected: number;
+  readonly upstreamAborted: number;
+  readonly upstreamCompleted: number;
+  /** ms from the last client leaving to no stream open at the upstream (-1: not within the wait) */
+  readonly cancelMs: number;
+  readonly rssAfterMb: number;
+  readonly errors: readonly string[];
+}
+
+export interface Target {
+  readonly name: string;
+  readonly value: string;
+  readonly pass: boolean;
+}
+
+export interface Report {
+  readonly when: string;
+  readonly command: string;
+  readonly machine: { readonly cpus: number; readonly bun: string; readonly node: string; readonly kernel: string };
+  readonly ccp: string;
+  readonly notes: readonly string[];
+  readonly scenarios: readonly ScenarioResult[];
+  readonly soak: SoakResult | undefined;
+  readonly slow: readonly SlowResult[];
+  readonly disconnect: readonly DisconnectResult[];
+  /** ccp's own usage log: requests retried or not answered 200 during the streaming scenarios */
+  readonly usageLog: { readonly records: number; readonly retried: number; readonly non200: number; readonly failures: Readonly<Record<string, number>> };
+  readonly targets: readonly Target[];
+  readonly errorCount: number;
+}
+
+const f = (n: number, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "-");
+const signed = (n: number) => (Number.isFinite(n) ? `${n >= 0 ? "+" : ""}${n.toFixed(2)}` : "-");
+
+export function targets(r: Pick<Report, "scenarios" | "soak" | "slow" | "disconnect">): Target[] {
+  const out: Target[] = [];
+  const pick = (pred: (s: Scenario) => boolean) => r.scenarios.filter((x) => pred(x.scenario));
+  const worst = (xs: readonly ScenarioResult[], get: (x: ScenarioResult) => number, max: boolean) =>
+    xs.length === 0 ? NaN : xs.map(get).reduce((a, b) => (max ? Math.max(a, b) : Math.min(a, b)));
+  const add = (name: string, xs: readonly ScenarioResult[], get: (x: ScenarioResult) => number, ok: (v: number) => boolean, max = true, unit = " ms") => {
+    if (xs.length === 0) return;
+    const v = worst(xs, get, max);
+    out.push({ name: `${name} (worst of ${xs.length})`, value: `${f(v)}${unit}`, pass: ok(v) });
+  };
+  const small = (s: Scenario) => s.bodyBytes < 1024 * 1024;
+  add("added ttft p50 ≤ 1 ms at c=1", pick((s) => s.concurrency === 1 && small(s)), (x) => x.addedTtftP50, (v) => v <= 1);
+  add("added ttft p99 ≤ 5 ms at c=1", pick((s) => s.concurrency === 1 && small(s)), (x) => x.addedTtftP99, (v) => v <= 5);
+  add("added ttft p99 ≤ 10 ms at c=50", pick((s) => s.concurrency === 50 && small(s)), (x) => x.addedTtftP99, (v) => v <= 10);
+  add("throughput ≥ 0.9 of direct at c=50, c=200", pick((s) => s.concurrency >= 50 && small(s)), (x) => x.throughputRatio, (v) => v >= 0.9, false, "×");
+  add("1 MB body adds ≤ 3 ms p50 (c=1)", pick((s) => s.concurrency === 1 && !small(s)), (x) => x.addedTtftP50, (v) => v <= 3);
+  add("peak RSS ≤ 100 MB at 200 streams", pick((s) => s.concurrency === 200), (x) => x.ccpPeakRssMb, (v) => v <= 100, true, " MB");
+  if (r.soak) out.push({ name: `soak: RSS growth ≤ 10 % after warm-up (${r.soak.requests} requests)`, value: `${f(r.soak.growthPct, 1)} %`, pass: r.soak.growthPct <= 10 });
+  for (const s of r.slow) {
+    out.push({ name: `slow readers (${s.proto}): peak RSS ≤ 100 MB (${s.clients} × ${f(s.streamMb, 1)} MB unread)`, value: `${f(s.peakRssMb, 1)} MB`, pass: s.peakRssMb <= 100 });
+  }
+  for (const d of r.disconnect) {
+    const ok = d.upstreamAborted === d.disconnected && d.upstreamCompleted === 0 && d.cancelMs >= 0 && d.cancelMs <= 1000;
+    out.push({ name: `disconnects (${d.proto}): every upstream stream cancelled within 1 s`, value: `${d.upstreamAborted}/${d.disconnected} in ${d.cancelMs} ms`, pass: ok });
+  }
+  return out;
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`;
+  return [line(header), `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`, ...rows.map(line)].join("\n");
+}
+
+/** The scenario table, as Markdown (it goes to stdout and into the README as is). */
+export function scenarioTable(r: Report): string {
+  const rows = r.scenarios.map((x) => [
+    x.scenario.name,
+    String(x.through.requests),
+    `${f(x.direct.ttftP50)} / ${f(x.direct.ttftP99)}`,
+    signed(x.addedTtftP50),
+    signed(x.addedTtftP99),
+    `${f(x.direct.reqPerSec, 0)} → ${f(x.through.reqPerSec, 0)}`,
+    f(x.throughputRatio),
+    f(x.streamTimeRatio),
+    f(x.ccpPeakRssMb, 0),
+    f(x.ccpCpuSecPer1k),
+    String(x.direct.errors + x.through.errors),
+  ]);
+  return table(["scenario", "req", "direct ttft p50/p99 ms", "+ttft p50", "+ttft p99", "req/s direct → ccp", "thr ratio", "stream ratio", "RSS MB", "CPU s/1k", "err"], rows);
+}
+
+export function render(r: Report): string {
+  const out: string[] = [scenarioTable(r), ""];
+  if (r.scenarios.some((x) => x.compare)) {
+    out.push(
+      table(
+        ["scenario (--compare)", "ttft p50/p99 ms", "+ttft p50 vs direct", "req/s", "thr ratio", "err"],
+        r.scenarios
+          .filter((x) => x.compare)
+          .map((x) => [x.scenario.name, `${f(x.compare!.ttftP50)} / ${f(x.compare!.ttftP99)}`, signed(x.compare!.ttftP50 - x.direct.ttftP50), f(x.compare!.reqPerSec, 0), f(x.compare!.reqPerSec / x.direct.reqPerSec), String(x.compare!.errors)]),
+      ),
+      "",
+    );
+  }
+  if (r.soak) out.push(`soak: ${r.soak.requests} requests, ccp RSS start ${f(r.soak.rssMb.start, 1)} MB, middle ${f(r.soak.rssMb.middle, 1)} MB, end ${f(r.soak.rssMb.end, 1)} MB (${signed(r.soak.growthPct)} %)`);
+  for (const s of r.slow) out.push(`slow readers ${s.proto}: ${s.clients} clients × ${f(s.streamMb, 1)} MB, RSS ${f(s.baselineRssMb, 1)} → peak ${f(s.peakRssMb, 1)} MB, ${f(s.seconds, 1)} s`);
+  for (const d of r.disconnect) out.push(`disconnects ${d.proto}: ${d.disconnected} clients left mid-stream; upstream aborted ${d.upstreamAborted}, completed ${d.upstreamCompleted}, all closed ${d.cancelMs} ms after the last left; RSS ${f(d.rssAfterMb, 1)} MB`);
+  out.push(`ccp usage log: ${r.usageLog.records} records, ${r.usageLog.retried} retried, ${r.usageLog.non200} not 200, failure classes ${JSON.stringify(r.usageLog.failures)} (streaming scenarios)`);
+  out.push("", "targets:");
+  for (const t of r.targets) out.push(`  ${t.pass ? "PASS" : "FAIL"}  ${t.name}: ${t.value}`);
+  for (const n of r.notes) out.push(`note: ${n}`);
+  out.push("", r.errorCount === 0 ? "errors: none" : `ERRORS: ${r.errorCount} (the run fails)`);
+  return out.join("\n");
+}
+
+export function arm(requests: number, errors: number, wallMs: number, ttft: readonly number[], total: readonly number[]): ArmFigures {
+  return {
+    requests,
+    errors,
+    reqPerSec: wallMs > 0 ? (requests / wallMs) * 1000 : NaN,
+    ttftP50: percentile(ttft, 50),
+    ttftP99: percentile(ttft, 99),
+    totalP50: percentile(total, 50),
+    totalP99: percentile(total, 99),
+  };
+}

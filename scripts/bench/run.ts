@@ -1,0 +1,308 @@
+/**
+ * `bun run bench [--quick] [--compare URL] [--only TEXT] [--no-build] [--ccp FILE] [--out FILE]`
+ *
+ * Starts a fast fake Anthropic upstream (TLS, h2 + http/1.1), the compiled ccp, and a load
+ * generator, each in its own process, and runs the same workload direct to the upstream and
+ * through ccp, interleaved, per scenario. Prints a table and the targets, writes JSON
+ * (bench-results/latest.json). Exit 1 on any error; the targets only inform.
+ */
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import type { DisconnectJob, JobResult, SlowJob, StreamJob } from "./loadgen.ts";
+import { ccpConfig, makeCert, startCcp, startLoadGen, startUpstream, stopAll, stopProcess, type Ccp, type Cert, type LoadGen, type Upstream } from "./processes.ts";
+import { cpuSeconds, memory, rssSampler } from "./proc-stats.ts";
+import { arm, render, targets, type DisconnectResult, type Report, type ScenarioResult, type SlowResult, type SoakResult } from "./report.ts";
+import { fullPlan, quickPlan, type Plan, type Proto, type Scenario } from "./scenarios.ts";
+import { streamBytes } from "./workload.ts";
+
+const ROOT = join(import.meta.dir, "..", "..");
+
+interface Options {
+  readonly quick: boolean;
+  readonly compare: string | undefined;
+  readonly compareModel: string | undefined;
+  readonly only: string | undefined;
+  readonly build: boolean;
+  readonly ccp: string | undefined;
+  readonly out: string;
+  readonly skipExtras: boolean;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const value = (name: string) => {
+    const i = argv.indexOf(name);
+    return i === -1 ? undefined : argv[i + 1];
+  };
+  const known = new Set(["--quick", "--compare", "--compare-model", "--only", "--no-build", "--ccp", "--out", "--no-extras", "--help"]);
+  for (const a of argv) {
+    if (a.startsWith("--") && !known.has(a)) throw new Error(`unknown option ${a} (options: ${[...known].join(" ")})`);
+  }
+  if (argv.includes("--help")) {
+    console.log(readFileSync(import.meta.path, "utf8").split("*/")[0]);
+    process.exit(0);
+  }
+  return {
+    quick: argv.includes("--quick"),
+    compare: value("--compare")?.replace(/\/$/, ""),
+    compareModel: value("--compare-model"),
+    only: value("--only"),
+    build: !argv.includes("--no-build"),
+    ccp: value("--ccp"),
+    out: value("--out") ?? join(ROOT, "bench-results", "latest.json"),
+    skipExtras: argv.includes("--no-extras"),
+  };
+}
+
+const modelFor = (proto: Proto) => (proto === "h1" ? "bench-h1" : "bench-h2");
+
+/** Builds dist/ccp with the project's build script and runs a private copy (tests rebuild dist/ccp too). */
+async function ccpBinary(o: Options, dir: string): Promise<string> {
+  if (o.ccp) return o.ccp;
+  if (o.build) {
+    const p = Bun.spawn([process.execPath, join(ROOT, "scripts", "build.ts")], { cwd: ROOT, stdout: "inherit", stderr: "inherit" });
+    if ((await p.exited) !== 0) throw new Error("building dist/ccp failed");
+  }
+  const copy = join(dir, "ccp");
+  copyFileSync(join(ROOT, "dist", "ccp"), copy);
+  return copy;
+}
+
+interface Ctx {
+  readonly o: Options;
+  readonly cert: Cert;
+  readonly upstream: Upstream;
+  readonly gen: LoadGen;
+  readonly errors: string[];
+}
+
+function streamJob(ctx: Ctx, s: Scenario, target: "direct" | "through" | "compare", ccp: Ccp, requests: number): Omit<StreamJob, "id"> {
+  const base = { kind: "stream" as const, concurrency: s.concurrency, requests, bodyBytes: s.bodyBytes, shape: s.shape };
+  if (target === "direct") return { ...base, url: ctx.upstream.url, ca: ctx.cert.pem, h2: s.proto === "h2", model: modelFor(s.proto), exact: true };
+  if (target === "through") return { ...base, url: ccp.url, h2: false, model: modelFor(s.proto), exact: true };
+  return { ...base, url: ctx.o.compare!, h2: false, model: ctx.o.compareModel ?? modelFor(s.proto), exact: false };
+}
+
+const others = (ctx: Ctx) => cpuSeconds(ctx.upstream.proc.pid) + cpuSeconds(ctx.gen.pid);
+
+async function runScenario(ctx: Ctx, s: Scenario, ccp: Ccp): Promise<ScenarioResult> {
+  const arms = ["direct", "through", ...(ctx.o.compare ? ["compare" as const] : [])] as const;
+  // Warm-up: connections, pools, JIT. Not measured.
+  const warm = Math.max(20, s.concurrency * 2);
+  for (const a of arms) await ctx.gen.run(streamJob(ctx, s, a, ccp, warm));
+  const acc = Object.fromEntries(arms.map((a) => [a, { results: [] as JobResult[], othersCpu: 0 }])) as Record<(typeof arms)[number], { results: JobResult[]; othersCpu: number }>;
+  let ccpCpu = 0;
+  let peak = 0;
+  for (let round = 0; round < s.rounds; round++) {
+    // direct, through, through, direct, ...: neither arm always goes first.
+    const order = round % 2 === 0 ? arms : [...arms].reverse();
+    for (const a of order) {
+      const job = streamJob(ctx, s, a, ccp, s.requests);
+      const o0 = others(ctx);
+      const c0 = cpuSeconds(ccp.proc.pid);
+      const sampler = a === "through" ? rssSampler(ccp.proc.pid) : undefined;
+      const r = await ctx.gen.run(job);
+      if (sampler) peak = Math.max(peak, sampler.stop());
+      if (a === "through") ccpCpu += cpuSeconds(ccp.proc.pid) - c0;
+      acc[a].othersCpu += others(ctx) - o0;
+      acc[a].results.push(r);
+      for (const e of r.errors) ctx.errors.push(`${s.name} ${a}: ${e}`);
+    }
+  }
+  const fig = (a: (typeof arms)[number]) => {
+    const rs = acc[a].results;
+    return arm(
+      rs.reduce((n, r) => n + r.count, 0),
+      rs.reduce((n, r) => n + r.errorCount, 0),
+      rs.reduce((n, r) => n + r.wallMs, 0),
+      rs.flatMap((r) => r.ttftMs),
+      rs.flatMap((r) => r.totalMs),
+    );
+  };
+  const direct = fig("direct");
+  const through = fig("through");
+  const compare = ctx.o.compare ? fig("compare") : undefined;
+  const per1k = (cpu: number, n: number) => (n > 0 ? (cpu / n) * 1000 : NaN);
+  const result: ScenarioResult = {
+    scenario: s,
+    direct,
+    through,
+    ...(compare ? { compare } : {}),
+    addedTtftP50: through.ttftP50 - direct.ttftP50,
+    addedTtftP99: through.ttftP99 - direct.ttftP99,
+    throughputRatio: through.reqPerSec / direct.reqPerSec,
+    streamTimeRatio: through.totalP50 / direct.totalP50,
+    ccpPeakRssMb: peak,
+    ccpCpuSecPer1k: per1k(ccpCpu, through.requests + through.errors),
+    othersCpuSecPer1k: { direct: per1k(acc.direct.othersCpu, direct.requests), through: per1k(acc.through.othersCpu, through.requests) },
+    errors: ctx.errors.filter((e) => e.startsWith(s.name)),
+  };
+  const x = result;
+  console.error(
+    `  ${s.name}: +ttft p50 ${x.addedTtftP50.toFixed(2)} p99 ${x.addedTtftP99.toFixed(2)} ms, thr ${x.throughputRatio.toFixed(2)}, RSS ${x.ccpPeakRssMb.toFixed(0)} MB, CPU ${x.ccpCpuSecPer1k.toFixed(2)} s/1k, errors ${direct.errors + through.errors}`,
+  );
+  return result;
+}
+
+async function soak(ctx: Ctx, plan: Plan["soak"], ccp: Ccp): Promise<SoakResult> {
+  const job = (proto: Proto, requests: number): Omit<StreamJob, "id"> => ({
+    kind: "stream",
+    url: ccp.url,
+    h2: false,
+    model: modelFor(proto),
+    concurrency: plan.concurrency,
+    requests,
+    bodyBytes: 4096,
+    shape: plan.shape,
+    exact: true,
+  });
+  const errors: string[] = [];
+  const check = (r: JobResult) => r.errors.forEach((e) => errors.push(`soak: ${e}`));
+  for (let done = 0, i = 0; done < plan.warmup; done += plan.batch, i++) check(await ctx.gen.run(job(i % 2 ? "h1" : "h2", plan.batch)));
+  const series = [memory(ccp.proc.pid).rssMb];
+  const batches = Math.ceil(plan.requests / plan.batch);
+  for (let i = 0; i < batches; i++) {
+    check(await ctx.gen.run(job(i % 2 ? "h1" : "h2", plan.batch)));
+    series.push(memory(ccp.proc.pid).rssMb);
+  }
+  const start = series[0]!;
+  const end = series.at(-1)!;
+  ctx.errors.push(...errors);
+  console.error(`  soak: RSS ${series.map((m) => m.toFixed(0)).join(" ")} MB`);
+  return { requests: batches * plan.batch, rssMb: { start, middle: series[Math.floor(series.length / 2)]!, end }, series, growthPct: ((end - start) / start) * 100, errors };
+}
+
+async function slowReaders(ctx: Ctx, plan: Plan["slow"], ccp: Ccp, proto: Proto): Promise<SlowResult> {
+  const baseline = memory(ccp.proc.pid).rssMb;
+  const sampler = rssSampler(ccp.proc.pid);
+  const job: Omit<SlowJob, "id"> = { kind: "slow", port: ccp.port, clients: plan.clients, model: modelFor(proto), shape: plan.shape, readChunk: plan.readChunk, pauseMs: plan.pauseMs };
+  const r = await ctx.gen.run(job);
+  const peak = sampler.stop();
+  const errors = r.errors.map((e) => `slow ${proto}: ${e}`);
+  ctx.errors.push(...errors);
+  if (r.errorCount > errors.length) ctx.errors.push(`slow ${proto}: ${r.errorCount - errors.length} more errors`);
+  const streamMb = streamBytes(modelFor(proto), plan.shape) / 1024 / 1024;
+  console.error(`  slow readers ${proto}: RSS ${baseline.toFixed(0)} → ${peak.toFixed(0)} MB in ${(r.wallMs / 1000).toFixed(1)} s`);
+  return { proto, clients: plan.clients, streamMb, baselineRssMb: baseline, peakRssMb: peak, seconds: r.wallMs / 1000, errors };
+}
+
+async function disconnects(ctx: Ctx, plan: Plan["disconnect"], ccp: Ccp, proto: Proto): Promise<DisconnectResult> {
+  await ctx.upstream.reset();
+  const job: Omit<DisconnectJob, "id"> = { kind: "disconnect", port: ccp.port, clients: plan.clients, model: modelFor(proto), shape: plan.shape, afterDeltas: plan.afterDeltas };
+  const r = await ctx.gen.run(job);
+  const left = r.lastDisconnectAt ?? Date.now();
+  let stats = await ctx.upstream.stats();
+  // Bounded wait: the streams would end on their own after deltas × interval (3 s); cancellation must come well before.
+  const deadline = Date.now() + 3_000;
+  while (stats.active > 0 && Date.now() < deadline) {
+    await Bun.sleep(10);
+    stats = await ctx.upstream.stats();
+  }
+  const cancelMs = stats.active === 0 ? Math.max(0, Date.now() - left) : -1;
+  const errors = r.errors.map((e) => `disconnect ${proto}: ${e}`);
+  if (stats.active > 0) errors.push(`disconnect ${proto}: ${stats.active} upstream streams still open 3 s after the clients left`);
+  ctx.errors.push(...errors);
+  console.error(`  disconnects ${proto}: ${r.count} left, upstream aborted ${stats.aborted} completed ${stats.completed}, closed after ${cancelMs} ms`);
+  return { proto, clients: plan.clients, disconnected: r.count, upstreamAborted: stats.aborted, upstreamCompleted: stats.completed, cancelMs, rssAfterMb: memory(ccp.proc.pid).rssMb, errors };
+}
+
+/** ccp's own record of the streaming scenarios: nothing may have been retried or answered other than 200. */
+function usageLog(ccp: Ccp): { records: number; retried: number; non200: number; failures: Record<string, number> } {
+  let text = "";
+  try {
+    text = readFileSync(join(ccp.home, "state", "logs", "default", "usage.jsonl"), "utf8");
+  } catch {
+    return { records: 0, retried: 0, non200: 0, failures: {} };
+  }
+  const recs = text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { retries: number; status: number; failure_class: string | null });
+  const failures: Record<string, number> = {};
+  for (const r of recs) if (r.failure_class) failures[r.failure_class] = (failures[r.failure_class] ?? 0) + 1;
+  return { records: recs.length, retried: recs.filter((r) => r.retries > 0).length, non200: recs.filter((r) => r.status !== 200).length, failures };
+}
+
+async function main(): Promise<number> {
+  const o = parseArgs(process.argv.slice(2));
+  const plan = o.quick ? quickPlan() : fullPlan();
+  const scenarios = plan.scenarios.filter((s) => !o.only || s.name.includes(o.only));
+  const t0 = performance.now();
+  const dir = mkdtempSync(join(os.tmpdir(), "ccp-bench-"));
+  const notes = [
+    "direct = load generator → upstream over TLS (HTTP/1.1 or HTTP/2, as the lane); through = load generator → ccp over plain HTTP/1.1 on loopback (as Claude Code talks to it) → upstream over TLS. The through arm skips the client's TLS and adds a hop; the difference is ccp's cost plus one loopback hop.",
+    "all processes (upstream under Node.js, ccp, load generator under Bun) share the machine's cores; throughput at c=50/200 is bounded by CPU, so its ratio reflects ccp's CPU per request.",
+    "added ttft = through percentile − direct percentile over all interleaved rounds; ttft is measured at the first content_block_delta byte at the client.",
+  ];
+  const ctx0 = { o, errors: [] as string[] };
+  let report: Report | undefined;
+  try {
+    const cert = makeCert(dir);
+    const bin = await ccpBinary(o, dir);
+    const upstream = await startUpstream(dir, cert);
+    const gen = startLoadGen(dir);
+    const ctx: Ctx = { ...ctx0, cert, upstream, gen };
+    const results: ScenarioResult[] = [];
+    const usage = { records: 0, retried: 0, non200: 0, failures: {} as Record<string, number> };
+    const addUsage = (u: typeof usage) => {
+      usage.records += u.records;
+      usage.retried += u.retried;
+      usage.non200 += u.non200;
+      for (const [k, n] of Object.entries(u.failures)) usage.failures[k] = (usage.failures[k] ?? 0) + n;
+    };
+    let soakResult: SoakResult | undefined;
+    const slow: SlowResult[] = [];
+    const disc: DisconnectResult[] = [];
+    for (const persist of [true, false]) {
+      const group = scenarios.filter((s) => s.persist === persist);
+      const extras = persist && !o.skipExtras && !o.only;
+      if (group.length === 0 && !extras) continue;
+      const home = join(dir, persist ? "persist" : "no-persist");
+      mkdirSync(home, { recursive: true });
+      const ccp = await startCcp(bin, home, ccpConfig(upstream.url, cert.certFile, persist));
+      console.error(`ccp pid ${ccp.proc.pid} on ${ccp.url} (persist ${persist}); upstream ${upstream.url}`);
+      for (const s of group) results.push(await runScenario(ctx, s, ccp));
+      if (extras) {
+        soakResult = await soak(ctx, plan.soak, ccp);
+      }
+      addUsage(usageLog(ccp));
+      if (extras) {
+        for (const proto of ["h1", "h2"] as const) slow.push(await slowReaders(ctx, plan.slow, ccp, proto));
+        for (const proto of ["h1", "h2"] as const) disc.push(await disconnects(ctx, plan.disconnect, ccp, proto));
+      }
+      await stopProcess(ccp.proc);
+    }
+    const failed = Object.values(usage.failures).reduce((a, b) => a + b, 0);
+    if (usage.retried > 0 || usage.non200 > 0 || failed > 0) {
+      ctx.errors.push(`ccp's usage log: ${usage.retried} retried, ${usage.non200} not 200, failure classes ${JSON.stringify(usage.failures)} in the streaming scenarios`);
+    }
+    const partial = { scenarios: results, soak: soakResult, slow, disconnect: disc };
+    report = {
+      when: new Date().toISOString(),
+      command: `bun run bench ${process.argv.slice(2).join(" ")}`.trim(),
+      machine: { cpus: os.cpus().length, bun: Bun.version, node: Bun.spawnSync(["node", "--version"]).stdout.toString().trim(), kernel: os.release() },
+      ccp: bin,
+      notes: [...notes, `${((performance.now() - t0) / 1000).toFixed(0)} s wall`],
+      ...partial,
+      usageLog: usage,
+      targets: targets(partial),
+      errorCount: ctx.errors.length,
+    };
+  } finally {
+    await stopAll();
+  }
+  mkdirSync(join(o.out, ".."), { recursive: true });
+  writeFileSync(o.out, JSON.stringify({ ...report, errors: ctx0.errors }, null, 2) + "\n");
+  console.log(render(report));
+  for (const e of ctx0.errors.slice(0, 20)) console.log(`  error: ${e}`);
+  console.log(`\nJSON: ${o.out}`);
+  if (ctx0.errors.length === 0) rmSync(dir, { recursive: true, force: true });
+  else console.log(`kept for inspection: ${dir} (ccp logs and usage.jsonl under persist/ and no-persist/)`);
+  return ctx0.errors.length === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (e: Error) => {
+    console.error(`bench failed: ${e.stack ?? e.message}`);
+    await stopAll();
+    process.exit(1);
+  },
+);

@@ -1,0 +1,64 @@
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import type { Config } from "../../config/config.ts";
+import { readEnv } from "../../config/env.ts";
+import { loadConfig } from "../../config/load.ts";
+import { CONFIG_TEMPLATE } from "../../config/template.ts";
+import { ExitError } from "../exit-error.ts";
+import { out, paint } from "../render.ts";
+import { toToml } from "../toml-out.ts";
+
+export interface ConfigOptions {
+  readonly config?: string;
+  readonly profile?: string;
+  readonly force?: boolean;
+  readonly json?: boolean;
+}
+
+/** Writes the commented starting config (to --config, else the default path); never overwrites without --force. */
+export function configInit(opts: ConfigOptions): void {
+  const env = readEnv();
+  const file = opts.config ?? env.configFile ?? env.defaultConfigFile;
+  if (existsSync(file) && !opts.force) throw new ExitError(1, `${file} already exists`, "edit it, or overwrite it with ccp config init --force");
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, CONFIG_TEMPLATE, { mode: 0o600 });
+  console.log(`${out.ok("wrote")} ${file}`);
+  console.log("next: export ZAI_API_KEY=... (or remove the zai lane), then ccp config check && ccp start");
+}
+
+/** Validates a config (with its profile); the loader's error names the file and key. */
+export function configCheck(opts: ConfigOptions): void {
+  const config = loadConfig({ file: opts.config, profile: opts.profile });
+  const lanes = Object.values(config.lanes);
+  if (opts.json) {
+    console.log(JSON.stringify({ valid: true, file: config.source ?? null, profile: config.profile, lanes: lanes.map((l) => l.name) }));
+    return;
+  }
+  console.log(`${out.ok("valid")}: ${config.source ?? "built-in defaults (no config file)"} (profile ${config.profile}; lanes ${lanes.map((l) => l.name).join(", ")}; ${config.routes.length} routes)`);
+  for (const lane of lanes) {
+    if (lane.auth === "key" && lane.key === undefined) console.error(paint.warn(`lane ${lane.name}: ${lane.key_env} is not set in this environment; its requests will fail until it is`));
+  }
+}
+
+/** The config after profile and environment overrides; lane keys are masked, never printed. */
+export function maskedConfig(config: Config): Record<string, unknown> {
+  const { profile: _p, source: _s, home: _h, lanes, ...settings } = config;
+  const masked: Record<string, unknown> = {};
+  for (const [name, lane] of Object.entries(lanes)) {
+    const { name: _n, key, ...rest } = lane;
+    masked[name] = { ...rest, ...(lane.auth === "key" ? { key: key === undefined ? "(not set)" : "********" } : {}) };
+  }
+  return { ...settings, lanes: masked };
+}
+
+export function configShow(opts: ConfigOptions): void {
+  const config = loadConfig({ file: opts.config, profile: opts.profile });
+  const data = maskedConfig(config);
+  if (opts.json) {
+    console.log(JSON.stringify({ file: config.source ?? null, profile: config.profile, home: config.home, config: data }, null, 2));
+    return;
+  }
+  console.log(`# effective configuration: ${config.source ?? "built-in defaults"}, profile ${config.profile}, state in ${config.home}`);
+  console.log("# lane keys are masked");
+  process.stdout.write(toToml(data));
+}

@@ -1,0 +1,69 @@
+import { loadConfig } from "../../config/load.ts";
+import { parseSince, statusMatcher } from "../../ops/usage-filter.ts";
+import { loadStatInputs } from "../../usage/stats-source.ts";
+import { computeStats, GROUP_BY, isError, type GroupBy, type StatGroup, type StatInput } from "../../usage/stats.ts";
+import { ExitError } from "../exit-error.ts";
+import { table } from "../render.ts";
+
+/** `ccp usage --stats`: the usage command's options that apply to a summary. */
+export interface UsageStatsOptions {
+  readonly since?: string | undefined;
+  readonly by?: string | undefined;
+  readonly json?: boolean | undefined;
+  readonly profile?: string | undefined;
+  readonly config?: string | undefined;
+  readonly lane?: string | undefined;
+  readonly status?: string | undefined;
+  readonly errors?: boolean | undefined;
+}
+
+export interface UsageStatsResult {
+  readonly source: "sqlite" | "jsonl";
+  readonly paths: readonly string[];
+  readonly since: string | null;
+  readonly by: GroupBy | null;
+  readonly groups: StatGroup[];
+}
+
+/** The numbers, from SQLite when persistence is on and the database exists, else usage.jsonl. */
+export function usageStatsData(opts: UsageStatsOptions, now = Date.now()): UsageStatsResult {
+  const by = opts.by as GroupBy | undefined;
+  if (by !== undefined && !GROUP_BY.includes(by)) throw new ExitError(2, `--by ${opts.by}: expected one of ${GROUP_BY.join(", ")}`);
+  const sinceMs = opts.since === undefined ? undefined : parseSince(opts.since, now);
+  if (opts.since !== undefined && sinceMs === undefined) throw new ExitError(2, `--since "${opts.since}" is not a duration or a date`, "give one like 1h, 24h, 7d or 2025-06-01T12:00:00Z");
+  const status = opts.status === undefined ? undefined : statusMatcher(opts.status);
+  if (opts.status !== undefined && !status) throw new ExitError(2, `--status "${opts.status}" is not a status`, "give one like 502 or a class like 5xx");
+  const config = loadConfig({ file: opts.config, profile: opts.profile });
+  const source = loadStatInputs({ home: config.home, profile: config.profile, persist: config.persist, keep: config.rotation.keep, sinceMs });
+  const keep = (r: StatInput) => (opts.lane === undefined || r.lane === opts.lane) && (!status || status(r.status)) && (!opts.errors || isError(r));
+  return { source: source.kind, paths: source.paths, since: opts.since ?? null, by: by ?? null, groups: computeStats(source.records.filter(keep), { by }) };
+}
+
+const ms = (v: number | null) => (v === null ? "-" : String(v));
+const n = (v: number) => v.toLocaleString("en-US");
+
+export function renderStats(r: UsageStatsResult): string {
+  const head = `${r.source === "sqlite" ? "SQLite" : "usage.jsonl"}: ${r.paths.join(", ") || "(no usage recorded yet)"}${r.since ? ` · since ${r.since}` : ""}`;
+  if (r.groups.length === 0) return `${head}\nno requests`;
+  const rows = r.groups.map((g) => [
+    g.key,
+    n(g.requests),
+    n(g.errors),
+    `${(g.error_rate * 100).toFixed(1)}%`,
+    `${ms(g.ttft_ms.p50)} / ${ms(g.ttft_ms.p95)} / ${ms(g.ttft_ms.p99)}`,
+    `${ms(g.duration_ms.p50)} / ${ms(g.duration_ms.p95)} / ${ms(g.duration_ms.p99)}`,
+    n(g.retries),
+    n(g.fallbacks),
+    n(g.input_tokens),
+    n(g.output_tokens),
+    n(g.cache_read_input_tokens),
+    n(g.cache_creation_input_tokens),
+  ]);
+  const header = [r.by ?? "all", "requests", "errors", "error%", "ttft ms p50/p95/p99", "duration ms p50/p95/p99", "retries", "fallbacks", "input", "output", "cache read", "cache write"];
+  return `${head}\n${table(header, rows)}`;
+}
+
+export async function usageStats(opts: UsageStatsOptions): Promise<void> {
+  const result = usageStatsData(opts);
+  console.log(opts.json ? JSON.stringify(result, null, 2) : renderStats(result));
+}

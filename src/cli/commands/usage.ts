@@ -1,0 +1,108 @@
+import { loadConfig } from "../../config/load.ts";
+import { fetchStatus } from "../../ops/instance.ts";
+import { fallbackOf, matchesFilter, parseSince, retriesOf, statusMatcher, type UsageFilter, type UsageLine } from "../../ops/usage-filter.ts";
+import { fileSize, readSince, tailLines } from "../../ops/usage-log.ts";
+import { usageLogPath } from "../../server/serve.ts";
+import { ExitError } from "../exit-error.ts";
+import { out, table } from "../render.ts";
+import { resolveTarget } from "../target.ts";
+
+export interface UsageOptions {
+  readonly port?: number;
+  readonly profile?: string;
+  readonly config?: string;
+  readonly tail: number;
+  readonly follow?: boolean;
+  readonly lane?: string;
+  readonly status?: string;
+  readonly errors?: boolean;
+  readonly since?: string;
+  readonly json?: boolean;
+  // `--stats` is dispatched to usage-stats.ts by the command table, with these same filters.
+}
+
+/** The filter the options describe; shared with anything else that reads the same lines. */
+export function usageFilter(opts: UsageOptions, now = Date.now()): UsageFilter {
+  if (opts.status !== undefined && !statusMatcher(opts.status)) throw new ExitError(2, `--status "${opts.status}" is not a status`, "give one like 502 or a class like 5xx");
+  let since: number | undefined;
+  if (opts.since !== undefined) {
+    since = parseSince(opts.since, now);
+    if (since === undefined) throw new ExitError(2, `--since "${opts.since}" is not a duration or a date`, "give one like 30m, 1h, 2d or 2025-06-01T12:00:00Z");
+  }
+  return { lane: opts.lane, status: opts.status, errors: opts.errors, since };
+}
+
+/**
+ * The usage log this command reads: the running instance's (it knows its profile), else the
+ * one the config and profile point at, so past logs can be read with no proxy running.
+ */
+export async function usageFile(opts: UsageOptions): Promise<string> {
+  const target = await resolveTarget(opts, true);
+  const status = await fetchStatus(target.host, target.port);
+  if (status && opts.profile === undefined) return status.usage_log;
+  return usageLogPath(loadConfig({ file: opts.config, profile: opts.profile }));
+}
+
+export async function usage(opts: UsageOptions): Promise<void> {
+  const filter = usageFilter(opts);
+  const file = await usageFile(opts);
+  const keep = (r: UsageLine) => matchesFilter(r, filter);
+  const lines = tailLines(file, opts.tail, keep);
+  if (opts.json) for (const l of lines) console.log(l.raw);
+  else if (lines.length) console.log(renderTable(lines.map((l) => l.record)));
+  else if (!opts.follow) console.error(out.dim(fileSize(file) ? `no usage lines match in ${file}` : `no usage lines yet (${file})`));
+  if (!opts.follow) return;
+
+  // --follow: poll for appended lines (fs.watch misses appends on some filesystems); Ctrl-C ends it.
+  let offset = fileSize(file);
+  let header = !opts.json && lines.length === 0;
+  for (;;) {
+    await Bun.sleep(250);
+    const next = readSince(file, offset);
+    offset = next.offset;
+    next.records.forEach((r, i) => {
+      if (!keep(r)) return;
+      if (opts.json) return console.log(next.raw[i]);
+      // Each new line is its own one-row table, its widths fixed so columns line up.
+      const rendered = renderTable([r], true).split("\n");
+      if (header) console.log(rendered[0]);
+      header = false;
+      console.log(rendered[1]);
+    });
+  }
+}
+
+const WIDTHS = [8, 10, 26, 6, 5, 7, 7, 7, 7, 0];
+
+function time(ts: string | undefined): string {
+  const d = new Date(ts ?? "");
+  return Number.isNaN(d.getTime()) ? "-" : d.toTimeString().slice(0, 8);
+}
+
+function cells(r: UsageLine): string[] {
+  const retries = retriesOf(r);
+  const fallback = fallbackOf(r);
+  const ttft = r.ttft_ms ?? null;
+  const problem = [r.failure_class, r.err_type].filter((x, i, a) => x && a.indexOf(x) === i).join(" ");
+  return [
+    time(r.ts),
+    r.lane ?? "-",
+    r.model ?? "-",
+    out.status(r.status),
+    r.h2 === null || r.h2 === undefined ? "-" : r.h2 ? "h2" : "h1",
+    ttft === null ? "-" : ttft > 5_000 ? out.bad(String(ttft)) : ttft > 2_000 ? out.warn(String(ttft)) : String(ttft),
+    String(r.latency_ms ?? "-"),
+    `${r.input_tokens ?? "-"}/${r.output_tokens ?? "-"}`,
+    retries ? out.warn(String(retries)) : "0",
+    [fallback ? out.warn(`fallback from ${fallback}`) : "", problem ? out.bad(problem) : ""].filter(Boolean).join(" "),
+  ];
+}
+
+function renderTable(records: readonly UsageLine[], fixed = false): string {
+  const header = ["time", "lane", "model", "status", "proto", "ttft", "ms", "tokens", "retries", "notes"];
+  const rows = records.map(cells);
+  // Fixed widths for --follow, where rows arrive one at a time.
+  if (fixed) rows.push(WIDTHS.map((w) => " ".repeat(w)));
+  const text = table(header, rows);
+  return fixed ? text.split("\n").slice(0, -1).join("\n") : text;
+}

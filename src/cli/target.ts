@@ -1,0 +1,48 @@
+import type { Config } from "../config/config.ts";
+import { readEnv } from "../config/env.ts";
+import { ConfigError, loadConfig } from "../config/load.ts";
+import { choosePort } from "../ops/instance.ts";
+import { ExitError } from "./exit-error.ts";
+
+export interface TargetOptions {
+  readonly port?: number | undefined;
+  readonly profile?: string | undefined;
+  readonly config?: string | undefined;
+}
+
+/** The instance a command talks to, and the config it was resolved with (undefined if unreadable). */
+export interface Target {
+  readonly host: string;
+  readonly port: number;
+  readonly home: string;
+  readonly config: Config | undefined;
+}
+
+/**
+ * Resolves --port (or the positional port) to one instance. With `tolerant`, a broken
+ * config does not stop the command (stop and status must work whatever the file says).
+ */
+export async function resolveTarget(opts: TargetOptions, tolerant = false): Promise<Target> {
+  let config: Config | undefined;
+  try {
+    config = loadConfig({ file: opts.config, profile: opts.profile });
+  } catch (e) {
+    if (!(tolerant && e instanceof ConfigError)) throw e;
+  }
+  const home = config?.home ?? readEnv().home;
+  const host = config?.host ?? "127.0.0.1";
+  const choice = await choosePort({ explicit: opts.port, home, host, configPort: config?.port ?? 8082 });
+  if (choice.kind === "ambiguous") {
+    throw new ExitError(2, `several ccp instances are running (ports ${choice.ports.join(", ")})`, `choose one with --port, e.g. --port ${choice.ports[0]}`);
+  }
+  return { host, port: choice.port, home, config };
+}
+
+/** A positional port and --port mean the same; giving both differently is a mistake. */
+export function portArg(positional: string | undefined, option: number | undefined): number | undefined {
+  if (positional === undefined) return option;
+  const n = Number(positional);
+  if (!Number.isInteger(n) || n < 1 || n > 65_535) throw new ExitError(2, `"${positional}" is not a port number`, "give a port between 1 and 65535, e.g. ccp restart 8082");
+  if (option !== undefined && option !== n) throw new ExitError(2, `port given twice (${n} and ${option})`, "give the port once");
+  return n;
+}

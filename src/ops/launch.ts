@@ -1,0 +1,63 @@
+import { mkdirSync, openSync, closeSync } from "node:fs";
+import type { Config } from "../config/config.ts";
+import { isHealthy, isPortBusy, waitHealthy } from "./health.ts";
+import { instancePaths } from "./paths.ts";
+import { selfCommand } from "./self.ts";
+import { removeState, writeState, type InstanceState } from "./state-file.ts";
+
+export interface LaunchRequest {
+  readonly config: Config;
+  /** What the user gave explicitly, kept in the state file for restart. */
+  readonly options: InstanceState["options"];
+  readonly readyTimeoutMs?: number;
+}
+
+export type LaunchResult =
+  | { readonly ok: true; readonly state: InstanceState; readonly log: string; readonly url: string }
+  | { readonly ok: false; readonly reason: "ccp-running" | "port-busy" | "not-healthy"; readonly log: string };
+
+/** Why a port cannot take a new instance, or undefined when it is free. */
+export async function portProblem(host: string, port: number): Promise<"ccp-running" | "port-busy" | undefined> {
+  if (await isHealthy(host, port)) return "ccp-running";
+  if (await isPortBusy(host, port)) return "port-busy";
+  return undefined;
+}
+
+/**
+ * Starts a detached `ccp start --foreground` with the caller's environment (so a restart
+ * picks up exported variables), writes the state file, and waits for /healthz: readiness
+ * is an HTTP answer, never a pid.
+ */
+export async function launchDetached(req: LaunchRequest): Promise<LaunchResult> {
+  const { config } = req;
+  const paths = instancePaths(config.home, config.port);
+  const problem = await portProblem(config.host, config.port);
+  if (problem) return { ok: false, reason: problem, log: paths.log };
+
+  mkdirSync(config.home, { recursive: true });
+  const out = openSync(paths.log, "a", 0o600);
+  const args = ["start", "--foreground", "--port", String(config.port), "--profile", config.profile];
+  if (config.source) args.push("--config", config.source);
+  // --host may have come from the command line: the child must listen where the parent checked.
+  if (config.host !== "127.0.0.1") args.push("--host", config.host);
+  const child = Bun.spawn([...selfCommand(), ...args], { stdio: ["ignore", out, out], detached: true });
+  child.unref();
+  closeSync(out);
+  const state: InstanceState = {
+    pid: child.pid,
+    port: config.port,
+    host: config.host,
+    profile: config.profile,
+    config: config.source ?? null,
+    started_at: new Date().toISOString(),
+    options: req.options,
+  };
+  writeState(config.home, state);
+  const healthy = await waitHealthy(config.host, config.port, req.readyTimeoutMs ?? 20_000, () => child.exitCode === null);
+  if (!healthy) {
+    if (child.exitCode === null) child.kill("SIGKILL");
+    removeState(config.home, config.port);
+    return { ok: false, reason: "not-healthy", log: paths.log };
+  }
+  return { ok: true, state, log: paths.log, url: `http://${config.host}:${config.port}` };
+}

@@ -1,0 +1,62 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { instancePaths } from "./paths.ts";
+
+/**
+ * What `ccp start` launched on one port. Never trusted alone: health is asked over HTTP
+ * and the pid is checked before anything is done with it.
+ */
+export interface InstanceState {
+  readonly pid: number;
+  readonly port: number;
+  readonly host: string;
+  /** Resolved profile and config file the instance runs with (for display). */
+  readonly profile: string;
+  readonly config: string | null;
+  readonly started_at: string;
+  /** The options the user gave explicitly: restart keeps them unless new ones are given. */
+  readonly options: { readonly profile?: string; readonly config?: string };
+}
+
+export function writeState(home: string, state: InstanceState): void {
+  const file = instancePaths(home, state.port).state;
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(state) + "\n", { mode: 0o600 });
+}
+
+export function readState(home: string, port: number): InstanceState | undefined {
+  return parseState(instancePaths(home, port).state);
+}
+
+export function removeState(home: string, port: number): void {
+  rmSync(instancePaths(home, port).state, { force: true });
+}
+
+/** Every state file under $CCP_HOME/run, oldest port first. */
+export function listStates(home: string): InstanceState[] {
+  const dir = join(home, "run");
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => /^ccp-\d+\.json$/.test(f))
+    .map((f) => parseState(join(dir, f)))
+    .filter((s): s is InstanceState => s !== undefined)
+    .sort((a, b) => a.port - b.port);
+}
+
+function parseState(file: string): InstanceState | undefined {
+  try {
+    const raw = JSON.parse(readFileSync(file, "utf8")) as Partial<InstanceState>;
+    if (typeof raw.pid !== "number" || typeof raw.port !== "number") return undefined;
+    return {
+      pid: raw.pid,
+      port: raw.port,
+      host: raw.host ?? "127.0.0.1",
+      profile: raw.profile ?? "default",
+      config: raw.config ?? null,
+      started_at: raw.started_at ?? "",
+      options: raw.options ?? {},
+    };
+  } catch {
+    return undefined;
+  }
+}

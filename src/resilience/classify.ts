@@ -1,0 +1,58 @@
+import type { FailureClass } from "../upstream/failure.ts";
+
+/**
+ * What a failed attempt means. Pure: decided from the failure class, the status, and
+ * the error body or in-stream error frame (PROTOCOL.md: Anthropic and Z.ai codes).
+ */
+export interface Verdict {
+  /** Worth trying again before commit. */
+  readonly retryable: boolean;
+  /** A connection-level failure (the fallback policy "network" moves these to another lane). */
+  readonly network: boolean;
+  /** A burst or overload signal (the lane's concurrency limit backs off). */
+  readonly overload: boolean;
+  /** The provider's business code, when one was found ("1302"). */
+  readonly code: string | undefined;
+}
+
+/** Z.ai quota walls and balance errors: retrying cannot help (PROTOCOL.md). */
+const NEVER_RETRY_CODES = new Set(["1113", "1304", "1308", "1000", "1001", "1002", "1003", "1004", "1210", "1214", "1261"]);
+/** Z.ai burst, frequency and overload codes: a retry after a short wait usually works. */
+const BURST_CODES = new Set(["1302", "1303", "1305"]);
+const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504, 529]);
+const NETWORK_CLASSES = new Set<FailureClass>(["connect", "tls", "tls_timeout", "headers_timeout", "dead_session", "upload_stall"]);
+const RETRYABLE_CLASSES = new Set<FailureClass>([...NETWORK_CLASSES, "reset", "goaway", "protocol", "idle_timeout"]);
+const RETRYABLE_ERROR_TYPES = new Set(["rate_limit_error", "overloaded_error", "api_error", "timeout_error"]);
+
+/** Finds a provider business code: `"code":"1302"`, `"code":1302` or `[1302]` in a message. */
+export function businessCode(text: string): string | undefined {
+  const m = /"code"\s*:\s*"?(\d{3,5})"?/.exec(text) ?? /\[(\d{4})\]/.exec(text);
+  return m?.[1];
+}
+
+export function classifyFailure(failureClass: FailureClass): Verdict {
+  return {
+    retryable: RETRYABLE_CLASSES.has(failureClass),
+    network: NETWORK_CLASSES.has(failureClass),
+    overload: false,
+    code: undefined,
+  };
+}
+
+/** An HTTP error answer (status ≥ 400) with its body text. */
+export function classifyStatus(status: number, body: string): Verdict {
+  const code = businessCode(body);
+  if (code !== undefined && NEVER_RETRY_CODES.has(code)) return { retryable: false, network: false, overload: false, code };
+  if (/"type"\s*:\s*"billing_error"/.test(body)) return { retryable: false, network: false, overload: false, code };
+  const overload = status === 429 || status === 529 || status === 503 || (code !== undefined && BURST_CODES.has(code));
+  return { retryable: RETRYABLE_STATUSES.has(status), network: false, overload, code };
+}
+
+/** A 200 stream whose first real event was `event: error`. */
+export function classifyInStreamError(type: string, message: string, raw: string): Verdict {
+  const code = businessCode(raw) ?? businessCode(message);
+  if (code !== undefined && NEVER_RETRY_CODES.has(code)) return { retryable: false, network: false, overload: false, code };
+  const burst = code !== undefined && BURST_CODES.has(code);
+  const overload = burst || type === "rate_limit_error" || type === "overloaded_error";
+  return { retryable: burst || RETRYABLE_ERROR_TYPES.has(type), network: false, overload, code };
+}

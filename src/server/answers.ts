@@ -1,0 +1,75 @@
+import type { LoopResult } from "../resilience/attempt-loop.ts";
+import { newObservation, observeJsonBody } from "../sse/observer.ts";
+import { ERROR_TYPE_BY_STATUS, errorResponse } from "./errors.ts";
+import { downstreamHeaders } from "./forward-headers.ts";
+
+/** Claude Code gives up at once on a retry-after above 60 s (PROTOCOL.md): never send more. */
+const MAX_CLIENT_RETRY_AFTER_S = 60;
+
+const STATUS_BY_ERROR_TYPE: Record<string, number> = Object.fromEntries(
+  Object.entries(ERROR_TYPE_BY_STATUS)
+    .filter(([status]) => ![405, 415, 502, 503].includes(Number(status)))
+    .map(([status, type]) => [type, Number(status)]),
+);
+
+export interface Answer {
+  readonly response: Response;
+  readonly status: number;
+  readonly errType: string;
+}
+
+type Unanswered = Extract<LoopResult, { kind: "answer" } | { kind: "failed" }>;
+
+/**
+ * The client's answer when no response was committed. Overload and burst limits that
+ * outlasted the retries become 529 overloaded_error, which Claude Code retries (429 reads
+ * as a quota wall); other upstream answers pass through as they came.
+ */
+export function answerUncommitted(result: Unanswered, rid: string): Answer {
+  const lane = result.runtime.lane.name;
+  const tries = result.attempts.length;
+  const after = tries > 1 ? ` (after ${tries} attempts)` : "";
+  if (result.kind === "failed") {
+    const f = result.failure;
+    if (f.failureClass === "queue_full" || f.failureClass === "queue_timeout") {
+      return error(529, `ccp: lane "${lane}" is at its concurrency limit: ${f.message}`, rid);
+    }
+    const status = f.failureClass === "headers_timeout" || f.failureClass === "idle_timeout" ? 504 : 502;
+    const protocol = result.attempts.at(-1)?.protocol ?? "-";
+    return error(status, `ccp: lane "${lane}" (${protocol}): ${f.failureClass}: ${f.message}${after}`, rid);
+  }
+
+  const { peeked } = result;
+  const text = new TextDecoder().decode(peeked.body);
+  const upstream529 = peeked.kind === "error_status" && peeked.response.status === 529;
+  if (result.exhausted && result.verdict.overload && !upstream529) {
+    const upstreamMessage = peeked.kind === "in_stream_error" ? peeked.observation.error?.message : messageOf(text);
+    return error(529, `upstream overloaded or rate-limited${after}: ${upstreamMessage ?? "no message"}`, rid);
+  }
+  if (peeked.kind === "in_stream_error") {
+    // A 200 whose first event was an error is not something a client can parse as a reply:
+    // answer with the HTTP status that error type stands for.
+    const err = peeked.observation.error;
+    const status = STATUS_BY_ERROR_TYPE[err?.type ?? ""] ?? 500;
+    return error(status, `upstream error before the stream started: ${err?.message ?? "unknown"}`, rid, err?.type);
+  }
+  const headers = downstreamHeaders(peeked.response.headers);
+  const retryAfter = Number(headers.get("retry-after"));
+  if (Number.isFinite(retryAfter) && retryAfter > MAX_CLIENT_RETRY_AFTER_S) headers.set("retry-after", String(MAX_CLIENT_RETRY_AFTER_S));
+  headers.set("x-ccp-rid", rid);
+  const observation = newObservation();
+  observeJsonBody(observation, text);
+  const status = peeked.response.status;
+  return { response: new Response(peeked.body, { status, headers }), status, errType: observation.error?.type ?? ERROR_TYPE_BY_STATUS[status] ?? "api_error" };
+}
+
+function error(status: number, message: string, rid: string, type?: string): Answer {
+  const response = errorResponse(status, message, rid, type);
+  return { response, status, errType: type ?? ERROR_TYPE_BY_STATUS[status] ?? "api_error" };
+}
+
+function messageOf(text: string): string | undefined {
+  const o = newObservation();
+  observeJsonBody(o, text);
+  return o.error?.message ?? (text.trim().slice(0, 300) || undefined);
+}

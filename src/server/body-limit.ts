@@ -1,0 +1,98 @@
+import type { Limits } from "../config/schema.ts";
+
+export type BodyRead =
+  | { readonly ok: true; readonly bytes: Uint8Array }
+  | {
+      readonly ok: false;
+      /** 413, 415, 408, 400; 499 when the client went away mid-body. */
+      readonly status: number;
+      readonly errType: string;
+      readonly message: string;
+      /** The rest of the body is unread and of unknown length: the connection cannot be reused. */
+      readonly close: boolean;
+    };
+
+const MIB = 1024 * 1024;
+
+export const maxBodyBytes = (limits: Pick<Limits, "max_body_mb">): number => Math.floor(limits.max_body_mb * MIB);
+
+const fail = (status: number, errType: string, message: string, close = false): BodyRead => ({ ok: false, status, errType, message, close });
+
+/**
+ * Why a request body cannot be a Messages body, judged from its headers alone. A body we
+ * would misread (compressed, another media type or charset) is refused before it is read.
+ */
+export function bodyHeadersProblem(headers: Headers, limit: number): BodyRead | undefined {
+  const encoding = headers.get("content-encoding");
+  if (encoding !== null && encoding.trim().toLowerCase() !== "identity") {
+    return fail(415, "invalid_request_error", `content-encoding ${JSON.stringify(encoding.slice(0, 40))} is not supported: send the JSON body uncompressed`);
+  }
+  const type = headers.get("content-type");
+  if (type !== null) {
+    const [media = "", ...params] = type.split(";").map((p) => p.trim().toLowerCase());
+    if (media !== "application/json") {
+      return fail(415, "invalid_request_error", `content-type must be application/json (got ${JSON.stringify(type.slice(0, 80))})`);
+    }
+    const charset = params.find((p) => p.startsWith("charset="))?.slice(8).replace(/"/g, "");
+    if (charset !== undefined && charset !== "utf-8" && charset !== "utf8") {
+      return fail(415, "invalid_request_error", `the body must be UTF-8 (got charset ${JSON.stringify(charset.slice(0, 40))})`);
+    }
+  }
+  const declared = headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) return tooLarge(limit, Number(declared));
+  return undefined;
+}
+
+const tooLarge = (limit: number, seen?: number) =>
+  // Known from content-length: the server discards the declared rest, the connection stays usable.
+  fail(413, "request_too_large", `request body is larger than ccp's limit of ${formatBytes(limit)}${seen ? ` (content-length ${seen})` : ""}; raise limits.max_body_mb to allow it`, seen === undefined);
+
+function formatBytes(n: number): string {
+  return n >= MIB ? `${Math.round((n / MIB) * 10) / 10} MiB` : `${n} bytes`;
+}
+
+/**
+ * Reads a request body as a stream, holding at most `limit` bytes: the first chunk that
+ * crosses it ends the read with 413 and nothing more is buffered. The whole body must arrive
+ * within `timeoutMs` (a trickling client gets 408). The body is checked against its headers
+ * first (bodyHeadersProblem), so a declared oversize body is refused without reading any of it.
+ */
+export async function readBodyBounded(req: Request, limits: Pick<Limits, "max_body_mb" | "body_timeout_ms">): Promise<BodyRead> {
+  const limit = maxBodyBytes(limits);
+  const early = bodyHeadersProblem(req.headers, limit);
+  if (early) return early;
+  if (req.body === null) return { ok: true, bytes: new Uint8Array(0) };
+
+  const declared = Number(req.headers.get("content-length") ?? Number.NaN);
+  // A declared length is allocated once (it is within the limit); otherwise chunks are joined at the end.
+  const whole = Number.isSafeInteger(declared) && declared >= 0 ? new Uint8Array(declared) : undefined;
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  const reader = req.body.getReader();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void reader.cancel().catch(() => {});
+  }, limits.body_timeout_ms);
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (timedOut) return fail(408, "timeout_error", `the request body did not arrive within ${limits.body_timeout_ms} ms (limits.body_timeout_ms)`, true);
+      if (done) break;
+      if (size + value.byteLength > limit || (whole && size + value.byteLength > whole.byteLength)) {
+        void reader.cancel().catch(() => {});
+        return size + value.byteLength > limit ? tooLarge(limit) : fail(400, "invalid_request_error", "request body is longer than its content-length", true);
+      }
+      if (whole) whole.set(value, size);
+      else parts.push(value);
+      size += value.byteLength;
+    }
+  } catch {
+    if (timedOut) return fail(408, "timeout_error", `the request body did not arrive within ${limits.body_timeout_ms} ms (limits.body_timeout_ms)`, true);
+    return fail(499, "client_abort", "the request body could not be read (the client went away)", true);
+  } finally {
+    clearTimeout(timer);
+  }
+  if (whole) return { ok: true, bytes: size === whole.byteLength ? whole : whole.subarray(0, size) };
+  return { ok: true, bytes: parts.length === 1 ? parts[0]! : new Uint8Array(Bun.concatArrayBuffers(parts)) };
+}

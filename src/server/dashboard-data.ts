@@ -1,0 +1,47 @@
+import type { ServerContext } from "./context.ts";
+import type { Observability } from "./observability.ts";
+import { readiness } from "./observe-routes.ts";
+
+const RECENT_ROWS = 40;
+const RATE_WINDOW_MS = 5 * 60_000;
+
+/**
+ * What the dashboard shows, in one JSON answer (GET /dashboard/data). Totals are read from
+ * the metrics registry itself, so the page and /metrics can never disagree.
+ */
+export function dashboardData(ctx: ServerContext, obs: Observability, port: number) {
+  const m = obs.metrics.m;
+  const errors = m.requests.series().reduce((n, s) => n + (Number(s.labels.status) >= 400 ? s.value : 0), 0);
+  const ready = readiness(ctx, obs);
+  return {
+    now: Date.now(),
+    service: "ccp",
+    profile: ctx.config.profile,
+    port,
+    started_at: new Date(ctx.live.startedAt).toISOString(),
+    ready: ready.status,
+    totals: {
+      requests: m.requests.total(),
+      errors,
+      inflight: ctx.live.inflight,
+      retries: m.retries.total(),
+      fallbacks: m.fallbacks.total(),
+      downgrades: m.downgrades.total(),
+      upstream_failures: m.failures.total(),
+    },
+    /** Requests per minute over the last 5 minutes. */
+    rate_per_min: Math.round((obs.recent.countSince(RATE_WINDOW_MS) / (RATE_WINDOW_MS / 60_000)) * 10) / 10,
+    ttft_hour: obs.recent.hourTtft(),
+    lanes: ready.lanes.map((l) => ({
+      ...l,
+      queue_depth: ctx.live.lanes.get(l.name)?.queueDepth ?? 0,
+      requests: m.requests.total({ lane: l.name }),
+      upstream_failures: m.failures.total({ lane: l.name }),
+      ok_attempts: m.attempts.total({ lane: l.name, outcome: "ok" }),
+    })),
+    minutes: obs.recent.perMinute(),
+    recent: obs.recent.latest(RECENT_ROWS),
+  };
+}
+
+export type DashboardData = ReturnType<typeof dashboardData>;

@@ -1,0 +1,81 @@
+import type { ServerContext } from "./context.ts";
+import { errorResponse } from "./errors.ts";
+import { StatusCounter } from "./status-counter.ts";
+// serve.ts owns the usage log path (rotation may change it); a function import, safe in the cycle.
+import { usageLogPath } from "./serve.ts";
+
+export const STATUS_PATH = "/status";
+
+/** GET /status: what `ccp status` shows. Holds no key or token, only whether one is present. */
+export interface StatusBody {
+  readonly service: "ccp";
+  readonly pid: number;
+  readonly host: string;
+  readonly port: number;
+  readonly profile: string;
+  /** Config file in use, or null for the built-in defaults. */
+  readonly config: string | null;
+  readonly usage_log: string;
+  readonly started_at: string;
+  readonly uptime_s: number;
+  readonly persist: boolean;
+  readonly fallback: string;
+  readonly requests: number;
+  readonly errors: number;
+  readonly inflight: number;
+  readonly lanes: readonly LaneStatus[];
+}
+
+export interface LaneStatus {
+  readonly name: string;
+  /** As configured. */
+  readonly transport: string;
+  /** What the lane's next attempt uses (differs from transport after a downgrade). */
+  readonly protocol: string;
+  readonly base_url: string;
+  readonly dialect: string;
+  readonly auth: string;
+  /** "client": passthrough; "present" / "missing": the lane's own key (never its value). */
+  readonly credentials: "client" | "present" | "missing";
+  readonly requests: number;
+  readonly errors: number;
+}
+
+export function statusBody(ctx: ServerContext, port: number): StatusBody {
+  const counter = StatusCounter.of(ctx.live);
+  const c = ctx.config;
+  return {
+    service: "ccp",
+    pid: process.pid,
+    host: c.host,
+    port,
+    profile: c.profile,
+    config: c.source ?? null,
+    usage_log: usageLogPath(c),
+    started_at: new Date(ctx.live.startedAt).toISOString(),
+    uptime_s: Math.max(0, Math.round((Date.now() - ctx.live.startedAt) / 1000)),
+    persist: c.persist,
+    fallback: c.fallback,
+    requests: counter?.total.requests ?? 0,
+    errors: counter?.total.errors ?? 0,
+    inflight: ctx.live.inflight,
+    lanes: Object.values(c.lanes).map((lane) => ({
+      name: lane.name,
+      transport: lane.transport,
+      protocol: ctx.live.lanes.get(lane.name)?.protocol ?? lane.transport,
+      base_url: lane.base_url,
+      dialect: lane.dialect,
+      auth: lane.auth,
+      credentials: lane.auth === "key" ? (lane.key ? "present" : "missing") : "client",
+      requests: counter?.lanes.get(lane.name)?.requests ?? 0,
+      errors: counter?.lanes.get(lane.name)?.errors ?? 0,
+    })),
+  };
+}
+
+export function statusResponse(ctx: ServerContext, req: Request, port: number): Response {
+  if (req.method !== "GET" && req.method !== "HEAD") {
+    return errorResponse(405, `ccp: ${STATUS_PATH} accepts GET, HEAD`, ctx.newRid(), undefined, { allow: "GET, HEAD" });
+  }
+  return Response.json(statusBody(ctx, port), { headers: { "cache-control": "no-store" } });
+}

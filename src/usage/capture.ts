@@ -1,0 +1,136 @@
+import { mkdirSync, readdirSync, statSync } from "node:fs";
+import { rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Capture, CaptureSession } from "./capture-hook.ts";
+import type { UsageRecord, UsageSink } from "./record.ts";
+import { redactHeaders, redactor, secretsInHeaders } from "./redact.ts";
+
+/** Each of the request body and the response keeps at most this much (head and tail), so a file stays under ~2 MiB. */
+export const MAX_PART_BYTES = 1024 * 1024;
+
+export type CaptureMode = "errors" | "all";
+
+export interface CaptureOptions {
+  readonly dir: string;
+  readonly mode: CaptureMode;
+  /** Files kept; the oldest are deleted beyond this. */
+  readonly maxFiles: number;
+  /** Secrets the process knows (lane keys): never written. */
+  readonly secrets: readonly (string | undefined)[];
+  readonly onError?: (e: Error) => void;
+}
+
+interface Pending {
+  readonly rid: string;
+  readonly headers: [string, string][];
+  readonly body: Uint8Array | undefined;
+  readonly chunks: Uint8Array[];
+  /** Bytes received, and bytes still held. */
+  bytes: number;
+  kept: number;
+}
+
+/** What a kept capture file holds. */
+export interface CaptureFile {
+  readonly rid: string;
+  readonly captured_at: string;
+  readonly record: UsageRecord;
+  readonly request: { readonly headers: Record<string, string>; readonly body: string | null; readonly body_bytes: number; readonly truncated: boolean };
+  readonly response: { readonly body: string; readonly bytes: number; readonly truncated: boolean };
+}
+
+/** Keeps the first and the last half of an oversized part: the start of a request and its latest turn. */
+function bounded(parts: readonly Uint8Array[], total: number): { text: string; truncated: boolean } {
+  const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  const dec = (b: Uint8Array) => new TextDecoder("utf-8", { fatal: false }).decode(b);
+  if (total <= MAX_PART_BYTES) return { text: dec(all), truncated: false };
+  const half = MAX_PART_BYTES / 2;
+  return { text: `${dec(all.subarray(0, half))}\n[... ${total - MAX_PART_BYTES} bytes left out ...]\n${dec(all.subarray(total - half))}`, truncated: true };
+}
+
+/**
+ * Diagnostics capture: request body and raw upstream response per request, redacted,
+ * one file per rid. Per chunk it only keeps a reference (bounded); redaction and the
+ * file write happen after the request is over, off its path.
+ *
+ * It is also a UsageSink and must be the first one: its write() marks the record with the
+ * capture path before the other sinks serialise it, so usage.jsonl and SQLite carry it.
+ */
+export class FileCapture implements Capture, UsageSink {
+  readonly #pending = new Map<string, Pending>();
+  /** Kept files, oldest first. */
+  readonly #files: string[];
+  #writing: Promise<void> = Promise.resolve();
+
+  constructor(readonly opts: CaptureOptions) {
+    mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
+    this.#files = readdirSync(opts.dir)
+      .filter((f) => f.endsWith(".json"))
+      .map((f) => ({ f: join(opts.dir, f), t: statSync(join(opts.dir, f)).mtimeMs }))
+      .sort((a, b) => a.t - b.t)
+      .map((x) => x.f);
+  }
+
+  pathFor(rid: string): string {
+    return join(this.opts.dir, `${rid.replace(/[^A-Za-z0-9_-]/g, "_")}.json`);
+  }
+
+  keeps(r: UsageRecord): boolean {
+    return this.opts.mode === "all" || r.status >= 400 || r.failure_class !== null || r.err_type !== null;
+  }
+
+  begin(rid: string, requestHeaders: Headers, body: Uint8Array | undefined): CaptureSession {
+    const p: Pending = { rid, headers: [...requestHeaders.entries()], body, chunks: [], bytes: 0, kept: 0 };
+    this.#pending.set(rid, p);
+    return {
+      response: (chunk) => {
+        // Memory stays bounded: past twice the bound, drop from the middle (the head and the tail are what is written).
+        p.chunks.push(chunk);
+        p.bytes += chunk.byteLength;
+        p.kept += chunk.byteLength;
+        while (p.kept > MAX_PART_BYTES * 2 && p.chunks.length > 2) p.kept -= p.chunks.splice(1, 1)[0]!.byteLength;
+      },
+      end: (record) => this.#end(p, record),
+    };
+  }
+
+  write(record: UsageRecord): void {
+    if (this.#pending.has(record.rid) && this.keeps(record)) record.capture = this.pathFor(record.rid);
+  }
+
+  flush(): Promise<void> {
+    return this.#writing;
+  }
+
+  #end(p: Pending, record: UsageRecord): void {
+    this.#pending.delete(p.rid);
+    if (record.capture === null && !this.keeps(record)) return;
+    const file = record.capture ?? this.pathFor(p.rid);
+    this.#writing = this.#writing
+      .then(() => new Promise((r) => setImmediate(r)))
+      .then(() => writeFile(file, this.#render(p, record), { mode: 0o600 }))
+      .then(() => this.#keepBound(file))
+      .catch((e: Error) => this.opts.onError?.(e));
+  }
+
+  #render(p: Pending, record: UsageRecord): string {
+    const redact = redactor([...this.opts.secrets, ...secretsInHeaders(p.headers)]);
+    const req = p.body ? bounded([p.body], p.body.byteLength) : undefined;
+    const keptBytes = p.kept;
+    const res = bounded(p.chunks, keptBytes);
+    const out: CaptureFile = {
+      rid: p.rid,
+      captured_at: new Date().toISOString(),
+      record,
+      request: { headers: redactHeaders(p.headers), body: req ? redact(req.text) : null, body_bytes: p.body?.byteLength ?? 0, truncated: req?.truncated ?? false },
+      response: { body: redact(res.text), bytes: p.bytes, truncated: res.truncated || keptBytes < p.bytes },
+    };
+    // The record itself is redacted too: it holds no credential by design, but belt and braces.
+    return redact(JSON.stringify(out, null, 1)) + "\n";
+  }
+
+  async #keepBound(file: string): Promise<void> {
+    if (!this.#files.includes(file)) this.#files.push(file);
+    while (this.#files.length > this.opts.maxFiles) await rm(this.#files.shift()!, { force: true });
+  }
+}

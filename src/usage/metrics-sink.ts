@@ -1,0 +1,105 @@
+import type { LiveState } from "../server/live.ts";
+import type { LaneHealth } from "./lane-health.ts";
+import { Registry } from "./metrics-registry.ts";
+import type { UsageRecord, UsageSink } from "./record.ts";
+
+/** Seconds; ttft and duration share them (a slow GLM first token takes minutes). */
+const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600] as const;
+const WAIT_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120] as const;
+
+/**
+ * Every metric ccp exposes, declared once. README's metrics table lists the same names;
+ * a test checks they agree. Label values are the words of DESIGN.md: lane names,
+ * protocols h1/h2, failure classes.
+ */
+function declare(r: Registry) {
+  return {
+    requests: r.register({ name: "ccp_requests_total", type: "counter", help: "Client requests finished, by lane, client model, HTTP status the client got and protocol of the answering attempt.", labels: ["lane", "model", "status", "protocol"] }),
+    attempts: r.register({ name: "ccp_upstream_attempts_total", type: "counter", help: "Upstream attempts, by lane, protocol and outcome (ok or a failure class).", labels: ["lane", "protocol", "outcome"] }),
+    failures: r.register({ name: "ccp_upstream_failures_total", type: "counter", help: "Upstream attempts that failed, by lane, protocol and failure class.", labels: ["lane", "protocol", "failure_class"] }),
+    retries: r.register({ name: "ccp_retries_total", type: "counter", help: "Attempts after the first one of a request, by the lane they went to.", labels: ["lane"] }),
+    downgrades: r.register({ name: "ccp_h2_downgrades_total", type: "counter", help: "HTTP/2 attempts followed by an HTTP/1.1 attempt on the same lane.", labels: ["lane"] }),
+    fallbacks: r.register({ name: "ccp_fallbacks_total", type: "counter", help: "Requests moved from one lane to another.", labels: ["from", "to"] }),
+    inStreamErrors: r.register({ name: "ccp_in_stream_errors_total", type: "counter", help: "Upstream `event: error` frames (before or after commit), by lane and code (the provider's code such as 1302, else the error type).", labels: ["lane", "code"] }),
+    queueWait: r.register({ name: "ccp_queue_wait_seconds", type: "histogram", help: "Time a request waited for a concurrency slot on its lane (requests that waited only).", labels: ["lane"], buckets: WAIT_BUCKETS }),
+    retryWait: r.register({ name: "ccp_retry_wait_seconds", type: "histogram", help: "Back-off waited before a retry attempt.", labels: ["lane"], buckets: WAIT_BUCKETS }),
+    ttft: r.register({ name: "ccp_ttft_seconds", type: "histogram", help: "Request received to first content token sent to the client.", labels: ["lane"], buckets: LATENCY_BUCKETS }),
+    duration: r.register({ name: "ccp_request_duration_seconds", type: "histogram", help: "Request received to response finished.", labels: ["lane"], buckets: LATENCY_BUCKETS }),
+    tokens: r.register({ name: "ccp_tokens_total", type: "counter", help: "Tokens reported by the upstream, by lane, client model and type (input, output, cache_read, cache_creation).", labels: ["lane", "model", "type"] }),
+    inflight: r.register({ name: "ccp_inflight_requests", type: "gauge", help: "Client requests being served right now.", labels: [] }),
+    queueDepth: r.register({ name: "ccp_queue_depth", type: "gauge", help: "Requests waiting for a concurrency slot on the lane.", labels: ["lane"] }),
+    laneProtocol: r.register({ name: "ccp_lane_protocol", type: "gauge", help: "1 for the protocol the lane's next attempt uses, 0 for the other.", labels: ["lane", "protocol"] }),
+    laneUp: r.register({ name: "ccp_lane_up", type: "gauge", help: "Last known reachability of the lane's upstream: 1 answered, 0 failed to answer (absent until a first attempt).", labels: ["lane"] }),
+    startTime: r.register({ name: "ccp_start_time_seconds", type: "gauge", help: "When this ccp started, seconds since the epoch.", labels: [] }),
+  };
+}
+
+export type CcpMetrics = ReturnType<typeof declare>;
+
+const TOKEN_FIELDS = [
+  ["input", "input_tokens"],
+  ["output", "output_tokens"],
+  ["cache_read", "cache_read_input_tokens"],
+  ["cache_creation", "cache_creation_input_tokens"],
+] as const;
+
+/** The protocol that answered: the last attempt's, else what the record says. */
+export function answeringProtocol(r: Pick<UsageRecord, "attempts" | "h2">): string {
+  const last = r.attempts.at(-1);
+  if (last) return last.protocol;
+  return r.h2 === null ? "none" : r.h2 ? "h2" : "h1";
+}
+
+/** Derives every counter and histogram from finished usage records; gauges read live state at scrape time. */
+export class MetricsSink implements UsageSink {
+  readonly registry = new Registry();
+  readonly m: CcpMetrics = declare(this.registry);
+
+  constructor(live: LiveState, health: LaneHealth) {
+    this.m.inflight.collect(() => [[{}, live.inflight]]);
+    this.m.queueDepth.collect(() => [...live.lanes].map(([lane, l]) => [{ lane }, l.queueDepth] as const));
+    this.m.laneProtocol.collect(() =>
+      [...live.lanes].flatMap(([lane, l]) => (["h1", "h2"] as const).map((protocol) => [{ lane, protocol }, l.protocol === protocol ? 1 : 0] as const)),
+    );
+    this.m.laneUp.collect(() => [...health.lanes].filter(([, h]) => h.state !== "unknown").map(([lane, h]) => [{ lane }, h.state === "reachable" ? 1 : 0] as const));
+    this.m.startTime.collect(() => [[{}, Math.round(live.startedAt / 1000)]]);
+  }
+
+  write(r: UsageRecord): void {
+    const m = this.m;
+    const lane = r.lane ?? "none";
+    const model = r.model ?? "none";
+    m.requests.inc({ lane, model, status: String(r.status), protocol: answeringProtocol(r) });
+    r.attempts.forEach((a, i) => {
+      m.attempts.inc({ lane: a.lane, protocol: a.protocol, outcome: a.outcome });
+      if (a.outcome !== "ok") m.failures.inc({ lane: a.lane, protocol: a.protocol, failure_class: a.outcome });
+      if (a.outcome === "in_stream_error") {
+        const code = a.code ?? (i === r.attempts.length - 1 ? r.err_type : null) ?? "unknown";
+        m.inStreamErrors.inc({ lane: a.lane, code });
+      }
+      if (a.wait_ms > 0) m.retryWait.observe({ lane: a.lane }, a.wait_ms / 1000);
+      const prev = r.attempts[i - 1];
+      if (!prev) return;
+      m.retries.inc({ lane: a.lane });
+      if (prev.lane !== a.lane) m.fallbacks.inc({ from: prev.lane, to: a.lane });
+      else if (prev.protocol === "h2" && a.protocol === "h1") m.downgrades.inc({ lane: a.lane });
+    });
+    // An `event: error` after commit: the stream was answered (attempt "ok") but ended in an upstream error.
+    if (r.attempts.at(-1)?.outcome === "ok" && r.err_type && r.err_type !== "stream_error" && r.err_type !== "client_abort") {
+      m.inStreamErrors.inc({ lane, code: r.err_type });
+    }
+    if (r.queue_ms > 0) m.queueWait.observe({ lane }, r.queue_ms / 1000);
+    if (r.ttft_ms !== null) m.ttft.observe({ lane }, r.ttft_ms / 1000);
+    m.duration.observe({ lane }, r.latency_ms / 1000);
+    for (const [type, field] of TOKEN_FIELDS) {
+      const n = r[field];
+      if (n) m.tokens.inc({ lane, model, type }, n);
+    }
+  }
+
+  async flush(): Promise<void> {}
+
+  render(): string {
+    return this.registry.render();
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Redaction for diagnostics captures: a capture file must never hold a credential, a
+ * token or a cookie. Three layers, each enough on its own for what it knows:
+ * 1. headers whose name says "credential" are replaced whole;
+ * 2. every secret value known to the process (the lanes' keys, the request's own
+ *    credential and cookie values) is replaced wherever it appears;
+ * 3. key-shaped strings and credential-named JSON fields are replaced by pattern.
+ */
+export const REDACTED = "[redacted]";
+
+const SENSITIVE_HEADER = /(^|-)(authorization|cookie|set-cookie|api-?key|token|secret|password|session|auth|credential|signature)s?($|-)/i;
+
+export const isSensitiveHeader = (name: string): boolean => SENSITIVE_HEADER.test(name) || name.toLowerCase() === "x-api-key";
+
+/** The values a set of request headers would leak: whole values, Bearer tokens, cookie values. */
+export function secretsInHeaders(headers: Iterable<readonly [string, string]>): string[] {
+  const out: string[] = [];
+  for (const [name, value] of headers) {
+    if (!isSensitiveHeader(name)) continue;
+    out.push(value);
+    const bearer = /^\s*(?:bearer|basic|token)\s+(.+)$/i.exec(value);
+    if (bearer?.[1]) out.push(bearer[1].trim());
+    if (/cookie/i.test(name)) {
+      for (const pair of value.split(/;\s*/)) {
+        const eq = pair.indexOf("=");
+        if (eq > 0) out.push(pair.slice(eq + 1));
+      }
+    }
+  }
+  return out;
+}
+
+export function redactHeaders(headers: Iterable<readonly [string, string]>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of headers) out[name] = isSensitiveHeader(name) ? REDACTED : value;
+  return out;
+}
+
+const PATTERNS: readonly RegExp[] = [
+  // Anthropic keys and OAuth tokens (sk-ant-api03-..., sk-ant-oat01-...), OpenAI-style sk-...
+  /\bsk-[A-Za-z0-9_-]{8,}/g,
+  // Z.ai-style keys: 32 hex, a dot, a secret part.
+  /\b[0-9a-f]{32}\.[A-Za-z0-9]{8,}\b/g,
+  // Bearer / Basic credentials in free text.
+  /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi,
+  // JSON web tokens.
+  /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g,
+  // AWS access key ids.
+  /\bAKIA[0-9A-Z]{16}\b/g,
+];
+
+/** "api_key": "...", "authorization": "...", "cookie": "..." and friends, in JSON text. */
+const JSON_FIELD = /("(?:[a-z0-9_-]*(?:api[_-]?key|access[_-]?token|refresh[_-]?token|auth[_-]?token|secret|password|authorization|cookie|session[_-]?(?:id|token)))"\s*:\s*)"(?:[^"\\]|\\.)*"/gi;
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** Builds a redactor for one capture; `secrets` shorter than 6 characters are ignored (they would blank common words). */
+export function redactor(secrets: Iterable<string | undefined>): (text: string) => string {
+  const known = [...new Set([...secrets].filter((s): s is string => typeof s === "string" && s.length >= 6))].sort((a, b) => b.length - a.length);
+  const knownRe = known.length ? new RegExp(known.map(escapeRegExp).join("|"), "g") : undefined;
+  return (text) => {
+    let out = knownRe ? text.replace(knownRe, REDACTED) : text;
+    out = out.replace(JSON_FIELD, `$1"${REDACTED}"`);
+    for (const p of PATTERNS) out = out.replace(p, REDACTED);
+    return out;
+  };
+}

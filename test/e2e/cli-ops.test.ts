@@ -1,0 +1,202 @@
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ccpCommand, laneConfig, startCcp, type CcpProcess } from "../support/ccp.ts";
+import { cliHome, expectExit, freePort, killLeftovers, runCli } from "../support/cli.ts";
+import { startFakeUpstream, type FakeUpstream } from "../support/fake-upstream/index.ts";
+
+setDefaultTimeout(120_000);
+
+let upstream: FakeUpstream;
+beforeAll(async () => {
+  upstream = await startFakeUpstream();
+});
+afterAll(async () => {
+  await upstream?.close();
+});
+
+describe("start, stop and stale state", () => {
+  test("start on a port another program holds fails clearly, with a hint", async () => {
+    const h = cliHome();
+    const holder = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    try {
+      const r = expectExit(await runCli(["start", "--port", String(holder.port)], { env: h.env }), 1);
+      expect(r.stderr).toContain(`port ${holder.port} on 127.0.0.1 is already in use by another program`);
+      expect(r.stderr).toContain("hint:");
+      expect(r.stdout).toBe("");
+      expect(existsSync(join(h.state, "run", `ccp-${holder.port}.json`))).toBe(false);
+    } finally {
+      holder.stop(true);
+      killLeftovers(h.state);
+    }
+  });
+
+  test("stop with nothing running is a clear no-op, exit 0", async () => {
+    const h = cliHome();
+    const port = await freePort();
+    const r = expectExit(await runCli(["stop", "--port", String(port)], { env: h.env }), 0);
+    expect(r.stdout).toContain(`no ccp is running on port ${port}; nothing to stop`);
+  });
+
+  test("a stale pid file is reported by status and removed by stop; its pid is never signalled", async () => {
+    const h = cliHome();
+    const port = await freePort();
+    const file = join(h.state, "run", `ccp-${port}.json`);
+    mkdirSync(join(h.state, "run"), { recursive: true });
+    // pid 1 is alive but is no ccp: it must not be touched.
+    writeFileSync(file, JSON.stringify({ pid: 1, port, host: "127.0.0.1", profile: "default", config: null, started_at: "", options: {} }));
+    const status = expectExit(await runCli(["status", "--port", String(port)], { env: h.env }), 3);
+    expect(status.stdout).toContain("stale pid file");
+    const stop = expectExit(await runCli(["stop", "--port", String(port)], { env: h.env }), 0);
+    expect(stop.stdout).toContain("removed a stale pid file");
+    expect(existsSync(file)).toBe(false);
+  });
+});
+
+describe("probe verdicts", () => {
+  let ccp: CcpProcess;
+  const env = cliHome({ ZAI_API_KEY: "zai-key" }).env;
+  beforeAll(async () => {
+    ccp = await startCcp({ config: laneConfig(upstream.url, upstream.caFile), env: { ZAI_API_KEY: "zai-key" } });
+  });
+  afterAll(async () => {
+    await ccp?.stop();
+  });
+  const probe = (args: string[]) => runCli(["probe", "--port", String(ccp.port), ...args], { env: { ...env, CCP_HOME: join(ccp.home, "state") } });
+
+  test("fails (exit 1) when the upstream answers 502, and says so", async () => {
+    await upstream.reset();
+    // Enough 502s to outlast any retries ccp makes: run 1 sees them, whatever the retry policy.
+    await upstream.script(Array(12).fill({ kind: "status", status: 502 }), { pathPrefix: "/zai" });
+    const r = expectExit(await probe(["--via", "http", "--runs", "1"]), 1);
+    expect(r.stdout).toMatch(/^FAIL/m);
+    expect(r.stdout).toMatch(/run 1: (status 502|\d+ upstream 502 recorded)/);
+  });
+
+  test("fails when Claude Code papered over a 502 with a retry", async () => {
+    await upstream.reset();
+    await upstream.script([{ kind: "status", status: 502 }], { pathPrefix: "/zai" });
+    const r = expectExit(await probe(["--via", "claude", "--runs", "1", "--json"]), 1);
+    const p = JSON.parse(r.stdout);
+    expect(p.runs[0].status).toBe(200);
+    expect(p.verdict.reasons).toEqual([expect.stringMatching(/^run 1: \d+ upstream 502 recorded before it succeeded$/)]);
+  });
+
+  test("fails when p50 ttft exceeds the limit", async () => {
+    await upstream.reset();
+    await upstream.script(Array(3).fill({ kind: "normal", firstEventDelayMs: 1_200 }), { pathPrefix: "/zai" });
+    const r = expectExit(await probe(["--via", "http", "--runs", "3", "--max-p50-ttft-ms", "400"]), 1);
+    expect(r.stdout).toMatch(/p50 ttft \d+ ms is not under the limit of 400 ms/);
+  });
+
+  test("fails on the wrong lane or protocol", async () => {
+    await upstream.reset();
+    const r = expectExit(await probe(["--via", "http", "--runs", "1", "--expect-lane", "anthropic", "--expect-h2", "true", "--json"]), 1);
+    expect(JSON.parse(r.stdout).verdict.reasons).toEqual(["expected lane anthropic, got zai on run 1", "expected h2=true, got h2=false on run 1"]);
+  });
+
+  test("no proxy: a clear error and a hint", async () => {
+    const r = expectExit(await runCli(["probe", "--port", String(await freePort())], { env }), 1);
+    expect(r.stderr).toContain("no ccp is running");
+    expect(r.stderr).toContain("hint: start it first");
+  });
+});
+
+describe("ok and usage --follow against a foreground instance", () => {
+  test("ok fails, one FAIL line per broken check: a missing lane key, an unreachable lane", async () => {
+    const dead = `https://127.0.0.1:${await freePort()}`;
+    const config = laneConfig(upstream.url, upstream.caFile).replace(`${upstream.url}/anthropic`, dead);
+    const ccp = await startCcp({ config }); // no ZAI_API_KEY
+    try {
+      const r = expectExit(await runCli(["ok", "--port", String(ccp.port)], { env: { ...cliHome().env, CCP_HOME: join(ccp.home, "state") } }), 1);
+      const fails = r.stdout.split("\n").filter((l) => l.startsWith("FAIL"));
+      expect(fails.map((l) => l.split(/\s{2,}/)[1])).toEqual(["lane anthropic: connect", "lane zai: credentials"]);
+      expect(r.stdout).toContain("ZAI_API_KEY is not set where the proxy runs");
+      expect(r.stdout).toMatch(/^ok\s+lane zai: request/m);
+      expect(r.stdout).toContain("2 check(s) failed");
+    } finally {
+      await ccp.stop();
+    }
+  });
+
+  test("usage --follow --json prints each new request as it is written", async () => {
+    const ccp = await startCcp({ config: laneConfig(upstream.url, upstream.caFile), env: { ZAI_API_KEY: "k" } });
+    const follow = Bun.spawn([...ccpCommand(), "usage", "--follow", "--json", "--port", String(ccp.port)], {
+      env: { ...cliHome().env, CCP_HOME: join(ccp.home, "state") },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    try {
+      await Bun.sleep(1_000); // let it reach the end of the (empty) log
+      const res = await fetch(`${ccp.url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "claude-haiku-4-5-20251001", max_tokens: 8, messages: [{ role: "user", content: "ok" }] }) });
+      await res.text();
+      const reader = follow.stdout.getReader();
+      const { value } = await reader.read();
+      expect(JSON.parse(new TextDecoder().decode(value).split("\n")[0]!)).toMatchObject({ rid: res.headers.get("x-ccp-rid"), lane: "zai", status: 200 });
+    } finally {
+      follow.kill("SIGKILL");
+      await ccp.stop();
+    }
+  });
+});
+
+describe("env", () => {
+  test("eval \"$(ccp env N)\" sets the base URL and unsets the HTTP(S) proxies in bash", async () => {
+    const h = cliHome({ HTTPS_PROXY: "http://proxy.invalid:3128", HTTP_PROXY: "http://proxy.invalid:3128" });
+    const ccp = (await import("../support/ccp.ts")).ccpCommand().map((a) => `'${a}'`).join(" ");
+    const script = `eval "$(${ccp} env 18082 2>/dev/null)"; echo "$ANTHROPIC_BASE_URL|\${HTTPS_PROXY-unset}|\${HTTP_PROXY-unset}"`;
+    const r = Bun.spawnSync(["bash", "-c", script], { env: h.env });
+    expect(r.stdout.toString().trim()).toBe("http://127.0.0.1:18082|unset|unset");
+    const fish = expectExit(await runCli(["env", "--port", "18082", "--shell", "fish"], { env: h.env }), 0);
+    expect(fish.stdout).toContain("set -gx ANTHROPIC_BASE_URL 'http://127.0.0.1:18082';");
+    expect(fish.stderr).toContain("no ccp is answering on port 18082");
+  });
+});
+
+describe("config init, check, show", () => {
+  test("init writes a valid commented config; check passes; show masks the lane key", async () => {
+    const h = cliHome({ ZAI_API_KEY: "zai-secret-value-123" });
+    const file = join(h.home, "c.toml");
+    expectExit(await runCli(["config", "init", "--config", file], { env: h.env }), 0);
+    expectExit(await runCli(["config", "init", "--config", file], { env: h.env }), 1);
+    const check = expectExit(await runCli(["config", "check", "--config", file], { env: h.env }), 0);
+    expect(check.stdout).toContain("valid");
+    const show = expectExit(await runCli(["config", "show", "--config", file, "--profile", "dev"], { env: { ...h.env, MITM_FORCE_H1: "1" } }), 0);
+    expect(show.stdout).not.toContain("zai-secret-value-123");
+    expect(show.stdout).toContain('key = "********"');
+    const parsed = Bun.TOML.parse(show.stdout) as { persist: boolean; lanes: Record<string, { transport: string }> };
+    expect(parsed.persist).toBe(false);
+    const json = JSON.parse(expectExit(await runCli(["config", "show", "--config", file, "--json"], { env: h.env }), 0).stdout);
+    expect(json.config.lanes.zai.key).toBe("********");
+  });
+
+  test("check names the key and the reason, exit non-zero", async () => {
+    const h = cliHome();
+    const file = join(h.home, "bad.toml");
+    writeFileSync(file, laneConfig("https://127.0.0.1:1", "/nonexistent", { zai: "h3" }));
+    const r = expectExit(await runCli(["config", "check", "--config", file], { env: h.env }), 2);
+    expect(r.stderr).toContain("lanes.zai.transport");
+    expect(r.stderr).toContain("hint:");
+  });
+});
+
+describe("help", () => {
+  test("--version, and --help on every subcommand with an example", async () => {
+    const h = cliHome();
+    const version = expectExit(await runCli(["--version"], { env: h.env }), 0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    for (const cmd of ["start", "stop", "restart", "status", "ok", "env", "wrap", "probe", "usage", "config init", "config check", "config show"]) {
+      const r = expectExit(await runCli([...cmd.split(" "), "--help"], { env: h.env }), 0);
+      expect(r.stdout).toContain(`Usage: ccp ${cmd}`);
+      expect(r.stdout).toContain("Examples:");
+    }
+  });
+
+  test("a usage mistake goes to stderr with a non-zero exit", async () => {
+    const h = cliHome();
+    const r = await runCli(["probe", "--runs", "zero"], { env: h.env });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("--runs");
+  });
+});

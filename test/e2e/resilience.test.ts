@@ -1,0 +1,252 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { startCcp, type CcpProcess } from "../support/ccp.ts";
+import { HAIKU, runClaude, type ClaudeResult } from "../support/claude.ts";
+import { startFakeUpstream, type Behaviour, type FakeUpstream } from "../support/fake-upstream/index.ts";
+import { toToml } from "../support/toml.ts";
+
+/**
+ * The two field failures ccp exists for, and their relatives, through the real Claude Code
+ * CLI with its own retries off (CLAUDE_CODE_MAX_RETRIES=0): what the user sees is what ccp did.
+ */
+let upstream: FakeUpstream;
+beforeAll(async () => {
+  upstream = await startFakeUpstream();
+});
+afterAll(async () => {
+  await upstream?.close();
+});
+beforeEach(async () => {
+  await upstream.reset();
+});
+
+type Lane = Record<string, unknown>;
+const zaiLane = (o: Lane = {}): Lane => ({
+  base_url: `${upstream.url}/zai/api/anthropic`,
+  auth: "key",
+  key_env: "ZAI_API_KEY",
+  transport: "h1",
+  dialect: "zai",
+  ca_file: upstream.caFile,
+  ...o,
+});
+const anthropicLane = (o: Lane = {}): Lane => ({ base_url: `${upstream.url}/anthropic`, transport: "h2", ca_file: upstream.caFile, ...o });
+
+async function withCcp<T>(doc: { zai?: Lane; anthropic?: Lane; fallback?: string }, fn: (ccp: CcpProcess) => Promise<T>): Promise<T> {
+  const config = toToml({
+    port: 0,
+    fallback: doc.fallback ?? "off",
+    lanes: { zai: zaiLane(doc.zai) as never, anthropic: anthropicLane(doc.anthropic) as never },
+    routes: [
+      { match: "claude-haiku-*", lane: "zai" },
+      { match: "*", lane: "anthropic" },
+    ],
+  });
+  const ccp = await startCcp({ config, env: { ZAI_API_KEY: "zai-key" } });
+  try {
+    return await fn(ccp);
+  } finally {
+    await ccp.stop();
+  }
+}
+
+const claude = (ccp: CcpProcess, env: Record<string, string> = {}) => runClaude(ccp.url, { model: HAIKU, env: { CLAUDE_CODE_MAX_RETRIES: "0", ...env } });
+const ok = (r: ClaudeResult) => expect(r.json).toMatchObject({ is_error: false, result: "ok" });
+const messagesLines = async (ccp: CcpProcess) => (await ccp.usage(1)).filter((l) => l.op === "messages");
+const outcomes = (line: Record<string, unknown>) => (line.attempts as { outcome: string }[]).map((a) => a.outcome);
+
+const zaiMessages = { pathPrefix: "/zai/", endpoint: "messages" } as const;
+const burst = (frames: string): Behaviour => ({ kind: "sse", frames });
+const errorFrame = (error: unknown) => `event: error\ndata: ${JSON.stringify({ type: "error", error })}\n\n`;
+
+describe("Z.ai burst limit: HTTP 200 then an in-stream [1302]", () => {
+  test.each([
+    ["code in the message text", errorFrame({ type: "rate_limit_error", message: "[1302] High concurrency usage of this API" })],
+    ["a ping before the error", `event: ping\ndata: {"type":"ping"}\n\n${errorFrame({ type: "rate_limit_error", message: "[1302] High concurrency" })}`],
+    ["code in a field, generic type", errorFrame({ code: "1302", type: "error", message: "High concurrency" })],
+  ])("twice, then healthy: the answer arrives after three attempts (%s)", async (_name, frames) => {
+    await upstream.script([burst(frames), burst(frames)], zaiMessages);
+    await withCcp({}, async (ccp) => {
+      ok(await claude(ccp));
+      const [line] = await messagesLines(ccp);
+      expect(outcomes(line!)).toEqual(["in_stream_error", "in_stream_error", "ok"]);
+      expect(line).toMatchObject({ status: 200, retries: 2, lane: "zai" });
+      expect((line!.attempts as { code: string }[])[0]!.code).toBe("1302");
+    });
+  });
+
+  test("a quota wall (1308) in the stream is not retried and reaches the client as an error", async () => {
+    await upstream.script([burst(errorFrame({ type: "rate_limit_error", message: "[1308] Usage limit reached for 5 hour" }))], zaiMessages);
+    await withCcp({}, async (ccp) => {
+      const r = await claude(ccp);
+      expect(r.json?.is_error).toBe(true);
+      expect(String(r.json?.result)).toContain("1308");
+      const [line] = await messagesLines(ccp);
+      expect(line).toMatchObject({ status: 429, retries: 0, failure_class: "in_stream_error" });
+    });
+  });
+
+  test("eight parallel Claude Code sessions on one lane whose provider admits two streams all succeed", async () => {
+    await upstream.limit({ maxConcurrent: 2, delayMs: 150 });
+    await withCcp({ zai: { max_concurrency: 4, retry: { attempts: 8, base_ms: 300, cap_ms: 3000, budget_ms: 90000 } } }, async (ccp) => {
+      const results = await Promise.all(Array.from({ length: 8 }, () => claude(ccp)));
+      for (const r of results) ok(r);
+      const stats = await upstream.limitStats();
+      expect(stats.peak).toBeLessThanOrEqual(2);
+      const lines = await messagesLines(ccp);
+      expect(lines.filter((l) => l.status === 200)).toHaveLength(8);
+    });
+  }, 240_000);
+});
+
+describe("HTTP status answers", () => {
+  test("429 with retry-after: 1, then healthy: success after about a second", async () => {
+    await upstream.script([{ kind: "status", status: 429, headers: { "retry-after": "1" } }], zaiMessages);
+    await withCcp({}, async (ccp) => {
+      ok(await claude(ccp));
+      const [line] = await messagesLines(ccp);
+      expect(outcomes(line!)).toEqual(["http_status", "ok"]);
+      expect((line!.attempts as { wait_ms: number }[])[1]!.wait_ms).toBe(1000);
+    });
+  });
+
+  test("529 twice, then healthy: success", async () => {
+    await upstream.script([{ kind: "status", status: 529 }, { kind: "status", status: 529 }], zaiMessages);
+    await withCcp({}, async (ccp) => {
+      ok(await claude(ccp));
+      expect(outcomes((await messagesLines(ccp))[0]!)).toEqual(["http_status", "http_status", "ok"]);
+    });
+  });
+
+  test.each([401, 400])("%i is passed through on the first attempt, never retried", async (status) => {
+    // Claude Code itself re-asks after some 4xx answers: every one of its requests must see the status once.
+    await upstream.script(Array.from({ length: 8 }, () => ({ kind: "status", status }) as Behaviour), zaiMessages);
+    await withCcp({}, async (ccp) => {
+      const r = await claude(ccp);
+      expect(r.json?.is_error).toBe(true);
+      const lines = await messagesLines(ccp);
+      expect(lines.length).toBeGreaterThanOrEqual(1);
+      for (const line of lines) expect(line).toMatchObject({ status, retries: 0, failure_class: "http_status" });
+      expect((await upstream.requests()).filter((q) => q.path.startsWith("/zai/"))).toHaveLength(lines.length);
+    });
+  });
+
+  test("retries exhausted on overload: a 529 overloaded_error (which clients retry), never a 429", async () => {
+    await upstream.script(Array.from({ length: 3 }, () => ({ kind: "status", status: 429 }) as Behaviour), zaiMessages);
+    await withCcp({ zai: { retry: { attempts: 3, base_ms: 50, cap_ms: 100 } } }, async (ccp) => {
+      const res = await fetch(`${ccp.url}/v1/messages`, { method: "POST", body: JSON.stringify({ model: HAIKU, stream: false, max_tokens: 5, messages: [] }) });
+      expect(res.status).toBe(529);
+      expect(await res.json()).toMatchObject({ type: "error", error: { type: "overloaded_error" } });
+    });
+  });
+});
+
+describe("streams that end badly after they started", () => {
+  test("upstream closes without message_stop: Claude Code still succeeds", async () => {
+    await upstream.script([{ kind: "end_without_stop" }], zaiMessages);
+    await withCcp({}, async (ccp) => {
+      ok(await claude(ccp));
+    });
+  });
+
+  test("upstream resets after content: an event: error reaches the client, Claude Code reports an API error, not a malformed response", async () => {
+    // The stream breaks after content; Claude Code's non-streaming retry then meets a lane that keeps resetting.
+    await upstream.script([{ kind: "reset", afterEvents: 4 }, ...Array.from({ length: 12 }, () => ({ kind: "reset" }) as Behaviour)], zaiMessages);
+    await withCcp({ zai: { retry: { attempts: 2, base_ms: 50, cap_ms: 100 } } }, async (ccp) => {
+      const r = await claude(ccp);
+      expect(r.json?.is_error).toBe(true);
+      expect(`${r.stdout}${r.stderr}`).not.toMatch(/malformed/i);
+      const [first] = await messagesLines(ccp);
+      expect(first).toMatchObject({ status: 200, stream: true, failure_class: "reset", err_type: "stream_error" });
+    });
+  });
+
+  test("the same reset seen by a raw client ends with a well-formed error frame on a frame boundary", async () => {
+    await upstream.script([{ kind: "reset", afterEvents: 4 }], zaiMessages);
+    await withCcp({}, async (ccp) => {
+      const res = await fetch(`${ccp.url}/v1/messages`, { method: "POST", body: JSON.stringify({ model: HAIKU, stream: true, max_tokens: 5, messages: [] }) });
+      const text = await res.text();
+      expect(text).toMatch(/\n\nevent: error\ndata: \{"type":"error","error":\{"type":"api_error","message":"upstream stream broke after it started: [^"]*"\},"request_id":"ccp_[^"]+"\}\n\n$/);
+    });
+  });
+});
+
+describe("slow but healthy", () => {
+  test.each([
+    ["5 s of silence", { kind: "normal", firstEventDelayMs: 5000 }],
+    ["5 s of pings only", { kind: "normal", firstEventDelayMs: 5000, pingsBeforeFirst: 5 }],
+  ] as [string, Behaviour][])("a first token after %s succeeds without any retry", async (_name, behaviour) => {
+    await upstream.script([behaviour], zaiMessages);
+    await withCcp({}, async (ccp) => {
+      ok(await claude(ccp));
+      expect((await messagesLines(ccp))[0]).toMatchObject({ retries: 0, status: 200 });
+    });
+  });
+});
+
+describe("HTTP/2 stalls (HTTP/1.1 fine)", () => {
+  const h2Only = { pathPrefix: "/zai/", protocol: "h2" } as const;
+  const stallAll = (kind: "stall_headers" | "stall_upload") => upstream.script(Array.from({ length: 20 }, () => ({ kind }) as Behaviour), h2Only);
+  const limits = { timeouts: { headers_ms: 3000, upload_stall_ms: 1500, idle_ms: 60000 }, retry: { attempts: 2, base_ms: 100, cap_ms: 200 } };
+
+  for (const kind of ["stall_headers", "stall_upload"] as const) {
+    test(`${kind}: h1 succeeds (h2=false); h2 fails visibly within its limits; auto succeeds first time and records the downgrade`, async () => {
+      await stallAll(kind);
+      await withCcp({ zai: { ...limits, transport: "h1" } }, async (ccp) => {
+        ok(await claude(ccp));
+        expect((await messagesLines(ccp))[0]).toMatchObject({ h2: false, status: 200 });
+      });
+
+      const started = Date.now();
+      await withCcp({ zai: { ...limits, transport: "h2" } }, async (ccp) => {
+        const r = await claude(ccp);
+        expect(r.json?.is_error).toBe(true);
+        const [line] = await messagesLines(ccp);
+        expect(line).toMatchObject({ h2: true, failure_class: kind === "stall_headers" ? "headers_timeout" : "upload_stall" });
+        expect([502, 504]).toContain(line!.status as number);
+      });
+      expect(Date.now() - started).toBeLessThan(60_000);
+
+      await withCcp({ zai: { ...limits, transport: "auto" } }, async (ccp) => {
+        const t0 = Date.now();
+        ok(await claude(ccp));
+        const [line] = await messagesLines(ccp);
+        expect(line).toMatchObject({ h2: false, downgraded: true, status: 200 });
+        expect(outcomes(line!)).toEqual([kind === "stall_headers" ? "headers_timeout" : "upload_stall", "ok"]);
+        if (kind === "stall_upload") expect(Date.now() - t0).toBeLessThan(20_000);
+        // The lane stays on HTTP/1.1 for its cool-down: the next request goes straight there.
+        ok(await claude(ccp));
+        const second = (await messagesLines(ccp))[1]!;
+        expect(outcomes(second)).toEqual(["ok"]);
+        expect(second.h2).toBe(false);
+      });
+    }, 180_000);
+  }
+});
+
+describe("fallback policy", () => {
+  const brokenZai = () => ({ base_url: `${upstream.blackholeUrl}/zai/api/anthropic`, timeouts: { tls_ms: 1000 }, retry: { attempts: 2, base_ms: 100, cap_ms: 200 }, fallback_lane: "anthropic" });
+
+  test("network: the zai lane's TLS handshake never completes, the request succeeds on the fallback lane and says so", async () => {
+    await withCcp({ fallback: "network", zai: brokenZai() }, async (ccp) => {
+      ok(await claude(ccp));
+      const [line] = await messagesLines(ccp);
+      expect(line).toMatchObject({ lane: "anthropic", fallback_from: "zai", status: 200 });
+      expect(outcomes(line!)).toEqual(["tls_timeout", "ok"]);
+      const seen = (await upstream.requests()).filter((r) => r.path.startsWith("/anthropic/"));
+      expect(seen.length).toBeGreaterThanOrEqual(1);
+      expect(seen[0]!.headers["x-api-key"]).toBe("sk-ant-api03-client-key-for-tests");
+    });
+  });
+
+  test("off: the same request fails fast and visibly", async () => {
+    await withCcp({ fallback: "off", zai: brokenZai() }, async (ccp) => {
+      const t0 = Date.now();
+      const r = await claude(ccp);
+      expect(r.json?.is_error).toBe(true);
+      expect(Date.now() - t0).toBeLessThan(30_000);
+      const [line] = await messagesLines(ccp);
+      expect(line).toMatchObject({ lane: "zai", fallback_from: null, status: 502, failure_class: "tls_timeout" });
+      expect(outcomes(line!)).toEqual(["tls_timeout", "tls_timeout"]);
+    });
+  });
+});

@@ -1,0 +1,63 @@
+import { describe, expect, test } from "bun:test";
+import type { Command } from "commander";
+import { buildProgram } from "../../src/cli/program.ts";
+
+/** Parses argv with a recording dispatcher: which command runs, with exactly which arguments. */
+async function parse(argv: string[]): Promise<[string, ...unknown[]]> {
+  let got: [string, ...unknown[]] | undefined;
+  const program = buildProgram(async (command, ...args) => {
+    got = [command, ...args];
+  });
+  const quiet = (c: Command) => {
+    c.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+    c.commands.forEach(quiet);
+  };
+  quiet(program);
+  await program.parseAsync(argv, { from: "user" });
+  if (!got) throw new Error("no command ran");
+  return got;
+}
+
+const CASES: [string, [string, ...unknown[]]][] = [
+  ["start", ["start", {}]],
+  ["start --port 8082 --profile dev -c ./c.toml -f", ["start", { port: 8082, profile: "dev", config: "./c.toml", foreground: true }]],
+  ["stop", ["stop", {}]],
+  ["stop -p 8083", ["stop", { port: 8083 }]],
+  ["restart 8082", ["restart", { port: 8082 }]],
+  ["restart --port 8082 --profile prod", ["restart", { port: 8082, profile: "prod" }]],
+  ["restart", ["restart", { port: undefined }]],
+  ["status --json", ["status", { json: true }]],
+  ["ok --port 9000", ["ok", { port: 9000 }]],
+  ["env 8082", ["env", { port: 8082 }]],
+  ["env --port 8082 --shell fish", ["env", { port: 8082, shell: "fish" }]],
+  ["wrap claude -p ok", ["wrap", "claude", ["-p", "ok"], {}]],
+  ["wrap --port 8083 --start claude --model x -- --port", ["wrap", "claude", ["--model", "x", "--", "--port"], { port: 8083, start: true }]],
+  ["probe", ["probe", { runs: 10, model: "haiku", maxP50TtftMs: 2000, prompt: "ok", timeoutMs: 120_000 }]],
+  [
+    "probe --runs 5 --model sonnet --also haiku --via http --max-p50-ttft-ms 1500 --expect-lane zai --expect-h2 false --json",
+    ["probe", { runs: 5, model: "sonnet", also: "haiku", via: "http", maxP50TtftMs: 1500, expectLane: "zai", expectH2: false, prompt: "ok", timeoutMs: 120_000, json: true }],
+  ],
+  ["usage", ["usage", { tail: 200 }]],
+  ["usage --tail 20 --follow --lane zai --status 5xx --errors --since 1h --json", ["usage", { tail: 20, follow: true, lane: "zai", status: "5xx", errors: true, since: "1h", json: true }]],
+  ["config init --force -c x.toml", ["config init", { force: true, config: "x.toml" }]],
+  ["config check --profile dev", ["config check", { profile: "dev" }]],
+  ["config show --json", ["config show", { json: true }]],
+];
+
+describe("argv → command and options", () => {
+  for (const [argv, expected] of CASES) {
+    test(`ccp ${argv}`, async () => {
+      expect(await parse(argv.split(" "))).toEqual(expected);
+    });
+  }
+
+  test("wrap keeps arguments with spaces and quotes as given", async () => {
+    expect(await parse(["wrap", "sh", "-c", `echo "a b" 'c'`, "x y"])).toEqual(["wrap", "sh", ["-c", `echo "a b" 'c'`, "x y"], {}]);
+  });
+
+  for (const bad of ["start --port 70000", "probe --runs 0", "probe --expect-h2 maybe", "probe --via ssh", "env --shell tcsh", "restart 8082 --port 8083", "restart http"]) {
+    test(`ccp ${bad} is refused`, async () => {
+      await expect(parse(bad.split(" "))).rejects.toThrow();
+    });
+  }
+});

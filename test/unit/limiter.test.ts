@@ -1,0 +1,44 @@
+import { expect, test } from "bun:test";
+import { AdaptiveLimiter, LimiterRejected } from "../../src/resilience/limiter.ts";
+
+test("admits up to the limit, queues the rest in order, releases hand slots on", async () => {
+  const l = new AdaptiveLimiter(2, 10, 10_000);
+  const a = await l.acquire();
+  const b = await l.acquire();
+  const order: string[] = [];
+  const c = l.acquire().then((r) => (order.push("c"), r));
+  const d = l.acquire().then((r) => (order.push("d"), r));
+  expect(l.queueDepth).toBe(2);
+  a();
+  a(); // releasing twice is harmless
+  (await c)();
+  b();
+  (await d)();
+  expect(order).toEqual(["c", "d"]);
+  expect(l.active).toBe(0);
+});
+
+test("overload halves the limit (never below 1); successes recover it additively up to max", () => {
+  const l = new AdaptiveLimiter(8, 10, 1000);
+  l.onOverload();
+  expect(l.limit).toBe(4);
+  l.onOverload();
+  l.onOverload();
+  l.onOverload();
+  expect(l.limit).toBe(1);
+  for (let i = 0; i < 100; i++) l.onSuccess();
+  expect(l.limit).toBe(8);
+});
+
+test("a full queue, a long wait and an aborted client are rejected with their reason", async () => {
+  const l = new AdaptiveLimiter(1, 1, 50);
+  await l.acquire();
+  const waiting = l.acquire();
+  await expect(l.acquire()).rejects.toMatchObject({ reason: "queue_full" });
+  await expect(waiting).rejects.toMatchObject({ reason: "queue_timeout" });
+  const ac = new AbortController();
+  const aborted = l.acquire(ac.signal);
+  ac.abort();
+  await expect(aborted).rejects.toBeInstanceOf(LimiterRejected);
+  expect(l.queueDepth).toBe(0);
+});
