@@ -65,7 +65,7 @@ export interface JobResult {
 
 const DELTA = Buffer.from("content_block_delta");
 const STOP = Buffer.from("event: message_stop");
-const TIMEOUT_MS = 20_000;
+const TIMEOUT_MS = Number(process.env.BENCH_CLIENT_TIMEOUT_MS ?? 20_000);
 
 class Errors {
   count = 0;

@@ -62,7 +62,7 @@ export interface Upstream {
   readonly proc: Subprocess;
   readonly url: string;
   readonly controlUrl: string;
-  stats(): Promise<{ started: number; completed: number; aborted: number; active: number; h1: number; h2: number }>;
+  stats(): Promise<{ started: number; completed: number; aborted: number; active: number; h1: number; h2: number; connections: number }>;
   reset(): Promise<void>;
 }
 

@@ -90,7 +90,10 @@ async function runScenario(ctx: Ctx, s: Scenario, ccp: Ccp): Promise<ScenarioRes
   // Warm-up: connections, pools, JIT. Not measured.
   const warm = Math.max(20, s.concurrency * 2);
   for (const a of arms) await ctx.gen.run(streamJob(ctx, s, a, ccp, warm));
-  const acc = Object.fromEntries(arms.map((a) => [a, { results: [] as JobResult[], othersCpu: 0 }])) as Record<(typeof arms)[number], { results: JobResult[]; othersCpu: number }>;
+  const acc = Object.fromEntries(arms.map((a) => [a, { results: [] as JobResult[], othersCpu: 0, connections: 0 }])) as Record<
+    (typeof arms)[number],
+    { results: JobResult[]; othersCpu: number; connections: number }
+  >;
   let ccpCpu = 0;
   let peak = 0;
   for (let round = 0; round < s.rounds; round++) {
@@ -99,12 +102,14 @@ async function runScenario(ctx: Ctx, s: Scenario, ccp: Ccp): Promise<ScenarioRes
     for (const a of order) {
       const job = streamJob(ctx, s, a, ccp, s.requests);
       const o0 = others(ctx);
+      const n0 = (await ctx.upstream.stats()).connections;
       const c0 = cpuSeconds(ccp.proc.pid);
       const sampler = a === "through" ? rssSampler(ccp.proc.pid) : undefined;
       const r = await ctx.gen.run(job);
       if (sampler) peak = Math.max(peak, sampler.stop());
       if (a === "through") ccpCpu += cpuSeconds(ccp.proc.pid) - c0;
       acc[a].othersCpu += others(ctx) - o0;
+      acc[a].connections += (await ctx.upstream.stats()).connections - n0;
       acc[a].results.push(r);
       for (const e of r.errors) ctx.errors.push(`${s.name} ${a}: ${e}`);
     }
@@ -135,6 +140,7 @@ async function runScenario(ctx: Ctx, s: Scenario, ccp: Ccp): Promise<ScenarioRes
     ccpPeakRssMb: peak,
     ccpCpuSecPer1k: per1k(ccpCpu, through.requests + through.errors),
     othersCpuSecPer1k: { direct: per1k(acc.direct.othersCpu, direct.requests), through: per1k(acc.through.othersCpu, through.requests) },
+    upstreamConnectionsPer1k: { direct: per1k(acc.direct.connections, direct.requests), through: per1k(acc.through.connections, through.requests) },
     errors: ctx.errors.filter((e) => e.startsWith(s.name)),
   };
   const x = result;
@@ -250,24 +256,31 @@ async function main(): Promise<number> {
     let soakResult: SoakResult | undefined;
     const slow: SlowResult[] = [];
     const disc: DisconnectResult[] = [];
-    for (const persist of [true, false]) {
-      const group = scenarios.filter((s) => s.persist === persist);
-      const extras = persist && !o.skipExtras && !o.only;
-      if (group.length === 0 && !extras) continue;
-      const home = join(dir, persist ? "persist" : "no-persist");
+    const fresh = async (name: string, persist: boolean) => {
+      const home = join(dir, name);
       mkdirSync(home, { recursive: true });
       const ccp = await startCcp(bin, home, ccpConfig(upstream.url, cert.certFile, persist));
-      console.error(`ccp pid ${ccp.proc.pid} on ${ccp.url} (persist ${persist}); upstream ${upstream.url}`);
+      console.error(`ccp pid ${ccp.proc.pid} on ${ccp.url} (${name}); upstream ${upstream.url}`);
+      return ccp;
+    };
+    for (const persist of [true, false]) {
+      const group = scenarios.filter((s) => s.persist === persist);
+      if (group.length === 0) continue;
+      const ccp = await fresh(persist ? "persist" : "no-persist", persist);
       for (const s of group) results.push(await runScenario(ctx, s, ccp));
-      if (extras) {
-        soakResult = await soak(ctx, plan.soak, ccp);
-      }
       addUsage(usageLog(ccp));
-      if (extras) {
-        for (const proto of ["h1", "h2"] as const) slow.push(await slowReaders(ctx, plan.slow, ccp, proto));
-        for (const proto of ["h1", "h2"] as const) disc.push(await disconnects(ctx, plan.disconnect, ccp, proto));
-      }
       await stopProcess(ccp.proc);
+    }
+    if (!o.skipExtras && !o.only) {
+      // Each on a fresh ccp (persistence on, the default), so earlier scenarios' memory does not blur them.
+      const soaked = await fresh("soak", true);
+      soakResult = await soak(ctx, plan.soak, soaked);
+      addUsage(usageLog(soaked));
+      await stopProcess(soaked.proc);
+      const robust = await fresh("robustness", true);
+      for (const proto of ["h1", "h2"] as const) slow.push(await slowReaders(ctx, plan.slow, robust, proto));
+      for (const proto of ["h1", "h2"] as const) disc.push(await disconnects(ctx, plan.disconnect, robust, proto));
+      await stopProcess(robust.proc);
     }
     const failed = Object.values(usage.failures).reduce((a, b) => a + b, 0);
     if (usage.retried > 0 || usage.non200 > 0 || failed > 0) {

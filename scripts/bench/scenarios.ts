@@ -44,11 +44,11 @@ export function fullPlan(): Plan {
   const scenarios: Scenario[] = [];
   for (const persist of [true, false]) {
     for (const proto of ["h1", "h2"] as const) {
-      scenarios.push(scenario(proto, 1, KB4, persist, 250, 4));
-      scenarios.push(scenario(proto, 50, KB4, persist, 2000, 4));
-      scenarios.push(scenario(proto, 200, KB4, persist, 4000, 4));
-      scenarios.push(scenario(proto, 1, MB1, persist, 100, 4));
-      if (persist) scenarios.push(scenario(proto, 50, MB1, persist, 400, 2));
+      scenarios.push(scenario(proto, 1, KB4, persist, 150, 4));
+      scenarios.push(scenario(proto, 50, KB4, persist, 2000, 3));
+      scenarios.push(scenario(proto, 200, KB4, persist, 1500, 2));
+      scenarios.push(scenario(proto, 1, MB1, persist, 60, 4));
+      if (persist) scenarios.push(scenario(proto, 50, MB1, persist, 300, 2));
     }
   }
   return {
@@ -63,13 +63,13 @@ export function fullPlan(): Plan {
 export function quickPlan(): Plan {
   return {
     scenarios: [
-      scenario("h1", 1, KB4, true, 80, 2),
-      scenario("h2", 1, KB4, true, 80, 2),
+      scenario("h1", 1, KB4, true, 60, 2),
+      scenario("h2", 1, KB4, true, 60, 2),
       scenario("h2", 50, KB4, true, 1000, 2),
-      scenario("h1", 200, KB4, true, 1000, 2),
+      scenario("h1", 200, KB4, true, 800, 2),
       scenario("h2", 1, MB1, true, 30, 2),
     ],
-    soak: { warmup: 500, requests: 3000, batch: 500, concurrency: 50, shape: { deltas: 10, intervalMs: 1, deltaChars: 12 } },
+    soak: { warmup: 500, requests: 2500, batch: 500, concurrency: 50, shape: { deltas: 10, intervalMs: 1, deltaChars: 12 } },
     slow: { clients: 20, shape: { deltas: 2000, intervalMs: 0, deltaChars: 400 }, readChunk: 16 * 1024, pauseMs: 10 },
     disconnect: { clients: 30, shape: { deltas: 300, intervalMs: 10, deltaChars: 12 }, afterDeltas: 3 },
   };

@@ -24,7 +24,7 @@ const arg = (name: string) => {
   return v;
 };
 
-const stats = { started: 0, completed: 0, aborted: 0, active: 0, h1: 0, h2: 0, bodyBytes: 0 };
+const stats = { started: 0, completed: 0, aborted: 0, active: 0, h1: 0, h2: 0, bodyBytes: 0, connections: 0 };
 const deltaCache = new Map<number, Buffer>();
 const deltaBytes = (chars: number) => {
   let b = deltaCache.get(chars);
@@ -112,7 +112,10 @@ const server = http2.createSecureServer(
 );
 server.on("session", (s) => s.setLocalWindowSize(64 * 1024 * 1024));
 // Small SSE writes must leave at once: with Nagle on, a delta waits for the peer's delayed ACK (40 ms).
-server.on("secureConnection", (socket: import("node:tls").TLSSocket) => socket.setNoDelay(true));
+server.on("secureConnection", (socket: import("node:tls").TLSSocket) => {
+  stats.connections++;
+  socket.setNoDelay(true);
+});
 // Keep-alive connections of a closed-loop load generator must not be cut between requests.
 server.setTimeout(0);
 (server as unknown as { keepAliveTimeout: number }).keepAliveTimeout = 60_000;
@@ -123,7 +126,7 @@ const control = http.createServer((req, res) => {
     return void res.end(JSON.stringify(stats));
   }
   if (req.url === "/reset" && req.method === "POST") {
-    for (const k of ["started", "completed", "aborted", "h1", "h2", "bodyBytes"] as const) stats[k] = 0;
+    for (const k of ["started", "completed", "aborted", "h1", "h2", "bodyBytes", "connections"] as const) stats[k] = 0;
     res.writeHead(204);
     return void res.end();
   }

@@ -14,6 +14,8 @@ export interface Config {
   readonly host: string;
   readonly persist: boolean;
   readonly fallback: ConfigFile["fallback"];
+  /** `ccp wrap` starts the proxy when needed, as with --start. */
+  readonly wrapStart: boolean;
   readonly lanes: Readonly<Record<string, Lane>>;
   readonly routes: readonly Route[];
   /** Active profile name ("default" when none is chosen). */

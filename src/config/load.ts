@@ -55,6 +55,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     host: c.host,
     persist: env.persist ?? c.persist,
     fallback: c.fallback,
+    wrapStart: c.wrap_start,
     lanes,
     routes: c.routes,
     profile,

@@ -135,6 +135,8 @@ const settings = {
   /** SQLite usage store; usage.jsonl is always written. */
   persist: z.boolean().default(true),
   fallback: z.enum(["off", "network", "any"]).default("off"),
+  /** `ccp wrap` starts the proxy when it is not running, as if --start were given. */
+  wrap_start: z.boolean().default(false),
   /** Diagnostics capture of request and upstream response bodies: off, failed requests only, or all. */
   capture: z.enum(["off", "errors", "all"]).default("off"),
   retention: RetentionSchema.default(RetentionSchema.parse({})),

@@ -1,3 +1,4 @@
+import { writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { laneConfig, startCcp, type CcpProcess } from "./ccp.ts";
@@ -77,6 +78,21 @@ export function describeWrap(label: string, cmd: () => readonly string[]): void 
       try {
         const r = expectExit(await runCli(["wrap", "--port", String(port), "--start", "sh", "-c", 'echo "$ANTHROPIC_BASE_URL"'], { cmd: cmd(), env: h.env }), 0);
         expect(r.stdout).toBe(`http://127.0.0.1:${port}\n`);
+        expect(r.stderr).toContain("it keeps running");
+        expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+        expectExit(await runCli(["stop", "--port", String(port)], { cmd: cmd(), env: h.env }), 0);
+      } finally {
+        killLeftovers(h.state);
+      }
+    });
+
+    test("wrap_start = true in the config starts the proxy without --start", async () => {
+      const h = cliHome();
+      const port = await freePort();
+      const config = join(h.home, "wrap.toml");
+      writeFileSync(config, `wrap_start = true\n[lanes.anthropic]\nbase_url = "https://127.0.0.1:9"\n[[routes]]\nmatch = "*"\nlane = "anthropic"\n`);
+      try {
+        const r = expectExit(await runCli(["wrap", "--port", String(port), "true"], { cmd: cmd(), env: { ...h.env, CCP_CONFIG: config } }), 0);
         expect(r.stderr).toContain("it keeps running");
         expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
         expectExit(await runCli(["stop", "--port", String(port)], { cmd: cmd(), env: h.env }), 0);

@@ -24,10 +24,10 @@ const TERMINAL_SIGNALS = new Set<NodeJS.Signals>(["SIGINT", "SIGQUIT", "SIGWINCH
 export async function wrap(command: string, args: readonly string[], opts: WrapOptions): Promise<void> {
   const target = await resolveTarget({ port: opts.port });
   if (!(await isHealthy(target.host, target.port))) {
-    if (!opts.start) {
-      throw new ExitError(1, `no ccp is running on port ${target.port}`, `start one (ccp start --port ${target.port}) or let wrap do it: ccp wrap --start ${command}`);
-    }
     const config = loadConfig({ port: target.port });
+    if (!opts.start && !config.wrapStart) {
+      throw new ExitError(1, `no ccp is running on port ${target.port}`, `start one (ccp start --port ${target.port}), let wrap do it (ccp wrap --start ${command}), or set wrap_start = true in the config`);
+    }
     const result = await launchDetached({ config, options: {} });
     // ccp_already_running: another session started it meanwhile, which is as good.
     if (!result.ok && result.reason !== "ccp-running") throw new ExitError(1, `could not start ccp on port ${target.port} (${result.reason})`, `see the server log: ${result.log}`);
