@@ -1,7 +1,7 @@
 import type { EnvMap } from "../config/env.ts";
 import { header, httpRequest } from "./local-http.ts";
 import type { ProbeRow } from "./probe-verdict.ts";
-import { applyPlan, proxyEnvPlan } from "./shell-env.ts";
+import { applyPlan, proxyEnvPlan, proxyKeyEnvFor } from "./shell-env.ts";
 import type { UsageLine } from "./usage-filter.ts";
 import { fileSize, readSince } from "./usage-log.ts";
 
@@ -68,6 +68,8 @@ async function viaHttp(t: ProbeTarget, c: Completion): Promise<ProbeRow> {
   const headers: Record<string, string> = { "content-type": "application/json", "anthropic-version": "2023-06-01" };
   if (t.clientKey) headers["x-api-key"] = t.clientKey;
   else if (t.clientToken) headers.authorization = `Bearer ${t.clientToken}`;
+  const keyEnv = proxyKeyEnvFor(t.env);
+  if (keyEnv) headers["x-ccp-key"] = t.env[keyEnv]!;
   const body = JSON.stringify({ model: c.model, max_tokens: 32, stream: true, messages: [{ role: "user", content: t.prompt }] });
   let rid: string | null = null;
   let error: string | null = null;
@@ -88,7 +90,7 @@ async function viaHttp(t: ProbeTarget, c: Completion): Promise<ProbeRow> {
  */
 async function viaClaude(t: ProbeTarget, cs: readonly Completion[]): Promise<ProbeRow[]> {
   const offset = fileSize(t.usageLog);
-  const env = applyPlan(t.env, proxyEnvPlan(t.baseUrl));
+  const env = applyPlan(t.env, proxyEnvPlan(t.baseUrl, proxyKeyEnvFor(t.env)));
   env.CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC = "1";
   const errors = await Promise.all(
     cs.map(async (c) => {

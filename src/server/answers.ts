@@ -60,7 +60,10 @@ export function answerUncommitted(result: Unanswered, rid: string): Answer {
   const observation = newObservation();
   observeJsonBody(observation, text);
   const status = peeked.response.status;
-  return { response: new Response(peeked.body, { status, headers }), status, errType: observation.error?.type ?? ERROR_TYPE_BY_STATUS[status] ?? "api_error" };
+  // A provider that echoes the credential it was sent must not hand the lane's key to the client.
+  const key = result.runtime.lane.key;
+  const body = key && text.includes(key) ? text.replaceAll(key, "[redacted]") : peeked.body;
+  return { response: new Response(body, { status, headers }), status, errType: observation.error?.type ?? ERROR_TYPE_BY_STATUS[status] ?? "api_error" };
 }
 
 function error(status: number, message: string, rid: string, type?: string): Answer {

@@ -26,4 +26,6 @@ export interface ServerContext {
   /** Milliseconds, monotonic. */
   readonly now: () => number;
   readonly newRid: () => string;
+  /** Aborted when ccp stops and the grace period is over: in-flight attempts are cut. */
+  readonly shutdown: AbortSignal;
 }

@@ -119,6 +119,7 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
   const abort = new AbortController();
   const onClientGone = () => abort.abort();
   req.signal.addEventListener("abort", onClientGone, { once: true });
+  ctx.shutdown.addEventListener("abort", onClientGone, { once: true });
   const result = await runAttempts({
     first: ctx.lanes.get(first.name)!,
     lanes: ctx.lanes,
@@ -139,6 +140,7 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
 
   if (result.kind !== "committed") {
     req.signal.removeEventListener("abort", onClientGone);
+    ctx.shutdown.removeEventListener("abort", onClientGone);
     if (result.kind === "answer") capture?.response(result.peeked.body);
     const answer = answerUncommitted(result, rid);
     rec.failure_class = result.kind === "failed" ? (abort.signal.aborted ? "client_abort" : result.failure.failureClass) : result.peeked.kind === "error_status" ? "http_status" : "in_stream_error";
@@ -161,6 +163,7 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
     onEnd: (failure) => {
       release();
       req.signal.removeEventListener("abort", onClientGone);
+      ctx.shutdown.removeEventListener("abort", onClientGone);
       applyObservation(rec, peeked.observation);
       if (failure) {
         rec.failure_class = failure.failureClass;

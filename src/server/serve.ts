@@ -44,8 +44,10 @@ export function startServer(config: Config, log: Logger): RunningServer {
     ...obs.sinks,
   ];
   const sink = new FanoutSink(sinks);
+  const shutdown = new AbortController();
   const ctx: ServerContext = {
     config,
+    shutdown: shutdown.signal,
     router: createRouter(config),
     lanes,
     sink,
@@ -90,6 +92,13 @@ export function startServer(config: Config, log: Logger): RunningServer {
       // Stop listening at once (new connections are refused); in-flight responses get the grace period.
       const closing = server.stop(false);
       await Promise.race([closing, Bun.sleep(graceMs)]);
+      if (live.inflight > 0) {
+        // Grace is over: cut the remaining upstream attempts so each committed stream still ends
+        // with an event: error frame (the guard writes it) before the connections are closed.
+        shutdown.abort();
+        const cut = Date.now() + 1_000;
+        while (live.inflight > 0 && Date.now() < cut) await Bun.sleep(10);
+      }
       server.stop(true);
       for (const lane of lanes.values()) lane.close();
       // Requests cut just now write their usage lines as their streams unwind: wait for them before the flush.

@@ -5,10 +5,12 @@ const CR = 13;
 
 /**
  * End of the last complete SSE frame in `bytes` (just past its blank line), or 0.
+ * Only ends at or after `from` are looked for (the caller knows the part before has none).
  * A frame ends with an empty line: LF LF, CR LF CR LF, or CR CR (WHATWG SSE).
  */
-export function lastFrameEnd(bytes: Uint8Array): number {
-  for (let i = bytes.length - 1; i >= 1; i--) {
+export function lastFrameEnd(bytes: Uint8Array, from = 0): number {
+  // A frame end found at or after `from` (minus the 3 bytes a CRLFCRLF can straddle back).
+  for (let i = bytes.length - 1; i >= Math.max(1, from - 3); i--) {
     const b = bytes[i];
     if (b === LF && (bytes[i - 1] === LF || (bytes[i - 1] === CR && i >= 3 && bytes[i - 2] === LF && bytes[i - 3] === CR))) return i + 1;
     if (b === CR && bytes[i - 1] === CR) return i + 1;

@@ -4,6 +4,8 @@ import { UpstreamFailure } from "../upstream/failure.ts";
 import { closingFrames, lastFrameEnd } from "./frames.ts";
 import { observeEvent, observeJsonBody } from "./observer.ts";
 
+/** The most of one unfinished SSE frame held back waiting for its end. */
+const MAX_HELD_FRAME_BYTES = 1024 * 1024;
 /** JSON bodies larger than this are passed on but not parsed for usage. */
 const MAX_JSON_TAP_BYTES = 8 * 1024 * 1024;
 
@@ -59,7 +61,8 @@ export function guardStream(c: Committed, rid: string, hooks: GuardHooks): Reada
     for (const ev of parser.push(chunk)) observeEvent(observation, ev);
     if (!hadContent && observation.content) hooks.onFirstContent();
     const pending = join(carry, chunk);
-    const cut = lastFrameEnd(pending);
+    // A "frame" that never ends is not held without bound: past the limit it goes out as it is.
+    const cut = pending.byteLength > MAX_HELD_FRAME_BYTES ? pending.byteLength : lastFrameEnd(pending, carry.byteLength);
     carry = cut === pending.byteLength ? EMPTY : pending.slice(cut);
     return cut === pending.byteLength ? pending : pending.subarray(0, cut);
   };

@@ -62,3 +62,13 @@ test("count_tokens on a lane without the endpoint is answered locally and labell
   const forwarded = await send(conversation("claude-sonnet-4-6"), "/v1/messages/count_tokens?beta=true");
   expect(await forwarded.json()).toEqual({ input_tokens: 42 });
 });
+
+test("an upstream error that echoes the lane's key reaches the client with the key redacted", async () => {
+  await upstream.reset();
+  await upstream.script([{ kind: "status", status: 401, body: { type: "error", error: { type: "authentication_error", message: "invalid x-api-key zai-key" } } }], { pathPrefix: "/zai/" });
+  const res = await send(conversation("claude-haiku-4-5"));
+  expect(res.status).toBe(401);
+  const text = await res.text();
+  expect(text).not.toContain("zai-key");
+  expect(text).toContain("[redacted]");
+});

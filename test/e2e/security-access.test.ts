@@ -128,6 +128,17 @@ describe("with a proxy key, every endpoint but /healthz needs it", () => {
     expect(denied.json).toMatchObject({ is_error: true });
   });
 
+  test("ccp wrap hands Claude Code the key from $CCP_PROXY_KEY; ccp env refers to the variable, never prints the key", async () => {
+    await upstream.reset();
+    const h = cliHome({ CCP_PROXY_KEY: PROXY_KEY, ANTHROPIC_API_KEY: CLIENT_KEY, CLAUDE_CODE_MAX_RETRIES: "0" });
+    const wrapped = expectExit(await runCli(["wrap", "--port", String(ccp.port), "claude", "-p", "ok", "--model", SONNET, "--output-format", "json"], { env: h.env }), 0);
+    expect(JSON.parse(wrapped.stdout.trim().split("\n").pop()!)).toMatchObject({ is_error: false, result: "ok" });
+    for (const r of await upstream.requests()) expect(JSON.stringify(r)).not.toContain(PROXY_KEY);
+    const env = expectExit(await runCli(["env", "--port", String(ccp.port), "--shell", "bash"], { env: h.env }), 0);
+    expect(env.stdout).toContain('export ANTHROPIC_CUSTOM_HEADERS="x-ccp-key: ${CCP_PROXY_KEY}";');
+    outputs.push(wrapped.stdout, wrapped.stderr, env.stdout, env.stderr);
+  });
+
   test("ccp status sends $CCP_PROXY_KEY; config show never prints it", async () => {
     const h = cliHome({ CCP_PROXY_KEY: PROXY_KEY, ZAI_API_KEY: ZAI_KEY });
     const status = expectExit(await runCli(["status", "--port", String(ccp.port), "--json"], { env: h.env }), 0);

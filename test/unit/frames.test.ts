@@ -31,3 +31,10 @@ test("closingFrames stops open blocks in index order, adds message_delta only wh
   observeEvent(o, { event: "message_delta", data: '{"delta":{"stop_reason":"max_tokens"}}' });
   expect(new SseParser().push(enc(closingFrames(o))).map((e) => e.event)).toEqual(["content_block_stop", "message_stop"]);
 });
+
+test("lastFrameEnd with a start offset only looks at ends past it, including a CRLF pair straddling it", () => {
+  const bytes = enc("data: 1\n\ndata: 2\r\n\r\nda");
+  expect(lastFrameEnd(bytes, 12)).toBe("data: 1\n\ndata: 2\r\n\r\n".length);
+  expect(lastFrameEnd(enc("data: 1 xx\ndata: 2 still going"), 10)).toBe(0);
+  expect(lastFrameEnd(enc("data: 1\r\n\r\n"), 10)).toBe(11);
+});

@@ -38,3 +38,16 @@ describe("ccp env lines", () => {
     });
   });
 });
+
+describe("a proxy that wants a key", () => {
+  const plan = proxyEnvPlan("http://127.0.0.1:8082", "CCP_PROXY_KEY");
+  test("env output refers to the variable and never prints the key", () => {
+    expect(renderEnv("bash", plan)).toEndWith('\nexport ANTHROPIC_CUSTOM_HEADERS="x-ccp-key: ${CCP_PROXY_KEY}";');
+    expect(renderEnv("fish", plan)).toEndWith('\nset -gx ANTHROPIC_CUSTOM_HEADERS "x-ccp-key: $CCP_PROXY_KEY";');
+  });
+  test("a wrapped command gets the header with the value, after any custom headers it had", () => {
+    expect(applyPlan({ CCP_PROXY_KEY: "k".repeat(20) }, plan).ANTHROPIC_CUSTOM_HEADERS).toBe(`x-ccp-key: ${"k".repeat(20)}`);
+    expect(applyPlan({ CCP_PROXY_KEY: "secret-key-123456", ANTHROPIC_CUSTOM_HEADERS: "x-a: 1" }, plan).ANTHROPIC_CUSTOM_HEADERS).toBe("x-a: 1\nx-ccp-key: secret-key-123456");
+    expect(applyPlan({}, plan).ANTHROPIC_CUSTOM_HEADERS).toBeUndefined();
+  });
+});

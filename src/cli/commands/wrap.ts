@@ -3,7 +3,7 @@ import { readEnv } from "../../config/env.ts";
 import { loadConfig } from "../../config/load.ts";
 import { isHealthy } from "../../ops/health.ts";
 import { launchDetached } from "../../ops/launch.ts";
-import { applyPlan, proxyEnvPlan } from "../../ops/shell-env.ts";
+import { applyPlan, proxyEnvPlan, proxyKeyEnvFor } from "../../ops/shell-env.ts";
 import { ExitError } from "../exit-error.ts";
 import { paint } from "../render.ts";
 import { resolveTarget } from "../target.ts";
@@ -34,7 +34,8 @@ export async function wrap(command: string, args: readonly string[], opts: WrapO
     console.error(paint.dim(`ccp: started on port ${target.port}; it keeps running after this command (ccp stop ${target.port} stops it)`));
   }
 
-  const env = applyPlan(readEnv().all, proxyEnvPlan(`http://${target.host}:${target.port}`));
+  const parent = readEnv().all;
+  const env = applyPlan(parent, proxyEnvPlan(`http://${target.host}:${target.port}`, proxyKeyEnvFor(parent)));
   const exe = command.includes("/") ? command : Bun.which(command, { PATH: env.PATH ?? "" });
   if (!exe) throw new ExitError(127, `command not found: ${command}`, "check the name, or give its path");
 
