@@ -8,6 +8,7 @@
  * - `slow`: raw-socket clients that read the stream slowly (pause/resume), so ccp sees TCP backpressure;
  * - `disconnect`: raw-socket clients that close the connection mid-stream.
  */
+import { writeFileSync } from "node:fs";
 import net from "node:net";
 import { requestBody, shapeHeaders, streamBytes, type StreamShape } from "./workload.ts";
 
@@ -65,6 +66,8 @@ export interface JobResult {
 
 const DELTA = Buffer.from("content_block_delta");
 const STOP = Buffer.from("event: message_stop");
+/** Debugging: streams that fail the byte check are written here (BENCH_DUMP_DIR). */
+const DUMP_DIR = process.env.BENCH_DUMP_DIR;
 const TIMEOUT_MS = Number(process.env.BENCH_CLIENT_TIMEOUT_MS ?? 20_000);
 
 class Errors {
@@ -99,9 +102,11 @@ async function streamJob(job: StreamJob): Promise<Omit<JobResult, "id">> {
     let ttft = -1;
     let bytes = 0;
     let tail = Buffer.alloc(0);
+    const kept: Buffer[] | undefined = DUMP_DIR ? [] : undefined;
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
+      kept?.push(Buffer.from(value));
       bytes += value.byteLength;
       const chunk = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
       if (ttft < 0 && (chunk.indexOf(DELTA) !== -1 || Buffer.concat([tail, chunk.subarray(0, DELTA.length)]).indexOf(DELTA) !== -1)) ttft = performance.now() - t0;
@@ -110,7 +115,10 @@ async function streamJob(job: StreamJob): Promise<Omit<JobResult, "id">> {
     const total = performance.now() - t0;
     if (ttft < 0) return errors.add("no content_block_delta in the stream");
     if (tail.indexOf(STOP) === -1) return errors.add(`stream did not end with message_stop (${bytes} bytes)`);
-    if (job.exact && bytes !== expected) return errors.add(`stream has ${bytes} bytes, expected ${expected}`);
+    if (job.exact && bytes !== expected) {
+      if (kept) writeFileSync(`${DUMP_DIR}/stream-${Date.now()}-${bytes}.txt`, Buffer.concat(kept));
+      return errors.add(`stream has ${bytes} bytes, expected ${expected}`);
+    }
     ttftMs.push(ttft);
     totalMs.push(total);
   };

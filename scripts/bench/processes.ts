@@ -25,7 +25,9 @@ export async function stopAll(): Promise<void> {
 
 /** A clean environment: no proxy variables, nothing of the caller's ccp settings. */
 function baseEnv(home: string): Record<string, string> {
-  return { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, NO_COLOR: "1", LANG: "C.UTF-8" };
+  const dump = process.env.BENCH_DUMP_DIR;
+  const debug: Record<string, string> = dump ? { BENCH_DUMP_DIR: dump } : {};
+  return { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, NO_COLOR: "1", LANG: "C.UTF-8", ...debug };
 }
 
 /** Reads a stream line by line into a callback (output of a child process). */

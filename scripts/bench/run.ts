@@ -193,6 +193,8 @@ async function slowReaders(ctx: Ctx, plan: Plan["slow"], ccp: Ccp, proto: Proto)
 }
 
 async function disconnects(ctx: Ctx, plan: Plan["disconnect"], ccp: Ccp, proto: Proto): Promise<DisconnectResult> {
+  // Start from a quiet upstream, so streams of earlier phases ending now are not counted here.
+  for (const until = Date.now() + 5_000; (await ctx.upstream.stats()).active > 0 && Date.now() < until; ) await Bun.sleep(20);
   await ctx.upstream.reset();
   const job: Omit<DisconnectJob, "id"> = { kind: "disconnect", port: ccp.port, clients: plan.clients, model: modelFor(proto), shape: plan.shape, afterDeltas: plan.afterDeltas };
   const r = await ctx.gen.run(job);

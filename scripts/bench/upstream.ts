@@ -45,14 +45,15 @@ function handle(req: Req, res: Res): void {
   let model = "bench";
   let received = 0;
   // The body must be read whole (the upload is part of the workload); only the model is looked at.
-  const parts: Buffer[] = [];
+  // The first chunk may be a few bytes (HTTP/2 flow control): keep the first 512 bytes, whatever the chunking.
+  let start = Buffer.alloc(0);
   req.on("data", (c: Buffer) => {
     received += c.byteLength;
-    if (parts.length === 0) parts.push(c);
+    if (start.byteLength < 512) start = Buffer.concat([start, c.subarray(0, 512 - start.byteLength)]);
   });
   req.on("end", () => {
     stats.bodyBytes += received;
-    const m = /"model"\s*:\s*"([^"]{1,200})"/.exec(parts[0]?.subarray(0, 512).toString("latin1") ?? "");
+    const m = /"model"\s*:\s*"([^"]{1,200})"/.exec(start.toString("latin1"));
     if (m) model = m[1]!;
     stream(req, res, model, shape.deltas, shape.intervalMs, deltaBytes(shape.deltaChars));
   });

@@ -72,16 +72,18 @@ export async function peek(response: UpstreamResponse): Promise<Peeked> {
     }
     head.push(value);
     held += value.byteLength;
+    // Every event of the chunk is observed (those after the first too: they go out with it).
+    let first: string | undefined;
     for (const ev of parser.push(value)) {
       observeEvent(observation, ev);
-      if (ev.event === "ping") continue;
-      if (ev.event === "error") {
-        void reader.cancel().catch(() => {});
-        return { kind: "in_stream_error", response, body: concat(head), observation };
-      }
-      // message_start, or anything else a tolerant proxy should not hold back.
-      return { kind: "commit", response, sse: true, head, reader, parser, observation };
+      if (first === undefined && ev.event !== "ping") first = ev.event;
     }
+    if (first === "error") {
+      void reader.cancel().catch(() => {});
+      return { kind: "in_stream_error", response, body: concat(head), observation };
+    }
+    // message_start, or anything else a tolerant proxy should not hold back.
+    if (first !== undefined) return { kind: "commit", response, sse: true, head, reader, parser, observation };
     if (held > MAX_PRECOMMIT_BYTES) return { kind: "commit", response, sse: true, head, reader, parser, observation };
   }
 }

@@ -88,8 +88,14 @@ export function guardStream(c: Committed, rid: string, hooks: GuardHooks): Reada
       },
       async pull(controller) {
         try {
-          const { done, value } = await reader.read();
-          if (!done) return send(controller, take(value));
+          // Read until something can be released: a pull that enqueues nothing is not called
+          // again (WHATWG Streams), so a chunk ending mid-frame must not end this pull.
+          let { done, value } = await reader.read();
+          while (!done) {
+            const ready = take(value!);
+            if (ready.byteLength > 0) return send(controller, ready);
+            ({ done, value } = await reader.read());
+          }
           if (c.sse) {
             for (const ev of parser.end()) observeEvent(observation, ev);
             // An unterminated last frame is never released (it could only reach the client broken).

@@ -1,0 +1,67 @@
+import { expect, test } from "bun:test";
+import { peek } from "../../src/resilience/peek.ts";
+import { guardStream } from "../../src/sse/guard.ts";
+import { UpstreamFailure } from "../../src/upstream/failure.ts";
+import type { UpstreamResponse } from "../../src/upstream/transport.ts";
+
+const enc = new TextEncoder();
+const STREAM =
+  'event: message_start\ndata: {"type":"message_start","message":{"usage":{"input_tokens":3,"output_tokens":1}}}\n\n' +
+  'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n' +
+  'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"hi"}}\n\n' +
+  'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n' +
+  'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":2}}\n\n' +
+  'event: message_stop\ndata: {"type":"message_stop"}\n\n';
+
+/** An upstream response whose body arrives in the given pieces, a macrotask apart (or breaks with `fail`). */
+function upstream(pieces: string[], fail?: UpstreamFailure): UpstreamResponse {
+  let i = 0;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(c) {
+      await Bun.sleep(1);
+      if (i < pieces.length) c.enqueue(enc.encode(pieces[i++]!));
+      else if (fail) c.error(fail);
+      else c.close();
+    },
+  });
+  return { protocol: "h1", status: 200, headers: [["content-type", "text/event-stream"]], body };
+}
+
+async function through(pieces: string[], fail?: UpstreamFailure): Promise<{ text: string; ended: UpstreamFailure | undefined | "not yet" }> {
+  const peeked = await peek(upstream(pieces, fail));
+  if (peeked.kind !== "commit") throw new Error(`not committed: ${peeked.kind}`);
+  let ended: UpstreamFailure | undefined | "not yet" = "not yet";
+  const stream = guardStream(peeked, "ccp_test", { onFirstContent: () => {}, onEnd: (f) => (ended = f) });
+  const text = await Promise.race([new Response(stream).text(), Bun.sleep(5_000).then(() => "HUNG")]);
+  return { text, ended };
+}
+
+test("chunks that end mid-frame, at every split point: the whole stream arrives, nothing hangs", async () => {
+  for (let cut = 1; cut < STREAM.length; cut += 7) {
+    const pieces = [STREAM.slice(0, cut), STREAM.slice(cut, cut + 3), STREAM.slice(cut + 3)].filter(Boolean);
+    const { text, ended } = await through(pieces);
+    expect(text).toBe(STREAM);
+    expect(ended).toBeUndefined();
+  }
+});
+
+test("many tiny chunks (one byte each) arrive whole", async () => {
+  const { text } = await through([...STREAM]);
+  expect(text).toBe(STREAM);
+});
+
+test("a stream cut without message_stop, mid-frame, gets closing frames on a frame boundary", async () => {
+  const cut = STREAM.indexOf("event: content_block_stop") + 10;
+  const { text } = await through([STREAM.slice(0, cut)]);
+  expect(text).toStartWith(STREAM.slice(0, STREAM.indexOf("event: content_block_stop")));
+  expect(text).toEndWith('event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\nevent: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":1}}\n\nevent: message_stop\ndata: {"type":"message_stop"}\n\n');
+});
+
+test("a break mid-frame drops the partial frame and ends with an error frame", async () => {
+  const cut = STREAM.indexOf("event: content_block_delta") + 20;
+  const { text, ended } = await through([STREAM.slice(0, cut)], new UpstreamFailure("reset", "connection reset"));
+  expect(text).toStartWith("event: message_start");
+  expect(text).not.toContain("event: content_block_delta");
+  expect(text).toMatch(/\n\nevent: error\ndata: \{"type":"error","error":\{"type":"api_error","message":"upstream stream broke after it started: connection reset"\},"request_id":"ccp_test"\}\n\n$/);
+  expect((ended as UpstreamFailure | undefined)?.failureClass).toBe("reset");
+});
