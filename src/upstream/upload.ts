@@ -4,36 +4,44 @@ export interface BodySink {
   once(event: "drain" | "close", listener: () => void): unknown;
   off(event: "drain" | "close", listener: () => void): unknown;
   readonly destroyed: boolean;
+  /** Bytes handed to the stream and not yet taken by the peer (socket or flow-control window). */
+  readonly writableLength: number;
 }
 
-const CHUNK = 64 * 1024;
-
 /**
- * Writes a request body with backpressure and reports a stall: when the peer stops taking
- * bytes (HTTP/2 flow control never reopening, a full socket buffer) for `stallMs`, `onStall`
- * runs once and writing stops. Resolves when the body is written or writing was abandoned.
+ * Writes a request body in one piece (the kernel and the stream take what they can at once)
+ * and watches it drain. When nothing moves for `stallMs` (HTTP/2 flow control never
+ * reopening, a peer that stopped reading), `onStall` runs once. Resolves true once the whole
+ * body has been taken, false when it stalled or the stream closed first.
  */
-export async function writeBody(sink: BodySink, body: Uint8Array, stallMs: number, onStall: () => void): Promise<boolean> {
-  for (let offset = 0; offset < body.byteLength; offset += CHUNK) {
-    if (sink.destroyed) return false;
-    if (sink.write(body.subarray(offset, offset + CHUNK))) continue;
-    const drained = await new Promise<boolean>((resolve) => {
-      const done = (ok: boolean) => {
-        clearTimeout(timer);
-        sink.off("drain", onDrain);
-        sink.off("close", onClose);
-        resolve(ok);
-      };
-      const onDrain = () => done(true);
-      const onClose = () => done(false);
-      const timer = setTimeout(() => done(false), stallMs);
-      sink.once("drain", onDrain);
-      sink.once("close", onClose);
-    });
-    if (!drained) {
-      if (!sink.destroyed) onStall();
-      return false;
-    }
-  }
-  return true;
+export function writeBody(sink: BodySink, body: Uint8Array, stallMs: number, onStall: () => void): Promise<boolean> {
+  if (sink.destroyed) return Promise.resolve(false);
+  if (sink.write(body)) return Promise.resolve(true);
+  return new Promise<boolean>((resolve) => {
+    let pending = sink.writableLength;
+    let movedAt = performance.now();
+    const done = (ok: boolean) => {
+      clearInterval(watch);
+      sink.off("drain", onDrain);
+      sink.off("close", onClose);
+      resolve(ok);
+    };
+    const onDrain = () => done(true);
+    const onClose = () => done(false);
+    const watch = setInterval(
+      () => {
+        const now = sink.writableLength;
+        if (now < pending) {
+          pending = now;
+          movedAt = performance.now();
+        } else if (performance.now() - movedAt >= stallMs) {
+          done(false);
+          if (!sink.destroyed) onStall();
+        }
+      },
+      Math.max(20, Math.min(1_000, stallMs / 5)),
+    );
+    sink.once("drain", onDrain);
+    sink.once("close", onClose);
+  });
 }
