@@ -1,30 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { H1ProtocolError, H1ResponseParser, type H1Event } from "../../src/upstream/h1-parser.ts";
 import { prng } from "../support/usage-records.ts";
+import { chop, pick } from "./chop.ts";
+import { concat } from "../../src/resilience/peek.ts";
 
 const SEED = 7_003;
 const enc = new TextEncoder();
-const pick = <T>(rnd: () => number, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
-
-function chop(rnd: () => number, bytes: Uint8Array, maxPiece: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (let at = 0; at < bytes.length; ) {
-    const n = Math.min(bytes.length - at, 1 + Math.floor(rnd() * maxPiece));
-    out.push(bytes.subarray(at, at + n));
-    at += n;
-  }
-  return out;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
-}
 
 /** Feeds chunks, then the close; returns the events, or the protocol error. Anything else thrown fails the test. */
 function run(chunks: readonly Uint8Array[], close: boolean): { events: H1Event[]; error?: H1ProtocolError } {

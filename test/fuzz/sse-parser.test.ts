@@ -2,20 +2,10 @@ import { describe, expect, test } from "bun:test";
 import { lastFrameEnd } from "../../src/sse/frames.ts";
 import { SseParser, type SseEvent } from "../../src/sse/parser.ts";
 import { prng } from "../support/usage-records.ts";
+import { chop, pick } from "./chop.ts";
 
 const SEED = 7_002;
 const enc = new TextEncoder();
-
-/** Splits bytes at random points (including inside CRLF pairs and multi-byte characters). */
-function chop(rnd: () => number, bytes: Uint8Array, maxPiece: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (let at = 0; at < bytes.length; ) {
-    const n = Math.min(bytes.length - at, 1 + Math.floor(rnd() * maxPiece));
-    out.push(bytes.subarray(at, at + n));
-    at += n;
-  }
-  return out;
-}
 
 function parseAll(chunks: readonly Uint8Array[]): SseEvent[] {
   const p = new SseParser();
@@ -25,7 +15,6 @@ function parseAll(chunks: readonly Uint8Array[]): SseEvent[] {
   return out;
 }
 
-const pick = <T>(rnd: () => number, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
 
 describe("fuzz: the SSE parser", () => {
   test("3000 generated streams: the same events whatever the chunking and line endings", () => {
