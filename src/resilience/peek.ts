@@ -1,10 +1,11 @@
 import { newObservation, observeEvent, type StreamObservation } from "../sse/observer.ts";
 import { SseParser } from "../sse/parser.ts";
 import { UpstreamFailure } from "../upstream/failure.ts";
+import type { ByteSource } from "../upstream/body-queue.ts";
 import type { UpstreamResponse } from "../upstream/transport.ts";
 
-/** The global reader type (bun-types and node:stream/web disagree on its members). */
-export type ByteReader = ReadableStreamDefaultReader<Uint8Array>;
+/** How a response body is read: the transport's queue (or any reader with read and cancel). */
+export type ByteReader = ByteSource;
 
 /** Bytes held before commit are bounded: a stream of pings alone cannot grow it without end. */
 const MAX_PRECOMMIT_BYTES = 1024 * 1024;
@@ -51,7 +52,7 @@ const isEventStream = (r: UpstreamResponse) =>
  * Throws UpstreamFailure when the body breaks before that point.
  */
 export async function peek(response: UpstreamResponse): Promise<Peeked> {
-  const reader = response.body.getReader() as unknown as ByteReader;
+  const reader = response.body;
   if (response.status >= 400) return { kind: "error_status", response, body: await readBounded(reader, MAX_ERROR_BODY_BYTES) };
   const parser = new SseParser();
   const observation = newObservation();

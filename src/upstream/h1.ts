@@ -2,6 +2,7 @@ import type net from "node:net";
 import { dial } from "./dial.ts";
 import { UpstreamFailure } from "./failure.ts";
 import { H1ProtocolError, H1ResponseParser } from "./h1-parser.ts";
+import { BodyQueue } from "./body-queue.ts";
 import type { Transport, UpstreamRequest, UpstreamResponse } from "./transport.ts";
 import { writeBody } from "./upload.ts";
 
@@ -80,7 +81,7 @@ export class H1Transport implements Transport {
     return new Promise<UpstreamResponse>((resolve, reject) => {
       const parser = new H1ResponseParser(req.method);
       let phase: "head" | "body" | "done" = "head";
-      let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+      let queue: BodyQueue | undefined;
       let paused = false;
       let receivedBytes = false;
       // A connection goes back to the pool only once the whole request is on the wire.
@@ -102,7 +103,7 @@ export class H1Transport implements Transport {
         cleanup();
         socket.destroy();
         if (wasHead) reject(f);
-        else controller?.error(f);
+        else queue?.fail(f);
       };
       const armIdle = () => {
         if (paused || phase !== "body") return;
@@ -112,7 +113,7 @@ export class H1Transport implements Transport {
       const finish = () => {
         phase = "done";
         cleanup();
-        controller?.close();
+        queue?.end();
         const reusable = bodyWritten && !parser.connectionClose && !parser.closeDelimited && socket.writableLength === 0;
         if (reusable) this.#release(socket);
         else socket.destroy();
@@ -129,30 +130,25 @@ export class H1Transport implements Transport {
           if (ev.type === "head") {
             clearTimeout(headersTimer);
             phase = "body";
-            const body = new ReadableStream<Uint8Array>(
-              {
-                start: (c) => void (controller = c),
-                pull: () => {
-                  if (!paused) return;
-                  paused = false;
-                  socket.resume();
-                  armIdle();
-                },
-                cancel: () => {
-                  if (phase === "done") return;
-                  phase = "done";
-                  cleanup();
-                  socket.destroy();
-                },
+            queue = new BodyQueue(BODY_HIGH_WATER, {
+              resume: () => {
+                if (!paused || phase !== "body") return;
+                paused = false;
+                socket.resume();
+                armIdle();
               },
-              new ByteLengthQueuingStrategy({ highWaterMark: BODY_HIGH_WATER }),
-            );
-            resolve({ protocol: "h1", status: ev.status, headers: ev.headers, body });
+              cancel: () => {
+                if (phase === "done") return;
+                phase = "done";
+                cleanup();
+                socket.destroy();
+              },
+            });
+            resolve({ protocol: "h1", status: ev.status, headers: ev.headers, body: queue });
             armIdle();
           } else if (ev.type === "body") {
-            if (phase !== "body" || !controller) return;
-            controller.enqueue(ev.chunk);
-            if ((controller.desiredSize ?? 1) <= 0) {
+            if (phase !== "body" || !queue) return;
+            if (!queue.push(ev.chunk)) {
               paused = true;
               socket.pause();
               clearTimeout(idleTimer);

@@ -2,6 +2,7 @@ import http2 from "node:http2";
 import type net from "node:net";
 import { dial } from "./dial.ts";
 import { UpstreamFailure } from "./failure.ts";
+import { BodyQueue } from "./body-queue.ts";
 import type { Transport, UpstreamRequest, UpstreamResponse } from "./transport.ts";
 import { writeBody } from "./upload.ts";
 
@@ -161,7 +162,7 @@ export class H2Transport implements Transport {
         return reject(new UpstreamFailure("dead_session", `HTTP/2 session unusable: ${(e as Error).message}`, true));
       }
       let phase: "head" | "body" | "done" = "head";
-      let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+      let queue: BodyQueue | undefined;
       let paused = false;
       let idleTimer: ReturnType<typeof setTimeout> | undefined;
       const touch = () => (s.lastActivity = performance.now());
@@ -179,7 +180,7 @@ export class H2Transport implements Transport {
         cleanup();
         if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);
         if (wasHead) reject(f);
-        else controller?.error(f);
+        else queue?.fail(f);
       }
       const armIdle = () => {
         if (paused || phase !== "body") return;
@@ -203,32 +204,27 @@ export class H2Transport implements Transport {
           if (k.startsWith(":") || v === undefined) continue;
           for (const one of Array.isArray(v) ? v : [v]) list.push([k, String(one)]);
         }
-        const body = new ReadableStream<Uint8Array>(
-          {
-            start: (c) => void (controller = c),
-            pull: () => {
-              if (!paused) return;
-              paused = false;
-              stream.resume();
-              armIdle();
-            },
-            cancel: () => {
-              if (phase === "done") return;
-              phase = "done";
-              cleanup();
-              if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);
-            },
+        queue = new BodyQueue(BODY_HIGH_WATER, {
+          resume: () => {
+            if (!paused || phase !== "body") return;
+            paused = false;
+            stream.resume();
+            armIdle();
           },
-          new ByteLengthQueuingStrategy({ highWaterMark: BODY_HIGH_WATER }),
-        );
-        resolve({ protocol: "h2", status, headers: list, body });
+          cancel: () => {
+            if (phase === "done") return;
+            phase = "done";
+            cleanup();
+            if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);
+          },
+        });
+        resolve({ protocol: "h2", status, headers: list, body: queue });
         armIdle();
       });
       stream.on("data", (chunk: Uint8Array) => {
         touch();
-        if (phase !== "body" || !controller) return;
-        controller.enqueue(chunk);
-        if ((controller.desiredSize ?? 1) <= 0) {
+        if (phase !== "body" || !queue) return;
+        if (!queue.push(chunk)) {
           paused = true;
           stream.pause();
           clearTimeout(idleTimer);
@@ -254,7 +250,7 @@ export class H2Transport implements Transport {
             if (phase === "head") return fail(new UpstreamFailure("protocol", "HTTP/2 stream ended without response headers"));
             phase = "done";
             cleanup();
-            controller?.close();
+            queue?.end();
             return;
           }
           const refused = code === http2.constants.NGHTTP2_REFUSED_STREAM;

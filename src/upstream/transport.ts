@@ -1,4 +1,5 @@
 import type { Timeouts } from "../config/schema.ts";
+import type { ByteSource } from "./body-queue.ts";
 
 export type Protocol = "h1" | "h2";
 
@@ -22,7 +23,7 @@ export interface UpstreamResponse {
    * The response body as it arrives. Errors with an UpstreamFailure (idle_timeout, reset,
    * dead_session...); cancelling it releases the connection or stream.
    */
-  readonly body: ReadableStream<Uint8Array>;
+  readonly body: ByteSource;
 }
 
 /**

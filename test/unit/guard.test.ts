@@ -2,6 +2,7 @@ import { expect, test } from "bun:test";
 import { peek } from "../../src/resilience/peek.ts";
 import { guardStream } from "../../src/sse/guard.ts";
 import { UpstreamFailure } from "../../src/upstream/failure.ts";
+import type { ByteSource } from "../../src/upstream/body-queue.ts";
 import type { UpstreamResponse } from "../../src/upstream/transport.ts";
 
 const enc = new TextEncoder();
@@ -24,7 +25,7 @@ function upstream(pieces: string[], fail?: UpstreamFailure): UpstreamResponse {
       else c.close();
     },
   });
-  return { protocol: "h1", status: 200, headers: [["content-type", "text/event-stream"]], body };
+  return { protocol: "h1", status: 200, headers: [["content-type", "text/event-stream"]], body: body.getReader() as unknown as ByteSource };
 }
 
 async function through(pieces: string[], fail?: UpstreamFailure): Promise<{ text: string; ended: UpstreamFailure | undefined | "not yet" }> {
