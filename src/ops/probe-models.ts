@@ -1,8 +1,11 @@
-/** Short names the probe accepts, and the ids they stand for today. */
+/**
+ * Short names the probe accepts, and the ids they stand for today: the newest of each family
+ * that Claude Code 2.1.330 itself names (its binary's model table). Overridable per alias.
+ */
 export const MODEL_ALIASES = {
   haiku: "claude-haiku-4-5-20251001",
   sonnet: "claude-sonnet-4-6",
-  opus: "claude-opus-4-6",
+  opus: "claude-opus-4-8",
 } as const;
 
 export type Alias = keyof typeof MODEL_ALIASES;
