@@ -80,3 +80,15 @@ export function tailLines(path: string, n: number, keep: (r: UsageLine) => boole
   }
   return found.reverse();
 }
+
+/**
+ * tailLines over the log and, when it holds fewer than `n` matching lines, its rotated
+ * predecessors (`usage.jsonl.1`, `.2`, ... newest first), so a rotation never shortens a tail.
+ */
+export function tailAcrossRotations(path: string, n: number, keep: (r: UsageLine) => boolean): { record: UsageLine; raw: string }[] {
+  let found = tailLines(path, n, keep);
+  for (let i = 1; found.length < n && existsSync(`${path}.${i}`); i++) {
+    found = [...tailLines(`${path}.${i}`, n - found.length, keep), ...found];
+  }
+  return found;
+}

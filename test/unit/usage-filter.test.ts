@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { appendFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fallbackOf, matchesFilter, parseSince, retriesOf, statusMatcher } from "../../src/ops/usage-filter.ts";
-import { readSince, tailLines } from "../../src/ops/usage-log.ts";
+import { readSince, tailAcrossRotations, tailLines } from "../../src/ops/usage-log.ts";
 import { scratchDir } from "../support/ccp.ts";
 
 const NOW = Date.parse("2025-06-01T12:00:00Z");
@@ -51,6 +51,16 @@ describe("reading usage.jsonl", () => {
     expect(tailLines(file, 2, (r) => r.lane === "anthropic").map((l) => l.record.rid)).toEqual(["r996", "r998"]);
     expect(tailLines(file, 5000, () => true).length).toBe(1000);
     expect(tailLines(join(scratchDir(), "missing.jsonl"), 5, () => true)).toEqual([]);
+  });
+
+  test("a tail longer than the current log continues into the rotated files, oldest first", () => {
+    const file = join(scratchDir(), "usage.jsonl");
+    writeFileSync(`${file}.2`, line(1) + line(2));
+    writeFileSync(`${file}.1`, line(3) + line(4));
+    writeFileSync(file, line(5));
+    expect(tailAcrossRotations(file, 4, () => true).map((l) => l.record.rid)).toEqual(["r2", "r3", "r4", "r5"]);
+    expect(tailAcrossRotations(file, 99, () => true)).toHaveLength(5);
+    expect(tailAcrossRotations(file, 1, () => true).map((l) => l.record.rid)).toEqual(["r5"]);
   });
 
   test("readSince returns only complete new lines and where to continue", () => {

@@ -1,7 +1,7 @@
 import { loadConfig } from "../../config/load.ts";
 import { fetchStatus } from "../../ops/instance.ts";
 import { fallbackOf, matchesFilter, parseSince, retriesOf, statusMatcher, type UsageFilter, type UsageLine } from "../../ops/usage-filter.ts";
-import { fileSize, readSince, tailLines } from "../../ops/usage-log.ts";
+import { fileSize, readSince, tailAcrossRotations } from "../../ops/usage-log.ts";
 import { usageLogPath } from "../../server/serve.ts";
 import { ExitError } from "../exit-error.ts";
 import { out, table } from "../render.ts";
@@ -47,7 +47,7 @@ export async function usage(opts: UsageOptions): Promise<void> {
   const filter = usageFilter(opts);
   const file = await usageFile(opts);
   const keep = (r: UsageLine) => matchesFilter(r, filter);
-  const lines = tailLines(file, opts.tail, keep);
+  const lines = tailAcrossRotations(file, opts.tail, keep);
   if (opts.json) for (const l of lines) console.log(l.raw);
   else if (lines.length) console.log(renderTable(lines.map((l) => l.record)));
   else if (!opts.follow) console.error(out.dim(fileSize(file) ? `no usage lines match in ${file}` : `no usage lines yet (${file})`));
