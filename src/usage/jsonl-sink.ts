@@ -1,5 +1,5 @@
 import { mkdirSync } from "node:fs";
-import { appendFile } from "node:fs/promises";
+import { appendFile, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { UsageRecord, UsageSink } from "./record.ts";
 import { rotateByRename, type RotationPolicy } from "./rotation.ts";
@@ -12,6 +12,8 @@ export class JsonlSink implements UsageSink {
   #pending: string[] = [];
   #writing: Promise<void> = Promise.resolve();
   #scheduled = false;
+  /** Bytes in the current file, known after the first rotation check. */
+  #size: number | undefined;
 
   constructor(
     readonly path: string,
@@ -40,10 +42,16 @@ export class JsonlSink implements UsageSink {
     const batch = this.#pending.join("");
     this.#pending = [];
     const rotation = this.rotation;
+    const bytes = Buffer.byteLength(batch);
     this.#writing = this.#writing
       .then(async () => {
-        if (rotation) await rotateByRename(this.path, rotation, Buffer.byteLength(batch));
+        if (rotation) {
+          // The size is tracked here rather than asked of the disk on every batch (one stat at start).
+          this.#size ??= await stat(this.path).then((st) => st.size, () => 0);
+          if (this.#size > 0 && this.#size + bytes > rotation.maxBytes && (await rotateByRename(this.path, rotation, bytes))) this.#size = 0;
+        }
         await appendFile(this.path, batch, { mode: 0o600 });
+        if (this.#size !== undefined) this.#size += bytes;
       })
       .catch((e: Error) => this.onError(e));
   }
