@@ -1,15 +1,18 @@
-import { PROXY_KEY_ENV } from "../config/access.ts";
 import { readEnv } from "../config/env.ts";
 import type { StatusBody } from "../server/status.ts";
 import { isHealthy } from "./health.ts";
 import { httpRequest } from "./local-http.ts";
+import { proxyKeyEnvFor } from "./shell-env.ts";
 import { listStates } from "./state-file.ts";
 
 /** Asks a running ccp for GET /status; undefined when nothing (or no ccp) answers. */
 export async function fetchStatus(host: string, port: number, timeoutMs = 2_000): Promise<StatusBody | undefined> {
   try {
-    // A keyed instance answers /status only with its proxy key (SECURITY.md); the default variable is sent when set.
-    const key = readEnv().secret(PROXY_KEY_ENV);
+    // A keyed instance answers /status only with its proxy key (SECURITY.md): the config's
+    // proxy_key_env (else $CCP_PROXY_KEY) is sent when it is set here.
+    const env = readEnv().all;
+    const keyEnv = proxyKeyEnvFor(env);
+    const key = keyEnv ? env[keyEnv] : undefined;
     const res = await httpRequest(`http://${host}:${port}/status`, { timeoutMs, headers: key ? { "x-ccp-key": key } : {} });
     if (res.status !== 200) return undefined;
     const body = JSON.parse(res.body) as Partial<StatusBody>;

@@ -51,3 +51,13 @@ describe("a proxy that wants a key", () => {
     expect(applyPlan({}, plan).ANTHROPIC_CUSTOM_HEADERS).toBeUndefined();
   });
 });
+
+test("the key variable is the config's proxy_key_env when it names one, else CCP_PROXY_KEY; only when it is set", async () => {
+  const { writeConfig } = await import("../support/config-file.ts");
+  const { proxyKeyEnvFor } = await import("../../src/ops/shell-env.ts");
+  const file = writeConfig(`proxy_key_env = "TEAM_CCP_KEY"\n[lanes.a]\nbase_url = "https://x.test"\n[[routes]]\nmatch = "*"\nlane = "a"\n`);
+  expect(proxyKeyEnvFor({ HOME: "/nonexistent", CCP_CONFIG: file, TEAM_CCP_KEY: "k".repeat(24) })).toBe("TEAM_CCP_KEY");
+  expect(proxyKeyEnvFor({ HOME: "/nonexistent", CCP_CONFIG: file, CCP_PROXY_KEY: "k".repeat(24) })).toBeUndefined();
+  expect(proxyKeyEnvFor({ HOME: "/nonexistent", CCP_PROXY_KEY: "k".repeat(24) })).toBe("CCP_PROXY_KEY");
+  expect(proxyKeyEnvFor({ HOME: "/nonexistent" })).toBeUndefined();
+});
