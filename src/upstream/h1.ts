@@ -2,7 +2,7 @@ import type net from "node:net";
 import { dial } from "./dial.ts";
 import { UpstreamFailure } from "./failure.ts";
 import { H1ProtocolError, H1ResponseParser } from "./h1-parser.ts";
-import { BodyQueue } from "./body-queue.ts";
+import { Exchange } from "./exchange.ts";
 import type { Transport, UpstreamRequest, UpstreamResponse } from "./transport.ts";
 import { writeBody } from "./upload.ts";
 
@@ -14,8 +14,6 @@ export interface H1Options {
   readonly idleSocketMs?: number;
 }
 
-/** Bytes of response body buffered per stream before the upstream socket is paused. */
-const BODY_HIGH_WATER = 256 * 1024;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
@@ -80,113 +78,68 @@ export class H1Transport implements Transport {
   #exchange(socket: net.Socket, req: UpstreamRequest, reused: boolean): Promise<UpstreamResponse> {
     return new Promise<UpstreamResponse>((resolve, reject) => {
       const parser = new H1ResponseParser(req.method);
-      let phase: "head" | "body" | "done" = "head";
-      let queue: BodyQueue | undefined;
-      let paused = false;
       let receivedBytes = false;
       // A connection goes back to the pool only once the whole request is on the wire.
       let bodyWritten = true;
-      let idleTimer: ReturnType<typeof setTimeout> | undefined;
-
-      const cleanup = () => {
-        clearTimeout(headersTimer);
-        clearTimeout(idleTimer);
-        req.signal.removeEventListener("abort", onAbort);
-        socket.off("data", onData);
-        socket.off("close", onClose);
-        socket.off("error", onError);
-      };
-      const fail = (f: UpstreamFailure) => {
-        if (phase === "done") return;
-        const wasHead = phase === "head";
-        phase = "done";
-        cleanup();
-        socket.destroy();
-        if (wasHead) reject(f);
-        else queue?.fail(f);
-      };
-      const armIdle = () => {
-        if (paused || phase !== "body") return;
-        if (idleTimer) idleTimer.refresh();
-        else idleTimer = setTimeout(() => fail(new UpstreamFailure("idle_timeout", `no response bytes for ${req.timeouts.idle_ms} ms`)), req.timeouts.idle_ms);
-      };
+      const ex = new Exchange(
+        "h1",
+        req,
+        {
+          pause: () => socket.pause(),
+          resume: () => socket.resume(),
+          abandon: () => socket.destroy(),
+          cleanup: () => {
+            socket.off("data", onData);
+            socket.off("close", onClose);
+            socket.off("error", onError);
+          },
+        },
+        resolve,
+        reject,
+      );
       const finish = () => {
-        phase = "done";
-        cleanup();
-        queue?.end();
+        ex.end();
         const reusable = bodyWritten && !parser.connectionClose && !parser.closeDelimited && socket.writableLength === 0;
         if (reusable) this.#release(socket);
         else socket.destroy();
       };
-      const onData = (chunk: Uint8Array) => {
+      // Declarations, not consts: the exchange may clean up (an already-aborted signal) before they are reached.
+      function onData(chunk: Uint8Array): void {
         receivedBytes = true;
         let events;
         try {
           events = parser.push(chunk);
         } catch (e) {
-          return fail(new UpstreamFailure("protocol", `malformed HTTP/1.1 response: ${(e as Error).message}`));
+          return ex.fail(new UpstreamFailure("protocol", `malformed HTTP/1.1 response: ${(e as Error).message}`));
         }
         for (const ev of events) {
-          if (ev.type === "head") {
-            clearTimeout(headersTimer);
-            phase = "body";
-            queue = new BodyQueue(BODY_HIGH_WATER, {
-              resume: () => {
-                if (!paused || phase !== "body") return;
-                paused = false;
-                socket.resume();
-                armIdle();
-              },
-              cancel: () => {
-                if (phase === "done") return;
-                phase = "done";
-                cleanup();
-                socket.destroy();
-              },
-            });
-            resolve({ protocol: "h1", status: ev.status, headers: ev.headers, body: queue });
-            armIdle();
-          } else if (ev.type === "body") {
-            if (phase !== "body" || !queue) return;
-            if (!queue.push(ev.chunk)) {
-              paused = true;
-              socket.pause();
-              clearTimeout(idleTimer);
-              idleTimer = undefined;
-            } else armIdle();
-          } else if (phase !== "done") finish();
+          if (ev.type === "head") ex.head(ev.status, ev.headers);
+          else if (ev.type === "body") ex.data(ev.chunk);
+          else if (!ex.done) finish();
         }
-      };
-      const onClose = () => {
-        if (phase === "done") return;
+      }
+      function onClose(): void {
+        if (ex.done) return;
         try {
           if (parser.finish().length > 0) return finish();
         } catch (e) {
-          if (reused && !receivedBytes) return fail(new UpstreamFailure("reset", "kept-alive connection was closed by the peer before any response"));
-          const what = e instanceof H1ProtocolError ? e.message : "connection closed";
-          return fail(new UpstreamFailure("reset", what));
+          if (reused && !receivedBytes) return ex.fail(new UpstreamFailure("reset", "kept-alive connection was closed by the peer before any response"));
+          return ex.fail(new UpstreamFailure("reset", e instanceof H1ProtocolError ? e.message : "connection closed"));
         }
-      };
-      const onError = (e: NodeJS.ErrnoException) => {
-        fail(new UpstreamFailure("reset", `connection error: ${e.code ?? e.message}`));
-      };
-      const onAbort = () => fail(new UpstreamFailure("client_abort", "the attempt was aborted"));
-
+      }
+      function onError(e: NodeJS.ErrnoException): void {
+        ex.fail(new UpstreamFailure("reset", `connection error: ${e.code ?? e.message}`));
+      }
+      if (ex.done) return;
       socket.on("data", onData);
       socket.on("close", onClose);
       socket.on("error", onError);
-      req.signal.addEventListener("abort", onAbort, { once: true });
-      const headersTimer = setTimeout(
-        () => fail(new UpstreamFailure("headers_timeout", `no response headers within ${req.timeouts.headers_ms} ms`)),
-        req.timeouts.headers_ms,
-      );
-      if (req.signal.aborted) return onAbort();
 
       socket.write(requestHead(req));
       if (req.body && req.body.byteLength > 0) {
         bodyWritten = false;
         void writeBody(socket, req.body, req.timeouts.upload_stall_ms, () => {
-          if (phase === "head") fail(new UpstreamFailure("upload_stall", `request body upload made no progress for ${req.timeouts.upload_stall_ms} ms`));
+          if (ex.phase === "head") ex.fail(new UpstreamFailure("upload_stall", `request body upload made no progress for ${req.timeouts.upload_stall_ms} ms`));
         }).then((complete) => (bodyWritten = complete));
       }
     });

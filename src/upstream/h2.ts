@@ -2,7 +2,7 @@ import http2 from "node:http2";
 import type net from "node:net";
 import { dial } from "./dial.ts";
 import { UpstreamFailure } from "./failure.ts";
-import { BodyQueue } from "./body-queue.ts";
+import { Exchange } from "./exchange.ts";
 import type { Transport, UpstreamRequest, UpstreamResponse } from "./transport.ts";
 import { writeBody } from "./upload.ts";
 
@@ -14,7 +14,6 @@ export interface H2Options {
   readonly pingTimeoutMs?: number;
 }
 
-const BODY_HIGH_WATER = 256 * 1024;
 const { NGHTTP2_CANCEL } = http2.constants;
 
 /** A session and what we know of its health. */
@@ -161,75 +160,42 @@ export class H2Transport implements Transport {
         this.#retire(s, new UpstreamFailure("reset", `HTTP/2 session unusable: ${(e as Error).message}`));
         return reject(new UpstreamFailure("dead_session", `HTTP/2 session unusable: ${(e as Error).message}`, true));
       }
-      let phase: "head" | "body" | "done" = "head";
-      let queue: BodyQueue | undefined;
-      let paused = false;
-      let idleTimer: ReturnType<typeof setTimeout> | undefined;
       const touch = () => (s.lastActivity = performance.now());
-
-      const cleanup = () => {
-        clearTimeout(headersTimer);
-        clearTimeout(idleTimer);
-        s.streams.delete(fail);
-        req.signal.removeEventListener("abort", onAbort);
-      };
+      const ex = new Exchange(
+        "h2",
+        req,
+        {
+          pause: () => stream.pause(),
+          resume: () => stream.resume(),
+          abandon: () => {
+            if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);
+          },
+          cleanup: () => s.streams.delete(fail),
+        },
+        resolve,
+        reject,
+      );
+      // The session fails its streams through this when it dies (dead_session, reset).
       function fail(f: UpstreamFailure): void {
-        if (phase === "done") return;
-        const wasHead = phase === "head";
-        phase = "done";
-        cleanup();
-        if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);
-        if (wasHead) reject(f);
-        else queue?.fail(f);
+        ex.fail(f);
       }
-      const armIdle = () => {
-        if (paused || phase !== "body") return;
-        if (idleTimer) idleTimer.refresh();
-        else idleTimer = setTimeout(() => fail(new UpstreamFailure("idle_timeout", `no response bytes for ${req.timeouts.idle_ms} ms`)), req.timeouts.idle_ms);
-      };
-      const onAbort = () => fail(new UpstreamFailure("client_abort", "the attempt was aborted"));
+      if (ex.done) return;
       s.streams.add(fail);
-      req.signal.addEventListener("abort", onAbort, { once: true });
-      const headersTimer = setTimeout(() => fail(new UpstreamFailure("headers_timeout", `no response headers within ${req.timeouts.headers_ms} ms`)), req.timeouts.headers_ms);
-      if (req.signal.aborted) return onAbort();
 
       stream.on("response", (h) => {
         touch();
         const status = Number(h[":status"]);
         if (status >= 100 && status < 200) return;
-        clearTimeout(headersTimer);
-        phase = "body";
         const list: [string, string][] = [];
         for (const [k, v] of Object.entries(h)) {
           if (k.startsWith(":") || v === undefined) continue;
           for (const one of Array.isArray(v) ? v : [v]) list.push([k, String(one)]);
         }
-        queue = new BodyQueue(BODY_HIGH_WATER, {
-          resume: () => {
-            if (!paused || phase !== "body") return;
-            paused = false;
-            stream.resume();
-            armIdle();
-          },
-          cancel: () => {
-            if (phase === "done") return;
-            phase = "done";
-            cleanup();
-            if (!stream.destroyed) stream.close(NGHTTP2_CANCEL);
-          },
-        });
-        resolve({ protocol: "h2", status, headers: list, body: queue });
-        armIdle();
+        ex.head(status, list);
       });
       stream.on("data", (chunk: Uint8Array) => {
         touch();
-        if (phase !== "body" || !queue) return;
-        if (!queue.push(chunk)) {
-          paused = true;
-          stream.pause();
-          clearTimeout(idleTimer);
-          idleTimer = undefined;
-        } else armIdle();
+        ex.data(chunk);
       });
       // Bun's client may emit "end" for a stream cut by a dying connection, so the verdict waits
       // for "close": a clean end is END_STREAM with no RST_STREAM code and a live session.
@@ -238,30 +204,27 @@ export class H2Transport implements Transport {
         touch();
         ended = true;
       });
-      stream.on("error", (e: Error & { code?: string }) => fail(new UpstreamFailure("reset", `HTTP/2 stream error: ${e.code ?? e.message}`)));
+      stream.on("error", (e: Error & { code?: string }) => ex.fail(new UpstreamFailure("reset", `HTTP/2 stream error: ${e.code ?? e.message}`)));
       stream.on("close", () => {
-        if (phase === "done") return;
+        if (ex.done) return;
         const code = stream.rstCode ?? 0;
         // Let a dying session's own events land first: they decide what a cut stream was.
         setImmediate(() => {
-          if (phase === "done") return;
+          if (ex.done) return;
           const sessionAlive = !s.session.destroyed && !s.session.closed && s.session.socket?.destroyed !== true;
           if (ended && code === http2.constants.NGHTTP2_NO_ERROR && sessionAlive) {
-            if (phase === "head") return fail(new UpstreamFailure("protocol", "HTTP/2 stream ended without response headers"));
-            phase = "done";
-            cleanup();
-            queue?.end();
-            return;
+            if (ex.phase === "head") return ex.fail(new UpstreamFailure("protocol", "HTTP/2 stream ended without response headers"));
+            return ex.end();
           }
           const refused = code === http2.constants.NGHTTP2_REFUSED_STREAM;
-          fail(new UpstreamFailure(refused ? "goaway" : "reset", `HTTP/2 stream closed${code ? ` (RST_STREAM code ${code})` : ""} before the response ended`, refused));
+          ex.fail(new UpstreamFailure(refused ? "goaway" : "reset", `HTTP/2 stream closed${code ? ` (RST_STREAM code ${code})` : ""} before the response ended`, refused));
         });
       });
       if (req.body && req.body.byteLength > 0) {
         const body = req.body;
         void writeBody(stream, body, req.timeouts.upload_stall_ms, () => {
           // Only a stall before the answer fails the attempt; after it, the peer simply stopped reading.
-          if (phase === "head") fail(new UpstreamFailure("upload_stall", `request body upload made no progress for ${req.timeouts.upload_stall_ms} ms (HTTP/2 flow control)`));
+          if (ex.phase === "head") ex.fail(new UpstreamFailure("upload_stall", `request body upload made no progress for ${req.timeouts.upload_stall_ms} ms (HTTP/2 flow control)`));
         }).then((complete) => {
           if (complete && !stream.destroyed) stream.end();
         });
