@@ -5,6 +5,7 @@ import { laneConfig, scratchDir } from "../support/ccp.ts";
 import { sseFrame, startFakeUpstream, type FakeUpstream } from "../support/fake-upstream/index.ts";
 import { startInProcess, type InProcessCcp } from "../support/in-process.ts";
 import { parseExposition, sample } from "../support/prometheus.ts";
+import { readUsageLines } from "../support/usage-file.ts";
 
 let upstream: FakeUpstream;
 beforeAll(async () => {
@@ -96,7 +97,7 @@ attempts = 1
     expect(sample(m, "ccp_inflight_requests")).toBe(0);
 
     // The usage records tell the same story.
-    const lines = readFileSync(ccp.usageFile, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { attempts: unknown[]; lane: string });
+    const lines = readUsageLines<{ attempts: unknown[]; lane: string }>(ccp.usageFile);
     expect(lines.filter((l) => l.lane === "zai").map((l) => l.attempts.length)).toEqual([2, 2, 2, 1]);
   });
 });
@@ -166,7 +167,7 @@ describe("capture", () => {
         expect(cap.record.status).toBeGreaterThanOrEqual(500);
       }
       // The usage line says where the capture is; a success has none.
-      const lines = readFileSync(ccp.usageFile, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { status: number; capture: string | null });
+      const lines = readUsageLines<{ status: number; capture: string | null }>(ccp.usageFile);
       expect(lines.map((l) => [l.status, l.capture !== null && existsSync(l.capture)])).toEqual([[200, false], [529, true], [500, true]]);
     } finally {
       await ccp.stop(100);

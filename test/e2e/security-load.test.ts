@@ -7,6 +7,7 @@ import { cliHome, expectExit, freePort, killLeftovers, runCli } from "../support
 import { startFakeUpstream, type FakeUpstream } from "../support/fake-upstream/index.ts";
 import { rssOf } from "../support/raw-http.ts";
 import { toToml } from "../support/toml.ts";
+import { readUsageLines } from "../support/usage-file.ts";
 
 /**
  * Nothing is lost under load and faults: every request that reached ccp (finished, failed
@@ -50,7 +51,7 @@ function rawLines(file: string): string[] {
 
 async function linesAtLeast(file: string, n: number, ms = 15_000): Promise<Record<string, unknown>[]> {
   const until = Date.now() + ms;
-  while (rawLines(file).length < n && Date.now() < until) await Bun.sleep(50);
+  while (readUsageLines(file).length < n && Date.now() < until) await Bun.sleep(50);
   await Bun.sleep(300); // and no more come after that
   return rawLines(file).map((l) => JSON.parse(l) as Record<string, unknown>);
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
 import { startFakeUpstream, type FakeUpstream } from "../support/fake-upstream/index.ts";
 import { startInProcess, type InProcessCcp } from "../support/in-process.ts";
+import { readUsageLines } from "../support/usage-file.ts";
 
 /**
  * One suite, run against both transports (Hono's common.case habit): every behaviour a
@@ -37,8 +37,7 @@ async function usageOf(ccp: InProcessCcp, res: Response): Promise<Record<string,
   const rid = res.headers.get("x-ccp-rid");
   const until = Date.now() + 10_000;
   for (;;) {
-    const lines = existsSync(ccp.usageFile) ? readFileSync(ccp.usageFile, "utf8").split("\n").filter(Boolean) : [];
-    const line = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.rid === rid);
+    const line = readUsageLines(ccp.usageFile).find((l) => l.rid === rid);
     if (line) return line;
     if (Date.now() > until) throw new Error(`no usage line for ${rid}`);
     await Bun.sleep(50);

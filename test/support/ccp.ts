@@ -1,7 +1,8 @@
-import { mkdtempSync, readFileSync, existsSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { readUsageLines } from "./usage-file.ts";
 
 export const ROOT = join(import.meta.dir, "..", "..");
 export const BUN = process.execPath;
@@ -93,8 +94,8 @@ export async function startCcp(o: StartCcpOptions): Promise<CcpProcess> {
     async usage(atLeast = 0) {
       const until = Date.now() + 10_000;
       for (;;) {
-        const lines = existsSync(usageFile) ? readFileSync(usageFile, "utf8").split("\n").filter(Boolean) : [];
-        if (lines.length >= atLeast || Date.now() > until) return lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+        const lines = readUsageLines(usageFile);
+        if (lines.length >= atLeast || Date.now() > until) return lines;
         await Bun.sleep(50);
       }
     },
