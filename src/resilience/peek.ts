@@ -1,4 +1,4 @@
-import { newObservation, observeEvent, type StreamObservation } from "../sse/observer.ts";
+import { newObservation, observedData, observeEvent, type StreamObservation } from "../sse/observer.ts";
 import { SseParser } from "../sse/parser.ts";
 import { UpstreamFailure } from "../upstream/failure.ts";
 import type { ByteSource } from "../upstream/body-queue.ts";
@@ -54,7 +54,7 @@ const isEventStream = (r: UpstreamResponse) =>
 export async function peek(response: UpstreamResponse): Promise<Peeked> {
   const reader = response.body;
   if (response.status >= 400) return { kind: "error_status", response, body: await readBounded(reader, MAX_ERROR_BODY_BYTES) };
-  const parser = new SseParser();
+  const parser = new SseParser(observedData);
   const observation = newObservation();
   if (!isEventStream(response)) {
     // A JSON body is one message: the client can use none of it until it is whole, so it is read

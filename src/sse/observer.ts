@@ -62,6 +62,11 @@ function parse(data: string): Record<string, unknown> | undefined {
   }
 }
 
+const PARSED = new Set(["message_start", "content_block_start", "content_block_stop", "message_delta", "error"]);
+
+/** The events whose data observeEvent reads; the parser need not decode any other's. */
+export const observedData = (event: string): boolean => PARSED.has(event);
+
 /**
  * Updates the observation from one event. Only the few events that carry usage,
  * stop reason or errors are JSON-parsed; content deltas are recognised by name alone.

@@ -1,87 +1,153 @@
 /**
  * Incremental Server-Sent Events parser (WHATWG HTML §9.2.6 "event stream interpretation").
  * It only observes: callers forward the original bytes themselves, so nothing is re-serialised.
+ * It works on bytes: line ends and field names are found without decoding, and an event's data
+ * is decoded only when the caller wants it (a stream's many content deltas never are).
+ * A pushed chunk is kept by reference until its event completes: callers must not reuse it
+ * (transports hand over fresh buffers).
  */
 export interface SseEvent {
   /** The `event:` field, "message" when absent. */
   readonly event: string;
-  /** `data:` lines joined with "\n". */
+  /** `data:` lines joined with "\n" ("" when the caller did not want this event's data). */
   readonly data: string;
 }
 
 /** Lines longer than this are skipped rather than held (hostile or broken upstreams). */
 export const MAX_LINE_CHARS = 4 * 1024 * 1024;
 
+/** Which events' data to decode, by event name; all of them when not given. */
+export type WantsData = (event: string) => boolean;
+
+const LF = 10;
+const CR = 13;
+const COLON = 58;
+const SPACE = 32;
+const EMPTY = new Uint8Array(0);
+const utf8 = new TextDecoder("utf-8");
+
+/** `field` as the bytes at the start of a line, followed by ":" or the end of the line. */
+function fieldIs(line: Uint8Array, field: string): boolean {
+  if (line.length < field.length || (line.length > field.length && line[field.length] !== COLON)) return false;
+  for (let i = 0; i < field.length; i++) if (line[i] !== field.charCodeAt(i)) return false;
+  return true;
+}
+
+/** The value after "field:" with its one optional leading space removed. */
+function valueOf(line: Uint8Array, field: string): Uint8Array {
+  let from = field.length + 1;
+  if (from > line.length) return EMPTY;
+  if (line[from] === SPACE) from++;
+  return line.subarray(from);
+}
+
 export class SseParser {
-  readonly #decoder = new TextDecoder("utf-8");
-  #pending = "";
+  /** The unfinished line carried over from earlier chunks. */
+  #pending: Uint8Array[] = [];
+  #pendingBytes = 0;
   #skippingLongLine = false;
+  /** The last chunk ended with CR: an LF starting the next one belongs to it. */
+  #afterCr = false;
+  #atStart = true;
   #event = "";
-  #data: string[] = [];
+  #data: Uint8Array[] = [];
   #hasData = false;
+
+  constructor(readonly wantsData: WantsData = () => true) {}
 
   /** Feeds one chunk; returns the events it completed (possibly none). */
   push(chunk: Uint8Array): SseEvent[] {
-    return this.#consume(this.#decoder.decode(chunk, { stream: true }), false);
+    const out: SseEvent[] = [];
+    let i = 0;
+    if (this.#atStart && chunk.length > 0) {
+      // A leading byte order mark is not part of the stream (spec); a split one is not looked for.
+      if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) i = 3;
+      this.#atStart = false;
+    }
+    if (this.#afterCr && chunk[i] === LF) i++;
+    this.#afterCr = false;
+    let cr = chunk.indexOf(CR, i);
+    while (i < chunk.length) {
+      if (cr !== -1 && cr < i) cr = chunk.indexOf(CR, i);
+      const lf = chunk.indexOf(LF, i);
+      let end: number;
+      let next: number;
+      if (cr !== -1 && (lf === -1 || cr < lf)) {
+        end = cr;
+        if (cr === chunk.length - 1) {
+          next = cr + 1;
+          this.#afterCr = true;
+        } else next = chunk[cr + 1] === LF ? cr + 2 : cr + 1;
+      } else if (lf !== -1) {
+        end = lf;
+        next = lf + 1;
+      } else {
+        this.#hold(chunk.subarray(i));
+        break;
+      }
+      this.#endLine(chunk.subarray(i, end), out);
+      i = next;
+    }
+    return out;
   }
 
   /** End of stream: a final line without terminator still counts; an event without its blank line is dropped (per spec). */
   end(): SseEvent[] {
-    return this.#consume(this.#decoder.decode(), true);
-  }
-
-  #consume(text: string, final: boolean): SseEvent[] {
     const out: SseEvent[] = [];
-    let buffer = this.#pending + text;
-    let start = 0;
-    for (;;) {
-      const lf = buffer.indexOf("\n", start);
-      const cr = buffer.indexOf("\r", start);
-      let end: number;
-      let next: number;
-      if (cr !== -1 && (lf === -1 || cr < lf)) {
-        // A CR at the very end may be the first half of CRLF split across chunks: wait for more.
-        if (cr === buffer.length - 1 && !final) break;
-        end = cr;
-        next = buffer[cr + 1] === "\n" ? cr + 2 : cr + 1;
-      } else if (lf !== -1) {
-        end = lf;
-        next = lf + 1;
-      } else break;
-      if (this.#skippingLongLine) this.#skippingLongLine = false;
-      else this.#line(buffer.slice(start, end), out);
-      start = next;
-    }
-    buffer = buffer.slice(start);
-    if (final) {
-      if (buffer.length > 0 && !this.#skippingLongLine) this.#line(buffer, out);
-      buffer = "";
-    } else if (buffer.length > MAX_LINE_CHARS) {
-      buffer = "";
-      this.#skippingLongLine = true;
-    }
-    this.#pending = buffer;
+    if (this.#pendingBytes > 0 || this.#pending.length > 0) this.#endLine(EMPTY, out);
     return out;
   }
 
-  #line(line: string, out: SseEvent[]): void {
-    if (line === "") {
-      if (this.#hasData) out.push({ event: this.#event || "message", data: this.#data.join("\n") });
+  #hold(part: Uint8Array): void {
+    if (this.#skippingLongLine) return;
+    this.#pendingBytes += part.length;
+    if (this.#pendingBytes > MAX_LINE_CHARS) {
+      this.#pending = [];
+      this.#pendingBytes = 0;
+      this.#skippingLongLine = true;
+      return;
+    }
+    this.#pending.push(part);
+  }
+
+  /** A line ended with `tail` as its last (or only) part. */
+  #endLine(tail: Uint8Array, out: SseEvent[]): void {
+    if (this.#skippingLongLine) {
+      this.#skippingLongLine = false;
+      return;
+    }
+    let line = tail;
+    if (this.#pending.length > 0) {
+      this.#pending.push(tail);
+      line = new Uint8Array(Bun.concatArrayBuffers(this.#pending));
+      this.#pending = [];
+      this.#pendingBytes = 0;
+    }
+    this.#line(line, out);
+  }
+
+  #line(line: Uint8Array, out: SseEvent[]): void {
+    if (line.length === 0) {
+      if (this.#hasData) {
+        const event = this.#event || "message";
+        out.push({ event, data: this.wantsData(event) ? this.#decodeData() : "" });
+      }
       this.#event = "";
       this.#data = [];
       this.#hasData = false;
       return;
     }
-    if (line.charCodeAt(0) === 58 /* ":" comment */) return;
-    const colon = line.indexOf(":");
-    const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? "" : line.slice(colon + 1);
-    if (value.charCodeAt(0) === 32) value = value.slice(1);
-    if (field === "event") this.#event = value;
-    else if (field === "data") {
-      this.#data.push(value);
+    if (line[0] === COLON) return; // a comment
+    if (fieldIs(line, "data")) {
+      // Held until the blank line, unless the event is already named and its data not wanted.
+      if (this.#event === "" || this.wantsData(this.#event)) this.#data.push(valueOf(line, "data"));
       this.#hasData = true;
-    }
+    } else if (fieldIs(line, "event")) this.#event = utf8.decode(valueOf(line, "event"));
     // "id" and "retry" do not matter to an observer; unknown fields are ignored per spec.
+  }
+
+  #decodeData(): string {
+    if (this.#data.length === 1) return utf8.decode(this.#data[0]);
+    return this.#data.map((d) => utf8.decode(d)).join("\n");
   }
 }

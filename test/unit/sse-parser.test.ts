@@ -63,3 +63,15 @@ describe("SseParser", () => {
     expect(events).toEqual([{ event: "ok", data: "1" }]);
   });
 });
+
+describe("SseParser with a data filter", () => {
+  test("decodes only the data the caller wants, and still reports every event", () => {
+    const p = new SseParser((event) => event !== "content_block_delta");
+    const text = 'event: message_start\ndata: {"a":1}\n\nevent: content_block_delta\ndata: {"delta":"x"}\n\ndata: {"late":1}\nevent: content_block_delta\n\n';
+    expect([...p.push(enc.encode(text)), ...p.end()]).toEqual([
+      { event: "message_start", data: '{"a":1}' },
+      { event: "content_block_delta", data: "" },
+      { event: "content_block_delta", data: "" },
+    ]);
+  });
+});

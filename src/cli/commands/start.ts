@@ -4,6 +4,7 @@ import { loadConfig } from "../../config/load.ts";
 import { launchDetached, portProblem, type LaunchResult } from "../../ops/launch.ts";
 import { startServer } from "../../server/serve.ts";
 import { ExitError } from "../exit-error.ts";
+import { stdoutLog } from "../line-log.ts";
 import { paint, spinner } from "../render.ts";
 
 export interface StartOptions {
@@ -52,12 +53,7 @@ function refusal(reason: "ccp-running" | "port-busy", port: number, host: string
 }
 
 function runForeground(config: ReturnType<typeof loadConfig>, warnings: readonly string[]): Promise<void> {
-  const stamp = () => new Date().toISOString();
-  const log = {
-    info: (m: string) => console.log(`${stamp()} info ${m}`),
-    warn: (m: string) => console.log(`${stamp()} warn ${m}`),
-    error: (m: string) => console.log(`${stamp()} error ${m}`),
-  };
+  const log = stdoutLog();
   for (const w of warnings) log.warn(w);
   const server = startServer(config, log);
   const lanes = Object.values(config.lanes).map((l) => `${l.name}=${l.transport} ${l.base_url}`).join(", ");
@@ -70,6 +66,7 @@ function runForeground(config: ReturnType<typeof loadConfig>, warnings: readonly
       log.info(`${signal}: stopping, in-flight streams get up to ${GRACE_MS / 1000} s`);
       void server.stop(GRACE_MS).then(() => {
         log.info("stopped");
+        log.flush();
         resolve();
       });
     };
