@@ -149,6 +149,21 @@ export async function startCcp(bin: string, home: string, config: string): Promi
   throw new Error(`ccp did not start: ${readFileSync(join(home, "ccp.err"), "utf8").slice(0, 2000)}`);
 }
 
+/** Starts the floor proxy (floor.ts) in front of the upstream; returns its URL. */
+export async function startFloor(dir: string, upstreamUrl: string, cert: Cert): Promise<string> {
+  const logFile = join(dir, "floor.out");
+  const proc = Bun.spawn([process.execPath, join(HERE, "floor.ts"), "--upstream", upstreamUrl, "--ca", cert.certFile], { env: baseEnv(dir), stdin: "ignore", stdout: Bun.file(logFile), stderr: "inherit" });
+  started.add(proc);
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const m = /floor listening on (http:\/\/\S+)/.exec(existsSync(logFile) ? readFileSync(logFile, "utf8") : "");
+    if (m) return m[1]!;
+    if (proc.exitCode !== null) break;
+    await Bun.sleep(50);
+  }
+  throw new Error("the floor proxy did not start");
+}
+
 export async function stopProcess(proc: Subprocess): Promise<void> {
   proc.kill("SIGTERM");
   const exited = await Promise.race([proc.exited.then(() => true), Bun.sleep(15_000).then(() => false)]);

@@ -156,7 +156,7 @@ export function render(r: Report): string {
   if (r.scenarios.some((x) => x.compare)) {
     out.push(
       table(
-        ["scenario (--compare)", "ttft p50/p99 ms", "+ttft p50 vs direct", "req/s", "thr ratio", "err"],
+        ["scenario (third arm: --floor or --compare)", "ttft p50/p99 ms", "+ttft p50 vs direct", "req/s", "thr ratio", "err"],
         r.scenarios
           .filter((x) => x.compare)
           .map((x) => [x.scenario.name, `${f(x.compare!.ttftP50)} / ${f(x.compare!.ttftP99)}`, signed(x.compare!.ttftP50 - x.direct.ttftP50), f(x.compare!.reqPerSec, 0), f(x.compare!.reqPerSec / x.direct.reqPerSec), String(x.compare!.errors)]),

@@ -1,16 +1,18 @@
 /**
- * `bun run bench [--quick] [--compare URL] [--only TEXT] [--no-build] [--ccp FILE] [--out FILE]`
+ * `bun run bench [--quick] [--floor | --compare URL] [--only TEXT] [--no-build] [--ccp FILE] [--out FILE]`
  *
  * Starts a fast fake Anthropic upstream (TLS, h2 + http/1.1), the compiled ccp, and a load
  * generator, each in its own process, and runs the same workload direct to the upstream and
  * through ccp, interleaved, per scenario. Prints a table and the targets, writes JSON
  * (bench-results/latest.json). Exit 1 on any error; the targets only inform.
+ * --floor adds a third arm through a bare Bun passthrough proxy (floor.ts): the cost of one
+ * extra Bun hop by itself, measured in the same run.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import type { DisconnectJob, JobResult, SlowJob, StreamJob } from "./loadgen.ts";
-import { ccpConfig, makeCert, startCcp, startLoadGen, startUpstream, stopAll, stopProcess, type Ccp, type Cert, type LoadGen, type Upstream } from "./processes.ts";
+import { ccpConfig, makeCert, startCcp, startFloor, startLoadGen, startUpstream, stopAll, stopProcess, type Ccp, type Cert, type LoadGen, type Upstream } from "./processes.ts";
 import { cpuSeconds, memory, rssSampler } from "./proc-stats.ts";
 import { arm, render, targets, type DisconnectResult, type Report, type ScenarioResult, type SlowResult, type SoakResult } from "./report.ts";
 import { fullPlan, quickPlan, type Plan, type Proto, type Scenario } from "./scenarios.ts";
@@ -27,6 +29,7 @@ interface Options {
   readonly ccp: string | undefined;
   readonly out: string;
   readonly skipExtras: boolean;
+  readonly floor: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -34,7 +37,7 @@ function parseArgs(argv: readonly string[]): Options {
     const i = argv.indexOf(name);
     return i === -1 ? undefined : argv[i + 1];
   };
-  const known = new Set(["--quick", "--compare", "--compare-model", "--only", "--no-build", "--ccp", "--out", "--no-extras", "--help"]);
+  const known = new Set(["--quick", "--compare", "--compare-model", "--only", "--no-build", "--ccp", "--out", "--no-extras", "--floor", "--help"]);
   for (const a of argv) {
     if (a.startsWith("--") && !known.has(a)) throw new Error(`unknown option ${a} (options: ${[...known].join(" ")})`);
   }
@@ -51,6 +54,7 @@ function parseArgs(argv: readonly string[]): Options {
     ccp: value("--ccp"),
     out: value("--out") ?? join(ROOT, "bench-results", "latest.json"),
     skipExtras: argv.includes("--no-extras"),
+    floor: argv.includes("--floor"),
   };
 }
 
@@ -246,7 +250,10 @@ async function main(): Promise<number> {
     const bin = await ccpBinary(o, dir);
     const upstream = await startUpstream(dir, cert);
     const gen = startLoadGen(dir);
-    const ctx: Ctx = { ...ctx0, cert, upstream, gen };
+    if (o.floor && o.compare) throw new Error("--floor and --compare both name the third arm: choose one");
+    const third = o.floor ? { ...o, compare: await startFloor(dir, upstream.url, cert) } : o;
+    if (o.floor) notes.push(`compare = the floor: a bare Bun passthrough proxy (scripts/bench/floor.ts, ${third.compare}) with HTTP/1.1 to the upstream, no ccp logic`);
+    const ctx: Ctx = { ...ctx0, o: third, cert, upstream, gen };
     const results: ScenarioResult[] = [];
     const usage = { records: 0, retried: 0, non200: 0, failures: {} as Record<string, number> };
     const addUsage = (u: typeof usage) => {

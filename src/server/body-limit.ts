@@ -47,13 +47,16 @@ const tooLarge = (limit: number, seen?: number) =>
   // Known from content-length: the server discards the declared rest, the connection stays usable.
   fail(413, "request_too_large", `request body is larger than ccp's limit of ${formatBytes(limit)}${seen ? ` (content-length ${seen})` : ""}; raise limits.max_body_mb to allow it`, seen === undefined);
 
+const timeoutFail = (ms: number) => fail(408, "timeout_error", `the request body did not arrive within ${ms} ms (limits.body_timeout_ms)`, true);
+
 function formatBytes(n: number): string {
   return n >= MIB ? `${Math.round((n / MIB) * 10) / 10} MiB` : `${n} bytes`;
 }
 
 /**
- * Reads a request body as a stream, holding at most `limit` bytes: the first chunk that
- * crosses it ends the read with 413 and nothing more is buffered. The whole body must arrive
+ * Reads a request body holding at most `limit` bytes: a declared length over it is refused
+ * unread, and a chunked body is read as a stream whose first chunk past it ends the read with
+ * 413 (nothing more is buffered). The whole body must arrive
  * within `timeoutMs` (a trickling client gets 408). The body is checked against its headers
  * first (bodyHeadersProblem), so a declared oversize body is refused without reading any of it.
  */
@@ -61,11 +64,12 @@ export async function readBodyBounded(req: Request, limits: Pick<Limits, "max_bo
   const limit = maxBodyBytes(limits);
   const early = bodyHeadersProblem(req.headers, limit);
   if (early) return early;
-  if (req.body === null) return { ok: true, bytes: new Uint8Array(0) };
-
   const declared = Number(req.headers.get("content-length") ?? Number.NaN);
-  // A declared length is allocated once (it is within the limit); otherwise chunks are joined at the end.
-  const whole = Number.isSafeInteger(declared) && declared >= 0 ? new Uint8Array(declared) : undefined;
+  // A declared length within the limit: Bun reads exactly that many bytes natively (no chunk
+  // round-trips through JavaScript), under the same deadline.
+  if (Number.isSafeInteger(declared) && declared >= 0) return readDeclared(req, limits.body_timeout_ms);
+  if (req.body === null) return { ok: true, bytes: new Uint8Array(0) };
+  // Otherwise (chunked) the stream is read piece by piece and cut at the limit.
   const parts: Uint8Array[] = [];
   let size = 0;
   const reader = req.body.getReader();
@@ -77,22 +81,39 @@ export async function readBodyBounded(req: Request, limits: Pick<Limits, "max_bo
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      if (timedOut) return fail(408, "timeout_error", `the request body did not arrive within ${limits.body_timeout_ms} ms (limits.body_timeout_ms)`, true);
+      if (timedOut) return timeoutFail(limits.body_timeout_ms);
       if (done) break;
-      if (size + value.byteLength > limit || (whole && size + value.byteLength > whole.byteLength)) {
+      if (size + value.byteLength > limit) {
         void reader.cancel().catch(() => {});
-        return size + value.byteLength > limit ? tooLarge(limit) : fail(400, "invalid_request_error", "request body is longer than its content-length", true);
+        return tooLarge(limit);
       }
-      if (whole) whole.set(value, size);
-      else parts.push(value);
+      parts.push(value);
       size += value.byteLength;
     }
   } catch {
-    if (timedOut) return fail(408, "timeout_error", `the request body did not arrive within ${limits.body_timeout_ms} ms (limits.body_timeout_ms)`, true);
+    if (timedOut) return timeoutFail(limits.body_timeout_ms);
     return fail(499, "client_abort", "the request body could not be read (the client went away)", true);
   } finally {
     clearTimeout(timer);
   }
-  if (whole) return { ok: true, bytes: size === whole.byteLength ? whole : whole.subarray(0, size) };
   return { ok: true, bytes: parts.length === 1 ? parts[0]! : new Uint8Array(Bun.concatArrayBuffers(parts)) };
+}
+
+/** A body of declared length (already checked against the limit), read whole within the deadline. */
+async function readDeclared(req: Request, timeoutMs: number): Promise<BodyRead> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), timeoutMs)));
+  const read = req.bytes();
+  try {
+    const bytes = await Promise.race([read, deadline]);
+    if (bytes === "timeout") {
+      read.catch(() => {}); // settles when the connection closes after the 408
+      return timeoutFail(timeoutMs);
+    }
+    return { ok: true, bytes };
+  } catch {
+    return fail(499, "client_abort", "the request body could not be read (the client went away)", true);
+  } finally {
+    clearTimeout(timer);
+  }
 }
