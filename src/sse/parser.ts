@@ -64,6 +64,7 @@ export class SseParser {
       if (chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) i = 3;
       this.#atStart = false;
     }
+    if (chunk.length === 0) return out; // an empty chunk must not forget a pending CR
     if (this.#afterCr && chunk[i] === LF) i++;
     this.#afterCr = false;
     let cr = chunk.indexOf(CR, i);

@@ -32,6 +32,8 @@ describe("SseParser", () => {
     expect(feed([crlf])).toEqual(expected);
     expect(feed([cr])).toEqual(expected);
     for (let i = 1; i < crlf.length; i++) expect(feed([crlf.slice(0, i), crlf.slice(i)])).toEqual(expected);
+    // An empty chunk between the CR and the LF of a CRLF changes nothing.
+    for (let i = 1; i < crlf.length; i++) expect(feed([crlf.slice(0, i), "", crlf.slice(i)])).toEqual(expected);
   });
 
   test("multi-byte UTF-8 split across chunks", () => {
