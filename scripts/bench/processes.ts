@@ -150,14 +150,14 @@ export async function startCcp(bin: string, home: string, config: string): Promi
 }
 
 /** Starts the floor proxy (floor.ts) in front of the upstream; returns its URL. */
-export async function startFloor(dir: string, upstreamUrl: string, cert: Cert): Promise<string> {
+export async function startFloor(dir: string, upstreamUrl: string, cert: Cert): Promise<{ readonly url: string; readonly pid: number }> {
   const logFile = join(dir, "floor.out");
   const proc = Bun.spawn([process.execPath, join(HERE, "floor.ts"), "--upstream", upstreamUrl, "--ca", cert.certFile], { env: baseEnv(dir), stdin: "ignore", stdout: Bun.file(logFile), stderr: "inherit" });
   started.add(proc);
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     const m = /floor listening on (http:\/\/\S+)/.exec(existsSync(logFile) ? readFileSync(logFile, "utf8") : "");
-    if (m) return m[1]!;
+    if (m) return { url: m[1]!, pid: proc.pid };
     if (proc.exitCode !== null) break;
     await Bun.sleep(50);
   }

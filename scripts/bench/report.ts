@@ -23,6 +23,8 @@ export interface ScenarioResult {
   readonly direct: ArmFigures;
   readonly through: ArmFigures;
   readonly compare?: ArmFigures;
+  /** the third arm's own peak RSS and CPU, when its process runs here (--floor) */
+  readonly compareProcess?: { readonly peakRssMb: number; readonly cpuSecPer1k: number };
   readonly addedTtftP50: number;
   readonly addedTtftP99: number;
   readonly throughputRatio: number;
@@ -156,10 +158,20 @@ export function render(r: Report): string {
   if (r.scenarios.some((x) => x.compare)) {
     out.push(
       table(
-        ["scenario (third arm: --floor or --compare)", "ttft p50/p99 ms", "+ttft p50 vs direct", "req/s", "thr ratio", "err"],
+        ["scenario (third arm: --floor or --compare)", "ttft p50/p99 ms", "+ttft p50 vs direct", "+ttft p99 vs direct", "req/s", "thr ratio", "RSS MB", "CPU s/1k", "err"],
         r.scenarios
           .filter((x) => x.compare)
-          .map((x) => [x.scenario.name, `${f(x.compare!.ttftP50)} / ${f(x.compare!.ttftP99)}`, signed(x.compare!.ttftP50 - x.direct.ttftP50), f(x.compare!.reqPerSec, 0), f(x.compare!.reqPerSec / x.direct.reqPerSec), String(x.compare!.errors)]),
+          .map((x) => [
+            x.scenario.name,
+            `${f(x.compare!.ttftP50)} / ${f(x.compare!.ttftP99)}`,
+            signed(x.compare!.ttftP50 - x.direct.ttftP50),
+            signed(x.compare!.ttftP99 - x.direct.ttftP99),
+            f(x.compare!.reqPerSec, 0),
+            f(x.compare!.reqPerSec / x.direct.reqPerSec),
+            x.compareProcess ? f(x.compareProcess.peakRssMb, 0) : "-",
+            x.compareProcess ? f(x.compareProcess.cpuSecPer1k) : "-",
+            String(x.compare!.errors),
+          ]),
       ),
       "",
     );

@@ -78,6 +78,8 @@ interface Ctx {
   readonly upstream: Upstream;
   readonly gen: LoadGen;
   readonly errors: string[];
+  /** the third arm's process when it runs here (--floor): its RSS and CPU are measured like ccp's */
+  readonly thirdPid?: number;
 }
 
 function streamJob(ctx: Ctx, s: Scenario, target: "direct" | "through" | "compare", ccp: Ccp, requests: number): Omit<StreamJob, "id"> {
@@ -100,6 +102,8 @@ async function runScenario(ctx: Ctx, s: Scenario, ccp: Ccp): Promise<ScenarioRes
   >;
   let ccpCpu = 0;
   let peak = 0;
+  let thirdCpu = 0;
+  let thirdPeak = 0;
   for (let round = 0; round < s.rounds; round++) {
     // direct, through, through, direct, ...: neither arm always goes first.
     const order = round % 2 === 0 ? arms : [...arms].reverse();
@@ -108,10 +112,18 @@ async function runScenario(ctx: Ctx, s: Scenario, ccp: Ccp): Promise<ScenarioRes
       const o0 = others(ctx);
       const n0 = (await ctx.upstream.stats()).connections;
       const c0 = cpuSeconds(ccp.proc.pid);
-      const sampler = a === "through" ? rssSampler(ccp.proc.pid) : undefined;
+      const pid = a === "through" ? ccp.proc.pid : a === "compare" ? ctx.thirdPid : undefined;
+      const p0 = pid === undefined ? 0 : cpuSeconds(pid);
+      const sampler = pid === undefined ? undefined : rssSampler(pid);
       const r = await ctx.gen.run(job);
-      if (sampler) peak = Math.max(peak, sampler.stop());
-      if (a === "through") ccpCpu += cpuSeconds(ccp.proc.pid) - c0;
+      const rss = sampler?.stop() ?? 0;
+      if (a === "through") {
+        peak = Math.max(peak, rss);
+        ccpCpu += cpuSeconds(ccp.proc.pid) - c0;
+      } else if (pid !== undefined) {
+        thirdPeak = Math.max(thirdPeak, rss);
+        thirdCpu += cpuSeconds(pid) - p0;
+      }
       acc[a].othersCpu += others(ctx) - o0;
       acc[a].connections += (await ctx.upstream.stats()).connections - n0;
       acc[a].results.push(r);
@@ -137,6 +149,7 @@ async function runScenario(ctx: Ctx, s: Scenario, ccp: Ccp): Promise<ScenarioRes
     direct,
     through,
     ...(compare ? { compare } : {}),
+    ...(compare && ctx.thirdPid !== undefined ? { compareProcess: { peakRssMb: thirdPeak, cpuSecPer1k: per1k(thirdCpu, compare.requests + compare.errors) } } : {}),
     addedTtftP50: through.ttftP50 - direct.ttftP50,
     addedTtftP99: through.ttftP99 - direct.ttftP99,
     throughputRatio: through.reqPerSec / direct.reqPerSec,
@@ -251,9 +264,10 @@ async function main(): Promise<number> {
     const upstream = await startUpstream(dir, cert);
     const gen = startLoadGen(dir);
     if (o.floor && o.compare) throw new Error("--floor and --compare both name the third arm: choose one");
-    const third = o.floor ? { ...o, compare: await startFloor(dir, upstream.url, cert) } : o;
-    if (o.floor) notes.push(`compare = the floor: a bare Bun passthrough proxy (scripts/bench/floor.ts, ${third.compare}) with HTTP/1.1 to the upstream, no ccp logic`);
-    const ctx: Ctx = { ...ctx0, o: third, cert, upstream, gen };
+    const floor = o.floor ? await startFloor(dir, upstream.url, cert) : undefined;
+    const third = floor ? { ...o, compare: floor.url } : o;
+    if (floor) notes.push(`compare = the floor: a bare Bun passthrough proxy (scripts/bench/floor.ts, ${floor.url}) with HTTP/1.1 to the upstream, no ccp logic; its RSS and CPU are measured like ccp's`);
+    const ctx: Ctx = { ...ctx0, o: third, cert, upstream, gen, ...(floor ? { thirdPid: floor.pid } : {}) };
     const results: ScenarioResult[] = [];
     const usage = { records: 0, retried: 0, non200: 0, failures: {} as Record<string, number> };
     const addUsage = (u: typeof usage) => {

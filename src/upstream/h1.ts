@@ -1,10 +1,9 @@
-import type net from "node:net";
-import { dial } from "./dial.ts";
+import { BunConn, dialNative } from "./bun-socket.ts";
 import { UpstreamFailure } from "./failure.ts";
 import { H1ProtocolError, H1ResponseParser } from "./h1-parser.ts";
 import { Exchange } from "./exchange.ts";
 import type { Transport, UpstreamRequest, UpstreamResponse } from "./transport.ts";
-import { writeBody } from "./upload.ts";
+import { watchDrain, writeBody } from "./upload.ts";
 
 export interface H1Options {
   readonly ca: readonly string[] | undefined;
@@ -16,13 +15,18 @@ export interface H1Options {
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
+/** Bodies up to this size go out in the same write as the head (one segment, one syscall). */
+const COALESCE_BODY_BYTES = 64 * 1024;
+const encoder = new TextEncoder();
+
 /**
- * HTTP/1.1 over our own sockets, so connect, TLS, headers and idle phases each have
- * their own timer and failure class, and the wire protocol is certainly HTTP/1.1.
+ * HTTP/1.1 over our own sockets (Bun's native ones), so connect, TLS, headers and idle
+ * phases each have their own timer and failure class, and the wire protocol is certainly
+ * HTTP/1.1.
  */
 export class H1Transport implements Transport {
   readonly protocol = "h1" as const;
-  readonly #idle: net.Socket[] = [];
+  readonly #idle: BunConn[] = [];
   readonly #maxIdle: number;
   readonly #idleSocketMs: number;
   readonly #ca: readonly string[] | undefined;
@@ -40,7 +44,7 @@ export class H1Transport implements Transport {
     // A pooled connection the peer has closed is dropped from the pool when its FIN arrives;
     // one closed in the instant before reuse fails as `reset` and the attempt loop decides.
     const pooled = this.#takeIdle();
-    const socket = pooled ?? (await dial(req.url, { connectMs: req.timeouts.connect_ms, tlsMs: req.timeouts.tls_ms, alpn: ["http/1.1"], ca: this.#ca, signal: req.signal }));
+    const socket = pooled ?? (await dialNative(req.url, { connectMs: req.timeouts.connect_ms, tlsMs: req.timeouts.tls_ms, alpn: ["http/1.1"], ca: this.#ca, signal: req.signal }));
     return this.#exchange(socket, req, pooled !== undefined);
   }
 
@@ -49,33 +53,32 @@ export class H1Transport implements Transport {
     for (const s of this.#idle.splice(0)) s.destroy();
   }
 
-  #takeIdle(): net.Socket | undefined {
-    for (let s = this.#idle.pop(); s; s = this.#idle.pop()) {
-      s.removeAllListeners();
-      s.setTimeout(0);
-      if (!s.destroyed && s.readable && s.writable) return s;
-      s.destroy();
+  #takeIdle(): BunConn | undefined {
+    for (let c = this.#idle.pop(); c; c = this.#idle.pop()) {
+      c.listener = undefined;
+      c.onTimeout = undefined;
+      c.socket?.timeout(0);
+      if (!c.destroyed) return c;
     }
     return undefined;
   }
 
-  #release(socket: net.Socket): void {
-    if (this.#closed || this.#idle.length >= this.#maxIdle || socket.destroyed) return void socket.destroy();
-    socket.removeAllListeners();
+  #release(conn: BunConn): void {
+    if (this.#closed || this.#idle.length >= this.#maxIdle || conn.destroyed) return void conn.destroy();
     const drop = () => {
-      socket.destroy();
-      const i = this.#idle.indexOf(socket);
+      conn.destroy();
+      const i = this.#idle.indexOf(conn);
       if (i !== -1) this.#idle.splice(i, 1);
     };
-    socket.on("data", drop); // an idle connection must be silent
-    socket.on("close", drop);
-    socket.on("error", drop);
-    socket.on("end", drop);
-    socket.setTimeout(this.#idleSocketMs, drop);
-    this.#idle.push(socket);
+    // An idle connection must be silent: any byte, FIN or error drops it.
+    conn.listener = { data: drop, close: drop };
+    conn.onTimeout = drop;
+    conn.resume(); // a response that filled the body queue in its last chunk left it paused
+    conn.socket?.timeout(Math.max(1, Math.round(this.#idleSocketMs / 1000)));
+    this.#idle.push(conn);
   }
 
-  #exchange(socket: net.Socket, req: UpstreamRequest, reused: boolean): Promise<UpstreamResponse> {
+  #exchange(socket: BunConn, req: UpstreamRequest, reused: boolean): Promise<UpstreamResponse> {
     return new Promise<UpstreamResponse>((resolve, reject) => {
       const parser = new H1ResponseParser(req.method);
       let receivedBytes = false;
@@ -89,9 +92,7 @@ export class H1Transport implements Transport {
           resume: () => socket.resume(),
           abandon: () => socket.destroy(),
           cleanup: () => {
-            socket.off("data", onData);
-            socket.off("close", onClose);
-            socket.off("error", onError);
+            if (socket.listener?.data === onData) socket.listener = undefined;
           },
         },
         resolve,
@@ -118,8 +119,9 @@ export class H1Transport implements Transport {
           else if (!ex.done) finish();
         }
       }
-      function onClose(): void {
+      function onClose(error: Error | undefined): void {
         if (ex.done) return;
+        if (error) return ex.fail(new UpstreamFailure("reset", `connection error: ${(error as NodeJS.ErrnoException).code ?? error.message}`));
         try {
           if (parser.finish().length > 0) return finish();
         } catch (e) {
@@ -127,20 +129,29 @@ export class H1Transport implements Transport {
           return ex.fail(new UpstreamFailure("reset", e instanceof H1ProtocolError ? e.message : "connection closed"));
         }
       }
-      function onError(e: NodeJS.ErrnoException): void {
-        ex.fail(new UpstreamFailure("reset", `connection error: ${e.code ?? e.message}`));
-      }
       if (ex.done) return;
-      socket.on("data", onData);
-      socket.on("close", onClose);
-      socket.on("error", onError);
+      socket.listener = { data: onData, close: onClose };
 
-      socket.write(requestHead(req));
-      if (req.body && req.body.byteLength > 0) {
+      const head = encoder.encode(requestHead(req));
+      const body = req.body && req.body.byteLength > 0 ? req.body : undefined;
+      if (!body) return void socket.write(head);
+      if (body.byteLength <= COALESCE_BODY_BYTES) {
+        const both = new Uint8Array(head.byteLength + body.byteLength);
+        both.set(head, 0);
+        both.set(body, head.byteLength);
+        if (!socket.write(both)) watchUpload(watchDrain(socket, req.timeouts.upload_stall_ms, onStall));
+        return;
+      }
+      socket.write(head);
+      watchUpload(writeBody(socket, body, req.timeouts.upload_stall_ms, onStall));
+
+      function onStall(): void {
+        if (ex.phase === "head") ex.fail(new UpstreamFailure("upload_stall", `request body upload made no progress for ${req.timeouts.upload_stall_ms} ms`));
+      }
+      /** A connection goes back to the pool only once the whole request is on the wire. */
+      function watchUpload(upload: Promise<boolean>): void {
         bodyWritten = false;
-        void writeBody(socket, req.body, req.timeouts.upload_stall_ms, () => {
-          if (ex.phase === "head") ex.fail(new UpstreamFailure("upload_stall", `request body upload made no progress for ${req.timeouts.upload_stall_ms} ms`));
-        }).then((complete) => (bodyWritten = complete));
+        void upload.then((complete) => (bodyWritten = complete));
       }
     });
   }

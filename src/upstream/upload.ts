@@ -17,6 +17,13 @@ export interface BodySink {
 export function writeBody(sink: BodySink, body: Uint8Array, stallMs: number, onStall: () => void): Promise<boolean> {
   if (sink.destroyed) return Promise.resolve(false);
   if (sink.write(body)) return Promise.resolve(true);
+  return watchDrain(sink, stallMs, onStall);
+}
+
+/** The watch half of writeBody, for bytes already handed to the sink that it could not take at once. */
+export function watchDrain(sink: BodySink, stallMs: number, onStall: () => void): Promise<boolean> {
+  if (sink.destroyed) return Promise.resolve(false);
+  if (sink.writableLength === 0) return Promise.resolve(true);
   return new Promise<boolean>((resolve) => {
     let pending = sink.writableLength;
     let movedAt = performance.now();
