@@ -6,6 +6,7 @@
 import { spawnSync, type Subprocess } from "bun";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { withHeapHint } from "../../src/ops/heap-hint.ts";
 import type { Job, JobResult } from "./loadgen.ts";
 
 const HERE = import.meta.dir;
@@ -133,7 +134,8 @@ export async function startCcp(bin: string, home: string, config: string): Promi
   writeFileSync(configFile, config);
   writeFileSync(logFile, "");
   const proc = Bun.spawn([bin, "start", "--foreground", "--port", "0", "--config", configFile], {
-    env: { ...baseEnv(home), CCP_HOME: join(home, "state") },
+    // The environment `ccp start` gives the server it launches (the heap hint), as --foreground under a supervisor should have.
+    env: withHeapHint({ ...baseEnv(home), CCP_HOME: join(home, "state") }),
     stdin: "ignore",
     stdout: Bun.file(logFile),
     stderr: Bun.file(join(home, "ccp.err")),

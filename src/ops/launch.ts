@@ -1,5 +1,7 @@
 import { mkdirSync, openSync, closeSync } from "node:fs";
 import type { Config } from "../config/config.ts";
+import { readEnv } from "../config/env.ts";
+import { withHeapHint } from "./heap-hint.ts";
 import { isHealthy, isPortBusy, waitHealthy } from "./health.ts";
 import { instancePaths } from "./paths.ts";
 import { selfCommand } from "./self.ts";
@@ -24,7 +26,7 @@ export async function portProblem(host: string, port: number): Promise<"ccp-runn
 }
 
 /**
- * Starts a detached `ccp start --foreground` with the caller's environment (so a restart
+ * Starts a detached `ccp start --foreground` with the caller's environment plus the heap hint (so a restart
  * picks up exported variables), writes the state file, and waits for /healthz: readiness
  * is an HTTP answer, never a pid.
  */
@@ -40,7 +42,7 @@ export async function launchDetached(req: LaunchRequest): Promise<LaunchResult> 
   if (config.source) args.push("--config", config.source);
   // --host may have come from the command line: the child must listen where the parent checked.
   if (config.host !== "127.0.0.1") args.push("--host", config.host);
-  const child = Bun.spawn([...selfCommand(), ...args], { stdio: ["ignore", out, out], detached: true });
+  const child = Bun.spawn([...selfCommand(), ...args], { env: withHeapHint(readEnv().all), stdio: ["ignore", out, out], detached: true });
   child.unref();
   closeSync(out);
   const state: InstanceState = {
