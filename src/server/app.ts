@@ -32,7 +32,8 @@ export function createApp(ctx: ServerContext, obs?: Observability): App {
   const gate = new AccessGate(ctx.config.access);
   return {
     fetch(req, port, conn) {
-      const path = new URL(req.url).pathname;
+      const url = new URL(req.url);
+      const path = url.pathname;
       // First, before anything reads the request: every endpoint but /healthz needs the proxy key, which is removed here.
       const access = gate.check(req.headers, path);
       if (!access.ok) {
@@ -50,7 +51,7 @@ export function createApp(ctx: ServerContext, obs?: Observability): App {
       }
       if (endpoint.forward) {
         conn?.keepOpen?.();
-        return forward(ctx, req, endpoint.forward, port);
+        return forward(ctx, req, endpoint.forward, port, url.search);
       }
       return Response.json({ status: "ok", service: "ccp", profile: ctx.config.profile, port });
     },

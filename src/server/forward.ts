@@ -13,7 +13,7 @@ import { estimateInputTokens } from "./count-tokens-local.ts";
 import { errorResponse } from "./errors.ts";
 import { downstreamHeaders, headerMode, upstreamHeaders } from "./forward-headers.ts";
 import { parseMessagesBody, type ParsedBody } from "./request-body.ts";
-import { upstreamUrl } from "./upstream-url.ts";
+import { cachedUpstreamUrl } from "./upstream-url.ts";
 
 export type Endpoint = "/v1/messages" | "/v1/messages/count_tokens" | "/v1/models";
 
@@ -26,7 +26,7 @@ const OP: Record<Endpoint, UsageRecord["op"]> = {
 const encoder = new TextEncoder();
 
 /** One client request: route, rewrite, the attempt loop, and one committed response. */
-export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoint, port: number): Promise<Response> {
+export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoint, port: number, search: string): Promise<Response> {
   const t0 = ctx.now();
   const rid = ctx.newRid();
   const rec = draftRecord(rid, OP[endpoint], ctx.config.profile, port);
@@ -97,7 +97,6 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
   capture = ctx.capture?.begin(rid, req.headers, bytes);
 
   // What each lane is sent: built once per lane (a fallback lane has its own credentials and model map).
-  const search = new URL(req.url).search;
   const built = new Map<string, LaneRequest>();
   const modelFor = (lane: Lane) => (parsed ? (lane.name === first.name ? routedModel! : laneModel(lane, parsed.model)) : undefined);
   const build = (lane: Lane): LaneRequest => {
@@ -106,7 +105,7 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
       const model = modelFor(lane);
       const rewritten = parsed && model !== undefined ? rewriteForLane(parsed.json, lane, model) : undefined;
       request = {
-        url: upstreamUrl(lane.base_url, endpoint, search),
+        url: cachedUpstreamUrl(lane.base_url, endpoint, search),
         method: endpoint === "/v1/models" ? "GET" : "POST",
         headers: upstreamHeaders(req.headers, lane),
         body: rewritten ? encoder.encode(JSON.stringify(rewritten)) : bytes,

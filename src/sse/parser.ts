@@ -26,19 +26,32 @@ const SPACE = 32;
 const EMPTY = new Uint8Array(0);
 const utf8 = new TextDecoder("utf-8");
 
-/** `field` as the bytes at the start of a line, followed by ":" or the end of the line. */
-function fieldIs(line: Uint8Array, field: string): boolean {
-  if (line.length < field.length || (line.length > field.length && line[field.length] !== COLON)) return false;
-  for (let i = 0; i < field.length; i++) if (line[i] !== field.charCodeAt(i)) return false;
+/** `field` as the bytes at the start of line [from, to), followed by ":" or the end of the line. */
+function fieldIs(b: Uint8Array, from: number, to: number, field: string): boolean {
+  const n = field.length;
+  if (to - from < n || (to - from > n && b[from + n] !== COLON)) return false;
+  for (let i = 0; i < n; i++) if (b[from + i] !== field.charCodeAt(i)) return false;
   return true;
 }
 
-/** The value after "field:" with its one optional leading space removed. */
-function valueOf(line: Uint8Array, field: string): Uint8Array {
-  let from = field.length + 1;
-  if (from > line.length) return EMPTY;
-  if (line[from] === SPACE) from++;
-  return line.subarray(from);
+/** Where the value after "field:" starts, its one optional leading space skipped. */
+function valueStart(b: Uint8Array, from: number, to: number, field: string): number {
+  const at = from + field.length + 1;
+  if (at > to) return to;
+  return b[at] === SPACE ? at + 1 : at;
+}
+
+/** The event names Anthropic-style streams use, matched on bytes so a name is not decoded per event. */
+const KNOWN_EVENTS = ["content_block_delta", "ping", "message_start", "content_block_start", "content_block_stop", "message_delta", "message_stop", "error"];
+
+function eventName(b: Uint8Array, from: number, to: number): string {
+  const n = to - from;
+  next: for (const name of KNOWN_EVENTS) {
+    if (name.length !== n) continue;
+    for (let i = 0; i < n; i++) if (b[from + i] !== name.charCodeAt(i)) continue next;
+    return name;
+  }
+  return utf8.decode(b.subarray(from, to));
 }
 
 export class SseParser {
@@ -86,7 +99,7 @@ export class SseParser {
         this.#hold(chunk.subarray(i));
         break;
       }
-      this.#endLine(chunk.subarray(i, end), out);
+      this.#endLine(chunk, i, end, out);
       i = next;
     }
     return out;
@@ -95,7 +108,7 @@ export class SseParser {
   /** End of stream: a final line without terminator still counts; an event without its blank line is dropped (per spec). */
   end(): SseEvent[] {
     const out: SseEvent[] = [];
-    if (this.#pendingBytes > 0 || this.#pending.length > 0) this.#endLine(EMPTY, out);
+    if (this.#pendingBytes > 0 || this.#pending.length > 0) this.#endLine(EMPTY, 0, 0, out);
     return out;
   }
 
@@ -111,24 +124,25 @@ export class SseParser {
     this.#pending.push(part);
   }
 
-  /** A line ended with `tail` as its last (or only) part. */
-  #endLine(tail: Uint8Array, out: SseEvent[]): void {
+  /** A line ended with bytes [from, to) of `b` as its last (or only) part. */
+  #endLine(b: Uint8Array, from: number, to: number, out: SseEvent[]): void {
     if (this.#skippingLongLine) {
       this.#skippingLongLine = false;
       return;
     }
-    let line = tail;
     if (this.#pending.length > 0) {
-      this.#pending.push(tail);
-      line = new Uint8Array(Bun.concatArrayBuffers(this.#pending));
+      this.#pending.push(b.subarray(from, to));
+      const line = new Uint8Array(Bun.concatArrayBuffers(this.#pending));
       this.#pending = [];
       this.#pendingBytes = 0;
+      return this.#line(line, 0, line.length, out);
     }
-    this.#line(line, out);
+    this.#line(b, from, to, out);
   }
 
-  #line(line: Uint8Array, out: SseEvent[]): void {
-    if (line.length === 0) {
+  /** One line, bytes [from, to) of `b`: located by index, so a line the observer skips costs no allocation. */
+  #line(b: Uint8Array, from: number, to: number, out: SseEvent[]): void {
+    if (from === to) {
       if (this.#hasData) {
         const event = this.#event || "message";
         out.push({ event, data: this.wantsData(event) ? this.#decodeData() : "" });
@@ -138,12 +152,12 @@ export class SseParser {
       this.#hasData = false;
       return;
     }
-    if (line[0] === COLON) return; // a comment
-    if (fieldIs(line, "data")) {
+    if (b[from] === COLON) return; // a comment
+    if (fieldIs(b, from, to, "data")) {
       // Held until the blank line, unless the event is already named and its data not wanted.
-      if (this.#event === "" || this.wantsData(this.#event)) this.#data.push(valueOf(line, "data"));
+      if (this.#event === "" || this.wantsData(this.#event)) this.#data.push(b.subarray(valueStart(b, from, to, "data"), to));
       this.#hasData = true;
-    } else if (fieldIs(line, "event")) this.#event = utf8.decode(valueOf(line, "event"));
+    } else if (fieldIs(b, from, to, "event")) this.#event = eventName(b, valueStart(b, from, to, "event"), to);
     // "id" and "retry" do not matter to an observer; unknown fields are ignored per spec.
   }
 

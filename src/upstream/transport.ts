@@ -5,7 +5,8 @@ export type Protocol = "h1" | "h2";
 
 /** One attempt's request, ready for the wire: headers already filtered and credentialed. */
 export interface UpstreamRequest {
-  readonly url: URL;
+  /** Shared between requests (built once per lane, endpoint and query): never mutated. */
+  readonly url: Readonly<URL>;
   readonly method: string;
   /** Lower-case names; no hop-by-hop headers, no host, no content-length (transports set them). */
   readonly headers: ReadonlyArray<readonly [string, string]>;

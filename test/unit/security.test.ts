@@ -7,7 +7,7 @@ import { AccessGate } from "../../src/server/access.ts";
 import { readBodyBounded } from "../../src/server/body-limit.ts";
 import { upstreamHeaders } from "../../src/server/forward-headers.ts";
 import { parseMessagesBody } from "../../src/server/request-body.ts";
-import { upstreamUrl } from "../../src/server/upstream-url.ts";
+import { cachedUpstreamUrl, upstreamUrl } from "../../src/server/upstream-url.ts";
 import { writeConfig } from "../support/config-file.ts";
 
 const KEY = "proxy-key-0123456789abcdef";
@@ -135,6 +135,16 @@ describe("a client never chooses the upstream host", () => {
     expect(url.hash).toBe("");
     expect(url.href).not.toMatch(/[\r\n\s]/);
     expect(url.search.slice(1)).not.toMatch(/[@/#?]/);
+  });
+
+  test("the cached URL is built once per lane, endpoint and query, and equals a fresh one (also past the cache's bound)", () => {
+    const a = cachedUpstreamUrl(base, "/v1/messages", "?beta=true");
+    expect(cachedUpstreamUrl(base, "/v1/messages", "?beta=true")).toBe(a);
+    expect(a.href).toBe(upstreamUrl(base, "/v1/messages", "?beta=true").href);
+    expect(cachedUpstreamUrl(base, "/v1/models", "?beta=true")).not.toBe(a);
+    for (let i = 0; i < 600; i++) {
+      expect(cachedUpstreamUrl(base, "/v1/messages", `?n=${i}`).href).toBe(`https://api.example.com/api/anthropic/v1/messages?n=${i}`);
+    }
   });
 
   test("x-ccp-* and hop-by-hop headers never go upstream; a key lane replaces the client's credentials", () => {
