@@ -1,5 +1,4 @@
 import chalk, { Chalk, type ChalkInstance } from "chalk";
-import ora from "ora";
 import { readEnv } from "../config/env.ts";
 
 const noColor = readEnv().noColor;
@@ -39,6 +38,9 @@ export const out = {
 /** A spinner on stderr, only when stderr is a terminal. */
 export function spinner(text: string): { stop(): void } {
   if (!process.stderr.isTTY) return { stop() {} };
+  // Loaded on first use, not at start-up: a server process never draws a spinner, and ora's
+  // dependencies cost it megabytes of memory.
+  const { default: ora } = require("ora") as typeof import("ora");
   const s = ora({ text, stream: process.stderr }).start();
   return { stop: () => s.stop() };
 }
