@@ -176,6 +176,23 @@ describe("connection phases", () => {
     }
   });
 
+  test("an upstream certificate nobody vouched for is refused (tls) over h1 and h2: no ca_file, no trust", async () => {
+    await upstream.reset();
+    for (const transport of ["h1", "h2"]) {
+      const ccp = startInProcess(config(upstream.url, transport, upstream.caFile).replace(/^ca_file = .*\n/m, ""));
+      try {
+        const res = await post(ccp);
+        expect(res.status).toBe(502);
+        const message = ((await res.json()) as { error: { message: string } }).error.message;
+        expect(message).toContain("tls");
+        expect(message).not.toContain("tls_timeout");
+      } finally {
+        await ccp.stop(100);
+      }
+    }
+    expect((await upstream.requests()).length).toBe(0);
+  });
+
   test("a refused connection fails with connect", async () => {
     const ccp = startInProcess(config("https://127.0.0.1:1", "h1", upstream.caFile));
     try {
