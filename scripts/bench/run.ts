@@ -94,7 +94,7 @@ const others = (ctx: Ctx) => cpuSeconds(ctx.upstream.proc.pid) + cpuSeconds(ctx.
 async function runScenario(ctx: Ctx, s: Scenario, ccp: Ccp): Promise<ScenarioResult> {
   const arms = ["direct", "through", ...(ctx.o.compare ? ["compare" as const] : [])] as const;
   // Warm-up: connections, pools, JIT. Not measured.
-  const warm = Math.max(20, s.concurrency * 2);
+  const warm = Math.max(100, s.concurrency * 2);
   for (const a of arms) await ctx.gen.run(streamJob(ctx, s, a, ccp, warm));
   const acc = Object.fromEntries(arms.map((a) => [a, { results: [] as JobResult[], othersCpu: 0, connections: 0 }])) as Record<
     (typeof arms)[number],
