@@ -20,6 +20,8 @@ export interface LoopInput {
   /** Monotonic milliseconds. */
   readonly now: () => number;
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** An attempt failed at the transport (its record is already in the list): for the server log. */
+  readonly onFailure?: ((attempt: AttemptRecord, n: number, failure: UpstreamFailure) => void) | undefined;
   readonly random?: () => number;
 }
 
@@ -126,6 +128,7 @@ export async function runAttempts(input: LoopInput): Promise<LoopResult> {
       if (signal.aborted) failure = new UpstreamFailure("client_abort", "the client went away");
       verdict = classifyFailure(failure.failureClass);
       record(failure.failureClass, null, null);
+      input.onFailure?.(attempts.at(-1)!, attempts.length, failure);
     }
     release();
     if (verdict.overload) runtime.limiter?.onOverload();

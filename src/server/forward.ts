@@ -6,6 +6,7 @@ import { guardStream } from "../sse/guard.ts";
 import type { CaptureSession } from "../usage/capture-hook.ts";
 import { applyObservation, draftRecord } from "../usage/draft.ts";
 import type { UsageRecord } from "../usage/record.ts";
+import { redactor } from "../usage/redact.ts";
 import { answerUncommitted } from "./answers.ts";
 import { readBodyBounded } from "./body-limit.ts";
 import type { ServerContext } from "./context.ts";
@@ -126,6 +127,12 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
     build,
     signal: abort.signal,
     now: ctx.now,
+    // Why an attempt failed, which the usage line (a failure class) does not say: for the operator.
+    onFailure: (a, n, f) => {
+      if (a.outcome === "client_abort") return;
+      const redact = redactor([ctx.config.lanes[a.lane]?.key, ctx.config.access.key]);
+      ctx.log.warn(`${rid} attempt ${n} lane=${a.lane} proto=${a.protocol} ${a.outcome} after ${a.ms} ms: ${redact(f.message)}`);
+    },
   });
   const finalLane = result.runtime.lane;
   describe(finalLane, modelFor(finalLane));

@@ -131,6 +131,8 @@ describe.each([
     expect(res.status).toBe(502);
     const message = ((await res.json()) as { error: { message: string } }).error.message;
     expect(message).toMatch(/: (reset|dead_session): /);
+    // The server log says why, which the usage line's failure class alone does not.
+    expect(ccp.logs.some((l) => / attempt 1 lane=up proto=h[12] (reset|dead_session) after \d+ ms: \S/.test(l))).toBe(true);
     expect(await (await post(ccp)).text()).toContain("event: message_stop");
   });
 
