@@ -147,6 +147,18 @@ describe("a client never chooses the upstream host", () => {
     }
   });
 
+  test("a body must be UTF-8 JSON; a leading byte order mark is allowed, as a decoder drops it", () => {
+    const json = new TextEncoder().encode(JSON.stringify({ model: "claude-sonnet-4-5", messages: [{ role: "user", content: "héllo ✓" }] }));
+    const ok = parseMessagesBody(json);
+    expect(ok.ok && ok.body.json).toEqual({ model: "claude-sonnet-4-5", messages: [{ role: "user", content: "héllo ✓" }] });
+    expect(parseMessagesBody(new Uint8Array([0xef, 0xbb, 0xbf, ...json])).ok).toBe(true);
+    const latin1 = new Uint8Array([...new TextEncoder().encode('{"model":"m","x":"'), 0xe9, ...new TextEncoder().encode('"}')]);
+    const bad = parseMessagesBody(latin1);
+    expect(bad.ok).toBe(false);
+    expect(!bad.ok && bad.message).toContain("not valid JSON");
+    expect(parseMessagesBody(json.subarray(0, json.length - 3)).ok).toBe(false);
+  });
+
   test("x-ccp-* and hop-by-hop headers never go upstream; a key lane replaces the client's credentials", () => {
     const client = new Headers({
       "x-ccp-key": "proxy",
