@@ -35,9 +35,10 @@ export const out = {
   check: (pass: boolean) => (pass ? o.green("ok  ") : o.red("FAIL")),
 };
 
-/** A spinner on stderr, only when stderr is a terminal. */
+/** A spinner on stderr, only when stderr is a terminal with a width. */
 export function spinner(text: string): { stop(): void } {
-  if (!process.stderr.isTTY) return { stop() {} };
+  // No terminal, or one that reports no width (a pty without a size): ora would redraw without end.
+  if (!process.stderr.isTTY || !process.stderr.columns) return { stop() {} };
   // Loaded on first use, not at start-up: a server process never draws a spinner, and ora's
   // dependencies cost it megabytes of memory.
   const { default: ora } = require("ora") as typeof import("ora");
