@@ -267,3 +267,51 @@ describe("dead HTTP/2 peer", () => {
     }
   });
 });
+
+describe("HTTP/1.1 keep-alive pool", () => {
+  test("a kept-alive connection the upstream closes while idle is dropped from the pool: the next request needs no retry", async () => {
+    // A raw HTTP/1.1 upstream that answers each request, then closes a connection left idle for 300 ms.
+    const sse = "event: message_start\ndata: {}\n\nevent: message_stop\ndata: {}\n\n";
+    const answer = `HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: ${sse.length}\r\n\r\n${sse}`;
+    let connections = 0;
+    const up = Bun.listen<{ timer?: ReturnType<typeof setTimeout> }>({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        open(s) {
+          connections++;
+          s.data = {};
+        },
+        data(s, chunk) {
+          clearTimeout(s.data.timer);
+          if (!new TextDecoder().decode(chunk).includes("\r\n\r\n")) return;
+          s.write(answer);
+          s.data.timer = setTimeout(() => s.end(), 300);
+        },
+        close(s) {
+          clearTimeout(s.data.timer);
+        },
+      },
+    });
+    const ccp = startInProcess(config(`http://127.0.0.1:${up.port}`, "h1", upstream.caFile).replace(/^ca_file = .*\n/m, "").replace("retry = { attempts = 1 }", "retry = { attempts = 3 }"));
+    try {
+      const send = async () => {
+        const res = await post(ccp);
+        expect(await res.text()).toContain("message_stop");
+        return res;
+      };
+      const first = await send();
+      const second = await send();
+      expect(connections).toBe(1); // the second request reused the connection
+      await Bun.sleep(1_500); // the upstream closes the idle connection meanwhile
+      const third = await send();
+      expect(connections).toBe(2);
+      const usage = await Promise.all([first, second, third].map((r) => usageOf(ccp, r) as Promise<{ attempts: unknown[] }>));
+      expect(usage.map((u) => u.attempts.length)).toEqual([1, 1, 1]);
+      expect(ccp.logs.filter((l) => / attempt \d+ lane=/.test(l))).toEqual([]);
+    } finally {
+      await ccp.stop(100);
+      up.stop(true);
+    }
+  });
+});
