@@ -294,15 +294,19 @@ async function main(): Promise<number> {
       addUsage(usageLog(ccp));
       await stopProcess(ccp.proc);
     }
-    if (!o.skipExtras && !o.only) {
+    // The phases after the matrix run unless --no-extras; --only picks them by name too ("soak", "slow readers", "disconnects").
+    const extra = (name: string) => !o.skipExtras && (!o.only || name.includes(o.only));
+    if (extra("soak")) {
       // Each on a fresh ccp (persistence on, the default), so earlier scenarios' memory does not blur them.
       const soaked = await fresh("soak", true);
       soakResult = await soak(ctx, plan.soak, soaked);
       addUsage(usageLog(soaked));
       await stopProcess(soaked.proc);
+    }
+    if (extra("slow readers") || extra("disconnects")) {
       const robust = await fresh("robustness", true);
-      for (const proto of ["h1", "h2"] as const) slow.push(await slowReaders(ctx, plan.slow, robust, proto));
-      for (const proto of ["h1", "h2"] as const) disc.push(await disconnects(ctx, plan.disconnect, robust, proto));
+      if (extra("slow readers")) for (const proto of ["h1", "h2"] as const) slow.push(await slowReaders(ctx, plan.slow, robust, proto));
+      if (extra("disconnects")) for (const proto of ["h1", "h2"] as const) disc.push(await disconnects(ctx, plan.disconnect, robust, proto));
       await stopProcess(robust.proc);
     }
     const failed = Object.values(usage.failures).reduce((a, b) => a + b, 0);
