@@ -128,14 +128,14 @@ lane = "h2"
 }
 
 /** Starts `ccp start --foreground --port 0`; its log goes to a file, as it would in production. */
-export async function startCcp(bin: string, home: string, config: string): Promise<Ccp> {
+export async function startCcp(bin: string, home: string, config: string, extraEnv: Readonly<Record<string, string>> = {}): Promise<Ccp> {
   const configFile = join(home, "ccp.toml");
   const logFile = join(home, "ccp.out");
   writeFileSync(configFile, config);
   writeFileSync(logFile, "");
   const proc = Bun.spawn([bin, "start", "--foreground", "--port", "0", "--config", configFile], {
     // The environment `ccp start` gives the server it launches (the heap hint), as --foreground under a supervisor should have.
-    env: withHeapHint({ ...baseEnv(home), CCP_HOME: join(home, "state") }),
+    env: withHeapHint({ ...baseEnv(home), CCP_HOME: join(home, "state"), ...extraEnv }),
     stdin: "ignore",
     stdout: Bun.file(logFile),
     stderr: Bun.file(join(home, "ccp.err")),

@@ -1,5 +1,5 @@
 /**
- * `bun run bench [--quick] [--floor | --compare URL] [--only TEXT] [--no-build] [--ccp FILE] [--out FILE]`
+ * `bun run bench [--quick] [--floor | --compare URL] [--only TEXT] [--no-build] [--ccp FILE] [--ccp-env K=V]... [--out FILE]`
  *
  * Starts a fast fake Anthropic upstream (TLS, h2 + http/1.1), the compiled ccp, and a load
  * generator, each in its own process, and runs the same workload direct to the upstream and
@@ -30,6 +30,8 @@ interface Options {
   readonly out: string;
   readonly skipExtras: boolean;
   readonly floor: boolean;
+  /** extra environment for ccp (--ccp-env K=V, repeatable): A/B runs of runtime settings */
+  readonly ccpEnv: Readonly<Record<string, string>>;
 }
 
 function parseArgs(argv: readonly string[]): Options {
@@ -37,7 +39,7 @@ function parseArgs(argv: readonly string[]): Options {
     const i = argv.indexOf(name);
     return i === -1 ? undefined : argv[i + 1];
   };
-  const known = new Set(["--quick", "--compare", "--compare-model", "--only", "--no-build", "--ccp", "--out", "--no-extras", "--floor", "--help"]);
+  const known = new Set(["--quick", "--compare", "--compare-model", "--only", "--no-build", "--ccp", "--out", "--no-extras", "--floor", "--ccp-env", "--help"]);
   for (const a of argv) {
     if (a.startsWith("--") && !known.has(a)) throw new Error(`unknown option ${a} (options: ${[...known].join(" ")})`);
   }
@@ -55,6 +57,14 @@ function parseArgs(argv: readonly string[]): Options {
     out: value("--out") ?? join(ROOT, "bench-results", "latest.json"),
     skipExtras: argv.includes("--no-extras"),
     floor: argv.includes("--floor"),
+    ccpEnv: Object.fromEntries(
+      argv.flatMap((a, i) => {
+        if (argv[i - 1] !== "--ccp-env") return [];
+        const eq = a.indexOf("=");
+        if (eq < 1) throw new Error(`--ccp-env takes NAME=VALUE, not ${a}`);
+        return [[a.slice(0, eq), a.slice(eq + 1)]];
+      }),
+    ),
   };
 }
 
@@ -282,7 +292,7 @@ async function main(): Promise<number> {
     const fresh = async (name: string, persist: boolean) => {
       const home = join(dir, name);
       mkdirSync(home, { recursive: true });
-      const ccp = await startCcp(bin, home, ccpConfig(upstream.url, cert.certFile, persist));
+      const ccp = await startCcp(bin, home, ccpConfig(upstream.url, cert.certFile, persist), o.ccpEnv);
       console.error(`ccp pid ${ccp.proc.pid} on ${ccp.url} (${name}); upstream ${upstream.url}`);
       return ccp;
     };
