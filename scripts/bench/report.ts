@@ -23,6 +23,8 @@ export interface ScenarioResult {
   readonly direct: ArmFigures;
   readonly through: ArmFigures;
   readonly compare?: ArmFigures;
+  /** h2 scenarios: a client speaking HTTP/2 to the upstream itself (reference, not the baseline) */
+  readonly directH2?: ArmFigures;
   /** the third arm's own peak RSS and CPU, when its process runs here (--floor) */
   readonly compareProcess?: { readonly peakRssMb: number; readonly cpuSecPer1k: number };
   readonly addedTtftP50: number;
@@ -171,6 +173,24 @@ export function render(r: Report): string {
             x.compareProcess ? f(x.compareProcess.peakRssMb, 0) : "-",
             x.compareProcess ? f(x.compareProcess.cpuSecPer1k) : "-",
             String(x.compare!.errors),
+          ]),
+      ),
+      "",
+    );
+  }
+  if (r.scenarios.some((x) => x.directH2)) {
+    out.push(
+      table(
+        ["scenario (reference: a client speaking HTTP/2 itself)", "ttft p50/p99 ms", "ccp +ttft p50 vs it", "req/s", "ccp thr ratio vs it", "err"],
+        r.scenarios
+          .filter((x) => x.directH2)
+          .map((x) => [
+            x.scenario.name,
+            `${f(x.directH2!.ttftP50)} / ${f(x.directH2!.ttftP99)}`,
+            signed(x.through.ttftP50 - x.directH2!.ttftP50),
+            f(x.directH2!.reqPerSec, 0),
+            f(x.through.reqPerSec / x.directH2!.reqPerSec),
+            String(x.directH2!.errors),
           ]),
       ),
       "",

@@ -16,7 +16,7 @@ import { ccpConfig, makeCert, startCcp, startFloor, startLoadGen, startUpstream,
 import { cpuSeconds, memory, rssSampler } from "./proc-stats.ts";
 import { arm, render, targets, type DisconnectResult, type Report, type ScenarioResult, type SlowResult, type SoakResult } from "./report.ts";
 import { fullPlan, quickPlan, type Plan, type Proto, type Scenario } from "./scenarios.ts";
-import { streamBytes } from "./workload.ts";
+import { streamBytes, type StreamShape } from "./workload.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 
@@ -92,9 +92,17 @@ interface Ctx {
   readonly thirdPid?: number;
 }
 
-function streamJob(ctx: Ctx, s: Scenario, target: "direct" | "through" | "compare", ccp: Ccp, requests: number): Omit<StreamJob, "id"> {
+/**
+ * The arms of a scenario. direct: the client straight to the upstream, speaking HTTP/1.1 as
+ * Claude Code does (its CLI, offered h2 and http/1.1 by ALPN, picks http/1.1); through: the same
+ * client via ccp, whose lane speaks the scenario's protocol upstream; direct-h2 (h2 scenarios):
+ * a client that speaks HTTP/2 itself, for reference; compare: --floor or --compare.
+ */
+type ArmName = "direct" | "through" | "direct-h2" | "compare";
+
+function streamJob(ctx: Ctx, s: Scenario, target: ArmName, ccp: Ccp, requests: number): Omit<StreamJob, "id"> {
   const base = { kind: "stream" as const, concurrency: s.concurrency, requests, bodyBytes: s.bodyBytes, shape: s.shape };
-  if (target === "direct") return { ...base, url: ctx.upstream.url, ca: ctx.cert.pem, h2: s.proto === "h2", model: modelFor(s.proto), exact: true };
+  if (target === "direct" || target === "direct-h2") return { ...base, url: ctx.upstream.url, ca: ctx.cert.pem, h2: target === "direct-h2", model: modelFor(s.proto), exact: true };
   if (target === "through") return { ...base, url: ccp.url, h2: false, model: modelFor(s.proto), exact: true };
   return { ...base, url: ctx.o.compare!, h2: false, model: ctx.o.compareModel ?? modelFor(s.proto), exact: false };
 }
@@ -102,12 +110,12 @@ function streamJob(ctx: Ctx, s: Scenario, target: "direct" | "through" | "compar
 const others = (ctx: Ctx) => cpuSeconds(ctx.upstream.proc.pid) + cpuSeconds(ctx.gen.pid);
 
 async function runScenario(ctx: Ctx, s: Scenario, ccp: Ccp): Promise<ScenarioResult> {
-  const arms = ["direct", "through", ...(ctx.o.compare ? ["compare" as const] : [])] as const;
+  const arms: readonly ArmName[] = ["direct", "through", ...(s.proto === "h2" && !ctx.o.quick ? (["direct-h2"] as const) : []), ...(ctx.o.compare ? (["compare"] as const) : [])];
   // Warm-up: connections, pools, JIT. Not measured.
   const warm = Math.max(100, s.concurrency * 2);
   for (const a of arms) await ctx.gen.run(streamJob(ctx, s, a, ccp, warm));
   const acc = Object.fromEntries(arms.map((a) => [a, { results: [] as JobResult[], othersCpu: 0, connections: 0 }])) as Record<
-    (typeof arms)[number],
+    ArmName,
     { results: JobResult[]; othersCpu: number; connections: number }
   >;
   let ccpCpu = 0;
@@ -140,7 +148,7 @@ async function runScenario(ctx: Ctx, s: Scenario, ccp: Ccp): Promise<ScenarioRes
       for (const e of r.errors) ctx.errors.push(`${s.name} ${a}: ${e}`);
     }
   }
-  const fig = (a: (typeof arms)[number]) => {
+  const fig = (a: ArmName) => {
     const rs = acc[a].results;
     return arm(
       rs.reduce((n, r) => n + r.count, 0),
@@ -153,12 +161,14 @@ async function runScenario(ctx: Ctx, s: Scenario, ccp: Ccp): Promise<ScenarioRes
   const direct = fig("direct");
   const through = fig("through");
   const compare = ctx.o.compare ? fig("compare") : undefined;
+  const directH2 = arms.includes("direct-h2") ? fig("direct-h2") : undefined;
   const per1k = (cpu: number, n: number) => (n > 0 ? (cpu / n) * 1000 : NaN);
   const result: ScenarioResult = {
     scenario: s,
     direct,
     through,
     ...(compare ? { compare } : {}),
+    ...(directH2 ? { directH2 } : {}),
     ...(compare && ctx.thirdPid !== undefined ? { compareProcess: { peakRssMb: thirdPeak, cpuSecPer1k: per1k(thirdCpu, compare.requests + compare.errors) } } : {}),
     addedTtftP50: through.ttftP50 - direct.ttftP50,
     addedTtftP99: through.ttftP99 - direct.ttftP99,
@@ -177,18 +187,13 @@ async function runScenario(ctx: Ctx, s: Scenario, ccp: Ccp): Promise<ScenarioRes
   return result;
 }
 
+/** Plain streaming requests through ccp (4 KB bodies), checked byte for byte. */
+function throughJob(ccp: Ccp, proto: Proto, requests: number, concurrency: number, shape: StreamShape): Omit<StreamJob, "id"> {
+  return { kind: "stream", url: ccp.url, h2: false, model: modelFor(proto), concurrency, requests, bodyBytes: 4096, shape, exact: true };
+}
+
 async function soak(ctx: Ctx, plan: Plan["soak"], ccp: Ccp): Promise<SoakResult> {
-  const job = (proto: Proto, requests: number): Omit<StreamJob, "id"> => ({
-    kind: "stream",
-    url: ccp.url,
-    h2: false,
-    model: modelFor(proto),
-    concurrency: plan.concurrency,
-    requests,
-    bodyBytes: 4096,
-    shape: plan.shape,
-    exact: true,
-  });
+  const job = (proto: Proto, requests: number) => throughJob(ccp, proto, requests, plan.concurrency, plan.shape);
   const errors: string[] = [];
   const check = (r: JobResult) => r.errors.forEach((e) => errors.push(`soak: ${e}`));
   for (let done = 0, i = 0; done < plan.warmup; done += plan.batch, i++) check(await ctx.gen.run(job(i % 2 ? "h1" : "h2", plan.batch)));
@@ -262,7 +267,8 @@ async function main(): Promise<number> {
   const t0 = performance.now();
   const dir = mkdtempSync(join(os.tmpdir(), "ccp-bench-"));
   const notes = [
-    "direct = load generator → upstream over TLS (HTTP/1.1 or HTTP/2, as the lane); through = load generator → ccp over plain HTTP/1.1 on loopback (as Claude Code talks to it) → upstream over TLS. The through arm skips the client's TLS and adds a hop; the difference is ccp's cost plus one loopback hop.",
+    "direct = load generator → upstream over TLS with HTTP/1.1, as Claude Code connects (its CLI picks http/1.1 when the upstream offers h2 too); through = the same client → ccp over plain HTTP/1.1 on loopback → upstream over TLS with the lane's protocol (h1 or h2). The through arm skips the client's TLS and adds a hop; the difference is ccp's cost plus one loopback hop.",
+    "h2 scenarios (not with --quick) also run direct-h2, a client that speaks HTTP/2 to the upstream itself (one multiplexed connection): a reference no Claude Code setup reaches directly, shown in its own table.",
     "all processes (upstream under Node.js, ccp, load generator under Bun) share the machine's cores; throughput at c=50/200 is bounded by CPU, so its ratio reflects ccp's CPU per request.",
     "added ttft = through percentile − direct percentile over all interleaved rounds; ttft is measured at the first content_block_delta byte at the client.",
   ];

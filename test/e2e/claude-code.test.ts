@@ -110,3 +110,16 @@ describe("transport per lane, and MITM_FORCE_H1", () => {
     expect(forced.usage.filter((l) => l.lane === "anthropic").every((l) => l.h2 === true)).toBe(true);
   });
 });
+
+describe("Claude Code without ccp", () => {
+  // The benchmark's direct arm speaks HTTP/1.1 because this is how Claude Code connects on its
+  // own; should a release start using HTTP/2, this fails and the benchmark's baseline must follow.
+  test("talking straight to an upstream that offers h2 and http/1.1, it picks HTTP/1.1", async () => {
+    await upstream.reset();
+    const r = await runClaude(`${upstream.url}/direct`, { env: { NODE_EXTRA_CA_CERTS: upstream.caFile } });
+    expect(r.json).toMatchObject({ is_error: false, result: "ok" });
+    const direct = messagesTo(await upstream.requests(), "/direct/");
+    expect(direct.length).toBeGreaterThanOrEqual(1);
+    expect(direct.map((q) => q.protocol)).toEqual(direct.map(() => "http/1.1"));
+  });
+});
