@@ -15,7 +15,10 @@ export class H1ProtocolError extends Error {
 const MAX_HEAD_BYTES = 64 * 1024;
 const CR = 13;
 const LF = 10;
+const SEMICOLON = 0x3b;
 const latin1 = new TextDecoder("latin1");
+const EMPTY = new Uint8Array(0);
+const END: H1Event = { type: "end" };
 
 type State =
   | { kind: "head" }
@@ -27,9 +30,17 @@ type State =
   | { kind: "until-close" }
   | { kind: "done" };
 
+// The states that carry nothing are shared (only `remaining` is ever changed in place).
+const HEAD: State = { kind: "head" };
+const CHUNK_SIZE: State = { kind: "chunk-size" };
+const CHUNK_DATA_END: State = { kind: "chunk-data-end" };
+const TRAILERS: State = { kind: "trailers" };
+const UNTIL_CLOSE: State = { kind: "until-close" };
+const DONE: State = { kind: "done" };
+
 export class H1ResponseParser {
-  #state: State = { kind: "head" };
-  #carry: Uint8Array = new Uint8Array(0);
+  #state: State = HEAD;
+  #carry: Uint8Array = EMPTY;
   /** True when the body ends at connection close (no reuse possible). */
   closeDelimited = false;
   /** True when the server asked to close the connection after this response. */
@@ -44,7 +55,7 @@ export class H1ResponseParser {
   push(input: Uint8Array): H1Event[] {
     const out: H1Event[] = [];
     let buf = this.#carry.length ? concat(this.#carry, input) : input;
-    this.#carry = new Uint8Array(0);
+    this.#carry = EMPTY;
     let i = 0;
     while (i < buf.length) {
       const s = this.#state;
@@ -57,15 +68,15 @@ export class H1ResponseParser {
         const head = this.#parseHead(latin1.decode(buf.subarray(i, end)));
         i = end + 4;
         if (head) out.push(head);
-        if (this.#state.kind === "done") out.push({ type: "end" });
+        if (this.#state.kind === "done") out.push(END);
       } else if (s.kind === "length" || s.kind === "chunk-data") {
         const take = Math.min(s.remaining, buf.length - i);
         out.push({ type: "body", chunk: buf.subarray(i, i + take) });
         i += take;
         s.remaining -= take;
         if (s.remaining === 0) {
-          this.#state = s.kind === "length" ? { kind: "done" } : { kind: "chunk-data-end" };
-          if (this.#state.kind === "done") out.push({ type: "end" });
+          this.#state = s.kind === "length" ? DONE : CHUNK_DATA_END;
+          if (this.#state.kind === "done") out.push(END);
         }
       } else if (s.kind === "until-close") {
         out.push({ type: "body", chunk: buf.subarray(i) });
@@ -73,26 +84,23 @@ export class H1ResponseParser {
       } else if (s.kind === "done") {
         throw new H1ProtocolError("bytes after the end of the response");
       } else {
-        // Line-oriented states of chunked coding.
+        // Line-oriented states of chunked coding, read as bytes (one per chunk of a stream).
         const eol = findCrlf(buf, i);
         if (eol === -1) {
           if (buf.length - i > 8 * 1024) throw new H1ProtocolError("chunk framing line too long");
           break;
         }
-        const line = latin1.decode(buf.subarray(i, eol));
+        const from = i;
         i = eol + 2;
         if (s.kind === "chunk-data-end") {
-          if (line !== "") throw new H1ProtocolError("missing CRLF after chunk data");
-          this.#state = { kind: "chunk-size" };
+          if (eol !== from) throw new H1ProtocolError("missing CRLF after chunk data");
+          this.#state = CHUNK_SIZE;
         } else if (s.kind === "chunk-size") {
-          const size = Number.parseInt(line.split(";", 1)[0]!.trim(), 16);
-          if (!Number.isFinite(size) || size < 0 || !/^[0-9a-fA-F]+$/.test(line.split(";", 1)[0]!.trim())) {
-            throw new H1ProtocolError(`bad chunk size line ${JSON.stringify(line.slice(0, 40))}`);
-          }
-          this.#state = size === 0 ? { kind: "trailers" } : { kind: "chunk-data", remaining: size };
-        } else if (line === "") {
-          this.#state = { kind: "done" };
-          out.push({ type: "end" });
+          const size = chunkSize(buf, from, eol);
+          this.#state = size === 0 ? TRAILERS : { kind: "chunk-data", remaining: size };
+        } else if (eol === from) {
+          this.#state = DONE;
+          out.push(END);
         }
         // Trailer fields are read and dropped.
       }
@@ -105,8 +113,8 @@ export class H1ResponseParser {
   finish(): H1Event[] {
     if (this.#state.kind === "done") return [];
     if (this.#state.kind === "until-close") {
-      this.#state = { kind: "done" };
-      return [{ type: "end" }];
+      this.#state = DONE;
+      return [END];
     }
     throw new H1ProtocolError(this.#state.kind === "head" ? "connection closed before the response head" : "connection closed in the middle of the body");
   }
@@ -128,20 +136,47 @@ export class H1ResponseParser {
     this.connectionClose = get("connection").some((v) => /(^|,)\s*close\s*($|,)/i.test(v)) || m[1] === "0";
     const te = get("transfer-encoding").join(",").toLowerCase();
     const cl = get("content-length");
-    if (this.method === "HEAD" || status === 204 || status === 304) this.#state = { kind: "done" };
+    if (this.method === "HEAD" || status === 204 || status === 304) this.#state = DONE;
     else if (te !== "") {
       if (!/(^|,)\s*chunked\s*$/.test(te)) throw new H1ProtocolError(`unsupported transfer-encoding ${te}`);
-      this.#state = { kind: "chunk-size" };
+      this.#state = CHUNK_SIZE;
     } else if (cl.length > 0) {
       const n = Number(cl[0]);
       if (!Number.isSafeInteger(n) || n < 0 || cl.some((v) => v !== cl[0])) throw new H1ProtocolError("bad content-length");
-      this.#state = n === 0 ? { kind: "done" } : { kind: "length", remaining: n };
+      this.#state = n === 0 ? DONE : { kind: "length", remaining: n };
     } else {
-      this.#state = { kind: "until-close" };
+      this.#state = UNTIL_CLOSE;
       this.closeDelimited = true;
     }
     return { type: "head", status, headers };
   }
+}
+
+const isBlank = (b: number) => b === 0x20 || b === 0x09;
+
+/** A hex digit's value, or -1. */
+function hexValue(b: number): number {
+  if (b >= 0x30 && b <= 0x39) return b - 0x30;
+  const lower = b | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
+}
+
+/** The size on a chunk-size line (bytes from..to, CRLF excluded): hex digits, blanks around them, extensions after ";". */
+function chunkSize(buf: Uint8Array, from: number, to: number): number {
+  let i = from;
+  while (i < to && isBlank(buf[i]!)) i++;
+  const start = i;
+  let size = 0;
+  for (let d = i < to ? hexValue(buf[i]!) : -1; d !== -1 && size <= 2 ** 48; d = i < to ? hexValue(buf[i]!) : -1) {
+    size = size * 16 + d;
+    i++;
+  }
+  const digits = i - start;
+  while (i < to && isBlank(buf[i]!)) i++;
+  if (digits === 0 || size > 2 ** 48 || (i < to && buf[i] !== SEMICOLON)) {
+    throw new H1ProtocolError(`bad chunk size line ${JSON.stringify(latin1.decode(buf.subarray(from, Math.min(to, from + 40))))}`);
+  }
+  return size;
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -58,3 +58,15 @@ test.each([
 ])("malformed responses are protocol errors: %p", (raw) => {
   expect(() => run(raw)).toThrow(H1ProtocolError);
 });
+
+test("chunk-size lines: hex either case, blanks around the digits, extensions; anything else is refused", () => {
+  const chunked = (sizeLine: string, data = "hello") => `HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n${sizeLine}\r\n${data}\r\n0\r\n\r\n`;
+  for (const line of ["5", "05", "00000000000000005", " 5", "5 ", "\t5\t", "5;a=b", "5 ;x", "5;"]) {
+    expect(run(chunked(line), [])).toMatchObject({ body: "hello", ended: true });
+  }
+  expect(run(chunked("1A", "x".repeat(26)))).toMatchObject({ body: "x".repeat(26) });
+  expect(run(chunked("1a", "x".repeat(26)))).toMatchObject({ body: "x".repeat(26) });
+  for (const line of ["", ";ext", "+5", "-5", "0x5", "5 5", "5x", "g", "\v5", "1000000000000000"]) {
+    expect(() => run(chunked(line))).toThrow(H1ProtocolError);
+  }
+});
