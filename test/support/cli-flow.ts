@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { HEAP_HINT, heapHintNote } from "../../src/ops/heap-hint.ts";
+import { HEAP_HINT_BYTES } from "../../src/ops/heap-hint.ts";
 import { laneConfig } from "./ccp.ts";
 import { cliHome, expectExit, freePort, killLeftovers, runCli, type CliHome } from "./cli.ts";
 import { startFakeUpstream, type FakeUpstream } from "./fake-upstream/index.ts";
@@ -55,7 +55,7 @@ export function describeOperatorFlow(label: string, cmd: () => readonly string[]
       // The server it launched starts with the heap hint (JSC reads it only at process start).
       const log = () => readFileSync(join(h.state, `ccp-${port}.out`), "utf8");
       for (let i = 0; i < 50 && !log().includes("ccp listening on"); i++) await Bun.sleep(100);
-      expect(log()).toContain(heapHintNote(HEAP_HINT));
+      expect(log()).toContain(`heap_hint=${HEAP_HINT_BYTES / 1048576}MB`);
 
       const again = await ccp(["start", "--port", String(port), "--config", configFile]);
       expectExit(again, 1);
