@@ -111,7 +111,7 @@ const server = http2.createSecureServer(
     // With those windows, 50 concurrent 1 MB uploads on one session exceed Node's default 10 MB of
     // session memory, and nghttp2 then refuses new streams (RST_STREAM): a limit of this fake, not a
     // fault of the proxy under test (ccp retried those streams; the run counts any retry as an error).
-    maxSessionMemory: 512,
+    maxSessionMemory: 4096,
   },
   handle,
 );
