@@ -108,9 +108,9 @@ const server = http2.createSecureServer(
     allowHTTP1: true,
     // Real frontends advertise large windows; Node's 64 KiB default would serialise concurrent uploads.
     settings: { initialWindowSize: 4 * 1024 * 1024, maxConcurrentStreams: 1000 },
-    // With those windows, 50 concurrent 1 MB uploads on one session exceed Node's default 10 MB of
-    // session memory, and nghttp2 then refuses new streams (RST_STREAM): a limit of this fake, not a
-    // fault of the proxy under test (ccp retried those streams; the run counts any retry as an error).
+    // Generous session memory (Node's default is 10 MB): with those windows, many concurrent 1 MB
+    // uploads on one session must not be refused by a limit of this fake. (Refusals seen with
+    // Bun's http2 client came from how it uploads, not from this: see src/upstream/h2.ts.)
     maxSessionMemory: 4096,
   },
   handle,
