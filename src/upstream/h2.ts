@@ -229,7 +229,7 @@ export class H2Transport implements Transport {
       });
       stream.on("error", (e: Error & { code?: string }) => {
         const rst = stream.rstCode ? ` (RST_STREAM code ${stream.rstCode})` : "";
-        ex.fail(new UpstreamFailure("reset", `HTTP/2 stream error: ${e.code ?? e.message}${rst}, ${e.message}`));
+        ex.fail(new UpstreamFailure("reset", `HTTP/2 stream error${rst}: ${e.code ? `${e.code} ` : ""}${e.message}`));
       });
       stream.on("close", () => {
         if (ex.done) return;
