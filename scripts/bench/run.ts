@@ -16,7 +16,7 @@ import { ccpConfig, makeCert, startCcp, startFloor, startLoadGen, startUpstream,
 import { cpuSeconds, memory, rssSampler } from "./proc-stats.ts";
 import { arm, render, targets, type DisconnectResult, type Report, type ScenarioResult, type SlowResult, type SoakResult } from "./report.ts";
 import { fullPlan, quickPlan, type Plan, type Proto, type Scenario } from "./scenarios.ts";
-import { streamBytes, type StreamShape } from "./workload.ts";
+import { streamBytes } from "./workload.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 
@@ -187,13 +187,18 @@ async function runScenario(ctx: Ctx, s: Scenario, ccp: Ccp): Promise<ScenarioRes
   return result;
 }
 
-/** Plain streaming requests through ccp (4 KB bodies), checked byte for byte. */
-function throughJob(ccp: Ccp, proto: Proto, requests: number, concurrency: number, shape: StreamShape): Omit<StreamJob, "id"> {
-  return { kind: "stream", url: ccp.url, h2: false, model: modelFor(proto), concurrency, requests, bodyBytes: 4096, shape, exact: true };
-}
-
 async function soak(ctx: Ctx, plan: Plan["soak"], ccp: Ccp): Promise<SoakResult> {
-  const job = (proto: Proto, requests: number) => throughJob(ccp, proto, requests, plan.concurrency, plan.shape);
+  const job = (proto: Proto, requests: number): Omit<StreamJob, "id"> => ({
+    kind: "stream",
+    url: ccp.url,
+    h2: false,
+    model: modelFor(proto),
+    concurrency: plan.concurrency,
+    requests,
+    bodyBytes: 4096,
+    shape: plan.shape,
+    exact: true,
+  });
   const errors: string[] = [];
   const check = (r: JobResult) => r.errors.forEach((e) => errors.push(`soak: ${e}`));
   for (let done = 0, i = 0; done < plan.warmup; done += plan.batch, i++) check(await ctx.gen.run(job(i % 2 ? "h1" : "h2", plan.batch)));
