@@ -14,9 +14,9 @@ import { estimateInputTokens } from "./count-tokens-local.ts";
 import { errorResponse } from "./errors.ts";
 import { downstreamHeaders, headerMode, upstreamHeaders } from "./forward-headers.ts";
 import { parseMessagesBody, type ParsedBody } from "./request-body.ts";
-import { cachedUpstreamUrl } from "./upstream-url.ts";
+import { cachedUpstreamUrl, type Endpoint } from "./upstream-url.ts";
 
-export type Endpoint = "/v1/messages" | "/v1/messages/count_tokens" | "/v1/models";
+export type { Endpoint };
 
 const OP: Record<Endpoint, UsageRecord["op"]> = {
   "/v1/messages": "messages",

@@ -3,7 +3,8 @@
  * endpoint path; only the client's query string is carried over, re-encoded. A client can
  * never choose the host or path prefix.
  */
-type Endpoint = "/v1/messages" | "/v1/messages/count_tokens" | "/v1/models";
+/** The forwarded endpoints (the only paths an upstream is ever sent). */
+export type Endpoint = "/v1/messages" | "/v1/messages/count_tokens" | "/v1/models";
 
 /** Built URLs, reused: a lane sees the same few (Claude Code always sends `?beta=true`). Bounded against hostile query strings. */
 const cache = new Map<string, Readonly<URL>>();
