@@ -152,8 +152,12 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
 
   const controlUrl = `http://127.0.0.1:${ready.controlPort}`;
   const call = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
+    // A fresh connection per call: Node closes an idle keep-alive connection after 5 s, and
+    // Bun's fetch does not retry a POST that lands on a pooled connection being closed at that
+    // instant (a spurious ECONNRESET; oven-sh/bun#3801). Control calls are few; reuse buys nothing.
     const res = await fetch(`${controlUrl}${p}`, {
       method,
+      keepalive: false,
       headers: body === undefined ? {} : { "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
