@@ -1,19 +1,24 @@
-import { mkdirSync } from "node:fs";
-import { appendFile, stat } from "node:fs/promises";
+import { close, fstat, mkdirSync, open, write } from "node:fs";
+import { stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { UsageRecord, UsageSink } from "./record.ts";
 import { rotateByRename, type RotationPolicy } from "./rotation.ts";
 
 /**
- * Appends one JSON line per record. Lines are batched and written by one chained
- * appendFile at a time, so they never interleave and the stream never waits on the disk.
+ * Appends one JSON line per record. One writer at a time: lines that finish while a write is
+ * on its way wait and go out together in the next one, so under load a write carries many
+ * lines, they never interleave, and the stream never waits on the disk. The file stays open
+ * between writes; it is reopened when it is no longer the file at `path` (rotated, or deleted
+ * or moved by someone else), so a line never goes to a file nobody can read.
  */
 export class JsonlSink implements UsageSink {
   #pending: string[] = [];
-  #writing: Promise<void> = Promise.resolve();
+  #writing: Promise<void> | undefined;
   #scheduled = false;
   /** Bytes in the current file, known after the first rotation check. */
   #size: number | undefined;
+  /** A plain descriptor, not a FileHandle: Bun throws when a FileHandle is collected unclosed. */
+  #file: { fd: number; ino: number } | undefined;
 
   constructor(
     readonly path: string,
@@ -26,33 +31,72 @@ export class JsonlSink implements UsageSink {
 
   write(record: UsageRecord): void {
     this.#pending.push(JSON.stringify(record) + "\n");
-    if (this.#scheduled) return;
+    if (this.#scheduled || this.#writing) return;
     this.#scheduled = true;
-    setImmediate(() => this.#drain());
+    setImmediate(() => this.#start());
   }
 
-  flush(): Promise<void> {
-    this.#drain();
-    return this.#writing;
+  /** Resolves once every line written before the call is in the file. */
+  async flush(): Promise<void> {
+    this.#start();
+    while (this.#writing) await this.#writing;
   }
 
-  #drain(): void {
+  /** Writes what is pending and closes the file (a sink used again reopens it). */
+  async close(): Promise<void> {
+    await this.flush();
+    await this.#closeFile();
+  }
+
+  #start(): void {
     this.#scheduled = false;
-    if (this.#pending.length === 0) return;
-    const batch = this.#pending.join("");
-    this.#pending = [];
-    const rotation = this.rotation;
+    if (this.#writing || this.#pending.length === 0) return;
+    this.#writing = this.#drain().finally(() => (this.#writing = undefined));
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.join("");
+      this.#pending = [];
+      await this.#append(batch).catch((e: Error) => this.onError(e));
+    }
+  }
+
+  async #append(batch: string): Promise<void> {
     const bytes = Buffer.byteLength(batch);
-    this.#writing = this.#writing
-      .then(async () => {
-        if (rotation) {
-          // The size is tracked here rather than asked of the disk on every batch (one stat at start).
-          this.#size ??= await stat(this.path).then((st) => st.size, () => 0);
-          if (this.#size > 0 && this.#size + bytes > rotation.maxBytes && (await rotateByRename(this.path, rotation, bytes))) this.#size = 0;
-        }
-        await appendFile(this.path, batch, { mode: 0o600 });
-        if (this.#size !== undefined) this.#size += bytes;
-      })
-      .catch((e: Error) => this.onError(e));
+    const rotation = this.rotation;
+    if (rotation) {
+      // The size is tracked here rather than asked of the disk on every batch (one stat at start).
+      this.#size ??= await stat(this.path).then((st) => st.size, () => 0);
+      if (this.#size > 0 && this.#size + bytes > rotation.maxBytes) {
+        await this.#closeFile();
+        if (await rotateByRename(this.path, rotation, bytes)) this.#size = 0;
+      }
+    }
+    const fd = await this.#open();
+    const buf = Buffer.from(batch);
+    for (let at = 0; at < buf.byteLength; ) at += await new Promise<number>((resolve, reject) => write(fd, buf, at, buf.byteLength - at, null, (e, n) => (e ? reject(e) : resolve(n))));
+    if (this.#size !== undefined) this.#size += bytes;
+  }
+
+  /** The open file, if it is still the one at `path`; otherwise `path` (re)opened for appending. */
+  async #open(): Promise<number> {
+    const current = this.#file;
+    if (current) {
+      const ino = await stat(this.path).then((st) => st.ino, () => -1);
+      if (ino === current.ino) return current.fd;
+      await this.#closeFile();
+      this.#size = undefined;
+    }
+    const fd = await new Promise<number>((resolve, reject) => open(this.path, "a", 0o600, (e, fd) => (e ? reject(e) : resolve(fd))));
+    const ino = await new Promise<number>((resolve) => fstat(fd, (e, st) => resolve(e ? -1 : st.ino)));
+    this.#file = { fd, ino };
+    return fd;
+  }
+
+  async #closeFile(): Promise<void> {
+    const file = this.#file;
+    this.#file = undefined;
+    if (file) await new Promise<void>((resolve) => close(file.fd, () => resolve()));
   }
 }

@@ -79,20 +79,19 @@ export class SqliteSink implements UsageSink {
     this.#now = opts.now ?? Date.now;
     this.#db = openUsageDb(path, { create: true });
     this.#insertRequest = this.#db.prepare(
-      `INSERT OR IGNORE INTO requests (${REQUEST_COLUMNS.join(", ")}) VALUES (${REQUEST_COLUMNS.map((c) => `$${c}`).join(", ")})`,
+      `INSERT OR IGNORE INTO requests (${REQUEST_COLUMNS.join(", ")}) VALUES (${REQUEST_COLUMNS.map(() => "?").join(", ")})`,
     );
-    this.#insertAttempt = this.#db.prepare(
-      "INSERT INTO attempts (request_id, n, lane, protocol, outcome, status, ms, wait_ms, code) VALUES ($request_id, $n, $lane, $protocol, $outcome, $status, $ms, $wait_ms, $code)",
-    );
+    this.#insertAttempt = this.#db.prepare("INSERT INTO attempts (request_id, n, lane, protocol, outcome, status, ms, wait_ms, code) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    // Positional parameters, in REQUEST_COLUMNS order (the row's own key order): no named-parameter object per record.
     this.#writeBatch = this.#db.transaction((records: readonly UsageRecord[]) => {
       for (const r of records) {
-        const row = requestRow(r);
-        const res = this.#insertRequest.run(Object.fromEntries(Object.entries(row).map(([k, v]) => [`$${k}`, v])));
+        const res = this.#insertRequest.run(...Object.values(requestRow(r)));
         if (res.changes === 0) continue; // already stored (same rid)
         const id = Number(res.lastInsertRowid);
-        r.attempts.forEach((a, n) =>
-          this.#insertAttempt.run({ $request_id: id, $n: n, $lane: a.lane, $protocol: a.protocol, $outcome: a.outcome, $status: a.status, $ms: a.ms, $wait_ms: a.wait_ms, $code: a.code ?? null }),
-        );
+        for (let n = 0; n < r.attempts.length; n++) {
+          const a = r.attempts[n]!;
+          this.#insertAttempt.run(id, n, a.lane, a.protocol, a.outcome, a.status, a.ms, a.wait_ms, a.code ?? null);
+        }
       }
     });
     this.#timer = setInterval(() => this.#flushNow(), FLUSH_INTERVAL_MS);

@@ -1,6 +1,6 @@
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { JsonlSink } from "../../src/usage/jsonl-sink.ts";
 import { rotateByCopyTruncate } from "../../src/usage/rotation.ts";
@@ -42,8 +42,18 @@ describe("SQLite usage store", () => {
     expect(reader.query("SELECT count(*) AS n FROM requests").get()).toEqual({ n: 50 });
     const attempts = records.reduce((n, r) => n + r.attempts.length, 0);
     expect(reader.query("SELECT count(*) AS n FROM attempts").get()).toEqual({ n: attempts });
-    const one = reader.query("SELECT rid, lane, status, ttft_ms, h2 FROM requests WHERE rid = ?").get(records[3]!.rid);
-    expect(one).toEqual({ rid: records[3]!.rid, lane: records[3]!.lane, status: records[3]!.status, ttft_ms: records[3]!.ttft_ms, h2: records[3]!.h2 ? 1 : 0 });
+    // Every column of every row holds its own field (a parameter-order slip would show here).
+    const bool = (b: boolean | null) => (b === null ? null : b ? 1 : 0);
+    for (const r of records) {
+      const row = reader.query("SELECT * FROM requests WHERE rid = ?").get(r.rid) as Record<string, unknown>;
+      expect(row).toMatchObject({
+        ts: r.ts, ts_ms: Date.parse(r.ts), lane: r.lane, model: r.model, status: r.status, h2: bool(r.h2), latency_ms: r.latency_ms, ttft_ms: r.ttft_ms,
+        input_tokens: r.input_tokens, output_tokens: r.output_tokens, cache_read_input_tokens: r.cache_read_input_tokens,
+        cache_creation_input_tokens: r.cache_creation_input_tokens, failure_class: r.failure_class, retries: r.retries, profile: "default", port: 8082, op: "messages",
+      });
+      const stored = reader.query("SELECT n, lane, protocol, outcome, ms, wait_ms FROM attempts WHERE request_id = ? ORDER BY n").all(row.id as number);
+      expect(stored).toEqual(r.attempts.map((a, n) => ({ n, lane: a.lane, protocol: a.protocol, outcome: a.outcome, ms: a.ms, wait_ms: a.wait_ms })));
+    }
     reader.close();
     sink.close();
   });
@@ -63,6 +73,43 @@ describe("SQLite usage store", () => {
     expect(db.query("SELECT count(*) AS n FROM attempts WHERE request_id NOT IN (SELECT id FROM requests)").get()).toEqual({ n: 0 });
     expect(db.query("SELECT min(ts_ms) >= ? AS ok FROM requests").get(now - 30 * DAY)).toEqual({ ok: 1 });
     db.close();
+  });
+});
+
+describe("usage.jsonl", () => {
+  const rids = (file: string) => readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { rid: string }).rid);
+
+  test("lines that finish while a write is on its way go out together, whole and in order", async () => {
+    const file = join(scratchDir(), "logs", "usage.jsonl");
+    const sink = new JsonlSink(file, (e) => {
+      throw e;
+    });
+    const records = generateRecords(500, Date.now(), 60_000, 4);
+    for (let i = 0; i < records.length; i++) {
+      sink.write(records[i]!);
+      if (i % 7 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await sink.flush();
+    expect(rids(file)).toEqual(records.map((r) => r.rid));
+    await sink.close();
+  });
+
+  test("a usage.jsonl deleted or moved while ccp runs is created again: later lines are not lost in the old file", async () => {
+    const file = join(scratchDir(), "logs", "usage.jsonl");
+    const sink = new JsonlSink(file);
+    const [a, b, c] = generateRecords(3, Date.now(), 60_000, 5);
+    sink.write(a!);
+    await sink.flush();
+    rmSync(file);
+    sink.write(b!);
+    await sink.flush();
+    expect(rids(file)).toEqual([b!.rid]);
+    renameSync(file, `${file}.moved`);
+    sink.write(c!);
+    await sink.flush();
+    expect(rids(file)).toEqual([c!.rid]);
+    expect(rids(`${file}.moved`)).toEqual([b!.rid]);
+    await sink.close();
   });
 });
 
