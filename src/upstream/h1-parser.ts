@@ -45,6 +45,8 @@ export class H1ResponseParser {
   closeDelimited = false;
   /** True when the server asked to close the connection after this response. */
   connectionClose = false;
+  /** How long the server says it keeps the idle connection (`Keep-Alive: timeout=N`), in ms. */
+  keepAliveMs: number | undefined;
 
   constructor(readonly method: string) {}
 
@@ -134,6 +136,8 @@ export class H1ResponseParser {
     if (status >= 100 && status < 200) return undefined;
     const get = (name: string) => headers.filter(([k]) => k === name).map(([, v]) => v);
     this.connectionClose = get("connection").some((v) => /(^|,)\s*close\s*($|,)/i.test(v)) || m[1] === "0";
+    const timeout = /(?:^|[,;\s])timeout=(\d+)/i.exec(get("keep-alive").join(","));
+    this.keepAliveMs = timeout ? Number(timeout[1]) * 1000 : undefined;
     const te = get("transfer-encoding").join(",").toLowerCase();
     const cl = get("content-length");
     if (this.method === "HEAD" || status === 204 || status === 304) this.#state = DONE;

@@ -18,6 +18,8 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Bodies up to this size go out in the same write as the head (one segment, one syscall). */
 const COALESCE_BODY_BYTES = 64 * 1024;
 const encoder = new TextEncoder();
+/** A connection is given back this long before the server's advertised keep-alive timeout. */
+const KEEP_ALIVE_MARGIN_MS = 1000;
 
 /**
  * HTTP/1.1 over our own sockets (Bun's native ones), so connect, TLS, headers and idle
@@ -63,8 +65,16 @@ export class H1Transport implements Transport {
     return undefined;
   }
 
-  #release(conn: BunConn): void {
-    if (this.#closed || this.#idle.length >= this.#maxIdle || conn.destroyed) return void conn.destroy();
+  /**
+   * Pools a connection whose exchange is complete. A server that says how long it keeps an idle
+   * connection (`Keep-Alive: timeout=N`, e.g. Node's 5 s) gets it back a second sooner than
+   * that, so a request never goes out on a connection the server is closing at that instant
+   * (which would fail as `reset` and cost a retry).
+   */
+  #release(conn: BunConn, serverKeepsMs?: number): void {
+    const ours = Math.max(1, Math.round(this.#idleSocketMs / 1000));
+    const idleS = serverKeepsMs === undefined ? ours : Math.min(ours, Math.floor((serverKeepsMs - KEEP_ALIVE_MARGIN_MS) / 1000));
+    if (this.#closed || this.#idle.length >= this.#maxIdle || conn.destroyed || idleS < 1) return void conn.destroy();
     const drop = () => {
       conn.destroy();
       const i = this.#idle.indexOf(conn);
@@ -74,7 +84,7 @@ export class H1Transport implements Transport {
     conn.listener = { data: drop, close: drop };
     conn.onTimeout = drop;
     conn.resume(); // a response that filled the body queue in its last chunk left it paused
-    conn.socket?.timeout(Math.max(1, Math.round(this.#idleSocketMs / 1000)));
+    conn.socket?.timeout(idleS);
     this.#idle.push(conn);
   }
 
@@ -101,7 +111,7 @@ export class H1Transport implements Transport {
       const finish = () => {
         ex.end();
         const reusable = bodyWritten && !parser.connectionClose && !parser.closeDelimited && socket.writableLength === 0;
-        if (reusable) this.#release(socket);
+        if (reusable) this.#release(socket, parser.keepAliveMs);
         else socket.destroy();
       };
       // Declarations, not consts: the exchange may clean up (an already-aborted signal) before they are reached.

@@ -40,11 +40,13 @@ export class Metric<L extends string> {
   }
 
   #get(labels: Labels<L>): Series {
-    const values = this.spec.labels.map((l) => labels[l]);
-    const key = values.join("\u0000");
+    // Called several times per request: the key is built without intermediate arrays.
+    const names = this.spec.labels;
+    let key = "";
+    for (let i = 0; i < names.length; i++) key += i === 0 ? labels[names[i]!] : `\u0000${labels[names[i]!]}`;
     let s = this.#series.get(key);
     if (!s) {
-      s = { labels: values, value: 0 };
+      s = { labels: names.map((l) => labels[l]), value: 0 };
       if (this.spec.type === "histogram") {
         s.counts = new Array<number>(this.spec.buckets!.length).fill(0);
         s.sum = 0;

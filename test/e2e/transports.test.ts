@@ -314,4 +314,51 @@ describe("HTTP/1.1 keep-alive pool", () => {
       up.stop(true);
     }
   });
+
+  test("Keep-Alive: timeout=N from the upstream: ccp gives the connection back a second sooner (timeout=1: not kept at all)", async () => {
+    // An upstream that advertises a keep-alive timeout but never closes by itself: who closes is ccp.
+    const sse = "event: message_start\ndata: {}\n\nevent: message_stop\ndata: {}\n\n";
+    let timeoutS = 2;
+    const opened: number[] = [];
+    const closed: number[] = [];
+    let next = 0;
+    const up = Bun.listen<{ n: number }>({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        open(s) {
+          s.data = { n: next++ };
+          opened.push(s.data.n);
+        },
+        data(s, chunk) {
+          if (!new TextDecoder().decode(chunk).includes("\r\n\r\n")) return;
+          s.write(`HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nkeep-alive: timeout=${timeoutS}\r\ncontent-length: ${sse.length}\r\n\r\n${sse}`);
+        },
+        close(s) {
+          closed.push(s.data.n);
+        },
+      },
+    });
+    const ccp = startInProcess(config(`http://127.0.0.1:${up.port}`, "h1", upstream.caFile).replace(/^ca_file = .*\n/m, ""));
+    try {
+      const send = async () => expect(await (await post(ccp)).text()).toContain("message_stop");
+      await send();
+      await send();
+      expect(opened).toEqual([0]); // reused within the window
+      // timeout=2 leaves ccp one second: the idle connection is closed by ccp, not by the upstream.
+      for (let i = 0; i < 100 && closed.length === 0; i++) await Bun.sleep(50);
+      expect(closed).toEqual([0]);
+      await send();
+      expect(opened).toEqual([0, 1]);
+      // timeout=1 leaves no safe window: the connection is not kept, each request dials.
+      timeoutS = 1;
+      await send();
+      await send();
+      await send();
+      expect(opened).toEqual([0, 1, 2, 3]);
+    } finally {
+      await ccp.stop(100);
+      up.stop(true);
+    }
+  });
 });

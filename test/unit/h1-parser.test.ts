@@ -37,6 +37,14 @@ test("content-length body, interim 100 Continue skipped, connection: close noted
   expect(r.parser.connectionClose).toBe(true);
 });
 
+test("Keep-Alive: timeout=N is read as the server's idle window; absent or without timeout, unknown", () => {
+  const keeps = (h: string) => run(`HTTP/1.1 200 OK\r\n${h}content-length: 0\r\n\r\n`).parser.keepAliveMs;
+  expect(keeps("Keep-Alive: timeout=5\r\n")).toBe(5000);
+  expect(keeps("keep-alive: max=100, timeout=30\r\n")).toBe(30_000);
+  expect(keeps("keep-alive: max=100\r\n")).toBeUndefined();
+  expect(keeps("")).toBeUndefined();
+});
+
 test("close-delimited body ends at finish(); a cut chunked body is an error", () => {
   const r = run("HTTP/1.1 200 OK\r\n\r\nuntil close", [], "POST", true);
   expect(r).toMatchObject({ body: "until close", ended: true });
