@@ -13,7 +13,9 @@ import { rotateByRename, type RotationPolicy } from "./rotation.ts";
  */
 export class JsonlSink implements UsageSink {
   #pending: string[] = [];
-  #writing: Promise<void> | undefined;
+  /** The current (or last) write loop; #busy while it runs. */
+  #writing: Promise<void> = Promise.resolve();
+  #busy = false;
   #scheduled = false;
   /** Bytes in the current file, known after the first rotation check. */
   #size: number | undefined;
@@ -31,7 +33,7 @@ export class JsonlSink implements UsageSink {
 
   write(record: UsageRecord): void {
     this.#pending.push(JSON.stringify(record) + "\n");
-    if (this.#scheduled || this.#writing) return;
+    if (this.#scheduled || this.#busy) return;
     this.#scheduled = true;
     setImmediate(() => this.#start());
   }
@@ -39,7 +41,7 @@ export class JsonlSink implements UsageSink {
   /** Resolves once every line written before the call is in the file. */
   async flush(): Promise<void> {
     this.#start();
-    while (this.#writing) await this.#writing;
+    await this.#writing; // a running loop also takes every line queued before it ends
   }
 
   /** Writes what is pending and closes the file (a sink used again reopens it). */
@@ -50,15 +52,22 @@ export class JsonlSink implements UsageSink {
 
   #start(): void {
     this.#scheduled = false;
-    if (this.#writing || this.#pending.length === 0) return;
-    this.#writing = this.#drain().finally(() => (this.#writing = undefined));
+    if (this.#busy || this.#pending.length === 0) return;
+    this.#busy = true;
+    this.#writing = this.#drain();
   }
 
   async #drain(): Promise<void> {
-    while (this.#pending.length > 0) {
-      const batch = this.#pending.join("");
-      this.#pending = [];
-      await this.#append(batch).catch((e: Error) => this.onError(e));
+    try {
+      while (this.#pending.length > 0) {
+        const batch = this.#pending.join("");
+        this.#pending = [];
+        await this.#append(batch).catch((e: Error) => this.onError(e));
+      }
+    } finally {
+      // In the same turn as the last look at #pending: a line written after it finds no writer
+      // busy and schedules its own write.
+      this.#busy = false;
     }
   }
 
