@@ -1,8 +1,15 @@
 import { close, fstat, mkdirSync, open, write } from "node:fs";
 import { stat } from "node:fs/promises";
 import { dirname } from "node:path";
+import { promisify } from "node:util";
 import type { UsageRecord, UsageSink } from "./record.ts";
 import { rotateByRename, type RotationPolicy } from "./rotation.ts";
+
+// Plain descriptors, not FileHandles: Bun throws when a FileHandle is collected unclosed.
+const openFd = promisify(open);
+const writeFd = promisify(write);
+const fstatFd = promisify(fstat);
+const closeFd = promisify(close);
 
 /**
  * Appends one JSON line per record. One writer at a time: lines that finish while a write is
@@ -19,7 +26,6 @@ export class JsonlSink implements UsageSink {
   #scheduled = false;
   /** Bytes in the current file, known after the first rotation check. */
   #size: number | undefined;
-  /** A plain descriptor, not a FileHandle: Bun throws when a FileHandle is collected unclosed. */
   #file: { fd: number; ino: number } | undefined;
 
   constructor(
@@ -84,7 +90,7 @@ export class JsonlSink implements UsageSink {
     }
     const fd = await this.#open();
     const buf = Buffer.from(batch);
-    for (let at = 0; at < buf.byteLength; ) at += await new Promise<number>((resolve, reject) => write(fd, buf, at, buf.byteLength - at, null, (e, n) => (e ? reject(e) : resolve(n))));
+    for (let at = 0; at < buf.byteLength; ) at += (await writeFd(fd, buf, at, buf.byteLength - at, null)).bytesWritten;
     if (this.#size !== undefined) this.#size += bytes;
   }
 
@@ -97,8 +103,8 @@ export class JsonlSink implements UsageSink {
       await this.#closeFile();
       this.#size = undefined;
     }
-    const fd = await new Promise<number>((resolve, reject) => open(this.path, "a", 0o600, (e, fd) => (e ? reject(e) : resolve(fd))));
-    const ino = await new Promise<number>((resolve) => fstat(fd, (e, st) => resolve(e ? -1 : st.ino)));
+    const fd = await openFd(this.path, "a", 0o600);
+    const ino = await fstatFd(fd).then((st) => st.ino, () => -1);
     this.#file = { fd, ino };
     return fd;
   }
@@ -106,6 +112,6 @@ export class JsonlSink implements UsageSink {
   async #closeFile(): Promise<void> {
     const file = this.#file;
     this.#file = undefined;
-    if (file) await new Promise<void>((resolve) => close(file.fd, () => resolve()));
+    if (file) await closeFd(file.fd).catch(() => {});
   }
 }
