@@ -39,9 +39,13 @@ const MAX_UNSENT = 256 * 1024;
 const OUT_CAPACITY = 128 * 1024;
 /** The largest response header list accepted (RFC 9113 §6.5.2 SETTINGS_MAX_HEADER_LIST_SIZE). */
 const MAX_HEADER_LIST = 64 * 1024;
+/** Bytes the socket may hold unsent before the peer counts as not reading at all. */
+const MAX_BACKLOG = 4 * 1024 * 1024;
 
 /** What a stream tells its exchange. Exactly one of end() / fail() ends it. */
 export interface StreamEvents {
+  /** The stream got its id and its HEADERS are on their way: a request body may be written now. */
+  open?(stream: H2Stream): void;
   /** The final (non-1xx) response headers, pseudo-headers removed. */
   head(status: number, headers: [string, string][]): void;
   data(chunk: Uint8Array): void;
@@ -65,6 +69,8 @@ export class H2Stream implements BodySink {
   paused = false;
   /** Bytes received and not yet given back with WINDOW_UPDATE. */
   unacked = 0;
+  /** What the peer may still send on this stream before our next WINDOW_UPDATE. */
+  recvWindow = STREAM_WINDOW;
   gotHead = false;
   localEnded = false;
   closed = false;
@@ -86,7 +92,7 @@ export class H2Stream implements BodySink {
     return this.body?.byteLength ?? 0;
   }
 
-  /** The whole request body (call once, only when hasBody): true when all of it went out at once. */
+  /** The whole request body (call once, only when hasBody, from the open event): true when all of it went out at once. */
   write(body: Uint8Array): boolean {
     if (this.closed) return false;
     this.body = body;
@@ -160,6 +166,7 @@ export class H2Session {
   #peerMaxFrame = MAX_FRAME_PAYLOAD;
   #peerMaxStreams = Number.POSITIVE_INFINITY;
   #connUnacked = 0;
+  #recvWindow = CONNECTION_WINDOW;
   /** A header block being assembled from HEADERS + CONTINUATION. */
   #block: { streamId: number; endStream: boolean; parts: Uint8Array[]; bytes: number } | undefined;
   #out = new Uint8Array(OUT_CAPACITY);
@@ -189,6 +196,8 @@ export class H2Session {
       ]),
     );
     this.#send(windowUpdateFrame(0, CONNECTION_WINDOW - 65_535));
+    // Closed before we listened (its close event went to nobody): say so now.
+    if (conn.destroyed) queueMicrotask(() => this.die(new UpstreamFailure("reset", "HTTP/2 connection closed as it opened", true)));
   }
 
   /** Resolves once the peer's first SETTINGS arrived (true), or the session died first (false). */
@@ -217,9 +226,9 @@ export class H2Session {
   #open(s: H2Stream): void {
     if (this.#nextId > MAX_WINDOW) {
       // Stream ids are spent: this connection takes no more (RFC 9113 §5.1.1).
-      this.#retire();
       s.closedNow();
-      return s.events.fail(new UpstreamFailure("dead_session", "HTTP/2 stream ids exhausted", true));
+      s.events.fail(new UpstreamFailure("dead_session", "HTTP/2 stream ids exhausted", true));
+      return this.#retire();
     }
     let block: Uint8Array;
     try {
@@ -234,27 +243,35 @@ export class H2Session {
     this.#streams.set(s.id, s);
     for (const f of headersFrames(s.id, block, !s.hasBody, this.#peerMaxFrame)) this.#send(f);
     if (!s.hasBody) s.localEnded = true;
-    else if (s.body) this.pump();
+    s.events.open?.(s);
   }
 
-  /** Sends what request bodies the windows and the socket allow now. */
+  /**
+   * Sends what request bodies the windows and the socket allow now, one frame per stream in
+   * turn, so one large upload does not hold the others back.
+   */
   pump(): void {
     if (this.dead) return;
     for (const s of this.#streams.values()) if (s.body && !this.#sending.has(s)) this.#sending.add(s);
-    for (const s of this.#sending) {
-      while (s.body && this.#room()) {
-        const n = Math.min(s.body.byteLength, s.sendWindow, this.#sendWindow, MAX_FRAME_PAYLOAD); // larger frames would not fit the write buffer
-        if (n <= 0) break;
-        const last = n === s.body.byteLength;
-        this.#sendData(s.id, last ? FLAG.END_STREAM : 0, s.body.subarray(0, n));
+    let progress = true;
+    while (progress && this.#sending.size > 0 && this.#room()) {
+      progress = false;
+      for (const s of this.#sending) {
+        const body = s.body!;
+        const n = Math.min(body.byteLength, s.sendWindow, this.#sendWindow, MAX_FRAME_PAYLOAD); // larger frames would not fit the write buffer
+        if (n <= 0) continue;
+        const last = n === body.byteLength;
+        this.#sendData(s.id, last ? FLAG.END_STREAM : 0, body.subarray(0, n));
         s.sendWindow -= n;
         this.#sendWindow -= n;
-        s.body = last ? undefined : s.body.subarray(n);
-      }
-      if (!s.body) {
-        this.#sending.delete(s);
-        s.localEnded = true;
-        s.drained();
+        s.body = last ? undefined : body.subarray(n);
+        progress = true;
+        if (last) {
+          this.#sending.delete(s);
+          s.localEnded = true;
+          s.drained();
+        }
+        if (!this.#room()) break;
       }
     }
     // Blocked by the socket (not by flow control): its drain resumes us.
@@ -283,6 +300,7 @@ export class H2Session {
     s.unacked += bytes;
     if (s.closed || s.paused || s.unacked < STREAM_WINDOW / 2) return;
     this.#send(windowUpdateFrame(s.id, s.unacked));
+    s.recvWindow += s.unacked;
     s.unacked = 0;
   }
 
@@ -315,9 +333,10 @@ export class H2Session {
     this.dead = true;
     this.retired = true;
     this.#conn.destroy();
-    const streams = [...this.#waiting, ...this.#streams.values()];
-    this.#waiting.length = 0;
-    for (const s of streams) this.#failStream(s, f);
+    // Queued streams never reached the peer: safe to send elsewhere, whatever killed the session.
+    const unsent = new UpstreamFailure(f.failureClass, f.message, true);
+    for (const s of this.#waiting.splice(0)) this.#failStream(s, unsent);
+    for (const s of [...this.#streams.values()]) this.#failStream(s, f);
     for (const resolve of this.#pings.values()) resolve(false);
     this.#pings.clear();
     this.#settingsSeen?.(false);
@@ -329,6 +348,8 @@ export class H2Session {
   #retire(): void {
     if (this.retired) return;
     this.retired = true;
+    const unsent = new UpstreamFailure("dead_session", "HTTP/2 session stopped taking streams before this one was sent", true);
+    for (const s of this.#waiting.splice(0)) this.#failStream(s, unsent);
     this.#owner.retired(this);
   }
 
@@ -364,12 +385,15 @@ export class H2Session {
   #flush(): void {
     this.#flushQueued = false;
     if (this.#outBytes === 0) return;
-    const out = this.#out.subarray(0, this.#outBytes);
+    const backedUp = this.#conn.writableLength > 0;
+    // Behind a backlog the socket keeps all of it: a copy of just these bytes, not the whole buffer.
+    const out = backedUp ? this.#out.slice(0, this.#outBytes) : this.#out.subarray(0, this.#outBytes);
     this.#outBytes = 0;
     if (this.dead) return;
     this.#conn.write(out);
     // What the socket could not take at once it holds by reference: that memory is its own now.
-    if (this.#conn.writableLength > 0) this.#out = new Uint8Array(OUT_CAPACITY);
+    if (!backedUp && this.#conn.writableLength > 0) this.#out = new Uint8Array(OUT_CAPACITY);
+    if (this.#conn.writableLength > MAX_BACKLOG) this.die(new UpstreamFailure("reset", "HTTP/2 peer stopped reading (over 4 MB unsent)"));
   }
 
   #onData(chunk: Uint8Array): void {
@@ -382,12 +406,16 @@ export class H2Session {
     } catch (e) {
       if (e instanceof H2ConnectionError) return this.die(new UpstreamFailure("reset", `HTTP/2 protocol error from the peer: ${e.message}`), e.code);
       if (e instanceof HpackError) return this.die(new UpstreamFailure("reset", `HTTP/2 header compression error: ${e.message}`), H2_ERROR.COMPRESSION_ERROR);
-      throw e;
+      this.die(new UpstreamFailure("reset", `HTTP/2 session failed: ${(e as Error)?.message ?? String(e)}`), H2_ERROR.INTERNAL_ERROR);
     }
   }
 
   #onFrame(f: Frame): void {
     if (this.#block && f.type !== FRAME.CONTINUATION) throw new H2ConnectionError(H2_ERROR.PROTOCOL_ERROR, "a header block was interrupted by another frame");
+    // Only streams we opened exist: even ids (push) and ids not yet used are idle (RFC 9113 §5.1).
+    if ((f.type === FRAME.DATA || f.type === FRAME.HEADERS) && f.streamId !== 0 && (f.streamId % 2 === 0 || f.streamId >= this.#nextId)) {
+      throw new H2ConnectionError(H2_ERROR.PROTOCOL_ERROR, `frame type ${f.type} on idle stream ${f.streamId}`);
+    }
     switch (f.type) {
       case FRAME.DATA:
         return this.#onDataFrame(f);
@@ -417,13 +445,20 @@ export class H2Session {
   #onDataFrame(f: Frame): void {
     if (f.streamId === 0) throw new H2ConnectionError(H2_ERROR.PROTOCOL_ERROR, "DATA on stream 0");
     // The connection window counts every DATA byte, padding and closed streams included.
-    this.#connUnacked += f.payload.byteLength;
+    const size = f.payload.byteLength;
+    this.#recvWindow -= size;
+    if (this.#recvWindow < 0) throw new H2ConnectionError(H2_ERROR.FLOW_CONTROL_ERROR, "DATA beyond the connection window");
+    this.#connUnacked += size;
     if (this.#connUnacked >= CONNECTION_WINDOW / 2) {
       this.#send(windowUpdateFrame(0, this.#connUnacked));
+      this.#recvWindow += this.#connUnacked;
       this.#connUnacked = 0;
     }
     const s = this.#streams.get(f.streamId);
     if (!s) return; // a stream we reset: its frames in flight are dropped
+    s.recvWindow -= size;
+    // A peer that ignores our window would make us buffer without bound.
+    if (s.recvWindow < 0) return this.#streamError(s, "DATA beyond the stream window", H2_ERROR.FLOW_CONTROL_ERROR);
     if (!s.gotHead) return this.#streamError(s, "DATA before the response headers");
     const data = unpad(f);
     const endStream = (f.flags & FLAG.END_STREAM) !== 0;
@@ -436,7 +471,7 @@ export class H2Session {
     if (first) this.#block = { streamId, endStream, parts: [], bytes: 0 };
     const b = this.#block!;
     b.parts.push(part.slice());
-    b.bytes += part.byteLength;
+    b.bytes += 9 + part.byteLength; // frame headers count: a flood of empty CONTINUATIONs is bounded too
     if (b.bytes > MAX_HEADER_LIST) throw new H2ConnectionError(H2_ERROR.ENHANCE_YOUR_CALM, "response header block too large");
     if (!endHeaders) return;
     this.#block = undefined;
@@ -445,7 +480,8 @@ export class H2Session {
     const list = this.#decoder.decode(block, MAX_HEADER_LIST);
     const s = this.#streams.get(streamId);
     if (!s) return;
-    if (s.gotHead) return endStream ? this.#remoteEnd(s) : undefined; // trailers: nothing ccp needs
+    // Trailers: nothing ccp needs, but they must end the stream (RFC 9113 §8.1).
+    if (s.gotHead) return endStream ? this.#remoteEnd(s) : this.#streamError(s, "a second header block that does not end the stream");
     const status = Number(list.find(([k]) => k === ":status")?.[1]);
     if (!Number.isInteger(status) || status < 100 || status > 599) return this.#streamError(s, "response headers without a valid :status");
     if (status < 200) return endStream ? this.#streamError(s, "an interim response ended the stream") : undefined;
@@ -465,8 +501,8 @@ export class H2Session {
     s.events.end();
   }
 
-  #streamError(s: H2Stream, why: string): void {
-    this.#send(rstStreamFrame(s.id, H2_ERROR.PROTOCOL_ERROR));
+  #streamError(s: H2Stream, why: string, code: number = H2_ERROR.PROTOCOL_ERROR): void {
+    this.#send(rstStreamFrame(s.id, code));
     this.#failStream(s, new UpstreamFailure("protocol", `HTTP/2 stream ${s.id}: ${why}`));
   }
 
@@ -482,13 +518,19 @@ export class H2Session {
 
   #onSettings(f: Frame): void {
     if (f.streamId !== 0) throw new H2ConnectionError(H2_ERROR.PROTOCOL_ERROR, "SETTINGS on a stream");
-    if (f.flags & FLAG.ACK) return;
+    if (f.flags & FLAG.ACK) {
+      if (f.payload.byteLength !== 0) throw new H2ConnectionError(H2_ERROR.FRAME_SIZE_ERROR, "SETTINGS ACK with a payload");
+      return;
+    }
     for (const [id, value] of parseSettings(f.payload)) {
       if (id === SETTING.INITIAL_WINDOW_SIZE) {
         if (value > MAX_WINDOW) throw new H2ConnectionError(H2_ERROR.FLOW_CONTROL_ERROR, "SETTINGS_INITIAL_WINDOW_SIZE above 2^31-1");
         const delta = value - this.#peerInitialWindow;
         this.#peerInitialWindow = value;
-        for (const s of this.#streams.values()) s.sendWindow += delta;
+        for (const s of this.#streams.values()) {
+          s.sendWindow += delta;
+          if (s.sendWindow > MAX_WINDOW) throw new H2ConnectionError(H2_ERROR.FLOW_CONTROL_ERROR, "SETTINGS_INITIAL_WINDOW_SIZE pushed a stream window above 2^31-1");
+        }
       } else if (id === SETTING.MAX_FRAME_SIZE) {
         if (value < 16_384 || value > 16_777_215) throw new H2ConnectionError(H2_ERROR.PROTOCOL_ERROR, "SETTINGS_MAX_FRAME_SIZE out of range");
         this.#peerMaxFrame = value;
@@ -538,7 +580,7 @@ export class H2Session {
       if (!s) return;
       if (inc === 0) return this.#streamError(s, "WINDOW_UPDATE of 0");
       s.sendWindow += inc;
-      if (s.sendWindow > MAX_WINDOW) return this.#streamError(s, "stream window above 2^31-1");
+      if (s.sendWindow > MAX_WINDOW) return this.#streamError(s, "stream window above 2^31-1", H2_ERROR.FLOW_CONTROL_ERROR);
     }
     this.pump();
   }

@@ -155,17 +155,19 @@ export class H2Transport implements Transport {
       );
       if (ex.done) return;
       stream = s.request(headers, body !== undefined, {
+        // The upload (and its stall clock) starts when the stream opens, not while it waits for a slot.
+        open: (st) => {
+          if (!body) return;
+          void writeBody(st, body, req.timeouts.upload_stall_ms, () => {
+            // Only a stall before the answer fails the attempt; after it, the peer simply stopped reading.
+            if (ex.phase === "head") ex.fail(new UpstreamFailure("upload_stall", `request body upload made no progress for ${req.timeouts.upload_stall_ms} ms (HTTP/2 flow control)`));
+          }).then(release);
+        },
         head: (status, list) => ex.head(status, list),
         data: (chunk) => ex.data(chunk),
         end: () => (ex.phase === "head" ? ex.fail(new UpstreamFailure("protocol", "HTTP/2 stream ended without response headers")) : ex.end()),
         fail: (f) => ex.fail(f),
       });
-      if (!body) return;
-      const st = stream;
-      void writeBody(st, body, req.timeouts.upload_stall_ms, () => {
-        // Only a stall before the answer fails the attempt; after it, the peer simply stopped reading.
-        if (ex.phase === "head") ex.fail(new UpstreamFailure("upload_stall", `request body upload made no progress for ${req.timeouts.upload_stall_ms} ms (HTTP/2 flow control)`));
-      }).then(release);
     });
   }
 }

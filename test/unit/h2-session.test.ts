@@ -3,7 +3,7 @@ import type { Socket } from "bun";
 import { dialNative } from "../../src/upstream/bun-socket.ts";
 import type { UpstreamFailure } from "../../src/upstream/failure.ts";
 import { FLAG, FRAME, type Frame, FrameReader, frame, goawayFrame, H2_ERROR, headersFrames, readU32, rstStreamFrame, SETTING, settingsFrame, windowUpdateFrame } from "../../src/upstream/h2-frames.ts";
-import { H2Session, type StreamEvents } from "../../src/upstream/h2-session.ts";
+import { H2Session, type H2Stream, type StreamEvents } from "../../src/upstream/h2-session.ts";
 import { encodeHeaders } from "../../src/upstream/hpack.ts";
 
 /**
@@ -289,6 +289,66 @@ describe("H2Session against a scripted peer", () => {
     expect(readU32(update.payload, 0)).toBe(160_000); // DATA payload bytes, not frame headers
     peer.send(data(1, "", FLAG.END_STREAM));
     await r.finished;
+  });
+
+  test("a peer that sends past our stream window gets RST_STREAM FLOW_CONTROL_ERROR; nothing is buffered beyond it", async () => {
+    const peer = startPeer();
+    const { session } = await connect(peer);
+    const r = recorder();
+    const stream = session.request(GET, false, r.events);
+    await peer.next(isHeaders(1));
+    for (const f of responseHead(1, 200)) peer.send(f);
+    stream.pause();
+    const chunk = "y".repeat(16_384);
+    for (let i = 0; i < 17; i++) peer.send(data(1, chunk)); // 278 528 bytes: over the 262 144 window
+    await r.finished;
+    expect(r.failure()?.failureClass).toBe("protocol");
+    const rst = await peer.next((f) => f.type === FRAME.RST_STREAM);
+    expect(readU32(rst.payload, 0)).toBe(H2_ERROR.FLOW_CONTROL_ERROR);
+    expect(r.log.filter((l) => l.startsWith("data")).length).toBe(16);
+  });
+
+  test("a queued stream opens (and may start its upload) only when a slot frees; uploads share the connection in turn", async () => {
+    const peer = startPeer([[SETTING.MAX_CONCURRENT_STREAMS, 2], [SETTING.INITIAL_WINDOW_SIZE, 1 << 20]]);
+    const { session } = await connect(peer);
+    const opened: number[] = [];
+    const upload = (r: ReturnType<typeof recorder>) => ({
+      ...r.events,
+      open: (st: H2Stream) => {
+        opened.push(st.id);
+        st.write(new Uint8Array(128 * 1024).fill(st.id));
+      },
+    });
+    const [a, b, c] = [recorder(), recorder(), recorder()];
+    const POST: [string, string][] = [[":method", "POST"], ...GET.slice(1)];
+    session.request(POST, true, upload(a));
+    session.request(POST, true, upload(b));
+    session.request(POST, true, upload(c));
+    expect(opened).toEqual([1, 3]);
+    // The connection window (65 535) goes to stream 1; once it reopens, the two take turns.
+    await peer.next(isHeaders(3));
+    await Bun.sleep(50);
+    const before = peer.frames.filter((f) => f.type === FRAME.DATA).length;
+    peer.send(windowUpdateFrame(0, 4 << 20));
+    await peer.next((f) => f.type === FRAME.DATA && f.streamId === 3 && (f.flags & FLAG.END_STREAM) !== 0);
+    const after = peer.frames.filter((f) => f.type === FRAME.DATA).map((f) => f.streamId).slice(before);
+    expect(after.slice(0, 6)).toEqual([1, 3, 1, 3, 1, 3]);
+    for (const f of responseHead(1, 200, true)) peer.send(f);
+    await a.finished;
+    await peer.next((f) => f.type === FRAME.DATA && f.streamId === 5 && (f.flags & FLAG.END_STREAM) !== 0);
+    expect(opened).toEqual([1, 3, 5]);
+    for (const f of responseHead(3, 200, true)) peer.send(f);
+    for (const f of responseHead(5, 200, true)) peer.send(f);
+    await Promise.all([b.finished, c.finished]);
+  });
+
+  test("DATA on a stream never opened is a connection error", async () => {
+    const peer = startPeer();
+    const { session } = await connect(peer);
+    peer.send(data(9, "x"));
+    const goaway = await peer.next((f) => f.type === FRAME.GOAWAY);
+    expect(readU32(goaway.payload, 4)).toBe(H2_ERROR.PROTOCOL_ERROR);
+    expect(session.dead).toBe(true);
   });
 
   test("a protocol violation kills the session with GOAWAY; its streams fail as reset", async () => {
