@@ -172,10 +172,13 @@ async function slowJob(job: SlowJob): Promise<Omit<JobResult, "id">> {
         bytes += chunk.byteLength;
         sincePause += chunk.byteLength;
         tail = Buffer.concat([tail, chunk]).subarray(-128);
+        // One read may bring far more than readChunk (64 KB or more): the pause is as long as the
+        // bytes read require, so the client really reads at readChunk per pauseMs.
         if (sincePause >= job.readChunk) {
+          const pauseMs = (job.pauseMs * sincePause) / job.readChunk;
           sincePause = 0;
           socket.pause();
-          setTimeout(() => socket.resume(), job.pauseMs);
+          setTimeout(() => socket.resume(), pauseMs);
         }
       });
       socket.on("error", (e) => errors.add(`slow client: ${e.message}`));

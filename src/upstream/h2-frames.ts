@@ -69,33 +69,84 @@ export class H2ConnectionError extends Error {
 
 const EMPTY = new Uint8Array(0);
 
-/** Cuts bytes into frames; a frame split across reads is carried over. */
+/**
+ * Cuts bytes into frames. A frame split across reads is assembled in a buffer of its own size
+ * (only its bytes are copied, never the rest of a read); every other payload is a view.
+ */
 export class FrameReader {
-  #carry: Uint8Array = EMPTY;
+  /** The frame being assembled across reads: its header first, then a buffer of its full size. */
+  #head = new Uint8Array(9);
+  #headFill = 0;
+  #frame: Uint8Array | undefined;
+  #frameFill = 0;
 
-  /** The whole frames in `input` (and what was carried); payloads are views, never copies of a whole read. */
   push(input: Uint8Array): Frame[] {
-    let buf = input;
-    if (this.#carry.byteLength > 0) {
-      buf = new Uint8Array(this.#carry.byteLength + input.byteLength);
-      buf.set(this.#carry, 0);
-      buf.set(input, this.#carry.byteLength);
-      this.#carry = EMPTY;
-    }
     const out: Frame[] = [];
     let i = 0;
-    while (buf.byteLength - i >= 9) {
-      const length = (buf[i]! << 16) | (buf[i + 1]! << 8) | buf[i + 2]!;
-      if (length > MAX_FRAME_PAYLOAD) throw new H2ConnectionError(H2_ERROR.FRAME_SIZE_ERROR, `frame of ${length} bytes exceeds SETTINGS_MAX_FRAME_SIZE`);
-      if (buf.byteLength - i < 9 + length) break;
-      const streamId = ((buf[i + 5]! & 0x7f) << 24) | (buf[i + 6]! << 16) | (buf[i + 7]! << 8) | buf[i + 8]!;
-      out.push({ type: buf[i + 3]!, flags: buf[i + 4]!, streamId, payload: buf.subarray(i + 9, i + 9 + length) });
+    if (this.#headFill > 0 || this.#frame) {
+      i = this.#continue(input, out);
+      if (i === -1) return out;
+    }
+    while (input.byteLength - i >= 9) {
+      const length = frameLength(input, i);
+      if (input.byteLength - i < 9 + length) break;
+      out.push(frameAt(input, i, input.subarray(i + 9, i + 9 + length)));
       i += 9 + length;
     }
-    // A partial frame is copied: holding a view would pin the whole read buffer.
-    if (i < buf.byteLength) this.#carry = buf.slice(i);
+    if (i < input.byteLength) this.#start(input.subarray(i));
     return out;
   }
+
+  /** Feeds the carried frame; returns where the rest of `input` starts, or -1 when all of it was taken. */
+  #continue(input: Uint8Array, out: Frame[]): number {
+    let i = 0;
+    if (!this.#frame) {
+      const take = Math.min(9 - this.#headFill, input.byteLength);
+      this.#head.set(input.subarray(0, take), this.#headFill);
+      this.#headFill += take;
+      i = take;
+      if (this.#headFill < 9) return -1;
+      this.#frame = new Uint8Array(9 + frameLength(this.#head, 0));
+      this.#frame.set(this.#head, 0);
+      this.#frameFill = 9;
+      this.#headFill = 0;
+    }
+    const f = this.#frame;
+    const take = Math.min(f.byteLength - this.#frameFill, input.byteLength - i);
+    f.set(input.subarray(i, i + take), this.#frameFill);
+    this.#frameFill += take;
+    i += take;
+    if (this.#frameFill < f.byteLength) return -1;
+    this.#frame = undefined;
+    out.push(frameAt(f, 0, f.subarray(9)));
+    return i;
+  }
+
+  /** The start of a frame the read ended in. */
+  #start(rest: Uint8Array): void {
+    if (rest.byteLength < 9) {
+      this.#head.set(rest, 0);
+      this.#headFill = rest.byteLength;
+      return;
+    }
+    this.#headFill = 0;
+    const f = new Uint8Array(9 + frameLength(rest, 0));
+    f.set(rest, 0);
+    this.#frame = f;
+    this.#frameFill = rest.byteLength;
+  }
+}
+
+/** The payload length in the frame header at `at`; past our limit it is a FRAME_SIZE_ERROR. */
+function frameLength(b: Uint8Array, at: number): number {
+  const length = (b[at]! << 16) | (b[at + 1]! << 8) | b[at + 2]!;
+  if (length > MAX_FRAME_PAYLOAD) throw new H2ConnectionError(H2_ERROR.FRAME_SIZE_ERROR, `frame of ${length} bytes exceeds SETTINGS_MAX_FRAME_SIZE`);
+  return length;
+}
+
+function frameAt(b: Uint8Array, at: number, payload: Uint8Array): Frame {
+  const streamId = ((b[at + 5]! & 0x7f) << 24) | (b[at + 6]! << 16) | (b[at + 7]! << 8) | b[at + 8]!;
+  return { type: b[at + 3]!, flags: b[at + 4]!, streamId, payload };
 }
 
 /** One frame: the 9-byte header (RFC 9113 §4.1) then the payload. */

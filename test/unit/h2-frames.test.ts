@@ -50,3 +50,18 @@ test("SETTINGS round-trip; a payload not a multiple of 6 is an error", () => {
   expect(parseSettings(f!.payload)).toEqual([[4, 262_144], [2, 0]]);
   expect(() => parseSettings(new Uint8Array(5))).toThrow(H2ConnectionError);
 });
+
+test("a frame split across reads is whole and correct whatever the split, and later frames in the read still come out", () => {
+  const big = new Uint8Array(16_384).map((_, i) => i & 0xff);
+  const bytes = new Uint8Array([...frame(FRAME.DATA, 0, 1, big), ...frame(FRAME.DATA, FLAG.END_STREAM, 3, new Uint8Array([9])), ...frame(FRAME.SETTINGS, FLAG.ACK, 0)]);
+  for (const cut of [1, 5, 9, 10, 8000, 16_392, 16_393, 16_394, 16_400]) {
+    const reader = new FrameReader();
+    const frames = [...reader.push(bytes.slice(0, cut)), ...reader.push(bytes.slice(cut))].map((f) => ({ ...f, payload: [...f.payload] }));
+    expect(frames.map((f) => [f.type, f.flags, f.streamId, f.payload.length])).toEqual([
+      [FRAME.DATA, 0, 1, 16_384],
+      [FRAME.DATA, FLAG.END_STREAM, 3, 1],
+      [FRAME.SETTINGS, FLAG.ACK, 0, 0],
+    ]);
+    expect(frames[0]!.payload).toEqual([...big]);
+  }
+});
