@@ -16,7 +16,8 @@ const MAX_HEAD_BYTES = 64 * 1024;
 const CR = 13;
 const LF = 10;
 const SEMICOLON = 0x3b;
-const latin1 = new TextDecoder("latin1");
+/** Bytes as ISO-8859-1 text, one char per byte (TextDecoder("latin1") is windows-1252 and remaps 0x80-0x9f). */
+const latin1 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("latin1");
 const EMPTY = new Uint8Array(0);
 const END: H1Event = { type: "end" };
 
@@ -67,7 +68,7 @@ export class H1ResponseParser {
           if (buf.length - i > MAX_HEAD_BYTES) throw new H1ProtocolError("response head larger than 64 KiB");
           break;
         }
-        const head = this.#parseHead(latin1.decode(buf.subarray(i, end)));
+        const head = this.#parseHead(latin1(buf.subarray(i, end)));
         i = end + 4;
         if (head) out.push(head);
         if (this.#state.kind === "done") out.push(END);
@@ -178,7 +179,7 @@ function chunkSize(buf: Uint8Array, from: number, to: number): number {
   const digits = i - start;
   while (i < to && isBlank(buf[i]!)) i++;
   if (digits === 0 || size > 2 ** 48 || (i < to && buf[i] !== SEMICOLON)) {
-    throw new H1ProtocolError(`bad chunk size line ${JSON.stringify(latin1.decode(buf.subarray(from, Math.min(to, from + 40))))}`);
+    throw new H1ProtocolError(`bad chunk size line ${JSON.stringify(latin1(buf.subarray(from, Math.min(to, from + 40))))}`);
   }
   return size;
 }

@@ -78,3 +78,15 @@ test("chunk-size lines: hex either case, blanks around the digits, extensions; a
     expect(() => run(chunked(line))).toThrow(H1ProtocolError);
   }
 });
+
+test("header bytes above 0x7f are read as ISO-8859-1, one char per byte (0x80-0x9f included)", () => {
+  const head = enc.encode("HTTP/1.1 200 OK\r\nx-bytes: ab\r\ncontent-length: 0\r\n\r\n");
+  const bytes = new Uint8Array(head.length + 3);
+  const at = "HTTP/1.1 200 OK\r\nx-bytes: a".length;
+  bytes.set(head.subarray(0, at), 0);
+  bytes.set([0x80, 0x9f, 0xe9], at);
+  bytes.set(head.subarray(at), at + 3);
+  const [ev] = new H1ResponseParser("GET").push(bytes);
+  const value = (ev as Extract<H1Event, { type: "head" }>).headers.find(([k]) => k === "x-bytes")![1];
+  expect([...value].map((c) => c.charCodeAt(0))).toEqual([0x61, 0x80, 0x9f, 0xe9, 0x62]);
+});
