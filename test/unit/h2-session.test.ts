@@ -112,6 +112,18 @@ const isHeaders = (id?: number) => (f: Frame) => f.type === FRAME.HEADERS && (id
 const responseHead = (id: number, status: number, endStream = false) => headersFrames(id, encodeHeaders([[":status", String(status)], ["content-type", "text/event-stream"]]), endStream, 16_384);
 const data = (id: number, text: string, flags = 0) => frame(FRAME.DATA, flags, id, new TextEncoder().encode(text));
 
+/** Stream 1 with its response headers in, paused by its reader before any body arrives. */
+async function pausedStream() {
+  const peer = startPeer();
+  const { session } = await connect(peer);
+  const r = recorder();
+  const stream = session.request(GET, false, r.events);
+  await peer.next(isHeaders(1));
+  for (const f of responseHead(1, 200)) peer.send(f);
+  stream.pause();
+  return { peer, r, stream };
+}
+
 describe("H2Session against a scripted peer", () => {
   test("a response in HEADERS + CONTINUATION, padded DATA and trailers reaches the stream in order", async () => {
     const peer = startPeer();
@@ -272,13 +284,7 @@ describe("H2Session against a scripted peer", () => {
   });
 
   test("a response body beyond the stream window is not given back while the stream is paused", async () => {
-    const peer = startPeer();
-    const { session } = await connect(peer);
-    const r = recorder();
-    const stream = session.request(GET, false, r.events);
-    await peer.next(isHeaders(1));
-    for (const f of responseHead(1, 200)) peer.send(f);
-    stream.pause();
+    const { peer, r, stream } = await pausedStream();
     const chunk = "x".repeat(16_000);
     for (let i = 0; i < 10; i++) peer.send(data(1, chunk));
     await Bun.sleep(100);
@@ -292,13 +298,7 @@ describe("H2Session against a scripted peer", () => {
   });
 
   test("a peer that sends past our stream window gets RST_STREAM FLOW_CONTROL_ERROR; nothing is buffered beyond it", async () => {
-    const peer = startPeer();
-    const { session } = await connect(peer);
-    const r = recorder();
-    const stream = session.request(GET, false, r.events);
-    await peer.next(isHeaders(1));
-    for (const f of responseHead(1, 200)) peer.send(f);
-    stream.pause();
+    const { peer, r, stream } = await pausedStream();
     const chunk = "y".repeat(16_384);
     for (let i = 0; i < 17; i++) peer.send(data(1, chunk)); // 278 528 bytes: over the 262 144 window
     await r.finished;
