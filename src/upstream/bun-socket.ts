@@ -2,7 +2,7 @@ import type { Socket, SocketHandler } from "bun";
 import { isIP } from "node:net";
 import type { DialOptions } from "./dial.ts";
 import { UpstreamFailure } from "./failure.ts";
-import type { BodySink } from "./upload.ts";
+import { type BodySink, SinkWaiters } from "./upload.ts";
 
 /** Who currently reads a connection: the exchange using it, or the pool watching it idle. */
 export interface ConnListener {
@@ -10,8 +10,6 @@ export interface ConnListener {
   /** The connection is gone (peer FIN, reset, or destroy()); `error` when the socket reported one. */
   close(error: Error | undefined): void;
 }
-
-type Waiter = () => void;
 
 /**
  * One upstream connection on Bun's native sockets (TCP, then TLS): only what HTTP/1.1 needs,
@@ -26,8 +24,7 @@ export class BunConn implements BodySink {
   opening: { ready(): void; fail(f: UpstreamFailure): void } | undefined;
   readonly #unsent: Uint8Array[] = [];
   #unsentBytes = 0;
-  #drain: Waiter[] = [];
-  #closeWaiters: Waiter[] = [];
+  readonly #waiters = new SinkWaiters();
   /** Called when the pooled connection's socket timer fires (idle too long). */
   onTimeout: (() => void) | undefined;
 
@@ -66,13 +63,12 @@ export class BunConn implements BodySink {
     this.closed(undefined);
   }
 
-  once(event: "drain" | "close", fn: Waiter): void {
-    (event === "drain" ? this.#drain : this.#closeWaiters).push(fn);
+  once(event: "drain" | "close", fn: () => void): void {
+    this.#waiters.once(event, fn);
   }
 
-  off(event: "drain" | "close", fn: Waiter): void {
-    if (event === "drain") this.#drain = this.#drain.filter((f) => f !== fn);
-    else this.#closeWaiters = this.#closeWaiters.filter((f) => f !== fn);
+  off(event: "drain" | "close", fn: () => void): void {
+    this.#waiters.off(event, fn);
   }
 
   /** The socket can take more: write what waits, then tell the writers. */
@@ -88,9 +84,7 @@ export class BunConn implements BodySink {
       this.#unsent.shift();
       this.#unsentBytes -= bytes.byteLength;
     }
-    const waiters = this.#drain;
-    this.#drain = [];
-    for (const f of waiters) f();
+    this.#waiters.drained();
   }
 
   /** The one way a connection ends, whichever event came first. */
@@ -101,10 +95,7 @@ export class BunConn implements BodySink {
     this.#unsentBytes = 0;
     if (!first) return;
     this.opening?.fail(new UpstreamFailure("connect", `connection closed while opening${error ? `: ${errorCode(error)}` : ""}`, true));
-    const waiters = this.#closeWaiters;
-    this.#closeWaiters = [];
-    this.#drain = [];
-    for (const f of waiters) f();
+    this.#waiters.closed();
     this.listener?.close(error);
   }
 }

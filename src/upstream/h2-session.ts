@@ -23,7 +23,7 @@ import {
   frame,
 } from "./h2-frames.ts";
 import { encodeHeaders, HpackDecoder, HpackError } from "./hpack.ts";
-import type { BodySink } from "./upload.ts";
+import { type BodySink, SinkWaiters } from "./upload.ts";
 
 /** Response bytes a stream may receive ahead of its reader: the peer waits for our WINDOW_UPDATE past it. */
 const STREAM_WINDOW = 256 * 1024;
@@ -54,8 +54,6 @@ export interface StreamEvents {
   fail(f: UpstreamFailure): void;
 }
 
-type Waiter = () => void;
-
 /**
  * One request/response stream. It is the body sink for writeBody(): write() takes the whole
  * request body once, the session sends it as flow control allows, and "drain" fires when the
@@ -74,8 +72,7 @@ export class H2Stream implements BodySink {
   gotHead = false;
   localEnded = false;
   closed = false;
-  #drain: Waiter[] = [];
-  #close: Waiter[] = [];
+  readonly #waiters = new SinkWaiters();
 
   constructor(
     readonly session: H2Session,
@@ -96,17 +93,16 @@ export class H2Stream implements BodySink {
   write(body: Uint8Array): boolean {
     if (this.closed) return false;
     this.body = body;
-    this.session.pump();
+    this.session.pump(this);
     return this.body === undefined;
   }
 
-  once(event: "drain" | "close", fn: Waiter): void {
-    (event === "drain" ? this.#drain : this.#close).push(fn);
+  once(event: "drain" | "close", fn: () => void): void {
+    this.#waiters.once(event, fn);
   }
 
-  off(event: "drain" | "close", fn: Waiter): void {
-    if (event === "drain") this.#drain = this.#drain.filter((f) => f !== fn);
-    else this.#close = this.#close.filter((f) => f !== fn);
+  off(event: "drain" | "close", fn: () => void): void {
+    this.#waiters.off(event, fn);
   }
 
   pause(): void {
@@ -124,18 +120,13 @@ export class H2Stream implements BodySink {
   }
 
   drained(): void {
-    const w = this.#drain;
-    this.#drain = [];
-    for (const f of w) f();
+    this.#waiters.drained();
   }
 
   closedNow(): void {
     this.closed = true;
     this.body = undefined;
-    const w = this.#close;
-    this.#close = [];
-    this.#drain = [];
-    for (const f of w) f();
+    this.#waiters.closed();
   }
 }
 
@@ -243,6 +234,7 @@ export class H2Session {
     this.#streams.set(s.id, s);
     for (const f of headersFrames(s.id, block, !s.hasBody, this.#peerMaxFrame)) this.#send(f);
     if (!s.hasBody) s.localEnded = true;
+    if (s.body) this.pump(s);
     s.events.open?.(s);
   }
 
@@ -250,9 +242,10 @@ export class H2Session {
    * Sends what request bodies the windows and the socket allow now, one frame per stream in
    * turn, so one large upload does not hold the others back.
    */
-  pump(): void {
+  pump(withBody?: H2Stream): void {
     if (this.dead) return;
-    for (const s of this.#streams.values()) if (s.body && !this.#sending.has(s)) this.#sending.add(s);
+    // A body written before its stream opened waits for #open to bring it here.
+    if (withBody?.body && withBody.id !== 0) this.#sending.add(withBody);
     let progress = true;
     while (progress && this.#sending.size > 0 && this.#room()) {
       progress = false;

@@ -8,6 +8,36 @@ export interface BodySink {
   readonly writableLength: number;
 }
 
+type Waiter = () => void;
+
+/** A BodySink's "drain" and "close" listeners: each runs once; a close drops the drain ones. */
+export class SinkWaiters {
+  #drain: Waiter[] = [];
+  #close: Waiter[] = [];
+
+  once(event: "drain" | "close", fn: Waiter): void {
+    (event === "drain" ? this.#drain : this.#close).push(fn);
+  }
+
+  off(event: "drain" | "close", fn: Waiter): void {
+    if (event === "drain") this.#drain = this.#drain.filter((f) => f !== fn);
+    else this.#close = this.#close.filter((f) => f !== fn);
+  }
+
+  drained(): void {
+    const waiters = this.#drain;
+    this.#drain = [];
+    for (const f of waiters) f();
+  }
+
+  closed(): void {
+    const waiters = this.#close;
+    this.#close = [];
+    this.#drain = [];
+    for (const f of waiters) f();
+  }
+}
+
 /**
  * Writes a request body in one piece (the kernel and the stream take what they can at once)
  * and watches it drain. When nothing moves for `stallMs` (HTTP/2 flow control never
