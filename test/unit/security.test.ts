@@ -157,6 +157,11 @@ describe("a client never chooses the upstream host", () => {
     expect(bad.ok).toBe(false);
     expect(!bad.ok && bad.message).toContain("not valid JSON");
     expect(parseMessagesBody(json.subarray(0, json.length - 3)).ok).toBe(false);
+    // An all-ASCII body takes the Latin-1 fast path: escapes still decode to the same text.
+    const ascii = new TextEncoder().encode('{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"h\\u00e9llo \\u2713"}]}');
+    const fast = parseMessagesBody(ascii);
+    expect(fast.ok && fast.body.json).toEqual({ model: "claude-sonnet-4-5", messages: [{ role: "user", content: "héllo ✓" }] });
+    expect(parseMessagesBody(ascii.subarray(0, ascii.length - 2)).ok).toBe(false);
   });
 
   test("x-ccp-* and hop-by-hop headers never go upstream; a key lane replaces the client's credentials", () => {
