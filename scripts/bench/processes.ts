@@ -151,10 +151,12 @@ export async function startCcp(bin: string, home: string, config: string, extraE
   throw new Error(`ccp did not start: ${readFileSync(join(home, "ccp.err"), "utf8").slice(0, 2000)}`);
 }
 
-/** Starts the floor proxy (floor.ts) in front of the upstream; returns its URL. */
-export async function startFloor(dir: string, upstreamUrl: string, cert: Cert): Promise<{ readonly url: string; readonly pid: number }> {
+export type FloorKind = "serve" | "relay";
+
+/** Starts a floor proxy in front of the upstream (serve: floor.ts, relay: relay.ts); returns its URL. */
+export async function startFloor(dir: string, upstreamUrl: string, cert: Cert, kind: FloorKind): Promise<{ readonly url: string; readonly pid: number }> {
   const logFile = join(dir, "floor.out");
-  const proc = Bun.spawn([process.execPath, join(HERE, "floor.ts"), "--upstream", upstreamUrl, "--ca", cert.certFile], { env: baseEnv(dir), stdin: "ignore", stdout: Bun.file(logFile), stderr: "inherit" });
+  const proc = Bun.spawn([process.execPath, join(HERE, kind === "relay" ? "relay.ts" : "floor.ts"), "--upstream", upstreamUrl, "--ca", cert.certFile], { env: baseEnv(dir), stdin: "ignore", stdout: Bun.file(logFile), stderr: "inherit" });
   started.add(proc);
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {

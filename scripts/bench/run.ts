@@ -1,24 +1,30 @@
 /**
- * `bun run bench [--quick] [--floor | --compare URL] [--only TEXT] [--no-build] [--ccp FILE] [--ccp-env K=V]... [--out FILE]`
+ * `bun run bench [--quick] [--floor [relay] | --compare URL] [--only TEXT] [--no-build] [--ccp FILE] [--ccp-env K=V]... [--out FILE]`
  *
  * Starts a fast fake Anthropic upstream (TLS, h2 + http/1.1), the compiled ccp, and a load
  * generator, each in its own process, and runs the same workload direct to the upstream and
  * through ccp, interleaved, per scenario. Prints a table and the targets, writes JSON
  * (bench-results/latest.json). Exit 1 on any error; the targets only inform.
  * --floor adds a third arm through a bare Bun passthrough proxy (floor.ts): the cost of one
- * extra Bun hop by itself, measured in the same run.
+ * extra Bun hop by itself, measured in the same run. --floor relay makes that arm a raw-socket
+ * byte relay instead (relay.ts): the least any proxy on Bun can cost.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import type { DisconnectJob, JobResult, SlowJob, StreamJob } from "./loadgen.ts";
-import { ccpConfig, makeCert, startCcp, startFloor, startLoadGen, startUpstream, stopAll, stopProcess, type Ccp, type Cert, type LoadGen, type Upstream } from "./processes.ts";
+import { ccpConfig, type FloorKind, makeCert, startCcp, startFloor, startLoadGen, startUpstream, stopAll, stopProcess, type Ccp, type Cert, type LoadGen, type Upstream } from "./processes.ts";
 import { cpuSeconds, memory, rssSampler } from "./proc-stats.ts";
 import { arm, render, targets, type DisconnectResult, type Report, type ScenarioResult, type SlowResult, type SoakResult } from "./report.ts";
 import { fullPlan, quickPlan, type Plan, type Proto, type Scenario } from "./scenarios.ts";
 import { streamBytes } from "./workload.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
+
+const FLOOR_NOTE: Record<FloorKind, string> = {
+  serve: "a bare Bun passthrough proxy (scripts/bench/floor.ts: Bun.serve in front of fetch)",
+  relay: "a raw-socket byte relay (scripts/bench/relay.ts: Bun.listen in front of Bun.connect, bytes passed as they are)",
+};
 
 interface Options {
   readonly quick: boolean;
@@ -29,7 +35,7 @@ interface Options {
   readonly ccp: string | undefined;
   readonly out: string;
   readonly skipExtras: boolean;
-  readonly floor: boolean;
+  readonly floor: FloorKind | undefined;
   /** extra environment for ccp (--ccp-env K=V, repeatable): A/B runs of runtime settings */
   readonly ccpEnv: Readonly<Record<string, string>>;
 }
@@ -43,6 +49,10 @@ function parseArgs(argv: readonly string[]): Options {
   for (const a of argv) {
     if (a.startsWith("--") && !known.has(a)) throw new Error(`unknown option ${a} (options: ${[...known].join(" ")})`);
   }
+  const floorArg = value("--floor");
+  const floorKind = floorArg === undefined || floorArg.startsWith("--") ? "serve" : floorArg;
+  if (argv.includes("--floor") && floorKind !== "serve" && floorKind !== "relay") throw new Error(`--floor takes serve (the default) or relay, not ${floorKind}`);
+  const floor: FloorKind | undefined = argv.includes("--floor") ? (floorKind as FloorKind) : undefined;
   if (argv.includes("--help")) {
     console.log(readFileSync(import.meta.path, "utf8").split("*/")[0]);
     process.exit(0);
@@ -56,7 +66,7 @@ function parseArgs(argv: readonly string[]): Options {
     ccp: value("--ccp"),
     out: value("--out") ?? join(ROOT, "bench-results", "latest.json"),
     skipExtras: argv.includes("--no-extras"),
-    floor: argv.includes("--floor"),
+    floor,
     ccpEnv: Object.fromEntries(
       argv.flatMap((a, i) => {
         if (argv[i - 1] !== "--ccp-env") return [];
@@ -285,9 +295,9 @@ async function main(): Promise<number> {
     const upstream = await startUpstream(dir, cert);
     const gen = startLoadGen(dir);
     if (o.floor && o.compare) throw new Error("--floor and --compare both name the third arm: choose one");
-    const floor = o.floor ? await startFloor(dir, upstream.url, cert) : undefined;
+    const floor = o.floor ? await startFloor(dir, upstream.url, cert, o.floor) : undefined;
     const third = floor ? { ...o, compare: floor.url } : o;
-    if (floor) notes.push(`compare = the floor: a bare Bun passthrough proxy (scripts/bench/floor.ts, ${floor.url}) with HTTP/1.1 to the upstream, no ccp logic; its RSS and CPU are measured like ccp's`);
+    if (floor) notes.push(`compare = the floor: ${FLOOR_NOTE[o.floor!]} (${floor.url}), HTTP/1.1 to the upstream, no ccp logic; its RSS and CPU are measured like ccp's`);
     const ctx: Ctx = { ...ctx0, o: third, cert, upstream, gen, ...(floor ? { thirdPid: floor.pid } : {}) };
     const results: ScenarioResult[] = [];
     const usage = { records: 0, retried: 0, non200: 0, failures: {} as Record<string, number> };
