@@ -1,15 +1,20 @@
 /**
- * CPU per usage record of the two disk sinks (usage.jsonl and SQLite), written the way a busy
- * proxy writes them: the JSONL sink gets two records per turn of the event loop, the SQLite sink
- * batches of 200. CPU is the whole process's (the file system thread pool included).
+ * CPU per usage record of the usage sinks, written the way a busy proxy writes them: the JSONL
+ * sink gets two records per turn of the event loop, the SQLite sink batches of 200; "memory" is
+ * the in-process ones (metrics, lane health, the dashboard's recent requests). CPU is the whole
+ * process's (the file system thread pool included).
  *
- *   bun scripts/bench/sinks.ts [jsonl|sqlite] [records=30000]
+ *   bun scripts/bench/sinks.ts [jsonl|sqlite|memory] [records=30000]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { draftRecord } from "../../src/usage/draft.ts";
 import { JsonlSink } from "../../src/usage/jsonl-sink.ts";
+import { LaneHealth } from "../../src/usage/lane-health.ts";
+import { MetricsSink } from "../../src/usage/metrics-sink.ts";
+import { RecentRequests } from "../../src/usage/recent.ts";
+import { newLiveState } from "../../src/server/live.ts";
 import type { UsageRecord } from "../../src/usage/record.ts";
 import { SqliteSink } from "../../src/usage/sqlite-sink.ts";
 
@@ -41,6 +46,10 @@ if (which === "sqlite") {
     if (i % 200 === 199) await sink.flush();
   }
   sink.close();
+} else if (which === "memory") {
+  const health = new LaneHealth(["zai"]);
+  const sinks = [health, new MetricsSink(newLiveState([]), health), new RecentRequests()];
+  for (const r of records) for (const sink of sinks) sink.write(r);
 } else {
   const sink = new JsonlSink(join(dir, "usage.jsonl"));
   for (let i = 0; i < n; i += 2) {
