@@ -49,10 +49,10 @@ function parseArgs(argv: readonly string[]): Options {
   for (const a of argv) {
     if (a.startsWith("--") && !known.has(a)) throw new Error(`unknown option ${a} (options: ${[...known].join(" ")})`);
   }
-  const floorArg = value("--floor");
-  const floorKind = floorArg === undefined || floorArg.startsWith("--") ? "serve" : floorArg;
-  if (argv.includes("--floor") && floorKind !== "serve" && floorKind !== "relay") throw new Error(`--floor takes serve (the default) or relay, not ${floorKind}`);
-  const floor: FloorKind | undefined = argv.includes("--floor") ? (floorKind as FloorKind) : undefined;
+  // --floor alone is the serve floor; a word after it chooses.
+  const floorWord = argv.includes("--floor") ? (value("--floor")?.replace(/^--.*/, "") || "serve") : undefined;
+  if (floorWord !== undefined && floorWord !== "serve" && floorWord !== "relay") throw new Error(`--floor takes serve (the default) or relay, not ${floorWord}`);
+  const floor: FloorKind | undefined = floorWord;
   if (argv.includes("--help")) {
     console.log(readFileSync(import.meta.path, "utf8").split("*/")[0]);
     process.exit(0);
