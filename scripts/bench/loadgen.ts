@@ -6,7 +6,9 @@
  *   plain HTTP), timing time to first token and whole-stream time, checking every stream
  *   arrived complete (status 200, exact byte count, message_stop);
  * - `slow`: raw-socket clients that read the stream slowly (pause/resume), so ccp sees TCP backpressure;
- * - `disconnect`: raw-socket clients that close the connection mid-stream.
+ * - `disconnect`: raw-socket clients that close the connection mid-stream;
+ * - `stall`: raw-socket clients that stop reading after the first delta of an endless stream,
+ *   stay connected for `stallMs`, then leave (the runner watches the upstream meanwhile).
  */
 import { writeFileSync } from "node:fs";
 import net from "node:net";
@@ -49,7 +51,17 @@ export interface DisconnectJob {
   readonly afterDeltas: number;
 }
 
-export type Job = (StreamJob | SlowJob | DisconnectJob) & { readonly id: number };
+export interface StallJob {
+  readonly kind: "stall";
+  readonly port: number;
+  readonly clients: number;
+  readonly model: string;
+  readonly shape: StreamShape;
+  /** how long the clients read nothing, from the moment the last of them stopped */
+  readonly stallMs: number;
+}
+
+export type Job = (StreamJob | SlowJob | DisconnectJob | StallJob) & { readonly id: number };
 
 export interface JobResult {
   readonly id: number;
@@ -62,6 +74,8 @@ export interface JobResult {
   readonly totalMs: number[];
   /** disconnect: Date.now() when the last client went away */
   readonly lastDisconnectAt?: number;
+  /** stall: Date.now() when every client had stopped reading, and when they left */
+  readonly stall?: { readonly from: number; readonly to: number };
 }
 
 const DELTA = Buffer.from("content_block_delta");
@@ -226,8 +240,50 @@ async function disconnectJob(job: DisconnectJob): Promise<Omit<JobResult, "id">>
   return { count: gone, errorCount: errors.count, errors: errors.first, wallMs: performance.now() - t0, ttftMs: [], totalMs: [], lastDisconnectAt };
 }
 
+async function stallJob(job: StallJob): Promise<Omit<JobResult, "id">> {
+  const errors = new Errors();
+  const sockets: net.Socket[] = [];
+  const t0 = performance.now();
+  // Each client reads until its first delta, then stops reading (its kernel buffer fills, then ccp's socket's).
+  await Promise.all(
+    Array.from(
+      { length: job.clients },
+      () =>
+        new Promise<void>((resolve) => {
+          const socket = rawRequest(job.port, job.model, job.shape);
+          sockets.push(socket);
+          const timer = setTimeout(() => {
+            errors.add("stall client: no delta within the client timeout");
+            resolve();
+          }, TIMEOUT_MS);
+          socket.on("data", (chunk: Buffer) => {
+            if (chunk.indexOf(DELTA) === -1) return;
+            socket.pause();
+            clearTimeout(timer);
+            resolve();
+          });
+          socket.on("error", (e) => errors.add(`stall client: ${e.message}`));
+          socket.on("close", () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        }),
+    ),
+  );
+  const from = Date.now();
+  await Bun.sleep(job.stallMs);
+  const to = Date.now();
+  let open = 0;
+  for (const socket of sockets) {
+    if (!socket.destroyed) open++;
+    else errors.add("stall client: the connection closed during the stall");
+    socket.destroy();
+  }
+  return { count: open, errorCount: errors.count, errors: errors.first, wallMs: performance.now() - t0, ttftMs: [], totalMs: [], stall: { from, to } };
+}
+
 async function run(job: Job): Promise<JobResult> {
-  const out = job.kind === "stream" ? await streamJob(job) : job.kind === "slow" ? await slowJob(job) : await disconnectJob(job);
+  const out = job.kind === "stream" ? await streamJob(job) : job.kind === "slow" ? await slowJob(job) : job.kind === "stall" ? await stallJob(job) : await disconnectJob(job);
   return { id: job.id, ...out };
 }
 

@@ -65,7 +65,8 @@ export interface Upstream {
   readonly proc: Subprocess;
   readonly url: string;
   readonly controlUrl: string;
-  stats(): Promise<{ started: number; completed: number; aborted: number; active: number; h1: number; h2: number; connections: number }>;
+  /** sentBytes: response deltas the upstream has written (handed to its socket) since the last reset */
+  stats(): Promise<{ started: number; completed: number; aborted: number; active: number; h1: number; h2: number; connections: number; sentBytes: number }>;
   reset(): Promise<void>;
 }
 

@@ -12,10 +12,10 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
-import type { DisconnectJob, JobResult, SlowJob, StreamJob } from "./loadgen.ts";
+import type { DisconnectJob, JobResult, SlowJob, StallJob, StreamJob } from "./loadgen.ts";
 import { ccpConfig, type FloorKind, makeCert, startCcp, startFloor, startLoadGen, startUpstream, stopAll, stopProcess, type Ccp, type Cert, type LoadGen, type Upstream } from "./processes.ts";
 import { cpuSeconds, memory, rssSampler } from "./proc-stats.ts";
-import { arm, render, targets, type DisconnectResult, type Report, type ScenarioResult, type SlowResult, type SoakResult } from "./report.ts";
+import { arm, render, targets, type DisconnectResult, type Report, type ScenarioResult, type SlowResult, type SoakResult, type StallResult } from "./report.ts";
 import { fullPlan, quickPlan, type Plan, type Proto, type Scenario } from "./scenarios.ts";
 import { streamBytes } from "./workload.ts";
 
@@ -239,10 +239,61 @@ async function slowReaders(ctx: Ctx, plan: Plan["slow"], ccp: Ccp, proto: Proto)
   return { proto, clients: plan.clients, streamMb, baselineRssMb: baseline, peakRssMb: peak, seconds: r.wallMs / 1000, errors };
 }
 
-async function disconnects(ctx: Ctx, plan: Plan["disconnect"], ccp: Ccp, proto: Proto): Promise<DisconnectResult> {
-  // Start from a quiet upstream, so streams of earlier phases ending now are not counted here.
+/** Waits (bounded) until no stream is open at the upstream, so a phase does not count the last one's streams. */
+async function quietUpstream(ctx: Ctx): Promise<void> {
   for (const until = Date.now() + 5_000; (await ctx.upstream.stats()).active > 0 && Date.now() < until; ) await Bun.sleep(20);
   await ctx.upstream.reset();
+}
+
+/**
+ * Clients stop reading an endless stream after its first delta. What the upstream sends after
+ * that fills the kernel's socket buffers, then ccp's queue, and must then stop: ccp holds a
+ * bounded amount per stream and pauses the upstream, however long the client waits.
+ */
+async function stalledReaders(ctx: Ctx, plan: Plan["stall"], ccp: Ccp, proto: Proto): Promise<StallResult> {
+  await quietUpstream(ctx);
+  const job: Omit<StallJob, "id"> = { kind: "stall", port: ccp.port, clients: plan.clients, model: modelFor(proto), shape: plan.shape, stallMs: plan.stallMs };
+  const samples: { at: number; sent: number; rssMb: number }[] = [];
+  let running = true;
+  const watch = (async () => {
+    while (running) {
+      const { sentBytes } = await ctx.upstream.stats();
+      samples.push({ at: Date.now(), sent: sentBytes, rssMb: memory(ccp.proc.pid).rssMb });
+      await Bun.sleep(100);
+    }
+  })();
+  const r = await ctx.gen.run(job);
+  running = false;
+  await watch;
+  const errors = r.errors.map((e) => `stall ${proto}: ${e}`);
+  const { from, to } = r.stall ?? { from: 0, to: 0 };
+  /** The last sample taken at or before `t`. */
+  const at = (t: number) => samples.filter((x) => x.at <= t).at(-1) ?? samples[0]!;
+  const during = samples.filter((x) => x.at >= from && x.at <= to);
+  const mb = (bytes: number) => bytes / 1024 / 1024;
+  // The streams must be cancelled once the clients leave (they would otherwise run for 400 MB).
+  let stats = await ctx.upstream.stats();
+  for (const until = Date.now() + 3_000; stats.active > 0 && Date.now() < until; stats = await ctx.upstream.stats()) await Bun.sleep(20);
+  if (stats.active > 0) errors.push(`stall ${proto}: ${stats.active} upstream streams still open 3 s after the clients left`);
+  ctx.errors.push(...errors);
+  const result: StallResult = {
+    proto,
+    clients: plan.clients,
+    stallSeconds: (to - from) / 1000,
+    sentPerStreamMb: mb(at(to).sent) / plan.clients,
+    lastSecondKb: (at(to).sent - at(to - 1000).sent) / 1024,
+    rssAtStallMb: at(from).rssMb,
+    peakRssMb: Math.max(...during.map((x) => x.rssMb), at(from).rssMb),
+    errors,
+  };
+  console.error(
+    `  stalled readers ${proto}: ${plan.clients} clients, upstream sent ${result.sentPerStreamMb.toFixed(1)} MB per stream, ${result.lastSecondKb.toFixed(0)} KB in the stall's last second; RSS ${result.rssAtStallMb.toFixed(0)} → ${result.peakRssMb.toFixed(0)} MB`,
+  );
+  return result;
+}
+
+async function disconnects(ctx: Ctx, plan: Plan["disconnect"], ccp: Ccp, proto: Proto): Promise<DisconnectResult> {
+  await quietUpstream(ctx);
   const job: Omit<DisconnectJob, "id"> = { kind: "disconnect", port: ccp.port, clients: plan.clients, model: modelFor(proto), shape: plan.shape, afterDeltas: plan.afterDeltas };
   const r = await ctx.gen.run(job);
   const left = r.lastDisconnectAt ?? Date.now();
@@ -309,6 +360,7 @@ async function main(): Promise<number> {
     };
     let soakResult: SoakResult | undefined;
     const slow: SlowResult[] = [];
+    const stalled: StallResult[] = [];
     const disc: DisconnectResult[] = [];
     const fresh = async (name: string, persist: boolean) => {
       const home = join(dir, name);
@@ -325,7 +377,7 @@ async function main(): Promise<number> {
       addUsage(usageLog(ccp));
       await stopProcess(ccp.proc);
     }
-    // The phases after the matrix run unless --no-extras; --only picks them by name too ("soak", "slow readers", "disconnects").
+    // The phases after the matrix run unless --no-extras; --only picks them by name too ("soak", "slow readers", "stalled readers", "disconnects").
     const extra = (name: string) => !o.skipExtras && (!o.only || name.includes(o.only));
     if (extra("soak")) {
       // Each on a fresh ccp (persistence on, the default), so earlier scenarios' memory does not blur them.
@@ -334,9 +386,10 @@ async function main(): Promise<number> {
       addUsage(usageLog(soaked));
       await stopProcess(soaked.proc);
     }
-    if (extra("slow readers") || extra("disconnects")) {
+    if (extra("slow readers") || extra("stalled readers") || extra("disconnects")) {
       const robust = await fresh("robustness", true);
       if (extra("slow readers")) for (const proto of ["h1", "h2"] as const) slow.push(await slowReaders(ctx, plan.slow, robust, proto));
+      if (extra("stalled readers")) for (const proto of ["h1", "h2"] as const) stalled.push(await stalledReaders(ctx, plan.stall, robust, proto));
       if (extra("disconnects")) for (const proto of ["h1", "h2"] as const) disc.push(await disconnects(ctx, plan.disconnect, robust, proto));
       await stopProcess(robust.proc);
     }
@@ -344,7 +397,7 @@ async function main(): Promise<number> {
     if (usage.retried > 0 || usage.non200 > 0 || failed > 0) {
       ctx.errors.push(`ccp's usage log: ${usage.retried} retried, ${usage.non200} not 200, failure classes ${JSON.stringify(usage.failures)} in the streaming scenarios`);
     }
-    const partial = { scenarios: results, soak: soakResult, slow, disconnect: disc };
+    const partial = { scenarios: results, soak: soakResult, slow, stalled, disconnect: disc };
     report = {
       when: new Date().toISOString(),
       command: `bun run bench ${process.argv.slice(2).join(" ")}`.trim(),

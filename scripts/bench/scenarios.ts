@@ -22,11 +22,15 @@ export interface Plan {
   readonly soak: { readonly warmup: number; readonly requests: number; readonly batch: number; readonly concurrency: number; readonly shape: StreamShape };
   readonly slow: { readonly clients: number; readonly shape: StreamShape; readonly readChunk: number; readonly pauseMs: number };
   readonly disconnect: { readonly clients: number; readonly shape: StreamShape; readonly afterDeltas: number };
+  /** Clients that stop reading an endless stream: the upstream must be held back, ccp's memory must not grow. */
+  readonly stall: { readonly clients: number; readonly shape: StreamShape; readonly stallMs: number };
 }
 
 /** A fast stream: 20 text deltas 1 ms apart (~20 ms), so the proxy's own cost is not hidden by waiting. */
 export const FAST: StreamShape = { deltas: 20, intervalMs: 1, deltaChars: 12 };
 export const KB4 = 4 * 1024;
+/** A stream longer than any stall lets through (400 MB, written as fast as it is taken). */
+const ENDLESS: StreamShape = { deltas: 1_000_000, intervalMs: 0, deltaChars: 400 };
 export const MB1 = 1024 * 1024;
 
 const scenario = (proto: Proto, concurrency: number, bodyBytes: number, persist: boolean, requests: number, rounds: number): Scenario => ({
@@ -56,6 +60,7 @@ export function fullPlan(): Plan {
     soak: { warmup: 2000, requests: 20_000, batch: 1000, concurrency: 50, shape: { deltas: 10, intervalMs: 1, deltaChars: 12 } },
     slow: { clients: 50, shape: { deltas: 4000, intervalMs: 0, deltaChars: 400 }, readChunk: 16 * 1024, pauseMs: 10 },
     disconnect: { clients: 100, shape: { deltas: 300, intervalMs: 10, deltaChars: 12 }, afterDeltas: 3 },
+    stall: { clients: 20, shape: ENDLESS, stallMs: 5000 },
   };
 }
 
@@ -72,5 +77,6 @@ export function quickPlan(): Plan {
     soak: { warmup: 500, requests: 2500, batch: 500, concurrency: 50, shape: { deltas: 10, intervalMs: 1, deltaChars: 12 } },
     slow: { clients: 20, shape: { deltas: 2000, intervalMs: 0, deltaChars: 400 }, readChunk: 16 * 1024, pauseMs: 10 },
     disconnect: { clients: 30, shape: { deltas: 300, intervalMs: 10, deltaChars: 12 }, afterDeltas: 3 },
+    stall: { clients: 10, shape: ENDLESS, stallMs: 4000 },
   };
 }

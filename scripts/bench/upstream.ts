@@ -24,7 +24,7 @@ const arg = (name: string) => {
   return v;
 };
 
-const stats = { started: 0, completed: 0, aborted: 0, active: 0, h1: 0, h2: 0, bodyBytes: 0, connections: 0 };
+const stats = { started: 0, completed: 0, aborted: 0, active: 0, h1: 0, h2: 0, bodyBytes: 0, connections: 0, sentBytes: 0 };
 const deltaCache = new Map<number, Buffer>();
 const deltaBytes = (chars: number) => {
   let b = deltaCache.get(chars);
@@ -82,6 +82,7 @@ function stream(req: Req, res: Res, model: string, deltas: number, intervalMs: n
     // interval 0: as fast as the reader takes it (the slow-reader scenario), honouring backpressure.
     while (sent < deltas) {
       sent++;
+      stats.sentBytes += delta.byteLength;
       const more = res.write(delta);
       if (intervalMs > 0 && sent < deltas) {
         timer = setTimeout(next, intervalMs);
@@ -131,7 +132,7 @@ const control = http.createServer((req, res) => {
     return void res.end(JSON.stringify(stats));
   }
   if (req.url === "/reset" && req.method === "POST") {
-    for (const k of ["started", "completed", "aborted", "h1", "h2", "bodyBytes", "connections"] as const) stats[k] = 0;
+    for (const k of ["started", "completed", "aborted", "h1", "h2", "bodyBytes", "connections", "sentBytes"] as const) stats[k] = 0;
     res.writeHead(204);
     return void res.end();
   }
