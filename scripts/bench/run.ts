@@ -7,7 +7,10 @@
  * (bench-results/latest.json). Exit 1 on any error; the targets only inform.
  * --floor adds a third arm through a bare Bun passthrough proxy (floor.ts): the cost of one
  * extra Bun hop by itself, measured in the same run. --floor relay makes that arm a raw-socket
- * byte relay instead (relay.ts): the least any proxy on Bun can cost.
+ * byte relay instead (relay.ts): the least any proxy on Bun can cost. Each target line then
+ * gives the third arm's figure for the same measure too.
+ * --only TEXT runs the scenarios whose name contains TEXT, or one of the phases after the
+ * matrix: soak, slow readers, stalled readers, disconnects.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
