@@ -242,9 +242,16 @@ async function slowReaders(ctx: Ctx, plan: Plan["slow"], ccp: Ccp, proto: Proto)
   return { proto, clients: plan.clients, streamMb, baselineRssMb: baseline, peakRssMb: peak, seconds: r.wallMs / 1000, errors };
 }
 
+/** The upstream's stats once no stream is open at it, or when `ms` have passed. */
+async function upstreamIdle(ctx: Ctx, ms: number): ReturnType<Upstream["stats"]> {
+  let stats = await ctx.upstream.stats();
+  for (const until = Date.now() + ms; stats.active > 0 && Date.now() < until; stats = await ctx.upstream.stats()) await Bun.sleep(10);
+  return stats;
+}
+
 /** Waits (bounded) until no stream is open at the upstream, so a phase does not count the last one's streams. */
 async function quietUpstream(ctx: Ctx): Promise<void> {
-  for (const until = Date.now() + 5_000; (await ctx.upstream.stats()).active > 0 && Date.now() < until; ) await Bun.sleep(20);
+  await upstreamIdle(ctx, 5_000);
   await ctx.upstream.reset();
 }
 
@@ -275,8 +282,7 @@ async function stalledReaders(ctx: Ctx, plan: Plan["stall"], ccp: Ccp, proto: Pr
   const during = samples.filter((x) => x.at >= from && x.at <= to);
   const mb = (bytes: number) => bytes / 1024 / 1024;
   // The streams must be cancelled once the clients leave (they would otherwise run for 400 MB).
-  let stats = await ctx.upstream.stats();
-  for (const until = Date.now() + 3_000; stats.active > 0 && Date.now() < until; stats = await ctx.upstream.stats()) await Bun.sleep(20);
+  const stats = await upstreamIdle(ctx, 3_000);
   if (stats.active > 0) errors.push(`stall ${proto}: ${stats.active} upstream streams still open 3 s after the clients left`);
   ctx.errors.push(...errors);
   const result: StallResult = {
@@ -300,13 +306,8 @@ async function disconnects(ctx: Ctx, plan: Plan["disconnect"], ccp: Ccp, proto: 
   const job: Omit<DisconnectJob, "id"> = { kind: "disconnect", port: ccp.port, clients: plan.clients, model: modelFor(proto), shape: plan.shape, afterDeltas: plan.afterDeltas };
   const r = await ctx.gen.run(job);
   const left = r.lastDisconnectAt ?? Date.now();
-  let stats = await ctx.upstream.stats();
   // Bounded wait: the streams would end on their own after deltas × interval (3 s); cancellation must come well before.
-  const deadline = Date.now() + 3_000;
-  while (stats.active > 0 && Date.now() < deadline) {
-    await Bun.sleep(10);
-    stats = await ctx.upstream.stats();
-  }
+  const stats = await upstreamIdle(ctx, 3_000);
   const cancelMs = stats.active === 0 ? Math.max(0, Date.now() - left) : -1;
   const errors = r.errors.map((e) => `disconnect ${proto}: ${e}`);
   if (stats.active > 0) errors.push(`disconnect ${proto}: ${stats.active} upstream streams still open 3 s after the clients left`);

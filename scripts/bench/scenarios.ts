@@ -22,16 +22,16 @@ export interface Plan {
   readonly soak: { readonly warmup: number; readonly requests: number; readonly batch: number; readonly concurrency: number; readonly shape: StreamShape };
   readonly slow: { readonly clients: number; readonly shape: StreamShape; readonly readChunk: number; readonly pauseMs: number };
   readonly disconnect: { readonly clients: number; readonly shape: StreamShape; readonly afterDeltas: number };
-  /** Clients that stop reading an endless stream: the upstream must be held back, ccp's memory must not grow. */
+  /** Clients that stop reading an endless stream: the upstream must be held back (ccp's memory then cannot grow). */
   readonly stall: { readonly clients: number; readonly shape: StreamShape; readonly stallMs: number };
 }
 
 /** A fast stream: 20 text deltas 1 ms apart (~20 ms), so the proxy's own cost is not hidden by waiting. */
 export const FAST: StreamShape = { deltas: 20, intervalMs: 1, deltaChars: 12 };
 export const KB4 = 4 * 1024;
+export const MB1 = 1024 * 1024;
 /** A stream longer than any stall lets through (400 MB, written as fast as it is taken). */
 const ENDLESS: StreamShape = { deltas: 1_000_000, intervalMs: 0, deltaChars: 400 };
-export const MB1 = 1024 * 1024;
 
 const scenario = (proto: Proto, concurrency: number, bodyBytes: number, persist: boolean, requests: number, rounds: number): Scenario => ({
   name: `c${concurrency} ${bodyBytes >= MB1 ? "1MB" : "4KB"} ${proto} ${persist ? "persist" : "no-persist"}`,
