@@ -13,7 +13,7 @@ import type { ServerContext } from "./context.ts";
 import { estimateInputTokens } from "./count-tokens-local.ts";
 import { errorResponse } from "./errors.ts";
 import { downstreamHeaders, headerMode, upstreamHeaders } from "./forward-headers.ts";
-import { type BodyCheck, leadingModel, parseMessagesBody } from "./request-body.ts";
+import { parseMessagesBody, type ParsedBody } from "./request-body.ts";
 import { cachedUpstreamUrl, type Endpoint } from "./upstream-url.ts";
 
 export type { Endpoint };
@@ -25,8 +25,6 @@ const OP: Record<Endpoint, UsageRecord["op"]> = {
 };
 
 const encoder = new TextEncoder();
-/** Bodies this large or larger may be an early send: below it, checking first costs less than 0.03 ms. */
-const EARLY_SEND_BYTES = 64 * 1024;
 
 /** One client request: route, rewrite, the attempt loop, and one committed response. */
 export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoint, port: number, search: string): Promise<Response> {
@@ -55,24 +53,10 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
   };
 
   // Read and route.
+  let parsed: ParsedBody | undefined;
   let bytes: Uint8Array | undefined;
-  /** The client's model; its route's lane and upstream model. */
-  let model: string | undefined;
   let first: Lane;
   let routedModel: string | undefined;
-  /** The model a body names first, read without parsing (leadingModel), when it does. */
-  let lead: string | undefined;
-  /** The body's check (parseMessagesBody), run once; an early send runs it while the body leaves. */
-  let check: BodyCheck | undefined;
-  let early = false;
-  const checkBody = (): BodyCheck => {
-    if (check) return check;
-    check = parseMessagesBody(bytes!);
-    // JSON parsers disagree on a repeated key (the last wins, the first, or an error): never route on a guess.
-    if (check.ok && lead !== undefined && check.body.model !== lead) check = { ok: false, message: "model: the body names more than one model" };
-    if (check.ok) rec.stream = check.body.stream;
-    return check;
-  };
   if (endpoint === "/v1/models") {
     const catchAll = ctx.config.routes.find((r) => r.match === "*") ?? ctx.config.routes[0]!;
     first = ctx.config.lanes[catchAll.lane]!;
@@ -86,20 +70,13 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
       return errorResponse(read.status === 499 ? 400 : read.status, read.message, rid, read.errType, read.close ? { connection: "close" } : {});
     }
     bytes = read.bytes;
-    // A large body that names its model first, routed to a lane that takes it unchanged, is an
-    // early send: it leaves at once and is checked while it does (its last byte waits for the verdict).
-    lead = leadingModel(bytes);
-    const leadRoute = lead !== undefined && endpoint === "/v1/messages" && bytes.byteLength >= EARLY_SEND_BYTES ? ctx.router(lead) : undefined;
-    early = leadRoute !== undefined && leadRoute.lane.dialect === "anthropic" && leadRoute.upstreamModel === lead;
-    model = lead;
-    if (!early) {
-      const c = checkBody();
-      if (!c.ok) return reject(400, c.message);
-      model = c.body.model;
-    }
-    rec.model = model!;
-    const decision = early ? leadRoute : ctx.router(model!);
-    if (!decision) return reject(400, `no route matches model "${model}"; add a [[routes]] entry with match = "*"`);
+    const check = parseMessagesBody(bytes);
+    if (!check.ok) return reject(400, check.message);
+    parsed = check.body;
+    rec.model = parsed.model;
+    rec.stream = parsed.stream;
+    const decision = ctx.router(parsed.model);
+    if (!decision) return reject(400, `no route matches model "${parsed.model}"; add a [[routes]] entry with match = "*"`);
     first = decision.lane;
     routedModel = decision.upstreamModel;
   }
@@ -113,7 +90,6 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
   if (first.auth === "key" && first.key === undefined) {
     return reject(500, `lane "${first.name}" needs a key: set the environment variable ${first.key_env} and restart ccp`);
   }
-  const parsed = check?.ok ? check.body : undefined; // an early send's check has not run yet
   if (endpoint === "/v1/messages/count_tokens" && parsed && (first.count_tokens ?? (first.dialect === "anthropic" ? "upstream" : "local")) === "local") {
     rec.estimated = true;
     finish(200);
@@ -123,30 +99,24 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
 
   // What each lane is sent: built once per lane (a fallback lane has its own credentials and model map).
   const built = new Map<string, LaneRequest>();
-  const modelFor = (lane: Lane) => (model === undefined ? undefined : lane.name === first.name ? routedModel! : laneModel(lane, model));
-  const abort = new AbortController();
-  // Refused: the attempt is aborted before the body's last byte leaves, and the client gets the 400.
-  const bodyCheck = early ? () => checkBody().ok || (abort.abort(), false) : undefined;
+  const modelFor = (lane: Lane) => (parsed ? (lane.name === first.name ? routedModel! : laneModel(lane, parsed.model)) : undefined);
   const build = (lane: Lane): LaneRequest => {
     let request = built.get(lane.name);
     if (!request) {
-      const upstreamModel = modelFor(lane);
-      // An early send's own lane never needs the parsed body; a fallback lane of another dialect may.
-      const changes = upstreamModel !== undefined && (lane.dialect !== "anthropic" || upstreamModel !== model);
-      const c = changes ? checkBody() : undefined;
-      const rewritten = c?.ok ? rewriteForLane(c.body.json, lane, upstreamModel!) : undefined;
+      const model = modelFor(lane);
+      const rewritten = parsed && model !== undefined ? rewriteForLane(parsed.json, lane, model) : undefined;
       request = {
         url: cachedUpstreamUrl(lane.base_url, endpoint, search),
         method: endpoint === "/v1/models" ? "GET" : "POST",
         headers: upstreamHeaders(req.headers, lane),
         body: rewritten ? encoder.encode(JSON.stringify(rewritten)) : bytes,
-        ...(bodyCheck && !rewritten ? { bodyCheck } : {}),
       };
       built.set(lane.name, request);
     }
     return request;
   };
 
+  const abort = new AbortController();
   const onClientGone = () => abort.abort();
   req.signal.addEventListener("abort", onClientGone, { once: true });
   ctx.shutdown.addEventListener("abort", onClientGone, { once: true });
@@ -164,13 +134,6 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
       ctx.log.warn(`${rid} attempt ${n} lane=${a.lane} proto=${a.protocol} ${a.outcome} after ${a.ms} ms: ${redact(f.message)}`);
     },
   });
-  if (early) checkBody(); // run already, unless the upstream answered before the body's end
-  if (check?.ok === false && result.kind !== "committed") {
-    // Recorded as when the body is checked before it leaves: a client error, no attempt.
-    req.signal.removeEventListener("abort", onClientGone);
-    ctx.shutdown.removeEventListener("abort", onClientGone);
-    return reject(400, check.message);
-  }
   const finalLane = result.runtime.lane;
   describe(finalLane, modelFor(finalLane));
   rec.attempts = result.attempts;

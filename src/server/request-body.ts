@@ -31,28 +31,6 @@ function utf8Text(bytes: Uint8Array): string | undefined {
   return Buffer.from(bytes.buffer, bytes.byteOffset + from, bytes.byteLength - from).toString("utf8");
 }
 
-/** How Claude Code and the SDKs begin every Messages body: the model first. */
-const LEAD = new TextEncoder().encode('{"model":"');
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-
-/**
- * The model of a body that names it first (`{"model":"…"`, as Claude Code and the SDKs write
- * it), read from the leading bytes without parsing: at most MAX_MODEL_CHARS printable ASCII
- * characters and no escapes, else undefined (the body is then parsed to find it). Only a hint:
- * the body must still pass parseMessagesBody, whose model must be this one.
- */
-export function leadingModel(bytes: Uint8Array): string | undefined {
-  for (let i = 0; i < LEAD.length; i++) if (bytes[i] !== LEAD[i]) return undefined;
-  const end = Math.min(bytes.byteLength, LEAD.length + MAX_MODEL_CHARS + 1);
-  for (let i = LEAD.length; i < end; i++) {
-    const b = bytes[i]!;
-    if (b === QUOTE) return i === LEAD.length ? undefined : String.fromCharCode(...bytes.subarray(LEAD.length, i));
-    if (b < 0x20 || b > 0x7e || b === BACKSLASH) return undefined;
-  }
-  return undefined;
-}
-
 export type BodyCheck = { readonly ok: true; readonly body: ParsedBody } | { readonly ok: false; readonly message: string };
 
 export function parseMessagesBody(bytes: Uint8Array): BodyCheck {

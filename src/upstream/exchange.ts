@@ -70,15 +70,6 @@ export class Exchange {
     this.#armIdle();
   }
 
-  /**
-   * An early send's check (UpstreamRequest.bodyCheck), asked once all but the body's last byte
-   * is out: false when that byte must stay unsent (the body was refused, the exchange is over).
-   */
-  bodyChecked(): boolean {
-    if (this.req.bodyCheck !== undefined && !this.req.bodyCheck()) this.fail(new UpstreamFailure("client_abort", "the request body was refused"));
-    return !this.done;
-  }
-
   /** A body chunk: queued for the reader; a full queue pauses the upstream. */
   data(chunk: Uint8Array): void {
     if (this.phase !== "body" || !this.#queue) return;

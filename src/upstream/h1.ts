@@ -3,7 +3,7 @@ import { UpstreamFailure } from "./failure.ts";
 import { H1ProtocolError, H1ResponseParser } from "./h1-parser.ts";
 import { Exchange } from "./exchange.ts";
 import type { Transport, UpstreamRequest, UpstreamResponse } from "./transport.ts";
-import { watchDrain } from "./upload.ts";
+import { watchDrain, writeBody } from "./upload.ts";
 
 export interface H1Options {
   readonly ca: readonly string[] | undefined;
@@ -15,7 +15,7 @@ export interface H1Options {
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-/** Body bytes that go out in the same write as the head (one segment, one syscall). */
+/** Bodies up to this size go out in the same write as the head (one segment, one syscall). */
 const COALESCE_BODY_BYTES = 64 * 1024;
 const encoder = new TextEncoder();
 /** A connection is given back this long before the server's advertised keep-alive timeout. */
@@ -145,22 +145,15 @@ export class H1Transport implements Transport {
       const head = encoder.encode(requestHead(req));
       const body = req.body && req.body.byteLength > 0 ? req.body : undefined;
       if (!body) return void socket.write(head);
-      // An early send holds its last byte back until the check (ex.bodyChecked) has passed; the
-      // rest goes to the kernel now, so the upstream reads while the check runs.
-      const end = req.bodyCheck ? body.byteLength - 1 : body.byteLength;
-      // The head leaves with the body's first bytes: one segment, one syscall.
-      const lead = Math.min(end, COALESCE_BODY_BYTES);
-      const both = new Uint8Array(head.byteLength + lead);
-      both.set(head, 0);
-      both.set(body.subarray(0, lead), head.byteLength);
-      socket.write(both);
-      if (lead < end) socket.write(body.subarray(lead, end));
-      if (end < body.byteLength) {
-        if (!ex.bodyChecked()) return;
-        socket.write(body.subarray(end));
+      if (body.byteLength <= COALESCE_BODY_BYTES) {
+        const both = new Uint8Array(head.byteLength + body.byteLength);
+        both.set(head, 0);
+        both.set(body, head.byteLength);
+        if (!socket.write(both)) watchUpload(watchDrain(socket, req.timeouts.upload_stall_ms, onStall));
+        return;
       }
-      // Bytes the kernel could not take at once leave as the socket drains.
-      if (socket.writableLength > 0) watchUpload(watchDrain(socket, req.timeouts.upload_stall_ms, onStall));
+      socket.write(head);
+      watchUpload(writeBody(socket, body, req.timeouts.upload_stall_ms, onStall));
 
       function onStall(): void {
         if (ex.phase === "head") ex.fail(new UpstreamFailure("upload_stall", `request body upload made no progress for ${req.timeouts.upload_stall_ms} ms`));

@@ -64,8 +64,6 @@ export class H2Stream implements BodySink {
   /** What the peer lets us send on this stream (may go negative after a SETTINGS change). */
   sendWindow = 0;
   body: Uint8Array | undefined;
-  /** The body's last byte (and END_STREAM) waits for release(): an early send being checked. */
-  holding = false;
   paused = false;
   /** Bytes received and not yet given back with WINDOW_UPDATE. */
   unacked = 0;
@@ -105,12 +103,6 @@ export class H2Stream implements BodySink {
 
   off(event: "drain" | "close", fn: () => void): void {
     this.#waiters.off(event, fn);
-  }
-
-  /** Sends the held last byte. */
-  release(): void {
-    this.holding = false;
-    this.session.pump(this);
   }
 
   pause(): void {
@@ -259,7 +251,7 @@ export class H2Session {
       progress = false;
       for (const s of this.#sending) {
         const body = s.body!;
-        const n = Math.min(s.holding ? body.byteLength - 1 : body.byteLength, s.sendWindow, this.#sendWindow, MAX_FRAME_PAYLOAD); // larger frames would not fit the write buffer
+        const n = Math.min(body.byteLength, s.sendWindow, this.#sendWindow, MAX_FRAME_PAYLOAD); // larger frames would not fit the write buffer
         if (n <= 0) continue;
         const last = n === body.byteLength;
         this.#sendData(s.id, last ? FLAG.END_STREAM : 0, body.subarray(0, n));

@@ -158,15 +158,10 @@ export class H2Transport implements Transport {
         // The upload (and its stall clock) starts when the stream opens, not while it waits for a slot.
         open: (st) => {
           if (!body) return;
-          st.holding = req.bodyCheck !== undefined;
-          const upload = writeBody(st, body, req.timeouts.upload_stall_ms, () => {
+          void writeBody(st, body, req.timeouts.upload_stall_ms, () => {
             // Only a stall before the answer fails the attempt; after it, the peer simply stopped reading.
             if (ex.phase === "head") ex.fail(new UpstreamFailure("upload_stall", `request body upload made no progress for ${req.timeouts.upload_stall_ms} ms (HTTP/2 flow control)`));
-          });
-          void upload.then(release);
-          // After this turn's frames (all but the last byte the windows allow) reach the socket: their
-          // flush is a microtask queued before this one, so the upstream reads while the check runs.
-          if (st.holding) queueMicrotask(() => ex.bodyChecked() && st.release());
+          }).then(release);
         },
         head: (status, list) => ex.head(status, list),
         data: (chunk) => ex.data(chunk),

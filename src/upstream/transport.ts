@@ -11,12 +11,6 @@ export interface UpstreamRequest {
   /** Lower-case names; no hop-by-hop headers, no host, no content-length (transports set them). */
   readonly headers: ReadonlyArray<readonly [string, string]>;
   readonly body: Uint8Array | undefined;
-  /**
-   * An early send: the body leaves while the caller still checks it. The transport sends all of
-   * the body but its last byte, then asks; the last byte follows only on true (on false the
-   * caller has aborted the attempt). The peer never holds a whole body ccp refused.
-   */
-  readonly bodyCheck?: () => boolean;
   /** Aborts the attempt (client gone, attempt loop gave up). */
   readonly signal: AbortSignal;
   readonly timeouts: Timeouts;
