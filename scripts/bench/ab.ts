@@ -3,7 +3,7 @@
  * benchmark's run-to-run noise: both run side by side on one fake upstream, and phases of N
  * requests at concurrency C alternate between them (A B, B A, ...).
  *
- *   bun scripts/bench/ab.ts OLD_BINARY NEW_BINARY [phases=8] [requests=1000] [concurrency=20] [h1|h2]
+ *   bun scripts/bench/ab.ts OLD_BINARY NEW_BINARY [phases=8] [requests=1000] [concurrency=20] [h1|h2] [bodyBytes=4096]
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -12,9 +12,9 @@ import { type Ccp, ccpConfig, makeCert, startCcp, startUpstream, stopAll } from 
 import { cpuSeconds } from "./proc-stats.ts";
 import { requestBody, shapeHeaders } from "./workload.ts";
 
-const [binA, binB, phasesArg = "8", requestsArg = "1000", concurrencyArg = "20", proto = "h1"] = process.argv.slice(2);
+const [binA, binB, phasesArg = "8", requestsArg = "1000", concurrencyArg = "20", proto = "h1", bodyArg = "4096"] = process.argv.slice(2);
 if (!binA || !binB) {
-  console.error("usage: bun scripts/bench/ab.ts OLD_BINARY NEW_BINARY [phases] [requests] [concurrency] [h1|h2]");
+  console.error("usage: bun scripts/bench/ab.ts OLD_BINARY NEW_BINARY [phases] [requests] [concurrency] [h1|h2] [bodyBytes]");
   process.exit(2);
 }
 const phases = Number(phasesArg);
@@ -31,7 +31,7 @@ const start = (name: string, bin: string) => {
 };
 const a = await start("a", binA);
 const b = await start("b", binB);
-const body = requestBody(proto === "h2" ? "bench-h2" : "bench-h1", 4096);
+const body = requestBody(proto === "h2" ? "bench-h2" : "bench-h1", Number(bodyArg));
 const headers = { "content-type": "application/json", "x-api-key": "k", "anthropic-version": "2023-06-01", ...shapeHeaders({ deltas: 20, intervalMs: 1, deltaChars: 12 }) };
 
 async function phase(ccp: Ccp, n: number): Promise<void> {
@@ -62,7 +62,7 @@ try {
   }
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
   const show = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(" ");
-  console.log(`ccp CPU ms per request, ${phases} phases of ${requests} at c=${concurrency} (${proto}):`);
+  console.log(`ccp CPU ms per request, ${phases} phases of ${requests} at c=${concurrency} (${proto}, ${bodyArg}-byte bodies):`);
   console.log(`  A ${binA}: median ${median(perRequest.A).toFixed(3)}  [${show(perRequest.A)}]`);
   console.log(`  B ${binB}: median ${median(perRequest.B).toFixed(3)}  [${show(perRequest.B)}]`);
   console.log(`  B / A ${(median(perRequest.B) / median(perRequest.A)).toFixed(3)}`);
