@@ -66,61 +66,59 @@ export function guardStream(c: Committed, rid: string, hooks: GuardHooks): Reada
     carry = cut === pending.byteLength ? EMPTY : pending.slice(cut);
     return cut === pending.byteLength ? pending : pending.subarray(0, cut);
   };
-  const send = (controller: ReadableStreamDefaultController<Uint8Array>, bytes: Uint8Array) => {
-    if (bytes.byteLength === 0) return;
+  /** Hands bytes to the client; a promise when the client's side is full (backpressure). */
+  const send = (controller: ReadableStreamDirectController, bytes: Uint8Array): number | Promise<number> => {
+    if (bytes.byteLength === 0) return 0;
     hooks.onChunk?.(bytes);
-    controller.enqueue(bytes);
+    return controller.write(bytes);
   };
 
-  return new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
+  // A direct stream (Bun): chunks go straight to the client's socket, with no queue in between,
+  // and one pull() runs the whole body. A write that returns a promise means the client is not
+  // keeping up: awaiting it stops reading the upstream, whose queue then pauses the upstream.
+  return new ReadableStream<Uint8Array>({
+    type: "direct",
+    async pull(controller) {
+      try {
         // The peek already fed these bytes to the parser: only the framing is left to do.
-        const head = c.head.length === 1 ? c.head[0]! : c.head.reduce(join, EMPTY);
         if (c.sse) {
+          const head = c.head.length === 1 ? c.head[0]! : c.head.reduce(join, EMPTY);
           const cut = lastFrameEnd(head);
           carry = head.slice(cut);
-          send(controller, head.subarray(0, cut));
+          if (observation.content) hooks.onFirstContent();
+          await send(controller, head.subarray(0, cut));
         } else {
-          for (const chunk of c.head) send(controller, take(chunk));
+          for (const chunk of c.head) await send(controller, take(chunk));
         }
-        if (observation.content) hooks.onFirstContent();
-      },
-      async pull(controller) {
-        try {
-          // Read until something can be released: a pull that enqueues nothing is not called
-          // again (WHATWG Streams), so a chunk ending mid-frame must not end this pull.
-          let { done, value } = await reader.read();
-          while (!done) {
-            const ready = take(value!);
-            if (ready.byteLength > 0) return send(controller, ready);
-            ({ done, value } = await reader.read());
-          }
-          if (c.sse) {
-            for (const ev of parser.end()) observeEvent(observation, ev);
-            // An unterminated last frame is never released (it could only reach the client broken).
-            if (!observation.messageStop && !observation.error) send(controller, encoder.encode(closingFrames(observation)));
-          } else if (jsonBytes <= MAX_JSON_TAP_BYTES) {
-            observeJsonBody(observation, new TextDecoder().decode(json.length === 1 ? json[0] : Bun.concatArrayBuffers(json)));
-            if (observation.content) hooks.onFirstContent();
-          }
+        for (let r = await reader.read(); !r.done; r = await reader.read()) {
+          const w = send(controller, take(r.value));
+          if (typeof w !== "number") await w;
+        }
+        if (ended) return; // cancelled by the client: nothing more to send
+        if (c.sse) {
+          for (const ev of parser.end()) observeEvent(observation, ev);
+          // An unterminated last frame is never released (it could only reach the client broken).
+          if (!observation.messageStop && !observation.error) send(controller, encoder.encode(closingFrames(observation)));
+        } else if (jsonBytes <= MAX_JSON_TAP_BYTES) {
+          observeJsonBody(observation, new TextDecoder().decode(json.length === 1 ? json[0] : Bun.concatArrayBuffers(json)));
+          if (observation.content) hooks.onFirstContent();
+        }
+        controller.close();
+        end(undefined);
+      } catch (e) {
+        if (ended) return;
+        const failure = e instanceof UpstreamFailure ? e : new UpstreamFailure("reset", (e as Error)?.message ?? String(e));
+        if (c.sse && !observation.error) {
+          const type = failure.failureClass === "idle_timeout" ? "timeout_error" : "api_error";
+          send(controller, encoder.encode(errorFrame(type, `upstream stream broke after it started: ${failure.message}`, rid)));
           controller.close();
-          end(undefined);
-        } catch (e) {
-          const failure = e instanceof UpstreamFailure ? e : new UpstreamFailure("reset", (e as Error)?.message ?? String(e));
-          if (c.sse && !observation.error) {
-            const type = failure.failureClass === "idle_timeout" ? "timeout_error" : "api_error";
-            send(controller, encoder.encode(errorFrame(type, `upstream stream broke after it started: ${failure.message}`, rid)));
-            controller.close();
-          } else controller.error(failure);
-          end(failure);
-        }
-      },
-      cancel() {
-        void reader.cancel().catch(() => {});
-        end(new UpstreamFailure("client_abort", "the client went away during the response"));
-      },
+        } else controller.close(failure);
+        end(failure);
+      }
     },
-    { highWaterMark: 0 },
-  );
+    cancel() {
+      void reader.cancel().catch(() => {});
+      end(new UpstreamFailure("client_abort", "the client went away during the response"));
+    },
+  });
 }

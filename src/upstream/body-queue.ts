@@ -90,6 +90,10 @@ export class BodyQueue implements ByteSource {
       this.#ended = true;
       this.#chunks.length = 0;
       this.#bytes = 0;
+      // A read waiting at that moment ends too: nothing will ever come for it.
+      const w = this.#waiter;
+      this.#waiter = undefined;
+      w?.resolve(DONE);
       this.hooks.cancel();
     }
     return Promise.resolve();

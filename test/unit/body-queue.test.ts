@@ -40,3 +40,11 @@ test("cancel tells the producer once and drops what was queued", async () => {
   expect((await q.read()).done).toBe(true);
   expect(q.push(b(1))).toBe(false);
 });
+
+test("a read waiting when the reader cancels ends at once (the response's pull loop must not hang)", async () => {
+  const q = new BodyQueue(100, { resume: () => {}, cancel: () => {} });
+  const waiting = q.read();
+  await q.cancel();
+  const settled = await Promise.race([waiting, Bun.sleep(1_000).then(() => "hung" as const)]);
+  expect(settled).toEqual({ done: true });
+});

@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { peek } from "../../src/resilience/peek.ts";
 import { guardStream } from "../../src/sse/guard.ts";
 import { UpstreamFailure } from "../../src/upstream/failure.ts";
-import type { ByteSource } from "../../src/upstream/body-queue.ts";
+import { BodyQueue, type ByteSource } from "../../src/upstream/body-queue.ts";
 import type { UpstreamResponse } from "../../src/upstream/transport.ts";
 
 const enc = new TextEncoder();
@@ -65,4 +65,26 @@ test("a break mid-frame drops the partial frame and ends with an error frame", a
   expect(text).not.toContain("event: content_block_delta");
   expect(text).toMatch(/\n\nevent: error\ndata: \{"type":"error","error":\{"type":"api_error","message":"upstream stream broke after it started: connection reset"\},"request_id":"ccp_test"\}\n\n$/);
   expect((ended as UpstreamFailure | undefined)?.failureClass).toBe("reset");
+});
+
+test("a client that leaves while the guard waits on the upstream: the upstream is cancelled, onEnd says client_abort once, nothing more is sent", async () => {
+  let upstreamCancelled = 0;
+  const queue = new BodyQueue(1024, { resume: () => {}, cancel: () => upstreamCancelled++ });
+  queue.push(enc.encode(STREAM.slice(0, STREAM.indexOf("event: content_block_delta"))));
+  const peeked = await peek({ protocol: "h1", status: 200, headers: [["content-type", "text/event-stream"]], body: queue });
+  if (peeked.kind !== "commit") throw new Error(`not committed: ${peeked.kind}`);
+  const ends: (UpstreamFailure | undefined)[] = [];
+  let sent = 0;
+  const stream = guardStream(peeked, "ccp_test", { onChunk: () => sent++, onFirstContent: () => {}, onEnd: (f) => ends.push(f) });
+  const reader = stream.getReader();
+  expect((await reader.read()).done).toBe(false); // the head went out; the guard now waits on the queue
+  await Bun.sleep(20);
+  const before = sent;
+  await reader.cancel();
+  await Bun.sleep(20);
+  expect(upstreamCancelled).toBe(1);
+  expect(ends.map((f) => f?.failureClass)).toEqual(["client_abort"]);
+  queue.push(enc.encode(STREAM.slice(STREAM.indexOf("event: content_block_delta"))));
+  await Bun.sleep(20);
+  expect(sent).toBe(before);
 });
