@@ -90,4 +90,16 @@ describe("benchmark targets (pure)", () => {
     expect(ts.map((t) => t.pass)).toEqual([true, false, false, true]);
     expect(ts[0]!.value).toBe("9.0 MB per stream, 0 KB; RSS 80.0 → 85.0 MB");
   });
+
+  test("the soak is judged only at the full run's length: a quick soak's growth is shown as INFO", () => {
+    const soak = (requests: number, growthPct: number) => ({ requests, rssMb: { start: 80, middle: 85, end: 80 * (1 + growthPct / 100) }, series: [], growthPct, errors: [] });
+    const judge = (requests: number, growthPct: number) => targets({ ...NO_PHASES, scenarios: [], soak: soak(requests, growthPct) })[0]!;
+    expect(judge(20_000, 8).pass).toBe(true);
+    expect(judge(20_000, 12).pass).toBe(false);
+    const quick = judge(2_500, 12);
+    expect(quick.pass).toBeUndefined();
+    expect(quick.name).toBe("soak: RSS growth after warm-up (2500 requests; judged from 20000, the full run)");
+    const report = { when: "", command: "", machine: { cpus: 2, bun: "", node: "", kernel: "" }, ccp: "", notes: [], scenarios: [], ...NO_PHASES, usageLog: { records: 0, retried: 0, non200: 0, failures: {} }, targets: [quick], errorCount: 0 };
+    expect(render(report)).toContain("  INFO  soak: RSS growth after warm-up (2500 requests; judged from 20000, the full run): 12.0 %");
+  });
 });
