@@ -77,6 +77,6 @@ export function quickPlan(): Plan {
     soak: { warmup: 500, requests: 2500, batch: 500, concurrency: 50, shape: { deltas: 10, intervalMs: 1, deltaChars: 12 } },
     slow: { clients: 20, shape: { deltas: 2000, intervalMs: 0, deltaChars: 400 }, readChunk: 16 * 1024, pauseMs: 10 },
     disconnect: { clients: 30, shape: { deltas: 300, intervalMs: 10, deltaChars: 12 }, afterDeltas: 3 },
-    stall: { clients: 10, shape: ENDLESS, stallMs: 4000 },
+    stall: { clients: 10, shape: ENDLESS, stallMs: 3000 },
   };
 }
