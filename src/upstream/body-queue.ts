@@ -87,13 +87,9 @@ export class BodyQueue implements ByteSource {
 
   cancel(): Promise<void> {
     if (!this.#ended) {
-      this.#ended = true;
       this.#chunks.length = 0;
       this.#bytes = 0;
-      // A read waiting at that moment ends too: nothing will ever come for it.
-      const w = this.#waiter;
-      this.#waiter = undefined;
-      w?.resolve(DONE);
+      this.end(); // a read waiting at that moment ends too: nothing will ever come for it
       this.hooks.cancel();
     }
     return Promise.resolve();
