@@ -1,4 +1,5 @@
 #!/usr/bin/env bun
+import { CommanderError } from "commander";
 import { ConfigError } from "../config/load.ts";
 import { ExitError } from "./exit-error.ts";
 import { buildProgram } from "./program.ts";
@@ -9,6 +10,8 @@ try {
   // Only the entry point exits; commands that set an exit status leave it in process.exitCode.
   process.exit(process.exitCode ?? 0);
 } catch (e) {
+  // Commander has already printed the message (and the help or version asked for).
+  if (e instanceof CommanderError) process.exit(e.code === "commander.helpDisplayed" || e.code === "commander.version" ? 0 : 2);
   if (e instanceof ExitError) {
     if (e.message) console.error(paint.error(e.message));
     if (e.hint) console.error(paint.hint(e.hint));

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import pkg from "../../package.json" with { type: "json" };
+import { paint } from "./render.ts";
 import type { ConfigOptions } from "./commands/config.ts";
 import type { EnvOptions } from "./commands/env.ts";
 import type { OkOptions } from "./commands/ok.ts";
@@ -66,7 +67,6 @@ export function buildProgram(run: Dispatch = lazy): Command {
   const program = new Command("ccp")
     .description("A local streaming gateway for Claude Code: lanes, HTTP/1.1 or HTTP/2 upstreams, profiles and a usage log.")
     .version(pkg.version, "-v, --version")
-    .showHelpAfterError("(run with --help for usage)")
     .enablePositionalOptions()
     .configureHelp({ showGlobalOptions: true });
 
@@ -84,9 +84,13 @@ export function buildProgram(run: Dispatch = lazy): Command {
   program
     .command("stop")
     .description("stop the proxy on a port (nothing running is not an error)")
+    .argument("[port]", "same as --port (ccp stop 8082)")
     .addOption(portOption())
-    .addHelpText("after", examples("ccp stop --port 8082"))
-    .action((opts) => run("stop", opts));
+    .addHelpText("after", examples("ccp stop 8082", "ccp stop --port 8082"))
+    .action(async (port: string | undefined, opts: { port?: number }) => {
+      const { portArg } = await import("./target.ts");
+      return run("stop", { ...opts, port: portArg(port, opts.port) });
+    });
 
   program
     .command("restart")
@@ -174,14 +178,17 @@ export function buildProgram(run: Dispatch = lazy): Command {
     .option("--since <when>", "only since a duration ago (30m, 1h, 2d) or a date")
     .option("--json", "the raw usage records, one JSON object per line")
     .option("--stats", "statistics per group instead of lines: requests, error rate, ttft and duration p50/p95/p99, retries, fallbacks, tokens (SQLite when on, else usage.jsonl)")
-    .addOption(new Option("--by <key>", "with --stats: one row per lane, model, status or protocol").choices(["lane", "model", "status", "proto"]))
+    .addOption(new Option("--by <key>", "statistics (implies --stats) with one row per lane, model, status or protocol").choices(["lane", "model", "status", "proto"]).implies({ stats: true }))
     .addHelpText("after", examples("ccp usage --tail 20", "ccp usage --errors --since 1h", "ccp usage --follow --lane zai", "ccp usage --json --status 5xx | jq .rid", "ccp usage --stats --since 1h --by lane"))
     .action((opts) => run("usage", opts));
 
-  const config = program.command("config").description("write, validate or show the configuration");
-  const configCommon = (c: Command) =>
-    c.option("-c, --config <file>", "config file (default: $CCP_CONFIG, else ~/.config/ccp/config.toml)").option("--profile <name>", "profile overlay to apply");
-  configCommon(config.command("init").description("write a commented starting config"))
+  const config = program
+    .command("config")
+    .description("write, validate or show the configuration")
+    .addHelpText("after", examples("ccp config init", "ccp config check --config ./ccp.toml", "ccp config show --profile dev"));
+  const configFile = (c: Command) => c.option("-c, --config <file>", "config file (default: $CCP_CONFIG, else ~/.config/ccp/config.toml)");
+  const configCommon = (c: Command) => configFile(c).option("--profile <name>", "profile overlay to apply");
+  configFile(config.command("init").description("write a commented starting config"))
     .option("--force", "overwrite an existing file")
     .addHelpText("after", examples("ccp config init", "ccp config init --config ./ccp.toml"))
     .action((opts) => run("config init", opts));
@@ -194,5 +201,17 @@ export function buildProgram(run: Dispatch = lazy): Command {
     .addHelpText("after", examples("ccp config show", "MITM_FORCE_H1=1 ccp config show --profile dev --json"))
     .action((opts) => run("config show", opts));
 
+  usageErrorsLikeCcp(program);
   return program;
+}
+
+/**
+ * Commander's own usage errors (an unknown option, a bad value, a missing argument) read like
+ * ccp's: "ccp: …" and a hint line naming the command's --help. The entry point exits 2 on them.
+ */
+function usageErrorsLikeCcp(c: Command, path = "ccp"): void {
+  c.exitOverride()
+    .configureOutput({ outputError: (text, write) => write(paint.error(text.replace(/^error: /, ""))) })
+    .showHelpAfterError(paint.hint(`${path} --help lists its ${c.commands.length > 0 ? "commands" : "options, with examples"}`));
+  for (const sub of c.commands) usageErrorsLikeCcp(sub, `${path} ${sub.name()}`);
 }

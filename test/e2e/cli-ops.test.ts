@@ -32,6 +32,21 @@ describe("start, stop and stale state", () => {
     }
   });
 
+  test("a usage mistake reads like ccp's own errors: one line, a hint naming --help, exit 2", async () => {
+    const h = cliHome();
+    for (const [args, message, help] of [
+      [["start", "--bogus"], "ccp: unknown option '--bogus'", "ccp start --help"],
+      [["status", "--port", "abc"], "argument 'abc' is invalid", "ccp status --help"],
+      [["no-such-command"], "ccp: unknown command 'no-such-command'", "ccp --help"],
+    ] as const) {
+      const r = expectExit(await runCli(args, { env: h.env }), 2);
+      expect(r.stderr).toContain(message);
+      expect(r.stderr).toContain(`hint: ${help}`);
+      expect(r.stdout).toBe("");
+    }
+    expectExit(await runCli(["stop", "--help"], { env: h.env }), 0);
+  });
+
   test("stop with nothing running is a clear no-op, exit 0", async () => {
     const h = cliHome();
     const port = await freePort();
@@ -48,7 +63,9 @@ describe("start, stop and stale state", () => {
     writeFileSync(file, JSON.stringify({ pid: 1, port, host: "127.0.0.1", profile: "default", config: null, started_at: "", options: {} }));
     const status = expectExit(await runCli(["status", "--port", String(port)], { env: h.env }), 3);
     expect(status.stdout).toContain("stale pid file");
-    const stop = expectExit(await runCli(["stop", "--port", String(port)], { env: h.env }), 0);
+    // The way status itself puts it: `ccp stop <port>`.
+    expect(status.stdout).toContain(`ccp stop ${port} removes it`);
+    const stop = expectExit(await runCli(["stop", String(port)], { env: h.env }), 0);
     expect(stop.stdout).toContain("removed a stale pid file");
     expect(existsSync(file)).toBe(false);
   });

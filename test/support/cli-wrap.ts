@@ -72,6 +72,29 @@ export function describeWrap(label: string, cmd: () => readonly string[]): void 
       expect(r.stderr).toContain("--start");
     });
 
+    test("a path that cannot run: 127 when missing, 126 when not executable, as a shell says; --start starts nothing for it", async () => {
+      const h = cliHome();
+      const port = await freePort();
+      const plain = join(h.home, "not-a-program.txt");
+      writeFileSync(plain, "hello\n");
+      const run = (command: string) => runCli(["wrap", "--port", String(port), "--start", command], { cmd: cmd(), env: h.env });
+      try {
+        const missing = expectExit(await run("./ccp-no-such-file-xyz"), 127);
+        expect(missing.stderr).toContain("command not found: ./ccp-no-such-file-xyz");
+        expect(missing.stderr).not.toMatch(/^\s+at /m); // no stack trace
+        for (const bad of [plain, h.home]) {
+          const r = expectExit(await run(bad), 126);
+          expect(r.stderr).toContain(`cannot run ${bad}`);
+          expect(r.stderr).toContain("hint:");
+          expect(r.stderr).not.toMatch(/^\s+at |posix_spawn/m);
+        }
+        expect(await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => "refused")).toBe("refused");
+      } finally {
+        await runCli(["stop", "--port", String(port)], { cmd: cmd(), env: h.env });
+        killLeftovers(h.state);
+      }
+    });
+
     test("--start starts the proxy first and leaves it running for others", async () => {
       const h = cliHome();
       const port = await freePort();

@@ -23,6 +23,7 @@ const CASES: [string, [string, ...unknown[]]][] = [
   ["start --port 8082 --profile dev -c ./c.toml -f", ["start", { port: 8082, profile: "dev", config: "./c.toml", foreground: true }]],
   ["stop", ["stop", {}]],
   ["stop -p 8083", ["stop", { port: 8083 }]],
+  ["stop 8083", ["stop", { port: 8083 }]],
   ["restart 8082", ["restart", { port: 8082 }]],
   ["restart --port 8082 --profile prod", ["restart", { port: 8082, profile: "prod" }]],
   ["restart", ["restart", { port: undefined }]],
@@ -39,6 +40,7 @@ const CASES: [string, [string, ...unknown[]]][] = [
   ],
   ["usage", ["usage", { tail: 200 }]],
   ["usage --tail 20 --follow --lane zai --status 5xx --errors --since 1h --json", ["usage", { tail: 20, follow: true, lane: "zai", status: "5xx", errors: true, since: "1h", json: true }]],
+  ["usage --by lane", ["usage", { tail: 200, by: "lane", stats: true }]],
   ["config init --force -c x.toml", ["config init", { force: true, config: "x.toml" }]],
   ["config check --profile dev", ["config check", { profile: "dev" }]],
   ["config show --json", ["config show", { json: true }]],
@@ -55,7 +57,7 @@ describe("argv → command and options", () => {
     expect(await parse(["wrap", "sh", "-c", `echo "a b" 'c'`, "x y"])).toEqual(["wrap", "sh", ["-c", `echo "a b" 'c'`, "x y"], {}]);
   });
 
-  for (const bad of ["start --port 70000", "probe --runs 0", "probe --expect-h2 maybe", "probe --via ssh", "env --shell tcsh", "restart 8082 --port 8083", "restart http"]) {
+  for (const bad of ["start --port 70000", "probe --runs 0", "probe --expect-h2 maybe", "probe --via ssh", "env --shell tcsh", "restart 8082 --port 8083", "restart http", "stop 8082 --port 8083", "config init --profile dev"]) {
     test(`ccp ${bad} is refused`, async () => {
       await expect(parse(bad.split(" "))).rejects.toThrow();
     });

@@ -1,3 +1,4 @@
+import { accessSync, constants as fsConstants, statSync } from "node:fs";
 import { constants } from "node:os";
 import { readEnv } from "../../config/env.ts";
 import { loadConfig } from "../../config/load.ts";
@@ -23,6 +24,10 @@ const TERMINAL_SIGNALS = new Set<NodeJS.Signals>(["SIGINT", "SIGQUIT", "SIGWINCH
  */
 export async function wrap(command: string, args: readonly string[], opts: WrapOptions): Promise<void> {
   const target = await resolveTarget({ port: opts.port });
+  const parent = readEnv().all;
+  // Found before the proxy is started for it: a typo should not leave a proxy running.
+  const exe = command.includes("/") ? runnablePath(command) : Bun.which(command, { PATH: parent.PATH ?? "" });
+  if (!exe) throw new ExitError(127, `command not found: ${command}`, "check the name, or give its path");
   if (!(await isHealthy(target.host, target.port))) {
     const config = loadConfig({ port: target.port });
     if (!opts.start && !config.wrapStart) {
@@ -34,10 +39,7 @@ export async function wrap(command: string, args: readonly string[], opts: WrapO
     console.error(paint.dim(`ccp: started on port ${target.port}; it keeps running after this command (ccp stop ${target.port} stops it)`));
   }
 
-  const parent = readEnv().all;
   const env = applyPlan(parent, proxyEnvPlan(`http://${target.host}:${target.port}`, proxyKeyEnvFor(parent)));
-  const exe = command.includes("/") ? command : Bun.which(command, { PATH: env.PATH ?? "" });
-  if (!exe) throw new ExitError(127, `command not found: ${command}`, "check the name, or give its path");
 
   // Handlers go in before the child exists: a signal in between is held and passed on once it does.
   // On a terminal the child got INT/QUIT/WINCH itself: sending them again would double them
@@ -54,11 +56,37 @@ export async function wrap(command: string, args: readonly string[], opts: WrapO
     process.on(sig, handler);
     return [sig, handler] as const;
   });
-  child = Bun.spawn([exe, ...args], { env, stdio: ["inherit", "inherit", "inherit"], argv0: command });
+  try {
+    child = Bun.spawn([exe, ...args], { env, stdio: ["inherit", "inherit", "inherit"], argv0: command });
+  } catch (e) {
+    for (const [sig, handler] of handlers) process.off(sig, handler);
+    throw cannotRun(command, e);
+  }
   for (const sig of held) child.kill(sig);
   const code = await child.exited;
   for (const [sig, handler] of handlers) process.off(sig, handler);
   const signalCode = child.signalCode as NodeJS.Signals | null;
   // The shell's convention for a child killed by a signal: 128 + its number.
   process.exitCode = signalCode ? 128 + (constants.signals[signalCode] ?? 0) : code;
+}
+
+/** A command given as a path: undefined when nothing is there, an error when it cannot run. */
+function runnablePath(command: string): string | undefined {
+  const st = statSync(command, { throwIfNoEntry: false });
+  if (!st) return undefined;
+  if (st.isDirectory()) throw cannotRun(command, { code: "EISDIR" });
+  try {
+    accessSync(command, fsConstants.X_OK);
+  } catch (e) {
+    throw cannotRun(command, e);
+  }
+  return command;
+}
+
+/** A command that cannot be run, as a shell says it: 127 when there is none, 126 when it is not executable. */
+function cannotRun(command: string, e: unknown): ExitError {
+  const code = (e as { code?: unknown })?.code;
+  if (code === "ENOENT") return new ExitError(127, `command not found: ${command}`, "check the name, or give its path");
+  const why = code === "EACCES" ? "permission denied, or not a program" : code === "EISDIR" ? "it is a directory" : String((e as Error)?.message ?? e);
+  return new ExitError(126, `cannot run ${command}: ${why}`, "give the path of an executable file");
 }
