@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ccpCommand, laneConfig, startCcp, type CcpProcess } from "../support/ccp.ts";
+import { ROOT, ccpCommand, laneConfig, startCcp, type CcpProcess } from "../support/ccp.ts";
 import { cliHome, expectExit, freePort, killLeftovers, runCli } from "../support/cli.ts";
 import { startFakeUpstream, type FakeUpstream } from "../support/fake-upstream/index.ts";
 
@@ -203,17 +203,27 @@ describe("help", () => {
     const h = cliHome();
     const version = expectExit(await runCli(["--version"], { env: h.env }), 0);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
-    for (const cmd of ["start", "stop", "restart", "status", "ok", "env", "wrap", "probe", "usage", "config init", "config check", "config show"]) {
+    for (const cmd of ["start", "stop", "restart", "status", "ok", "env", "wrap", "probe", "usage", "config", "config init", "config check", "config show"]) {
       const r = expectExit(await runCli([...cmd.split(" "), "--help"], { env: h.env }), 0);
       expect(r.stdout).toContain(`Usage: ccp ${cmd}`);
       expect(r.stdout).toContain("Examples:");
     }
   });
 
-  test("a usage mistake goes to stderr with a non-zero exit", async () => {
+  test("a usage mistake goes to stderr with exit 2", async () => {
     const h = cliHome();
-    const r = await runCli(["probe", "--runs", "zero"], { env: h.env });
-    expect(r.code).not.toBe(0);
+    const r = expectExit(await runCli(["probe", "--runs", "zero"], { env: h.env }), 2);
     expect(r.stderr).toContain("--runs");
+  });
+
+  test("bin/ccp reached through a chain of symlinks (npm link, ~/bin) finds its checkout", async () => {
+    const h = cliHome();
+    const dir = join(h.home, "links");
+    mkdirSync(join(dir, "sub"), { recursive: true });
+    symlinkSync(join(ROOT, "bin", "ccp"), join(dir, "ccp-abs"));
+    symlinkSync("../ccp-abs", join(dir, "sub", "ccp-rel"));
+    symlinkSync("sub/ccp-rel", join(dir, "ccp"));
+    const r = expectExit(await runCli(["--version"], { env: h.env, cmd: [join(dir, "ccp")] }), 0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 });
