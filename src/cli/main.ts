@@ -19,7 +19,7 @@ try {
   }
   if (e instanceof ConfigError) {
     console.error(paint.error(e.message));
-    console.error(paint.hint("fix the key named above, then run the command again (ccp config check validates a file)"));
+    console.error(paint.hint(e.hint ?? "fix the key named above, then run the command again (ccp config check validates a file)"));
     process.exit(2);
   }
   throw e;

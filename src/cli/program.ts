@@ -89,7 +89,7 @@ export function buildProgram(run: Dispatch = lazy): Command {
     .addHelpText("after", examples("ccp stop 8082", "ccp stop --port 8082"))
     .action(async (port: string | undefined, opts: { port?: number }) => {
       const { portArg } = await import("./target.ts");
-      return run("stop", { ...opts, port: portArg(port, opts.port) });
+      return run("stop", { ...opts, port: portArg(port, opts.port, "stop") });
     });
 
   program
@@ -102,7 +102,7 @@ export function buildProgram(run: Dispatch = lazy): Command {
     .addHelpText("after", examples("export MITM_FORCE_H1=1; ccp restart 8082", "ccp restart --port 8082 --profile prod"))
     .action(async (port: string | undefined, opts: { port?: number }) => {
       const { portArg } = await import("./target.ts");
-      return run("restart", { ...opts, port: portArg(port, opts.port) });
+      return run("restart", { ...opts, port: portArg(port, opts.port, "restart") });
     });
 
   program
@@ -133,7 +133,7 @@ export function buildProgram(run: Dispatch = lazy): Command {
     .addHelpText("after", examples('eval "$(ccp env 8082)"', "ccp env 8082 --shell fish | source"))
     .action(async (port: string | undefined, opts: { port?: number }) => {
       const { portArg } = await import("./target.ts");
-      return run("env", { ...opts, port: portArg(port, opts.port) });
+      return run("env", { ...opts, port: portArg(port, opts.port, "env") });
     });
 
   program

@@ -39,10 +39,10 @@ export async function resolveTarget(opts: TargetOptions, tolerant = false): Prom
 }
 
 /** A positional port and --port mean the same; giving both differently is a mistake. */
-export function portArg(positional: string | undefined, option: number | undefined): number | undefined {
+export function portArg(positional: string | undefined, option: number | undefined, command: string): number | undefined {
   if (positional === undefined) return option;
   const n = Number(positional);
-  if (!Number.isInteger(n) || n < 1 || n > 65_535) throw new ExitError(2, `"${positional}" is not a port number`, "give a port between 1 and 65535, e.g. ccp restart 8082");
+  if (!Number.isInteger(n) || n < 1 || n > 65_535) throw new ExitError(2, `"${positional}" is not a port number`, `give a port between 1 and 65535, e.g. ccp ${command} 8082`);
   if (option !== undefined && option !== n) throw new ExitError(2, `port given twice (${n} and ${option})`, "give the port once");
   return n;
 }

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { z } from "zod";
 import { makeAccess, PROXY_KEY_ENV } from "./access.ts";
 import type { Config, Lane } from "./config.ts";
@@ -10,6 +10,13 @@ import { ConfigSchema } from "./schema.ts";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
+  constructor(
+    message: string,
+    /** What to do about it, when it is not "fix the key named above". */
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface LoadOptions {
@@ -35,7 +42,11 @@ export function loadConfig(options: LoadOptions = {}): Config {
 
   const profile = options.profile ?? env.profile ?? DEFAULT_PROFILE;
   const overlaid = applyProfile(raw, profile, where);
-  // --host is checked like the file's key (an address, nothing that could smuggle a URL).
+  // --host is checked like the file's key (an address, nothing that could smuggle a URL), and blamed as itself.
+  if (options.host !== undefined) {
+    const host = ConfigSchema.shape.host.safeParse(options.host);
+    if (!host.success) throw new ConfigError(`--host ${JSON.stringify(options.host)}: ${host.error.issues[0]?.message}`, "give an address such as 127.0.0.1 or ::1 (no scheme, no port)");
+  }
   const parsed = ConfigSchema.safeParse(options.host === undefined ? overlaid : { ...overlaid, host: options.host });
   if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, where, profile));
   const c = parsed.data;
@@ -45,6 +56,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     const forceH1 = env.forceH1 && lane.dialect !== "anthropic";
     lanes[name] = {
       ...lane,
+      ca_file: lane.ca_file === undefined ? undefined : checkedCaFile(lane.ca_file, file, `${where}: invalid configuration\n  lanes.${name}.ca_file`),
       name,
       transport: forceH1 ? "h1" : lane.transport,
       key: lane.key_env ? env.secret(lane.key_env) : undefined,
@@ -70,9 +82,26 @@ export function loadConfig(options: LoadOptions = {}): Config {
   };
 }
 
+/**
+ * A lane's CA file, resolved against the config file's directory (so the server finds it from
+ * any working directory) and read now: a missing or empty file fails the config, not a request.
+ */
+function checkedCaFile(path: string, configFile: string | undefined, key: string): string {
+  const abs = resolve(configFile ? dirname(configFile) : process.cwd(), path);
+  let text: string;
+  try {
+    text = readFileSync(abs, "utf8");
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new ConfigError(`${key}: cannot read ${abs}${code === "ENOENT" ? ": no such file" : code ? ` (${code})` : ""}`);
+  }
+  if (!text.includes("-----BEGIN CERTIFICATE-----")) throw new ConfigError(`${key}: ${abs} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  return abs;
+}
+
 function pickFile(explicit: string | undefined, fallback: string): string | undefined {
   if (explicit !== undefined) {
-    if (!existsSync(explicit)) throw new ConfigError(`${explicit}: config file not found`);
+    if (!existsSync(explicit)) throw new ConfigError(`${explicit}: config file not found`, `check the path, or write a starting one with ccp config init --config ${explicit}`);
     return explicit;
   }
   return existsSync(fallback) ? fallback : undefined;
@@ -83,13 +112,31 @@ function parseToml(file: string): Record<string, unknown> {
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    throw new ConfigError(`${file}: cannot read: ${(e as Error).message}`);
+    throw new ConfigError(`${file}: cannot read: ${(e as Error).message}`, "check the file's permissions");
   }
   try {
     return Bun.TOML.parse(text) as Record<string, unknown>;
   } catch (e) {
-    throw new ConfigError(`${file}: not valid TOML: ${(e as Error).message}`);
+    const message = (e as Error).message.replace(/^TOML Parse error: /, "");
+    const line = errorLine(text, (e as Error).message);
+    throw new ConfigError(`${file}${line ? `:${line}` : ""}: not valid TOML: ${message}`, `fix the ${line ? `line ${line}` : "syntax"}, then run ccp config check`);
   }
+}
+
+/**
+ * Bun's TOML errors carry no position: the line is the first whose prefix of the file fails
+ * with the same message (a config file is small, so parsing it again per line costs nothing).
+ */
+function errorLine(text: string, message: string): number | undefined {
+  const lines = text.split("\n");
+  for (let n = 1; n <= lines.length; n++) {
+    try {
+      Bun.TOML.parse(lines.slice(0, n).join("\n") + "\n");
+    } catch (e) {
+      if ((e as Error).message === message) return n;
+    }
+  }
+  return undefined;
 }
 
 function applyProfile(raw: Record<string, unknown>, profile: string, where: string): Record<string, unknown> {
@@ -100,6 +147,7 @@ function applyProfile(raw: Record<string, unknown>, profile: string, where: stri
     const known = Object.keys(profiles);
     throw new ConfigError(
       `${where}: profile "${profile}" is not defined` + (known.length ? ` (known: ${known.join(", ")})` : " (the file has no [profiles.*] tables)"),
+      `pick a defined profile with --profile (or $CCP_PROFILE), or add a [profiles.${profile}] table`,
     );
   }
   if (typeof overlay !== "object" || overlay === null || Array.isArray(overlay)) {
@@ -111,7 +159,9 @@ function applyProfile(raw: Record<string, unknown>, profile: string, where: stri
 function describeIssues(error: z.ZodError, where: string, profile: string): string {
   const lines = error.issues.map((issue) => {
     const key = issue.path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("");
-    return `  ${key || "(top level)"}: ${issue.message}`;
+    // A bad record key (a lane name) carries its own reason inside.
+    const message = issue.code === "invalid_key" ? (issue.issues[0]?.message ?? issue.message) : issue.message;
+    return `  ${key || "(top level)"}: ${message}`;
   });
   const suffix = profile === DEFAULT_PROFILE ? "" : ` (with profile "${profile}" applied)`;
   return `${where}: invalid configuration${suffix}\n${lines.join("\n")}`;

@@ -58,10 +58,12 @@ export async function checkRequest(lane: Lane, timeoutMs = 10_000): Promise<Chec
 }
 
 /** Lanes with auth = "key" need their variable set where the proxy runs. */
-export function checkCredentials(lane: Pick<Lane, "name" | "auth" | "key_env">, present: boolean): Check {
+/** `proxyRunning`: whether `present` is the running proxy's answer or this shell's environment's. */
+export function checkCredentials(lane: Pick<Lane, "name" | "auth" | "key_env">, present: boolean, proxyRunning: boolean): Check {
   const name = `lane ${lane.name}: credentials`;
   if (lane.auth !== "key") return { name, pass: true, detail: "the client's own credentials are passed through" };
-  return present
-    ? { name, pass: true, detail: `lane key from ${lane.key_env} is set` }
-    : { name, pass: false, detail: `${lane.key_env} is not set where the proxy runs; export it and ccp restart` };
+  if (present) return { name, pass: true, detail: `lane key from ${lane.key_env} is set` };
+  return proxyRunning
+    ? { name, pass: false, detail: `${lane.key_env} is not set where the proxy runs; export it and ccp restart` }
+    : { name, pass: false, detail: `${lane.key_env} is not set in this environment; export it before ccp start` };
 }

@@ -160,14 +160,15 @@ describe("ok and usage --follow against a foreground instance", () => {
 
 describe("env", () => {
   test("eval \"$(ccp env N)\" sets the base URL and unsets the HTTP(S) proxies in bash", async () => {
+    const port = await freePort(); // nothing answers there
     const h = cliHome({ HTTPS_PROXY: "http://proxy.invalid:3128", HTTP_PROXY: "http://proxy.invalid:3128" });
     const ccp = (await import("../support/ccp.ts")).ccpCommand().map((a) => `'${a}'`).join(" ");
-    const script = `eval "$(${ccp} env 18082 2>/dev/null)"; echo "$ANTHROPIC_BASE_URL|\${HTTPS_PROXY-unset}|\${HTTP_PROXY-unset}"`;
+    const script = `eval "$(${ccp} env ${port} 2>/dev/null)"; echo "$ANTHROPIC_BASE_URL|\${HTTPS_PROXY-unset}|\${HTTP_PROXY-unset}"`;
     const r = Bun.spawnSync(["bash", "-c", script], { env: h.env });
-    expect(r.stdout.toString().trim()).toBe("http://127.0.0.1:18082|unset|unset");
-    const fish = expectExit(await runCli(["env", "--port", "18082", "--shell", "fish"], { env: h.env }), 0);
-    expect(fish.stdout).toContain("set -gx ANTHROPIC_BASE_URL 'http://127.0.0.1:18082';");
-    expect(fish.stderr).toContain("no ccp is answering on port 18082");
+    expect(r.stdout.toString().trim()).toBe(`http://127.0.0.1:${port}|unset|unset`);
+    const fish = expectExit(await runCli(["env", "--port", String(port), "--shell", "fish"], { env: h.env }), 0);
+    expect(fish.stdout).toContain(`set -gx ANTHROPIC_BASE_URL 'http://127.0.0.1:${port}';`);
+    expect(fish.stderr).toContain(`no ccp is answering on port ${port}`);
   });
 });
 
@@ -195,6 +196,29 @@ describe("config init, check, show", () => {
     const r = expectExit(await runCli(["config", "check", "--config", file], { env: h.env }), 2);
     expect(r.stderr).toContain("lanes.zai.transport");
     expect(r.stderr).toContain("hint:");
+  });
+
+  test("check reads a lane's ca_file; --json answers in JSON when the file is invalid too", async () => {
+    const h = cliHome();
+    const file = join(h.home, "ca.toml");
+    writeFileSync(file, laneConfig("https://127.0.0.1:1", "missing-ca.pem"));
+    const r = expectExit(await runCli(["config", "check", "--config", file], { env: h.env }), 2);
+    expect(r.stderr).toContain(`ca_file: cannot read ${join(h.home, "missing-ca.pem")}: no such file`);
+    const json = expectExit(await runCli(["config", "check", "--config", file, "--json"], { env: h.env }), 2);
+    expect(JSON.parse(json.stdout)).toMatchObject({ valid: false, error: expect.stringContaining("ca_file") });
+  });
+
+  test("check warns when start would refuse in this environment (proxy_key_env not set)", async () => {
+    const h = cliHome();
+    const file = join(h.home, "key.toml");
+    writeFileSync(file, `proxy_key_env = "CCP_TEST_UNSET_KEY"\n${laneConfig("https://127.0.0.1:1", upstream.caFile)}`);
+    const r = expectExit(await runCli(["config", "check", "--config", file], { env: h.env }), 0);
+    expect(r.stdout).toContain("valid");
+    expect(r.stderr).toContain("ccp start would refuse here");
+    expect(r.stderr).toContain("CCP_TEST_UNSET_KEY");
+    const json = JSON.parse(expectExit(await runCli(["config", "check", "--config", file, "--json"], { env: h.env }), 0).stdout);
+    expect(json.valid).toBe(true);
+    expect(json.warnings.join("\n")).toContain("CCP_TEST_UNSET_KEY");
   });
 });
 

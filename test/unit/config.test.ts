@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { ConfigError, loadConfig } from "../../src/config/load.ts";
 import { writeConfig } from "../support/config-file.ts";
 import { ISSUE_CONFIG } from "../support/issue-config.ts";
@@ -87,14 +89,51 @@ describe("validation errors name the file and the key", () => {
     [`${lanes}[[routes]]\nmatch = "*"\nlane = "a"\ntypo_key = 1\n`, "routes[0]: Unrecognized key"],
     [`${lanes}`, "routes:"],
     [`[lanes.a]\nbase_url = "http://x.test"\ntransport = "h2"\n[[routes]]\nmatch = "*"\nlane = "a"\n`, "lanes.a.transport: transport = \"h2\" or \"auto\" needs an https:// base_url"],
+    [`[lanes.Bad]\nbase_url = "https://x.test"\n[[routes]]\nmatch = "*"\nlane = "Bad"\n`, "lanes.Bad: lane names are lower-case letters, digits, - and _"],
   ])("%#", (toml, expected) => {
     const message = errorOf(() => load(toml));
     expect(message).toContain("config.toml: invalid configuration");
     expect(message).toContain(expected);
   });
 
-  test("bad TOML names the file", () => {
-    expect(errorOf(() => load("port = = 1"))).toMatch(/config\.toml: not valid TOML/);
+  test("a bad --host is blamed on --host, not on the file", () => {
+    const e = (() => {
+      try {
+        loadConfig({ file: writeConfig(ISSUE_CONFIG), host: "http://x", env: { HOME: "/home/u" } });
+      } catch (err) {
+        return err as ConfigError;
+      }
+    })();
+    expect(e?.message).toBe('--host "http://x": must be an IP address or a host name');
+    expect(e?.hint).toContain("127.0.0.1");
+  });
+
+  test("a missing file and an unknown profile come with their own hint", () => {
+    const hintOf = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (e) {
+        return (e as ConfigError).hint;
+      }
+    };
+    expect(hintOf(() => loadConfig({ file: "/nonexistent/ccp.toml", env: { HOME: "/home/u" } }))).toContain("ccp config init --config /nonexistent/ccp.toml");
+    expect(hintOf(() => load(ISSUE_CONFIG, { profile: "prod" }))).toContain("[profiles.prod]");
+  });
+
+  test("bad TOML names the file and the line", () => {
+    expect(errorOf(() => load("port = = 1"))).toMatch(/config\.toml:1: not valid TOML: Expected a value/);
+    expect(errorOf(() => load(`port = 8082\n# a comment\n[lanes.a\nbase_url = "https://x.test"\n`))).toMatch(/config\.toml:3: not valid TOML: Expected ']'/);
+  });
+
+  test("a lane's ca_file is read at load, relative to the config file's directory", () => {
+    const file = writeConfig(`[lanes.a]\nbase_url = "https://x.test"\nca_file = "ca.pem"\n[[routes]]\nmatch = "*"\nlane = "a"\n`);
+    const loadIt = () => loadConfig({ file, env: { HOME: "/home/u" } });
+    const abs = join(dirname(file), "ca.pem");
+    expect(errorOf(loadIt)).toBe(`${file}: invalid configuration\n  lanes.a.ca_file: cannot read ${abs}: no such file`);
+    writeFileSync(abs, "not a certificate\n");
+    expect(errorOf(loadIt)).toEndWith(`  lanes.a.ca_file: ${abs} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+    writeFileSync(abs, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    expect(loadIt().lanes.a?.ca_file).toBe(abs);
   });
 
   test("an error inside a profile says the profile was applied", () => {

@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Config } from "../../config/config.ts";
 import { readEnv } from "../../config/env.ts";
-import { loadConfig } from "../../config/load.ts";
+import { exposureProblem } from "../../config/access.ts";
+import { ConfigError, loadConfig } from "../../config/load.ts";
 import { CONFIG_TEMPLATE } from "../../config/template.ts";
 import { ExitError } from "../exit-error.ts";
 import { out, paint } from "../render.ts";
@@ -28,16 +29,27 @@ export function configInit(opts: ConfigOptions): void {
 
 /** Validates a config (with its profile); the loader's error names the file and key. */
 export function configCheck(opts: ConfigOptions): void {
-  const config = loadConfig({ file: opts.config, profile: opts.profile });
+  let config: Config;
+  try {
+    config = loadConfig({ file: opts.config, profile: opts.profile });
+  } catch (e) {
+    // --json answers in JSON either way; the exit status still says invalid.
+    if (!(opts.json && e instanceof ConfigError)) throw e;
+    console.log(JSON.stringify({ valid: false, error: e.message }));
+    process.exitCode = 2;
+    return;
+  }
   const lanes = Object.values(config.lanes);
+  // What this environment lacks: the file is valid, but start (or a lane's requests) would fail here.
+  const warnings = lanes.filter((l) => l.auth === "key" && l.key === undefined).map((l) => `lane ${l.name}: ${l.key_env} is not set in this environment; its requests will fail until it is`);
+  const exposure = exposureProblem(config);
+  if (exposure) warnings.push(`ccp start would refuse here: ${exposure.message}`);
   if (opts.json) {
-    console.log(JSON.stringify({ valid: true, file: config.source ?? null, profile: config.profile, lanes: lanes.map((l) => l.name) }));
+    console.log(JSON.stringify({ valid: true, file: config.source ?? null, profile: config.profile, lanes: lanes.map((l) => l.name), warnings }));
     return;
   }
   console.log(`${out.ok("valid")}: ${config.source ?? "built-in defaults (no config file)"} (profile ${config.profile}; lanes ${lanes.map((l) => l.name).join(", ")}; ${config.routes.length} routes)`);
-  for (const lane of lanes) {
-    if (lane.auth === "key" && lane.key === undefined) console.error(paint.warn(`lane ${lane.name}: ${lane.key_env} is not set in this environment; its requests will fail until it is`));
-  }
+  for (const w of warnings) console.error(paint.warn(w));
 }
 
 /** The config after profile and environment overrides; lane keys are masked, never printed. */

@@ -38,7 +38,7 @@ export async function ok(opts: OkOptions): Promise<void> {
   for (const lane of Object.values(config?.lanes ?? {})) {
     // The running proxy knows whether it has the key; without one, this shell's environment decides.
     const running = status?.lanes.find((l) => l.name === lane.name);
-    report(checkCredentials(lane, running ? running.credentials !== "missing" : lane.key !== undefined));
+    report(running ? checkCredentials(lane, running.credentials !== "missing", true) : checkCredentials(lane, lane.key !== undefined, false));
     const connect = await checkConnect(lane);
     report(connect);
     if (connect.pass) report(await checkRequest(lane));
