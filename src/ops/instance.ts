@@ -5,21 +5,45 @@ import { httpRequest } from "./local-http.ts";
 import { proxyKeyEnvFor } from "./shell-env.ts";
 import { listStates } from "./state-file.ts";
 
-/** Asks a running ccp for GET /status; undefined when nothing (or no ccp) answers. */
-export async function fetchStatus(host: string, port: number, timeoutMs = 2_000): Promise<StatusBody | undefined> {
+/** What GET /status says: a ccp's status, a ccp that wants the proxy key, or no ccp at all. */
+export type StatusAnswer =
+  | { readonly kind: "running"; readonly body: StatusBody }
+  | { readonly kind: "needs-key"; readonly keySent: boolean }
+  | { readonly kind: "none" };
+
+/**
+ * Asks a running ccp for GET /status. A keyed instance answers it only with its proxy key
+ * (SECURITY.md): the config's proxy_key_env (else $CCP_PROXY_KEY) is sent when it is set here.
+ * Refused, it is still a running ccp when /healthz (open to all) says so.
+ */
+export async function askStatus(host: string, port: number, timeoutMs = 2_000): Promise<StatusAnswer> {
+  const env = readEnv().all;
+  const keyEnv = proxyKeyEnvFor(env);
+  const key = keyEnv ? env[keyEnv] : undefined;
   try {
-    // A keyed instance answers /status only with its proxy key (SECURITY.md): the config's
-    // proxy_key_env (else $CCP_PROXY_KEY) is sent when it is set here.
-    const env = readEnv().all;
-    const keyEnv = proxyKeyEnvFor(env);
-    const key = keyEnv ? env[keyEnv] : undefined;
     const res = await httpRequest(`http://${host}:${port}/status`, { timeoutMs, headers: key ? { "x-ccp-key": key } : {} });
-    if (res.status !== 200) return undefined;
-    const body = JSON.parse(res.body) as Partial<StatusBody>;
-    return body.service === "ccp" ? (body as StatusBody) : undefined;
+    if (res.status === 200) {
+      const body = JSON.parse(res.body) as Partial<StatusBody>;
+      return body.service === "ccp" ? { kind: "running", body: body as StatusBody } : { kind: "none" };
+    }
+    if (res.status === 401 && (await isHealthy(host, port, timeoutMs))) return { kind: "needs-key", keySent: key !== undefined };
   } catch {
-    return undefined;
+    // nothing answers, or not HTTP
   }
+  return { kind: "none" };
+}
+
+/** The running ccp's status; undefined when nothing, no ccp, or a ccp that wants a key we lack answers. */
+export async function fetchStatus(host: string, port: number, timeoutMs = 2_000): Promise<StatusBody | undefined> {
+  const answer = await askStatus(host, port, timeoutMs);
+  return answer.kind === "running" ? answer.body : undefined;
+}
+
+/** What to tell a user whose ccp refused /status. */
+export function keyNeeded(port: number, keySent: boolean): { readonly message: string; readonly hint: string } {
+  return keySent
+    ? { message: `the ccp on port ${port} refused the proxy key sent from this environment`, hint: "export the key the proxy was started with (its proxy_key_env, else CCP_PROXY_KEY)" }
+    : { message: `the ccp on port ${port} is running and asks for its proxy key`, hint: "export the key it was started with (its proxy_key_env, else CCP_PROXY_KEY) in this shell; clients need it too" };
 }
 
 export type PortChoice =

@@ -149,6 +149,22 @@ describe("with a proxy key, every endpoint but /healthz needs it", () => {
     const usage = await runCli(["usage", "--json", "--port", String(ccp.port)], { env: { ...h.env, CCP_HOME: join(ccp.home, "state") } });
     outputs.push(status.stdout, status.stderr, show.stdout, show.stderr, toml.stdout, toml.stderr, usage.stdout, usage.stderr);
   });
+
+  test("without the key (or with a wrong one) status says it runs and asks for its key; ok fails its proxy check saying so", async () => {
+    const h = cliHome({ ZAI_API_KEY: ZAI_KEY });
+    const bare = expectExit(await runCli(["status", "--port", String(ccp.port)], { env: h.env }), 0);
+    expect(bare.stdout).toContain("running");
+    expect(bare.stdout).toContain("asks for its proxy key");
+    expect(bare.stdout).not.toContain("not running");
+    const json = expectExit(await runCli(["status", "--port", String(ccp.port), "--json"], { env: h.env }), 0);
+    expect(JSON.parse(json.stdout)).toEqual({ running: true, port: ccp.port, needs_key: true });
+    const wrong = expectExit(await runCli(["status", "--port", String(ccp.port)], { env: { ...h.env, CCP_PROXY_KEY: "a-wrong-key-of-enough-length" } }), 0);
+    expect(wrong.stdout).toContain("refused the proxy key");
+    const ok = expectExit(await runCli(["ok", "--port", String(ccp.port), "--json"], { env: h.env }), 1);
+    const proxy = (JSON.parse(ok.stdout) as { checks: { name: string; pass: boolean; detail: string }[] }).checks.find((c) => c.name === "proxy");
+    expect(proxy).toMatchObject({ pass: false, detail: expect.stringContaining("asks for its proxy key") });
+    outputs.push(bare.stdout, bare.stderr, json.stdout, wrong.stdout, wrong.stderr, ok.stdout, ok.stderr);
+  });
 });
 
 describe("secrets never leak", () => {

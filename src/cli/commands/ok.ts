@@ -1,6 +1,6 @@
 import type { Config } from "../../config/config.ts";
 import { loadConfig } from "../../config/load.ts";
-import { fetchStatus } from "../../ops/instance.ts";
+import { askStatus, keyNeeded } from "../../ops/instance.ts";
 import { checkConnect, checkCredentials, checkRequest, type Check } from "../../ops/lane-check.ts";
 import { out } from "../render.ts";
 import { resolveTarget } from "../target.ts";
@@ -22,11 +22,15 @@ export async function ok(opts: OkOptions): Promise<void> {
   };
 
   const target = await resolveTarget(opts, true);
-  const status = await fetchStatus(target.host, target.port);
+  const answer = await askStatus(target.host, target.port);
+  const status = answer.kind === "running" ? answer.body : undefined;
+  const locked = answer.kind === "needs-key" ? keyNeeded(target.port, answer.keySent) : undefined;
   report(
     status
       ? { name: "proxy", pass: true, detail: `healthy on http://${target.host}:${target.port} (pid ${status.pid}, profile ${status.profile}, up ${formatUptime(status.uptime_s)})` }
-      : { name: "proxy", pass: false, detail: `nothing answers on http://${target.host}:${target.port}; ccp start --port ${target.port}` },
+      : locked
+        ? { name: "proxy", pass: false, detail: `${locked.message}; ${locked.hint}` }
+        : { name: "proxy", pass: false, detail: `nothing answers on http://${target.host}:${target.port}; ccp start --port ${target.port}` },
   );
   let config: Config | undefined;
   try {

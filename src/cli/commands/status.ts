@@ -1,7 +1,7 @@
-import { fetchStatus } from "../../ops/instance.ts";
+import { askStatus, keyNeeded } from "../../ops/instance.ts";
 import { readState } from "../../ops/state-file.ts";
 import type { StatusBody } from "../../server/status.ts";
-import { out, table } from "../render.ts";
+import { out, paint, table } from "../render.ts";
 import { resolveTarget } from "../target.ts";
 
 export interface StatusOptions {
@@ -14,7 +14,15 @@ export const NOT_RUNNING_EXIT = 3;
 
 export async function status(opts: StatusOptions): Promise<void> {
   const target = await resolveTarget(opts, true);
-  const body = await fetchStatus(target.host, target.port);
+  const answer = await askStatus(target.host, target.port);
+  if (answer.kind === "needs-key") {
+    // Running (exit 0), but its details are the key holder's to see.
+    const { message, hint } = keyNeeded(target.port, answer.keySent);
+    if (opts.json) console.log(JSON.stringify({ running: true, port: target.port, needs_key: true }));
+    else console.log(`${out.ok("running")} on http://${target.host}:${target.port}; ${message.replace(/^the ccp on port \d+ /, "it ")}\n${paint.hint(hint)}`);
+    return;
+  }
+  const body = answer.kind === "running" ? answer.body : undefined;
   if (!body) {
     const state = readState(target.home, target.port);
     if (opts.json) console.log(JSON.stringify({ running: false, port: target.port, stale_pid_file: state !== undefined }));
