@@ -2,6 +2,7 @@ import type { Config } from "../config/config.ts";
 import { readEnv } from "../config/env.ts";
 import { ConfigError, loadConfig } from "../config/load.ts";
 import { choosePort } from "../ops/instance.ts";
+import { readState } from "../ops/state-file.ts";
 import { ExitError } from "./exit-error.ts";
 
 export interface TargetOptions {
@@ -30,11 +31,12 @@ export async function resolveTarget(opts: TargetOptions, tolerant = false): Prom
     if (!(tolerant && e instanceof ConfigError)) throw e;
   }
   const home = config?.home ?? readEnv().home;
-  const host = config?.host ?? "127.0.0.1";
-  const choice = await choosePort({ explicit: opts.port, home, host, configPort: config?.port ?? 8082 });
+  const choice = await choosePort({ explicit: opts.port, home, host: config?.host ?? "127.0.0.1", configPort: config?.port ?? 8082 });
   if (choice.kind === "ambiguous") {
     throw new ExitError(2, `several ccp instances are running (ports ${choice.ports.join(", ")})`, `choose one with --port, e.g. --port ${choice.ports[0]}`);
   }
+  // An instance started with --host listens there, whatever the config says now.
+  const host = readState(home, choice.port)?.host ?? config?.host ?? "127.0.0.1";
   return { host, port: choice.port, home, config };
 }
 

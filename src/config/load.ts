@@ -102,7 +102,8 @@ function checkedCaFile(path: string, configFile: string | undefined, key: string
 function pickFile(explicit: string | undefined, fallback: string): string | undefined {
   if (explicit !== undefined) {
     if (!existsSync(explicit)) throw new ConfigError(`${explicit}: config file not found`, `check the path, or write a starting one with ccp config init --config ${explicit}`);
-    return explicit;
+    // Absolute from here on: a server, a restart or a status may run from another directory.
+    return resolve(explicit);
   }
   return existsSync(fallback) ? fallback : undefined;
 }

@@ -1,7 +1,7 @@
 import { readEnv } from "../config/env.ts";
 import type { StatusBody } from "../server/status.ts";
 import { isHealthy } from "./health.ts";
-import { httpRequest } from "./local-http.ts";
+import { httpRequest, instanceUrl } from "./local-http.ts";
 import { proxyKeyEnvFor } from "./shell-env.ts";
 import { listStates } from "./state-file.ts";
 
@@ -21,7 +21,7 @@ export async function askStatus(host: string, port: number, timeoutMs = 2_000): 
   const keyEnv = proxyKeyEnvFor(env);
   const key = keyEnv ? env[keyEnv] : undefined;
   try {
-    const res = await httpRequest(`http://${host}:${port}/status`, { timeoutMs, headers: key ? { "x-ccp-key": key } : {} });
+    const res = await httpRequest(`${instanceUrl(host, port)}/status`, { timeoutMs, headers: key ? { "x-ccp-key": key } : {} });
     if (res.status === 200) {
       const body = JSON.parse(res.body) as Partial<StatusBody>;
       return body.service === "ccp" ? { kind: "running", body: body as StatusBody } : { kind: "none" };

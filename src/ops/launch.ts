@@ -3,6 +3,7 @@ import type { Config } from "../config/config.ts";
 import { readEnv } from "../config/env.ts";
 import { withHeapHint } from "./heap-hint.ts";
 import { isHealthy, isPortBusy, waitHealthy } from "./health.ts";
+import { instanceUrl } from "./local-http.ts";
 import { instancePaths } from "./paths.ts";
 import { selfCommand } from "./self.ts";
 import { removeState, writeState, type InstanceState } from "./state-file.ts";
@@ -61,5 +62,5 @@ export async function launchDetached(req: LaunchRequest): Promise<LaunchResult> 
     removeState(config.home, config.port);
     return { ok: false, reason: "not-healthy", log: paths.log };
   }
-  return { ok: true, state, log: paths.log, url: `http://${config.host}:${config.port}` };
+  return { ok: true, state, log: paths.log, url: instanceUrl(config.host, config.port) };
 }

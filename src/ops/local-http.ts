@@ -1,5 +1,16 @@
 import http from "node:http";
 import https from "node:https";
+import { hostPort } from "../config/access.ts";
+
+/** How this machine reaches an instance listening on `host`: a wildcard address is dialled on loopback. */
+export function dialHost(host: string): string {
+  return host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "::1" : host;
+}
+
+/** The base URL of the instance listening on host:port, as a client on this machine uses it (IPv6 in brackets). */
+export function instanceUrl(host: string, port: number): string {
+  return `http://${hostPort(dialHost(host), port)}`;
+}
 
 export interface HttpAnswer {
   readonly status: number;

@@ -14,8 +14,8 @@ export interface InstanceState {
   readonly profile: string;
   readonly config: string | null;
   readonly started_at: string;
-  /** The options the user gave explicitly: restart keeps them unless new ones are given. */
-  readonly options: { readonly profile?: string; readonly config?: string };
+  /** The options the user gave explicitly (config as an absolute path): restart keeps them unless new ones are given. */
+  readonly options: { readonly profile?: string; readonly config?: string; readonly host?: string };
 }
 
 export function writeState(home: string, state: InstanceState): void {

@@ -47,6 +47,25 @@ describe("start, stop and stale state", () => {
     expectExit(await runCli(["stop", "--help"], { env: h.env }), 0);
   });
 
+  test("restart from another directory keeps --host and a relative --config; status finds the instance where it listens", async () => {
+    const h = cliHome();
+    const port = await freePort();
+    writeFileSync(join(h.home, "rel.toml"), laneConfig(upstream.url, upstream.caFile).replace("port = 0", `port = ${port}`));
+    try {
+      expectExit(await runCli(["start", "--host", "127.0.0.2", "--config", "rel.toml"], { env: h.env, cwd: h.home }), 0);
+      const status = JSON.parse(expectExit(await runCli(["status", "--json"], { env: h.env, cwd: "/" }), 0).stdout);
+      expect(status).toMatchObject({ running: true, host: "127.0.0.2", port, config: join(h.home, "rel.toml") });
+      const restart = expectExit(await runCli(["restart", String(port)], { env: h.env, cwd: "/" }), 0);
+      expect(restart.stdout).toContain(`at http://127.0.0.2:${port}`);
+      const again = JSON.parse(expectExit(await runCli(["status", "--port", String(port), "--json"], { env: h.env, cwd: "/" }), 0).stdout);
+      expect(again).toMatchObject({ running: true, host: "127.0.0.2", config: join(h.home, "rel.toml") });
+      expect(again.pid).not.toBe(status.pid);
+      expectExit(await runCli(["stop", String(port)], { env: h.env, cwd: "/" }), 0);
+    } finally {
+      killLeftovers(h.state);
+    }
+  });
+
   test("stop with nothing running is a clear no-op, exit 0", async () => {
     const h = cliHome();
     const port = await freePort();

@@ -1,3 +1,4 @@
+import { instanceUrl } from "../../ops/local-http.ts";
 import { readEnv } from "../../config/env.ts";
 import { isHealthy } from "../../ops/health.ts";
 import { proxyEnvPlan, proxyKeyEnvFor, renderEnv, shellFromPath, SHELLS, type Shell } from "../../ops/shell-env.ts";
@@ -18,7 +19,7 @@ export async function env(opts: EnvOptions): Promise<void> {
     throw new ExitError(2, `unknown shell "${shell}"`, `use --shell ${SHELLS.join(", --shell ")}`);
   }
   const target = await resolveTarget(opts, true);
-  const plan = proxyEnvPlan(`http://${target.host}:${target.port}`, proxyKeyEnvFor(readEnv().all));
+  const plan = proxyEnvPlan(instanceUrl(target.host, target.port), proxyKeyEnvFor(readEnv().all));
   if (!(await isHealthy(target.host, target.port))) {
     console.error(paint.warn(`no ccp is answering on port ${target.port} yet`));
     console.error(paint.hint(`start it: ccp start --port ${target.port}`));

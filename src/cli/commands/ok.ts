@@ -1,6 +1,7 @@
 import type { Config } from "../../config/config.ts";
 import { loadConfig } from "../../config/load.ts";
 import { askStatus, keyNeeded } from "../../ops/instance.ts";
+import { instanceUrl } from "../../ops/local-http.ts";
 import { checkConnect, checkCredentials, checkRequest, type Check } from "../../ops/lane-check.ts";
 import { out } from "../render.ts";
 import { resolveTarget } from "../target.ts";
@@ -27,10 +28,10 @@ export async function ok(opts: OkOptions): Promise<void> {
   const locked = answer.kind === "needs-key" ? keyNeeded(target.port, answer.keySent) : undefined;
   report(
     status
-      ? { name: "proxy", pass: true, detail: `healthy on http://${target.host}:${target.port} (pid ${status.pid}, profile ${status.profile}, up ${formatUptime(status.uptime_s)})` }
+      ? { name: "proxy", pass: true, detail: `healthy on ${instanceUrl(target.host, target.port)} (pid ${status.pid}, profile ${status.profile}, up ${formatUptime(status.uptime_s)})` }
       : locked
         ? { name: "proxy", pass: false, detail: `${locked.message}; ${locked.hint}` }
-        : { name: "proxy", pass: false, detail: `nothing answers on http://${target.host}:${target.port}; ccp start --port ${target.port}` },
+        : { name: "proxy", pass: false, detail: `nothing answers on ${instanceUrl(target.host, target.port)}; ccp start --port ${target.port}` },
   );
   let config: Config | undefined;
   try {

@@ -1,3 +1,4 @@
+import { instanceUrl } from "../../ops/local-http.ts";
 import { readEnv } from "../../config/env.ts";
 import { fetchStatus } from "../../ops/instance.ts";
 import { resolveModel } from "../../ops/probe-models.ts";
@@ -35,7 +36,7 @@ export async function probe(opts: ProbeOptions): Promise<void> {
   if (via === "claude" && !claude) throw new ExitError(2, "--via claude: no claude on PATH", "install Claude Code, or use --via http");
 
   const t = {
-    baseUrl: `http://${target.host}:${target.port}`,
+    baseUrl: instanceUrl(target.host, target.port),
     usageLog: status.usage_log,
     prompt: opts.prompt,
     timeoutMs: opts.timeoutMs,

@@ -21,9 +21,10 @@ export interface RestartOptions {
 export async function restart(opts: RestartOptions): Promise<void> {
   const target = await resolveTarget({ port: opts.port }, true);
   const previous = readState(target.home, target.port);
-  const options = { profile: opts.profile ?? previous?.options.profile, config: opts.config ?? previous?.options.config };
+  const given = { profile: opts.profile ?? previous?.options.profile, config: opts.config ?? previous?.options.config, host: previous?.options.host };
   // Validate before stopping anything: a typo must not leave the user with no proxy.
-  const config = loadConfig({ file: options.config, profile: options.profile, port: target.port });
+  const config = loadConfig({ file: given.config, profile: given.profile, port: target.port, host: given.host });
+  const options = { ...given, config: given.config === undefined ? undefined : (config.source ?? undefined) };
   if (config.port === 0) throw new ExitError(2, "restart needs a real port", "ccp restart 8082");
 
   const stopped = await stopInstance(target.home, target.host, target.port);

@@ -1,4 +1,6 @@
+import { hostPort } from "../../config/access.ts";
 import { askStatus, keyNeeded } from "../../ops/instance.ts";
+import { instanceUrl } from "../../ops/local-http.ts";
 import { readState } from "../../ops/state-file.ts";
 import type { StatusBody } from "../../server/status.ts";
 import { out, paint, table } from "../render.ts";
@@ -19,7 +21,7 @@ export async function status(opts: StatusOptions): Promise<void> {
     // Running (exit 0), but its details are the key holder's to see.
     const { message, hint } = keyNeeded(target.port, answer.keySent);
     if (opts.json) console.log(JSON.stringify({ running: true, port: target.port, needs_key: true }));
-    else console.log(`${out.ok("running")} on http://${target.host}:${target.port}; ${message.replace(/^the ccp on port \d+ /, "it ")}\n${paint.hint(hint)}`);
+    else console.log(`${out.ok("running")} on ${instanceUrl(target.host, target.port)}; ${message.replace(/^the ccp on port \d+ /, "it ")}\n${paint.hint(hint)}`);
     return;
   }
   const body = answer.kind === "running" ? answer.body : undefined;
@@ -50,7 +52,7 @@ export function formatUptime(seconds: number): string {
 
 function render(b: StatusBody): string {
   const head = [
-    `${out.ok("running")} on http://${b.host}:${b.port}  pid ${b.pid}  profile ${b.profile}  up ${formatUptime(b.uptime_s)}`,
+    `${out.ok("running")} on http://${hostPort(b.host, b.port)}  pid ${b.pid}  profile ${b.profile}  up ${formatUptime(b.uptime_s)}`,
     `config     ${b.config ?? "built-in defaults"}`,
     `persist    ${b.persist ? "on" : "off"}`,
     `fallback   ${b.fallback}`,

@@ -1,3 +1,4 @@
+import { instanceUrl } from "../../ops/local-http.ts";
 import { accessSync, constants as fsConstants, statSync } from "node:fs";
 import { constants } from "node:os";
 import { readEnv } from "../../config/env.ts";
@@ -39,7 +40,7 @@ export async function wrap(command: string, args: readonly string[], opts: WrapO
     console.error(paint.dim(`ccp: started on port ${target.port}; it keeps running after this command (ccp stop ${target.port} stops it)`));
   }
 
-  const env = applyPlan(parent, proxyEnvPlan(`http://${target.host}:${target.port}`, proxyKeyEnvFor(parent)));
+  const env = applyPlan(parent, proxyEnvPlan(instanceUrl(target.host, target.port), proxyKeyEnvFor(parent)));
 
   // Handlers go in before the child exists: a signal in between is held and passed on once it does.
   // On a terminal the child got INT/QUIT/WINCH itself: sending them again would double them
