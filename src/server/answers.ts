@@ -2,6 +2,7 @@ import type { LoopResult } from "../resilience/attempt-loop.ts";
 import { newObservation, observeJsonBody } from "../sse/observer.ts";
 import { ERROR_TYPE_BY_STATUS, errorResponse } from "./errors.ts";
 import { downstreamHeaders } from "./forward-headers.ts";
+import type { SecretFilter } from "./secret-filter.ts";
 
 /** Claude Code gives up at once on a retry-after above 60 s (PROTOCOL.md): never send more. */
 const MAX_CLIENT_RETRY_AFTER_S = 60;
@@ -25,18 +26,23 @@ type Unanswered = Extract<LoopResult, { kind: "answer" } | { kind: "failed" }>;
  * outlasted the retries become 529 overloaded_error, which Claude Code retries (429 reads
  * as a quota wall); other upstream answers pass through as they came.
  */
-export function answerUncommitted(result: Unanswered, rid: string): Answer {
+export function answerUncommitted(result: Unanswered, rid: string, secrets: SecretFilter | undefined): Answer {
+  // Every message below may quote the upstream, which may quote the credential it was sent.
+  const error = (status: number, message: string, type?: string): Answer => {
+    const response = errorResponse(status, secrets ? secrets.text(message) : message, rid, type);
+    return { response, status, errType: type ?? ERROR_TYPE_BY_STATUS[status] ?? "api_error" };
+  };
   const lane = result.runtime.lane.name;
   const tries = result.attempts.length;
   const after = tries > 1 ? ` (after ${tries} attempts)` : "";
   if (result.kind === "failed") {
     const f = result.failure;
     if (f.failureClass === "queue_full" || f.failureClass === "queue_timeout") {
-      return error(529, `ccp: lane "${lane}" is at its concurrency limit: ${f.message}`, rid);
+      return error(529, `ccp: lane "${lane}" is at its concurrency limit: ${f.message}`);
     }
     const status = f.failureClass === "headers_timeout" || f.failureClass === "idle_timeout" ? 504 : 502;
     const protocol = result.attempts.at(-1)?.protocol ?? "-";
-    return error(status, `ccp: lane "${lane}" (${protocol}): ${f.failureClass}: ${f.message}${after}`, rid);
+    return error(status, `ccp: lane "${lane}" (${protocol}): ${f.failureClass}: ${f.message}${after}`);
   }
 
   const { peeked } = result;
@@ -44,14 +50,14 @@ export function answerUncommitted(result: Unanswered, rid: string): Answer {
   const upstream529 = peeked.kind === "error_status" && peeked.response.status === 529;
   if (result.exhausted && result.verdict.overload && !upstream529) {
     const upstreamMessage = peeked.kind === "in_stream_error" ? peeked.observation.error?.message : messageOf(text);
-    return error(529, `upstream overloaded or rate-limited${after}: ${upstreamMessage ?? "no message"}`, rid);
+    return error(529, `upstream overloaded or rate-limited${after}: ${upstreamMessage ?? "no message"}`);
   }
   if (peeked.kind === "in_stream_error") {
     // A 200 whose first event was an error is not something a client can parse as a reply:
     // answer with the HTTP status that error type stands for.
     const err = peeked.observation.error;
     const status = STATUS_BY_ERROR_TYPE[err?.type ?? ""] ?? 500;
-    return error(status, `upstream error before the stream started: ${err?.message ?? "unknown"}`, rid, err?.type);
+    return error(status, `upstream error before the stream started: ${err?.message ?? "unknown"}`, err?.type);
   }
   const headers = downstreamHeaders(peeked.response.headers);
   const retryAfter = Number(headers.get("retry-after"));
@@ -60,15 +66,8 @@ export function answerUncommitted(result: Unanswered, rid: string): Answer {
   const observation = newObservation();
   observeJsonBody(observation, text);
   const status = peeked.response.status;
-  // A provider that echoes the credential it was sent must not hand the lane's key to the client.
-  const key = result.runtime.lane.key;
-  const body = key && text.includes(key) ? text.replaceAll(key, "[redacted]") : peeked.body;
+  const body = secrets ? secrets.bytes(peeked.body) : peeked.body;
   return { response: new Response(body, { status, headers }), status, errType: observation.error?.type ?? ERROR_TYPE_BY_STATUS[status] ?? "api_error" };
-}
-
-function error(status: number, message: string, rid: string, type?: string): Answer {
-  const response = errorResponse(status, message, rid, type);
-  return { response, status, errType: type ?? ERROR_TYPE_BY_STATUS[status] ?? "api_error" };
 }
 
 function messageOf(text: string): string | undefined {

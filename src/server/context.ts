@@ -4,6 +4,7 @@ import type { LaneRuntime } from "../resilience/lane-runtime.ts";
 import type { Capture } from "../usage/capture-hook.ts";
 import type { UsageSink } from "../usage/record.ts";
 import type { LiveState } from "./live.ts";
+import type { SecretFilter } from "./secret-filter.ts";
 
 export interface Logger {
   info(message: string): void;
@@ -26,6 +27,8 @@ export interface ServerContext {
   /** Milliseconds, monotonic. */
   readonly now: () => number;
   readonly newRid: () => string;
+  /** The lanes' keys and the proxy key, kept out of everything a client receives; undefined when there are none. */
+  readonly secrets: SecretFilter | undefined;
   /** Aborted when ccp stops and the grace period is over: in-flight attempts are cut. */
   readonly shutdown: AbortSignal;
 }

@@ -148,7 +148,7 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
     req.signal.removeEventListener("abort", onClientGone);
     ctx.shutdown.removeEventListener("abort", onClientGone);
     if (result.kind === "answer") capture?.response(result.peeked.body);
-    const answer = answerUncommitted(result, rid);
+    const answer = answerUncommitted(result, rid, ctx.secrets);
     rec.failure_class = result.kind === "failed" ? (abort.signal.aborted ? "client_abort" : result.failure.failureClass) : result.peeked.kind === "error_status" ? "http_status" : "in_stream_error";
     rec.err_type = rec.failure_class === "client_abort" ? "client_abort" : answer.errType;
     if (result.kind === "answer" && result.peeked.kind === "in_stream_error") applyObservation(rec, result.peeked.observation);
@@ -162,6 +162,7 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
   rec.upstream_request_id = response.headers.find(([k]) => k === "request-id")?.[1] ?? null;
   rec.first_byte_ms = Math.round(ctx.now() - t0);
   const stream = guardStream(peeked, rid, {
+    hide: ctx.secrets?.bytes,
     onChunk: capture ? (chunk) => capture?.response(chunk) : undefined,
     onFirstContent: () => {
       rec.ttft_ms ??= Math.round(ctx.now() - t0);

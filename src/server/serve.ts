@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { exposureProblem, hostPort } from "../config/access.ts";
+import { secretFilter } from "./secret-filter.ts";
 import type { Config } from "../config/config.ts";
 import { createRouter } from "../routing/router.ts";
 import { createLaneRuntimes } from "../resilience/lanes.ts";
@@ -56,6 +57,7 @@ export function startServer(config: Config, log: Logger): RunningServer {
     log,
     now: () => performance.now(),
     newRid,
+    secrets: secretFilter([...Object.values(config.lanes).map((l) => l.key), config.access.key]),
   };
   const app = createApp(ctx, obs);
   let port = 0;

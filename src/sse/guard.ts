@@ -10,6 +10,8 @@ const MAX_HELD_FRAME_BYTES = 1024 * 1024;
 const MAX_JSON_TAP_BYTES = 8 * 1024 * 1024;
 
 export interface GuardHooks {
+  /** Replaces secrets in bytes about to reach the client (whole SSE frames); undefined when there are none. */
+  readonly hide?: ((bytes: Uint8Array) => Uint8Array) | undefined;
   /** Sees every byte passed to the client (diagnostics capture); undefined when nobody listens. */
   readonly onChunk?: ((chunk: Uint8Array) => void) | undefined;
   /** The first content token is being handed to the client. */
@@ -69,8 +71,9 @@ export function guardStream(c: Committed, rid: string, hooks: GuardHooks): Reada
   /** Hands bytes to the client; a promise when the client's side is full (backpressure). */
   const send = (controller: ReadableStreamDirectController, bytes: Uint8Array): number | Promise<number> => {
     if (bytes.byteLength === 0) return 0;
-    hooks.onChunk?.(bytes);
-    return controller.write(bytes);
+    const out = hooks.hide ? hooks.hide(bytes) : bytes;
+    hooks.onChunk?.(out);
+    return controller.write(out);
   };
 
   // A direct stream (Bun): chunks go straight to the client's socket, with no queue in between,

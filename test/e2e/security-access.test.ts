@@ -167,6 +167,56 @@ describe("with a proxy key, every endpoint but /healthz needs it", () => {
   });
 });
 
+describe("an upstream that echoes the lane's key never hands it to a client", () => {
+  const errorFrame = (error: unknown) => `event: error\ndata: ${JSON.stringify({ type: "error", error })}\n\n`;
+  const zai = { pathPrefix: "/zai/" };
+  const haiku = (stream = true) => post({ "x-ccp-key": PROXY_KEY }, json("claude-haiku-4-5", stream));
+  const expectHidden = async (res: Response) => {
+    const text = await res.text();
+    expect(text).not.toContain(ZAI_KEY);
+    expect(text).toContain("[redacted]");
+    return text;
+  };
+
+  test("in ccp's own error messages: burst limits retried to the end, overloads, quota walls", async () => {
+    try {
+      await upstream.script(Array.from({ length: 4 }, () => ({ kind: "sse" as const, frames: errorFrame({ type: "rate_limit_error", message: `[1302] too many for key ${ZAI_KEY}` }) })), zai);
+      const burst = await haiku();
+      expect(burst.status).toBe(529);
+      expect(await expectHidden(burst)).toContain("[1302] too many for key");
+
+      await upstream.script(Array.from({ length: 4 }, () => ({ kind: "status" as const, status: 503, body: { type: "error", error: { type: "api_error", message: `down for ${ZAI_KEY}` } } })), zai);
+      const overloaded = await haiku();
+      expect(overloaded.status).toBe(529);
+      await expectHidden(overloaded);
+
+      await upstream.script([{ kind: "sse", frames: errorFrame({ type: "rate_limit_error", message: `[1113] quota exhausted for ${ZAI_KEY}` }) }], zai);
+      const quota = await haiku();
+      expect(quota.status).toBe(429);
+      await expectHidden(quota);
+    } finally {
+      await upstream.reset();
+    }
+  });
+
+  test("in a committed stream's error frame and in a JSON reply", async () => {
+    const start = `event: message_start\ndata: ${JSON.stringify({ type: "message_start", message: { id: "msg_x", type: "message", role: "assistant", model: "glm-4.5-air", content: [], stop_reason: null, usage: { input_tokens: 1, output_tokens: 1 } } })}\n\n`;
+    try {
+      await upstream.script([{ kind: "sse", frames: start + errorFrame({ type: "api_error", message: `broke for ${ZAI_KEY}` }) }], zai);
+      const streamed = await haiku();
+      expect(streamed.status).toBe(200);
+      expect(await expectHidden(streamed)).toContain("event: error");
+
+      await upstream.script([{ kind: "status", status: 200, body: { id: "msg_y", type: "message", role: "assistant", model: "glm-4.5-air", content: [{ type: "text", text: `your key is ${ZAI_KEY}` }], stop_reason: "end_turn", usage: { input_tokens: 1, output_tokens: 1 } } }], zai);
+      const whole = await haiku(false);
+      expect(whole.status).toBe(200);
+      expect(JSON.parse(await expectHidden(whole)).content[0].text).toBe("your key is [redacted]");
+    } finally {
+      await upstream.reset();
+    }
+  });
+});
+
 describe("secrets never leak", () => {
   test("after a run with successes, upstream errors, refusals and aborts, no file, log line or answer holds any secret", async () => {
     await upstream.script([{ kind: "status", status: 401 }], { pathPrefix: "/zai/" });
