@@ -1,6 +1,6 @@
 import type { Config, Lane } from "../config/config.ts";
 import type { AttemptRecord } from "../usage/record.ts";
-import { isUpstreamFailure, UpstreamFailure, type FailureClass } from "../upstream/failure.ts";
+import { abortFailure, isUpstreamFailure, UpstreamFailure, type FailureClass } from "../upstream/failure.ts";
 import type { UpstreamRequest } from "../upstream/transport.ts";
 import { fullJitterMs, parseRetryAfter } from "./backoff.ts";
 import { classifyFailure, classifyInStreamError, classifyStatus, type Verdict } from "./classify.ts";
@@ -91,7 +91,7 @@ export async function runAttempts(input: LoopInput): Promise<LoopResult> {
       } catch (e) {
         queueMs += now() - queued;
         const reason = e instanceof LimiterRejected ? e.reason : "queue_full";
-        const failure = reason === "aborted" ? new UpstreamFailure("client_abort", "the client went away while queued") : new UpstreamFailure("queue_full", `lane "${lane.name}": ${(e as Error).message}`);
+        const failure = reason === "aborted" ? abortFailure(signal, "the client went away while queued") : new UpstreamFailure("queue_full", `lane "${lane.name}": ${(e as Error).message}`);
         return { kind: "failed", failure, verdict: { retryable: false, network: false, overload: true, code: undefined }, ...outcome() };
       }
       queueMs += now() - queued;
@@ -125,7 +125,7 @@ export async function runAttempts(input: LoopInput): Promise<LoopResult> {
       }
     } catch (e) {
       failure = isUpstreamFailure(e) ? e : new UpstreamFailure("protocol", (e as Error)?.message ?? String(e));
-      if (signal.aborted) failure = new UpstreamFailure("client_abort", "the client went away");
+      if (signal.aborted) failure = abortFailure(signal, "the client went away");
       verdict = classifyFailure(failure.failureClass);
       record(failure.failureClass, null, null);
       input.onFailure?.(attempts.at(-1)!, attempts.length, failure);
@@ -137,7 +137,7 @@ export async function runAttempts(input: LoopInput): Promise<LoopResult> {
 
     const giveUp = (exhausted: boolean): LoopResult =>
       answer ? { kind: "answer", peeked: answer, verdict, exhausted, ...outcome() } : { kind: "failed", failure: failure!, verdict, ...outcome() };
-    if (signal.aborted) return { kind: "failed", failure: new UpstreamFailure("client_abort", "the client went away"), verdict, ...outcome() };
+    if (signal.aborted) return { kind: "failed", failure: abortFailure(signal, "the client went away"), verdict, ...outcome() };
 
     // An `auto` lane whose HTTP/2 attempt failed in an HTTP/2 way: once more at once, over HTTP/1.1.
     if (failure && transport.protocol === "h2" && runtime.canDowngrade() && DOWNGRADE_ON.has(failure.failureClass)) {
@@ -159,7 +159,7 @@ export async function runAttempts(input: LoopInput): Promise<LoopResult> {
       if (now() - started + wait < lane.retry.budget_ms) {
         await sleep(wait, signal);
         waitMs = wait;
-        if (signal.aborted) return { kind: "failed", failure: new UpstreamFailure("client_abort", "the client went away"), verdict, ...outcome() };
+        if (signal.aborted) return { kind: "failed", failure: abortFailure(signal, "the client went away"), verdict, ...outcome() };
         continue;
       }
     }

@@ -37,6 +37,8 @@ export function answerUncommitted(result: Unanswered, rid: string, secrets: Secr
   const after = tries > 1 ? ` (after ${tries} attempts)` : "";
   if (result.kind === "failed") {
     const f = result.failure;
+    // 503 is retried by Anthropic's clients: a restart's new instance (or the same one, started again) takes it.
+    if (f.failureClass === "shutdown") return error(503, `ccp: ${f.message}; retry the request`);
     if (f.failureClass === "queue_full" || f.failureClass === "queue_timeout") {
       return error(529, `ccp: lane "${lane}" is at its concurrency limit: ${f.message}`);
     }

@@ -11,6 +11,7 @@ import { answerUncommitted } from "./answers.ts";
 import { readBodyBounded } from "./body-limit.ts";
 import type { ServerContext } from "./context.ts";
 import { estimateInputTokens } from "./count-tokens-local.ts";
+import { abortFailure, UpstreamFailure } from "../upstream/failure.ts";
 import { errorResponse } from "./errors.ts";
 import { downstreamHeaders, headerMode, upstreamHeaders } from "./forward-headers.ts";
 import { parseMessagesBody, type ParsedBody } from "./request-body.ts";
@@ -116,10 +117,12 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
     return request;
   };
 
+  // The abort's reason says why: the client left, or ccp is stopping (its grace period is over).
   const abort = new AbortController();
   const onClientGone = () => abort.abort();
+  const onShutdown = () => abort.abort(new UpstreamFailure("shutdown", "ccp is stopping and its grace period for in-flight requests is over"));
   req.signal.addEventListener("abort", onClientGone, { once: true });
-  ctx.shutdown.addEventListener("abort", onClientGone, { once: true });
+  ctx.shutdown.addEventListener("abort", onShutdown, { once: true });
   const result = await runAttempts({
     first: ctx.lanes.get(first.name)!,
     lanes: ctx.lanes,
@@ -146,10 +149,12 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
 
   if (result.kind !== "committed") {
     req.signal.removeEventListener("abort", onClientGone);
-    ctx.shutdown.removeEventListener("abort", onClientGone);
+    ctx.shutdown.removeEventListener("abort", onShutdown);
     if (result.kind === "answer") capture?.response(result.peeked.body);
-    const answer = answerUncommitted(result, rid, ctx.secrets);
-    rec.failure_class = result.kind === "failed" ? (abort.signal.aborted ? "client_abort" : result.failure.failureClass) : result.peeked.kind === "error_status" ? "http_status" : "in_stream_error";
+    // An aborted request failed because of the abort, whatever the transport saw as it was cut.
+    const unanswered = result.kind === "failed" && abort.signal.aborted ? { ...result, failure: abortFailure(abort.signal, "the client went away") } : result;
+    const answer = answerUncommitted(unanswered, rid, ctx.secrets);
+    rec.failure_class = unanswered.kind === "failed" ? unanswered.failure.failureClass : unanswered.peeked.kind === "error_status" ? "http_status" : "in_stream_error";
     rec.err_type = rec.failure_class === "client_abort" ? "client_abort" : answer.errType;
     if (result.kind === "answer" && result.peeked.kind === "in_stream_error") applyObservation(rec, result.peeked.observation);
     rec.upstream_request_id = result.kind === "answer" ? (result.peeked.response.headers.find(([k]) => k === "request-id")?.[1] ?? null) : null;
@@ -170,7 +175,7 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
     onEnd: (failure) => {
       release();
       req.signal.removeEventListener("abort", onClientGone);
-      ctx.shutdown.removeEventListener("abort", onClientGone);
+      ctx.shutdown.removeEventListener("abort", onShutdown);
       applyObservation(rec, peeked.observation);
       if (failure) {
         rec.failure_class = failure.failureClass;

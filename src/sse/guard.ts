@@ -113,7 +113,8 @@ export function guardStream(c: Committed, rid: string, hooks: GuardHooks): Reada
         const failure = e instanceof UpstreamFailure ? e : new UpstreamFailure("reset", (e as Error)?.message ?? String(e));
         if (c.sse && !observation.error) {
           const type = failure.failureClass === "idle_timeout" ? "timeout_error" : "api_error";
-          send(controller, encoder.encode(errorFrame(type, `upstream stream broke after it started: ${failure.message}`, rid)));
+          const why = failure.failureClass === "shutdown" ? `the stream was cut: ${failure.message}` : `upstream stream broke after it started: ${failure.message}`;
+          send(controller, encoder.encode(errorFrame(type, why, rid)));
           controller.close();
         } else controller.close(failure);
         end(failure);

@@ -1,7 +1,7 @@
 import type { Socket, SocketHandler } from "bun";
 import { isIP } from "node:net";
 import type { DialOptions } from "./dial.ts";
-import { UpstreamFailure } from "./failure.ts";
+import { abortFailure, UpstreamFailure } from "./failure.ts";
 import { type BodySink, SinkWaiters } from "./upload.ts";
 
 /** Who currently reads a connection: the exchange using it, or the pool watching it idle. */
@@ -165,7 +165,7 @@ export function dialNative(url: URL, o: DialOptions): Promise<BunConn> {
       reject(f);
     };
     conn.opening = { ready: () => settle(undefined), fail: settle };
-    const onAbort = () => settle(new UpstreamFailure("client_abort", "the client went away while connecting", true));
+    const onAbort = () => settle(abortFailure(o.signal, "the client went away while connecting", true));
     let timer = setTimeout(() => settle(new UpstreamFailure("connect", `TCP connect to ${hostname}:${port} timed out after ${o.connectMs} ms`, true)), o.connectMs);
     o.signal?.addEventListener("abort", onAbort, { once: true });
     if (o.signal?.aborted) return onAbort();

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import net from "node:net";
 import tls from "node:tls";
-import { UpstreamFailure } from "./failure.ts";
+import { abortFailure, UpstreamFailure } from "./failure.ts";
 
 export interface DialOptions {
   readonly connectMs: number;
@@ -49,7 +49,7 @@ export function dial(url: URL, o: DialOptions): Promise<net.Socket> {
       socket.destroy();
       reject(f);
     };
-    const onAbort = () => fail(new UpstreamFailure("client_abort", "the client went away while connecting", true));
+    const onAbort = () => fail(abortFailure(o.signal, "the client went away while connecting", true));
     o.signal?.addEventListener("abort", onAbort, { once: true });
     if (o.signal?.aborted) return onAbort();
     let timer = setTimeout(() => fail(new UpstreamFailure("connect", `TCP connect to ${host}:${port} timed out after ${o.connectMs} ms`, true)), o.connectMs);

@@ -1,5 +1,5 @@
 import { BodyQueue } from "./body-queue.ts";
-import { UpstreamFailure } from "./failure.ts";
+import { abortFailure, UpstreamFailure } from "./failure.ts";
 import type { Protocol, UpstreamRequest, UpstreamResponse } from "./transport.ts";
 
 /** Bytes of response body buffered per exchange before the upstream is paused. */
@@ -27,7 +27,7 @@ export class Exchange {
   #paused = false;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #headersTimer: ReturnType<typeof setTimeout>;
-  readonly #onAbort = () => this.fail(new UpstreamFailure("client_abort", "the attempt was aborted"));
+  readonly #onAbort = () => this.fail(abortFailure(this.req.signal, "the attempt was aborted"));
 
   constructor(
     readonly protocol: Protocol,

@@ -16,6 +16,7 @@ export const FAILURE_CLASSES = [
   "in_stream_error", // the upstream sent `event: error`
   "protocol", // the upstream answered something that is not the stream or JSON asked for
   "client_abort", // the downstream client went away
+  "shutdown", // ccp was stopping and the request outlived the grace period
   "queue_full", // the lane's concurrency queue was full
   "queue_timeout", // waited too long for a lane concurrency slot
 ] as const;
@@ -36,3 +37,13 @@ export class UpstreamFailure extends Error {
 }
 
 export const isUpstreamFailure = (e: unknown): e is UpstreamFailure => e instanceof UpstreamFailure;
+
+/**
+ * Why an aborted attempt ended: the abort's own reason when it is a failure (ccp stopping says
+ * so), else the client went away. `message` and `beforeRequestSent` describe the latter.
+ */
+export function abortFailure(signal: AbortSignal | undefined, message: string, beforeRequestSent = false): UpstreamFailure {
+  const reason: unknown = signal?.reason;
+  if (reason instanceof UpstreamFailure) return beforeRequestSent === reason.beforeRequestSent ? reason : new UpstreamFailure(reason.failureClass, reason.message, beforeRequestSent);
+  return new UpstreamFailure("client_abort", message, beforeRequestSent);
+}

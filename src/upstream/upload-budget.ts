@@ -1,4 +1,4 @@
-import { UpstreamFailure } from "./failure.ts";
+import { abortFailure, UpstreamFailure } from "./failure.ts";
 
 interface Waiter {
   readonly bytes: number;
@@ -22,7 +22,7 @@ export class UploadBudget {
   }
 
   acquire(bytes: number, signal: AbortSignal): Promise<() => void> {
-    if (signal.aborted) return Promise.reject(new UpstreamFailure("client_abort", "the attempt was aborted"));
+    if (signal.aborted) return Promise.reject(abortFailure(signal, "the attempt was aborted"));
     if (this.#queue.length === 0 && this.#fits(bytes)) return Promise.resolve(this.#take(bytes));
     return new Promise<() => void>((resolve, reject) => {
       const waiter: Waiter = {
@@ -35,7 +35,7 @@ export class UploadBudget {
       const onAbort = () => {
         const i = this.#queue.indexOf(waiter);
         if (i !== -1) this.#queue.splice(i, 1);
-        reject(new UpstreamFailure("client_abort", "the attempt was aborted"));
+        reject(abortFailure(signal, "the attempt was aborted"));
         this.#admit(); // the head may have been the one blocking the others
       };
       signal.addEventListener("abort", onAbort, { once: true });

@@ -14,7 +14,7 @@ export interface LaneReach {
 /** Outcomes that prove the upstream answered, even if the answer was an error. */
 const ANSWERED = new Set<string>(["http_status", "in_stream_error"]);
 /** Outcomes decided on our side (client gone, lane queue): they say nothing of the upstream. */
-const NOT_ABOUT_THE_UPSTREAM = new Set<string>(["client_abort", "queue_full", "queue_timeout"]);
+const NOT_ABOUT_THE_UPSTREAM = new Set<string>(["client_abort", "shutdown", "queue_full", "queue_timeout"]);
 
 /**
  * Each lane's last known reachability, learned from the attempts of finished requests

@@ -31,23 +31,33 @@ test("12 s of silence before the first event, and 12 s in the middle of a stream
   }
 });
 
-test("a stream still open when the shutdown grace ends gets an event: error frame, and its usage line", async () => {
+test("requests still open when the shutdown grace ends: a stream gets an event: error frame, a request still waiting for headers a 503; both are recorded as shutdown", async () => {
   const own = await startCcp({ config: laneConfig(upstream.url, upstream.caFile), env: { ZAI_API_KEY: "z" } });
   try {
-    await upstream.script([{ kind: "stall_mid_stream", afterEvents: 2 }]);
-    const res = await fetch(`${own.url}/v1/messages`, {
-      method: "POST",
-      headers: { "content-type": "application/json", "x-api-key": "k" },
-      body: JSON.stringify({ model: "claude-sonnet-4-6", stream: true, max_tokens: 8, messages: [{ role: "user", content: "hi" }] }),
-    });
+    await upstream.script([{ kind: "stall_mid_stream", afterEvents: 2 }, { kind: "stall_headers" }]);
+    const post = () =>
+      fetch(`${own.url}/v1/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-api-key": "k" },
+        body: JSON.stringify({ model: "claude-sonnet-4-6", stream: true, max_tokens: 8, messages: [{ role: "user", content: "hi" }] }),
+      });
+    const res = await post();
     const text = res.text();
-    await Bun.sleep(200);
+    const waiting = post();
+    await Bun.sleep(500);
     const stopped = own.stop();
-    expect(await text).toMatch(/\n\nevent: error\ndata: \{"type":"error"/);
+    const streamed = await text;
+    expect(streamed).toMatch(/\n\nevent: error\ndata: \{"type":"error"/);
+    expect(streamed).toContain("the stream was cut: ccp is stopping");
+    const refused = await waiting;
+    expect(refused.status).toBe(503);
+    expect(await refused.text()).toContain("ccp is stopping and its grace period for in-flight requests is over; retry the request");
     await stopped;
-    const lines = await own.usage(1);
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ status: 200, failure_class: "client_abort" });
+    const lines = await own.usage(2);
+    expect(lines).toHaveLength(2);
+    expect(lines).toContainEqual(expect.objectContaining({ status: 200, failure_class: "shutdown" }));
+    expect(lines).toContainEqual(expect.objectContaining({ status: 503, failure_class: "shutdown" }));
+    expect(own.output()).not.toContain("client_abort");
   } finally {
     await own.stop();
   }
