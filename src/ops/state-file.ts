@@ -28,7 +28,9 @@ export function readState(home: string, port: number): InstanceState | undefined
   return parseState(instancePaths(home, port).state);
 }
 
-export function removeState(home: string, port: number): void {
+/** Removes the port's state file; with `pid`, only if the file still names that process (a newer instance's is kept). */
+export function removeState(home: string, port: number, pid?: number): void {
+  if (pid !== undefined && readState(home, port)?.pid !== pid) return;
   rmSync(instancePaths(home, port).state, { force: true });
 }
 

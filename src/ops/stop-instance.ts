@@ -38,6 +38,7 @@ export async function stopInstance(home: string, host: string, port: number): Pr
   // The port is free once the process is gone; wait for the listener anyway (a reaped pid may lag).
   const deadline = Date.now() + 5_000;
   while ((await isHealthy(host, port, 300)) && Date.now() < deadline) await Bun.sleep(50);
-  removeState(home, port);
+  // A new instance may have started on the port meanwhile: its state file is not ours to remove.
+  removeState(home, port, pid);
   return { kind: "stopped", pid, forced };
 }

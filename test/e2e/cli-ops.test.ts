@@ -47,6 +47,24 @@ describe("start, stop and stale state", () => {
     expectExit(await runCli(["stop", "--help"], { env: h.env }), 0);
   });
 
+  test("a pid file whose ccp process is alive but does not answer is not called stale", async () => {
+    const h = cliHome();
+    const port = await freePort();
+    // Looks like a ccp server to the process check (its argv), answers nothing: a draining or stuck instance.
+    const proc = Bun.spawn(["sh", "-c", "sleep 60", "start", "--foreground", "--port", String(port)], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+    try {
+      mkdirSync(join(h.state, "run"), { recursive: true });
+      writeFileSync(join(h.state, "run", `ccp-${port}.json`), JSON.stringify({ pid: proc.pid, port, host: "127.0.0.1", profile: "default", config: null, started_at: "", options: {} }));
+      const r = expectExit(await runCli(["status", "--port", String(port)], { env: h.env }), 3);
+      expect(r.stdout).toContain(`does not answer, but its process (pid ${proc.pid}) is alive`);
+      expect(r.stdout).not.toContain("stale");
+      const json = JSON.parse(expectExit(await runCli(["status", "--port", String(port), "--json"], { env: h.env }), 3).stdout);
+      expect(json).toEqual({ running: false, port, stale_pid_file: false, unanswering_pid: proc.pid });
+    } finally {
+      proc.kill("SIGKILL");
+    }
+  });
+
   test("restart from another directory keeps --host and a relative --config; status finds the instance where it listens", async () => {
     const h = cliHome();
     const port = await freePort();

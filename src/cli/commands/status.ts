@@ -1,6 +1,7 @@
 import { hostPort } from "../../config/access.ts";
 import { askStatus, keyNeeded } from "../../ops/instance.ts";
 import { instanceUrl } from "../../ops/local-http.ts";
+import { looksLikeCcpServer, pidAlive } from "../../ops/process.ts";
 import { readState } from "../../ops/state-file.ts";
 import type { StatusBody } from "../../server/status.ts";
 import { out, paint, table } from "../render.ts";
@@ -27,7 +28,10 @@ export async function status(opts: StatusOptions): Promise<void> {
   const body = answer.kind === "running" ? answer.body : undefined;
   if (!body) {
     const state = readState(target.home, target.port);
-    if (opts.json) console.log(JSON.stringify({ running: false, port: target.port, stale_pid_file: state !== undefined }));
+    // Its process still there: a ccp stopping (draining its streams) or stuck, not a stale file.
+    const alive = state !== undefined && pidAlive(state.pid) && looksLikeCcpServer(state.pid, target.port);
+    if (opts.json) console.log(JSON.stringify({ running: false, port: target.port, stale_pid_file: state !== undefined && !alive, ...(alive ? { unanswering_pid: state.pid } : {}) }));
+    else if (alive) console.log(`ccp on port ${target.port} does not answer, but its process (pid ${state.pid}) is alive: it is stopping, or stuck (ccp stop ${target.port} ends it)`);
     else console.log(`ccp is not running on port ${target.port}${state ? ` (a stale pid file names pid ${state.pid}; ccp stop ${target.port} removes it)` : ""}`);
     process.exitCode = NOT_RUNNING_EXIT;
     return;
