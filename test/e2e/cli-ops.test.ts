@@ -195,6 +195,19 @@ describe("ok and usage --follow against a foreground instance", () => {
   });
 });
 
+describe("usage --stats", () => {
+  test("a damaged usage database is a clear error with a way out, not a stack trace", async () => {
+    const h = cliHome();
+    mkdirSync(h.state, { recursive: true });
+    writeFileSync(join(h.state, "ccp.db"), "this is not a database, just some bytes\n".repeat(100));
+    const r = expectExit(await runCli(["usage", "--stats"], { env: h.env }), 1);
+    expect(r.stderr).toContain(`cannot read the usage database ${join(h.state, "ccp.db")}: file is not a database`);
+    expect(r.stderr).toContain("hint:");
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    expectExit(await runCli(["usage", "--stats"], { env: { ...h.env, CCP_PERSIST: "0" } }), 0);
+  });
+});
+
 describe("env", () => {
   test("eval \"$(ccp env N)\" sets the base URL and unsets the HTTP(S) proxies in bash", async () => {
     const port = await freePort(); // nothing answers there

@@ -1,5 +1,6 @@
 import { loadConfig } from "../../config/load.ts";
 import { parseSince, statusMatcher } from "../../ops/usage-filter.ts";
+import { usageDbPath } from "../../usage/sqlite-store.ts";
 import { loadStatInputs } from "../../usage/stats-source.ts";
 import { computeStats, GROUP_BY, isError, type GroupBy, type StatGroup, type StatInput } from "../../usage/stats.ts";
 import { ExitError } from "../exit-error.ts";
@@ -34,9 +35,19 @@ export function usageStatsData(opts: UsageStatsOptions, now = Date.now()): Usage
   const status = opts.status === undefined ? undefined : statusMatcher(opts.status);
   if (opts.status !== undefined && !status) throw new ExitError(2, `--status "${opts.status}" is not a status`, "give one like 502 or a class like 5xx");
   const config = loadConfig({ file: opts.config, profile: opts.profile });
-  const source = loadStatInputs({ home: config.home, profile: config.profile, persist: config.persist, keep: config.rotation.keep, sinceMs });
+  const source = readStatInputs({ home: config.home, profile: config.profile, persist: config.persist, keep: config.rotation.keep, sinceMs });
   const keep = (r: StatInput) => (opts.lane === undefined || r.lane === opts.lane) && (!status || status(r.status)) && (!opts.errors || isError(r));
   return { source: source.kind, paths: source.paths, since: opts.since ?? null, by: by ?? null, groups: computeStats(source.records.filter(keep), { by }) };
+}
+
+/** The records; a damaged database is a clear error, not a stack trace. */
+function readStatInputs(o: Parameters<typeof loadStatInputs>[0]): ReturnType<typeof loadStatInputs> {
+  try {
+    return loadStatInputs(o);
+  } catch (e) {
+    if ((e as Error)?.name !== "SQLiteError") throw e;
+    throw new ExitError(1, `cannot read the usage database ${usageDbPath(o.home)}: ${(e as Error).message}`, "move the damaged file aside (ccp creates a new one at start), or read usage.jsonl instead: CCP_PERSIST=0 ccp usage --stats");
+  }
 }
 
 const ms = (v: number | null) => (v === null ? "-" : String(v));
