@@ -1,5 +1,6 @@
 import type { Lane } from "../config/config.ts";
 import { runAttempts, type LaneRequest } from "../resilience/attempt-loop.ts";
+import { businessCode } from "../resilience/classify.ts";
 import { rewriteForLane } from "../rewrite/index.ts";
 import { laneModel } from "../routing/router.ts";
 import { guardStream } from "../sse/guard.ts";
@@ -177,6 +178,18 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
       req.signal.removeEventListener("abort", onClientGone);
       ctx.shutdown.removeEventListener("abort", onShutdown);
       applyObservation(rec, peeked.observation);
+      const upstreamError = peeked.observation.error;
+      if (upstreamError && !failure) {
+        // The upstream answered and then sent an error (after commit): recorded as the in-stream
+        // error it is, with the provider's code on the attempt, as one before commit would be.
+        rec.failure_class = "in_stream_error";
+        const last = rec.attempts.at(-1);
+        if (last) rec.attempts = [...rec.attempts.slice(0, -1), { ...last, code: businessCode(upstreamError.raw) ?? upstreamError.type }];
+      } else if (!failure && peeked.sse && !peeked.observation.messageStop) {
+        // The upstream ended the stream early and cleanly; the guard closed it for the client,
+        // who sees a well-formed end. The record says the answer was cut short.
+        rec.failure_class = "protocol";
+      }
       if (failure) {
         rec.failure_class = failure.failureClass;
         rec.err_type ??= failure.failureClass === "client_abort" ? "client_abort" : "stream_error";

@@ -13,8 +13,8 @@ export interface StreamObservation {
   cacheReadInputTokens: number | undefined;
   cacheCreationInputTokens: number | undefined;
   stopReason: string | undefined;
-  /** An in-stream `event: error` (type and message as the upstream sent them). */
-  error: { type: string; message: string } | undefined;
+  /** An in-stream `event: error` (type and message as the upstream sent them; raw: its data, for a provider code). */
+  error: { type: string; message: string; raw: string } | undefined;
   /** Content blocks started and not yet stopped (indices as the client saw them). */
   openBlocks: Set<number>;
   /** Saw `message_delta`. */
@@ -108,6 +108,7 @@ export function observeEvent(o: StreamObservation, ev: SseEvent): void {
       o.error = {
         type: typeof err?.type === "string" ? err.type : "error",
         message: typeof err?.message === "string" ? err.message : ev.data.slice(0, 500),
+        raw: ev.data.slice(0, 2000),
       };
       return;
     }
@@ -126,6 +127,6 @@ export function observeJsonBody(o: StreamObservation, text: string): void {
     takeUsage(o, body.usage as Usage | undefined);
   } else if (body.type === "error") {
     const err = body.error as { type?: unknown; message?: unknown } | undefined;
-    o.error = { type: typeof err?.type === "string" ? err.type : "error", message: typeof err?.message === "string" ? err.message : "" };
+    o.error = { type: typeof err?.type === "string" ? err.type : "error", message: typeof err?.message === "string" ? err.message : "", raw: text.slice(0, 2000) };
   }
 }

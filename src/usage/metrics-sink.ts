@@ -86,7 +86,7 @@ export class MetricsSink implements UsageSink {
     });
     // An `event: error` after commit: the stream was answered (attempt "ok") but ended in an upstream error.
     if (r.attempts.at(-1)?.outcome === "ok" && r.err_type && r.err_type !== "stream_error" && r.err_type !== "client_abort") {
-      m.inStreamErrors.inc({ lane, code: r.err_type });
+      m.inStreamErrors.inc({ lane, code: r.attempts.at(-1)?.code ?? r.err_type });
     }
     if (r.queue_ms > 0) m.queueWait.observe({ lane }, r.queue_ms / 1000);
     if (r.ttft_ms !== null) m.ttft.observe({ lane }, r.ttft_ms / 1000);

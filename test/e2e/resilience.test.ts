@@ -85,6 +85,22 @@ describe("Z.ai burst limit: HTTP 200 then an in-stream [1302]", () => {
     });
   });
 
+  test("a [1302] after the stream started is recorded as the in-stream error it is, with its code on the attempt and the metric", async () => {
+    const start = `event: message_start\ndata: ${JSON.stringify({ type: "message_start", message: { id: "msg_1", type: "message", role: "assistant", model: "glm-4.5-air", content: [], stop_reason: null, usage: { input_tokens: 3, output_tokens: 1 } } })}\n\n`;
+    const delta = `event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\nevent: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"o"}}\n\n`;
+    await upstream.script([burst(start + delta + errorFrame({ type: "rate_limit_error", message: "[1302] High concurrency" }))], zaiMessages);
+    await withCcp({}, async (ccp) => {
+      const res = await fetch(`${ccp.url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: HAIKU, max_tokens: 8, stream: true, messages: [{ role: "user", content: "hi" }] }) });
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain("[1302] High concurrency");
+      const [line] = await messagesLines(ccp);
+      expect(line).toMatchObject({ status: 200, failure_class: "in_stream_error", err_type: "rate_limit_error" });
+      expect(line!.attempts).toEqual([expect.objectContaining({ outcome: "ok", code: "1302" })]);
+      const metrics = await (await fetch(`${ccp.url}/metrics`)).text();
+      expect(metrics).toContain('ccp_in_stream_errors_total{lane="zai",code="1302"} 1');
+    });
+  });
+
   test("eight parallel Claude Code sessions on one lane whose provider admits two streams all succeed", async () => {
     await upstream.limit({ maxConcurrent: 2, delayMs: 150 });
     await withCcp({ zai: { max_concurrency: 4, retry: { attempts: 8, base_ms: 300, cap_ms: 3000, budget_ms: 90000 } } }, async (ccp) => {
@@ -141,10 +157,12 @@ describe("HTTP status answers", () => {
 });
 
 describe("streams that end badly after they started", () => {
-  test("upstream closes without message_stop: Claude Code still succeeds", async () => {
+  test("upstream closes without message_stop: Claude Code still succeeds; the usage line says the stream was cut short", async () => {
     await upstream.script([{ kind: "end_without_stop" }], zaiMessages);
     await withCcp({}, async (ccp) => {
       ok(await claude(ccp));
+      const [first] = await messagesLines(ccp);
+      expect(first).toMatchObject({ status: 200, stream: true, failure_class: "protocol", err_type: null });
     });
   });
 

@@ -18,7 +18,7 @@ test("in-stream error frames, unknown events and garbage are tolerated", () => {
   observeEvent(o, { event: "brand_new_event", data: "???" });
   observeEvent(o, { event: "message_start", data: "not json" });
   observeEvent(o, { event: "error", data: '{"type":"error","error":{"type":"rate_limit_error","message":"[1302] high concurrency"}}' });
-  expect(o.error).toEqual({ type: "rate_limit_error", message: "[1302] high concurrency" });
+  expect(o.error).toEqual({ type: "rate_limit_error", message: "[1302] high concurrency", raw: '{"type":"error","error":{"type":"rate_limit_error","message":"[1302] high concurrency"}}' });
 });
 
 test("a JSON Message body gives usage; an error envelope gives the error", () => {
