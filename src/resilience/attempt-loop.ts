@@ -123,6 +123,9 @@ export async function runAttempts(input: LoopInput): Promise<LoopResult> {
         verdict = classifyInStreamError(err?.type ?? "api_error", err?.message ?? "", new TextDecoder().decode(peeked.body));
         record("in_stream_error", response.status, verdict.code ?? err?.type ?? null);
       }
+      // Said like a transport failure, so the operator's log has one line per failed attempt.
+      const why = peeked.kind === "error_status" ? `HTTP ${response.status}: ${new TextDecoder().decode(peeked.body)}` : `${peeked.observation.error?.type ?? "error"}: ${peeked.observation.error?.message ?? ""}`;
+      input.onFailure?.(attempts.at(-1)!, attempts.length, new UpstreamFailure(peeked.kind === "error_status" ? "http_status" : "in_stream_error", why.replace(/\s+/g, " ").slice(0, 300)));
     } catch (e) {
       failure = isUpstreamFailure(e) ? e : new UpstreamFailure("protocol", (e as Error)?.message ?? String(e));
       if (signal.aborted) failure = abortFailure(signal, "the client went away");
