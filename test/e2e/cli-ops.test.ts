@@ -232,9 +232,13 @@ describe("config init, check, show", () => {
     expect(check.stdout).toContain("valid");
     const show = expectExit(await runCli(["config", "show", "--config", file, "--profile", "dev"], { env: { ...h.env, MITM_FORCE_H1: "1" } }), 0);
     expect(show.stdout).not.toContain("zai-secret-value-123");
-    expect(show.stdout).toContain('key = "********"');
+    expect(show.stdout).toContain("# lane zai: key from ZAI_API_KEY, set");
     const parsed = Bun.TOML.parse(show.stdout) as { persist: boolean; lanes: Record<string, { transport: string }> };
     expect(parsed.persist).toBe(false);
+    // What show prints is a config file: saved, it checks as valid.
+    const saved = join(h.home, "shown.toml");
+    writeFileSync(saved, show.stdout);
+    expect(expectExit(await runCli(["config", "check", "--config", saved], { env: h.env }), 0).stdout).toContain("valid");
     const json = JSON.parse(expectExit(await runCli(["config", "show", "--config", file, "--json"], { env: h.env }), 0).stdout);
     expect(json.config.lanes.zai.key).toBe("********");
   });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { maskedConfig } from "../../src/cli/commands/config.ts";
+import { effectiveConfigFile, maskedConfig } from "../../src/cli/commands/config.ts";
 import { toToml } from "../../src/cli/toml-out.ts";
 import { CONFIG_TEMPLATE } from "../../src/config/template.ts";
 import { loadConfig } from "../../src/config/load.ts";
@@ -25,6 +25,16 @@ describe("config show and init", () => {
     const back = Bun.TOML.parse(text) as Record<string, unknown>;
     expect(back).toEqual(JSON.parse(JSON.stringify(masked)));
     expect((back.lanes as Record<string, Record<string, unknown>>).zai!.key).toBe("********");
+  });
+
+  test("show's TOML is a config file that loads back to the same settings (profile and environment applied)", () => {
+    const c = loadConfig({ file: writeConfig(CONFIG_TEMPLATE), env, profile: "dev" });
+    const text = toToml(effectiveConfigFile(c));
+    expect(text).not.toContain("zai-secret-abc");
+    const back = loadConfig({ file: writeConfig(text), env });
+    const { source: _a, ...was } = c;
+    const { source: _b, ...now } = back;
+    expect({ ...now, access: { ...now.access }, profile: "dev" }).toEqual({ ...was, access: { ...was.access } });
   });
 
   test("a missing key says so, a passthrough lane has no key field", () => {

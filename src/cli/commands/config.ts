@@ -63,14 +63,46 @@ export function maskedConfig(config: Config): Record<string, unknown> {
   return { ...settings, lanes: masked };
 }
 
+/**
+ * The effective config in the file's own keys, profile and environment applied: written to a
+ * file, it loads back to the same settings. Keys are not in it (they never are in a file).
+ */
+export function effectiveConfigFile(config: Config): Record<string, unknown> {
+  const lanes: Record<string, unknown> = {};
+  for (const [name, lane] of Object.entries(config.lanes)) {
+    const { name: _n, key: _k, ...settings } = lane;
+    lanes[name] = settings;
+  }
+  return {
+    port: config.port,
+    host: config.host,
+    ...(config.access.key_required ? { proxy_key_env: config.access.key_env } : {}),
+    persist: config.persist,
+    fallback: config.fallback,
+    wrap_start: config.wrapStart,
+    capture: config.capture,
+    limits: config.limits,
+    retention: config.retention,
+    rotation: config.rotation,
+    lanes,
+    routes: config.routes,
+  };
+}
+
 export function configShow(opts: ConfigOptions): void {
   const config = loadConfig({ file: opts.config, profile: opts.profile });
-  const data = maskedConfig(config);
   if (opts.json) {
-    console.log(JSON.stringify({ file: config.source ?? null, profile: config.profile, home: config.home, config: data }, null, 2));
+    console.log(JSON.stringify({ file: config.source ?? null, profile: config.profile, home: config.home, config: maskedConfig(config) }, null, 2));
     return;
   }
-  console.log(`# effective configuration: ${config.source ?? "built-in defaults"}, profile ${config.profile}, state in ${config.home}`);
-  console.log("# lane keys are masked");
-  process.stdout.write(toToml(data));
+  const keyState = (l: Config["lanes"][string]) => (l.auth !== "key" ? "the client's own credentials" : `key from ${l.key_env}, ${l.key === undefined ? "NOT SET here" : "set"}`);
+  const lines = [
+    `# effective configuration: ${config.source ?? "built-in defaults"}, profile ${config.profile} applied, with the environment's overrides`,
+    `# state in ${config.home}; captures in ${config.captureDir}`,
+    `# proxy key from ${config.access.key_env}: ${config.access.key_set ? "set" : "not set"}`,
+    ...Object.values(config.lanes).map((l) => `# lane ${l.name}: ${keyState(l)}`),
+    "# (a valid config file: keys are never shown, they stay in the environment)",
+    "",
+  ];
+  process.stdout.write(lines.join("\n") + toToml(effectiveConfigFile(config)));
 }
