@@ -59,6 +59,12 @@ const COMMANDS: Record<string, (...args: unknown[]) => Promise<void>> = {
 
 const lazy: Dispatch = (command, ...args) => COMMANDS[command]!(...args);
 
+/** The action of a command that takes its port as an argument too (ccp restart 8082). */
+const withPortArgument = (run: Dispatch, command: string) => async (port: string | undefined, opts: { port?: number }) => {
+  const { portArg } = await import("./target.ts");
+  return run(command, { ...opts, port: portArg(port, opts.port, command) });
+};
+
 const portOption = (what = "port of the instance (default: the one running instance, else the config port, else 8082)") =>
   new Option("-p, --port <port>", what).argParser(parsePort);
 const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  ${l}`).join("\n")}\n`;
@@ -87,10 +93,7 @@ export function buildProgram(run: Dispatch = lazy): Command {
     .argument("[port]", "same as --port (ccp stop 8082)")
     .addOption(portOption())
     .addHelpText("after", examples("ccp stop 8082", "ccp stop --port 8082"))
-    .action(async (port: string | undefined, opts: { port?: number }) => {
-      const { portArg } = await import("./target.ts");
-      return run("stop", { ...opts, port: portArg(port, opts.port, "stop") });
-    });
+    .action(withPortArgument(run, "stop"));
 
   program
     .command("restart")
@@ -100,10 +103,7 @@ export function buildProgram(run: Dispatch = lazy): Command {
     .option("--profile <name>", "profile overlay (default: the one the previous start was given)")
     .option("-c, --config <file>", "config file (default: the one the previous start was given)")
     .addHelpText("after", examples("export MITM_FORCE_H1=1; ccp restart 8082", "ccp restart --port 8082 --profile prod"))
-    .action(async (port: string | undefined, opts: { port?: number }) => {
-      const { portArg } = await import("./target.ts");
-      return run("restart", { ...opts, port: portArg(port, opts.port, "restart") });
-    });
+    .action(withPortArgument(run, "restart"));
 
   program
     .command("status")
@@ -131,10 +131,7 @@ export function buildProgram(run: Dispatch = lazy): Command {
     .addOption(new Option("--shell <shell>", "syntax to print (default: from $SHELL, else bash)").choices(["bash", "zsh", "fish"]))
     .option("--json", "the variables to set and unset, as JSON")
     .addHelpText("after", examples('eval "$(ccp env 8082)"', "ccp env 8082 --shell fish | source"))
-    .action(async (port: string | undefined, opts: { port?: number }) => {
-      const { portArg } = await import("./target.ts");
-      return run("env", { ...opts, port: portArg(port, opts.port, "env") });
-    });
+    .action(withPortArgument(run, "env"));
 
   program
     .command("wrap")

@@ -39,11 +39,11 @@ export async function fetchStatus(host: string, port: number, timeoutMs = 2_000)
   return answer.kind === "running" ? answer.body : undefined;
 }
 
-/** What to tell a user whose ccp refused /status. */
-export function keyNeeded(port: number, keySent: boolean): { readonly message: string; readonly hint: string } {
+/** What to tell a user whose ccp refused /status: what it did ("it …"), and what to do. */
+export function keyNeeded(keySent: boolean): { readonly what: string; readonly hint: string } {
   return keySent
-    ? { message: `the ccp on port ${port} refused the proxy key sent from this environment`, hint: "export the key the proxy was started with (its proxy_key_env, else CCP_PROXY_KEY)" }
-    : { message: `the ccp on port ${port} is running and asks for its proxy key`, hint: "export the key it was started with (its proxy_key_env, else CCP_PROXY_KEY) in this shell; clients need it too" };
+    ? { what: "refused the proxy key sent from this environment", hint: "export the key the proxy was started with (its proxy_key_env, else CCP_PROXY_KEY)" }
+    : { what: "asks for its proxy key", hint: "export the key it was started with (its proxy_key_env, else CCP_PROXY_KEY) in this shell; clients need it too" };
 }
 
 export type PortChoice =

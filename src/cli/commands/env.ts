@@ -1,6 +1,6 @@
-import { instanceUrl } from "../../ops/local-http.ts";
 import { readEnv } from "../../config/env.ts";
 import { isHealthy } from "../../ops/health.ts";
+import { instanceUrl } from "../../ops/local-http.ts";
 import { proxyEnvPlan, proxyKeyEnvFor, renderEnv, shellFromPath, SHELLS, type Shell } from "../../ops/shell-env.ts";
 import { ExitError } from "../exit-error.ts";
 import { paint } from "../render.ts";

@@ -25,12 +25,12 @@ export async function ok(opts: OkOptions): Promise<void> {
   const target = await resolveTarget(opts, true);
   const answer = await askStatus(target.host, target.port);
   const status = answer.kind === "running" ? answer.body : undefined;
-  const locked = answer.kind === "needs-key" ? keyNeeded(target.port, answer.keySent) : undefined;
+  const locked = answer.kind === "needs-key" ? keyNeeded(answer.keySent) : undefined;
   report(
     status
       ? { name: "proxy", pass: true, detail: `healthy on ${instanceUrl(target.host, target.port)} (pid ${status.pid}, profile ${status.profile}, up ${formatUptime(status.uptime_s)})` }
       : locked
-        ? { name: "proxy", pass: false, detail: `${locked.message}; ${locked.hint}` }
+        ? { name: "proxy", pass: false, detail: `the ccp on ${instanceUrl(target.host, target.port)} ${locked.what}; ${locked.hint}` }
         : { name: "proxy", pass: false, detail: `nothing answers on ${instanceUrl(target.host, target.port)}; ccp start --port ${target.port}` },
   );
   let config: Config | undefined;

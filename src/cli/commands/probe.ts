@@ -1,6 +1,6 @@
-import { instanceUrl } from "../../ops/local-http.ts";
 import { readEnv } from "../../config/env.ts";
 import { fetchStatus } from "../../ops/instance.ts";
+import { instanceUrl } from "../../ops/local-http.ts";
 import { resolveModel } from "../../ops/probe-models.ts";
 import { runCompletions, type Completion, type Via } from "../../ops/probe-run.ts";
 import { judge, type ProbeRow } from "../../ops/probe-verdict.ts";

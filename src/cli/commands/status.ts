@@ -20,9 +20,9 @@ export async function status(opts: StatusOptions): Promise<void> {
   const answer = await askStatus(target.host, target.port);
   if (answer.kind === "needs-key") {
     // Running (exit 0), but its details are the key holder's to see.
-    const { message, hint } = keyNeeded(target.port, answer.keySent);
+    const { what, hint } = keyNeeded(answer.keySent);
     if (opts.json) console.log(JSON.stringify({ running: true, port: target.port, needs_key: true }));
-    else console.log(`${out.ok("running")} on ${instanceUrl(target.host, target.port)}; ${message.replace(/^the ccp on port \d+ /, "it ")}\n${paint.hint(hint)}`);
+    else console.log(`${out.ok("running")} on ${instanceUrl(target.host, target.port)}; it ${what}\n${paint.hint(hint)}`);
     return;
   }
   const body = answer.kind === "running" ? answer.body : undefined;

@@ -1,10 +1,10 @@
-import { instanceUrl } from "../../ops/local-http.ts";
 import { accessSync, constants as fsConstants, statSync } from "node:fs";
 import { constants } from "node:os";
 import { readEnv } from "../../config/env.ts";
 import { loadConfig } from "../../config/load.ts";
 import { isHealthy } from "../../ops/health.ts";
 import { launchDetached } from "../../ops/launch.ts";
+import { instanceUrl } from "../../ops/local-http.ts";
 import { applyPlan, proxyEnvPlan, proxyKeyEnvFor } from "../../ops/shell-env.ts";
 import { ExitError } from "../exit-error.ts";
 import { paint } from "../render.ts";
@@ -28,7 +28,7 @@ export async function wrap(command: string, args: readonly string[], opts: WrapO
   const parent = readEnv().all;
   // Found before the proxy is started for it: a typo should not leave a proxy running.
   const exe = command.includes("/") ? runnablePath(command) : Bun.which(command, { PATH: parent.PATH ?? "" });
-  if (!exe) throw new ExitError(127, `command not found: ${command}`, "check the name, or give its path");
+  if (!exe) throw cannotRun(command, { code: "ENOENT" });
   if (!(await isHealthy(target.host, target.port))) {
     const config = loadConfig({ port: target.port });
     if (!opts.start && !config.wrapStart) {
