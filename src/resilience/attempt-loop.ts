@@ -114,17 +114,18 @@ export async function runAttempts(input: LoopInput): Promise<LoopResult> {
         return { kind: "committed", peeked, release, ...outcome() };
       }
       answer = peeked;
+      const bodyText = new TextDecoder().decode(peeked.body);
       if (peeked.kind === "error_status") {
-        verdict = classifyStatus(response.status, new TextDecoder().decode(peeked.body));
+        verdict = classifyStatus(response.status, bodyText);
         retryAfterMs = parseRetryAfter(response.headers.find(([k]) => k === "retry-after")?.[1], Date.now());
         record("http_status", response.status, verdict.code ?? null);
       } else {
         const err = peeked.observation.error;
-        verdict = classifyInStreamError(err?.type ?? "api_error", err?.message ?? "", new TextDecoder().decode(peeked.body));
+        verdict = classifyInStreamError(err?.type ?? "api_error", err?.message ?? "", bodyText);
         record("in_stream_error", response.status, verdict.code ?? err?.type ?? null);
       }
       // Said like a transport failure, so the operator's log has one line per failed attempt.
-      const why = peeked.kind === "error_status" ? `HTTP ${response.status}: ${new TextDecoder().decode(peeked.body)}` : `${peeked.observation.error?.type ?? "error"}: ${peeked.observation.error?.message ?? ""}`;
+      const why = peeked.kind === "error_status" ? `HTTP ${response.status}: ${bodyText}` : `${peeked.observation.error?.type ?? "error"}: ${peeked.observation.error?.message ?? ""}`;
       input.onFailure?.(attempts.at(-1)!, attempts.length, new UpstreamFailure(peeked.kind === "error_status" ? "http_status" : "in_stream_error", why.replace(/\s+/g, " ").slice(0, 300)));
     } catch (e) {
       failure = isUpstreamFailure(e) ? e : new UpstreamFailure("protocol", (e as Error)?.message ?? String(e));

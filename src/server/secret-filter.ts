@@ -1,4 +1,4 @@
-import { REDACTED } from "../usage/redact.ts";
+import { knownSecrets, REDACTED } from "../usage/redact.ts";
 
 /**
  * Keeps ccp's own secrets (the lanes' keys, the proxy key) out of what a client receives. An
@@ -15,10 +15,9 @@ export interface SecretFilter {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Undefined when there is nothing to hide. Secrets shorter than 6 characters are ignored (they would blank common words). */
+/** Undefined when there is nothing to hide (see knownSecrets for what counts). */
 export function secretFilter(secrets: Iterable<string | undefined>): SecretFilter | undefined {
-  // Longest first, so a secret that contains another is replaced whole.
-  const known = [...new Set([...secrets].filter((s): s is string => typeof s === "string" && s.length >= 6))].sort((a, b) => b.length - a.length);
+  const known = knownSecrets(secrets);
   if (known.length === 0) return undefined;
   const needles = known.map((s) => Buffer.from(s));
   const text = (s: string) => known.reduce((out, secret) => (out.includes(secret) ? out.replaceAll(secret, REDACTED) : out), s);

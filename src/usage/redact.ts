@@ -54,9 +54,17 @@ const JSON_FIELD = /("(?:[a-z0-9_-]*(?:api[_-]?key|access[_-]?token|refresh[_-]?
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-/** Builds a redactor for one capture; `secrets` shorter than 6 characters are ignored (they would blank common words). */
+/**
+ * The secrets worth replacing, longest first (a secret that contains another is replaced whole).
+ * Values shorter than 6 characters are ignored: they would blank common words.
+ */
+export function knownSecrets(secrets: Iterable<string | undefined>): string[] {
+  return [...new Set([...secrets].filter((s): s is string => typeof s === "string" && s.length >= 6))].sort((a, b) => b.length - a.length);
+}
+
+/** Builds a redactor for one capture: known secrets, then key-shaped patterns. */
 export function redactor(secrets: Iterable<string | undefined>): (text: string) => string {
-  const known = [...new Set([...secrets].filter((s): s is string => typeof s === "string" && s.length >= 6))].sort((a, b) => b.length - a.length);
+  const known = knownSecrets(secrets);
   const knownRe = known.length ? new RegExp(known.map(escapeRegExp).join("|"), "g") : undefined;
   return (text) => {
     let out = knownRe ? text.replace(knownRe, REDACTED) : text;
