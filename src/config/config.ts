@@ -30,6 +30,10 @@ export interface Config {
   readonly captureDir: string;
   readonly retention: Retention;
   readonly rotation: Rotation;
+  /** Host names ccp answers for besides IP addresses and localhost (allowed_hosts). */
+  readonly allowedHosts: readonly string[];
+  /** Origins of web pages allowed to call ccp (allowed_origins). */
+  readonly allowedOrigins: readonly string[];
   /** Who may use the proxy: the proxy key (SECURITY.md). */
   readonly access: Access;
   /** Request body size and client timeouts. */

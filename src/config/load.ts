@@ -77,6 +77,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
     captureDir: env.captureDir ?? join(env.home, "captures"),
     retention: c.retention,
     rotation: c.rotation,
+    allowedHosts: c.allowed_hosts,
+    allowedOrigins: c.allowed_origins,
     access: makeAccess(c.proxy_key_env ?? PROXY_KEY_ENV, c.proxy_key_env !== undefined, env.secret(c.proxy_key_env ?? PROXY_KEY_ENV)),
     limits: c.limits,
   };

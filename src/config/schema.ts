@@ -45,6 +45,14 @@ function baseUrlProblem(s: string): string | undefined {
   return undefined;
 }
 
+/** Why an allowed_origins entry is not an origin as browsers send it, or undefined. */
+function originProblem(s: string): string | undefined {
+  if (!URL.canParse(s) || !/^https?:$/.test(new URL(s).protocol)) return 'must be an origin such as "http://localhost:3000" (scheme, host, optional port)';
+  const origin = new URL(s).origin;
+  if (origin !== s) return `must be written as browsers send it: ${JSON.stringify(origin)}`;
+  return undefined;
+}
+
 const baseUrl = z.string().superRefine((s, ctx) => {
   const problem = baseUrlProblem(s);
   if (problem) ctx.addIssue({ code: "custom", message: problem });
@@ -131,6 +139,16 @@ const settings = {
    * mandatory: ccp refuses to start when that variable is not set.
    */
   proxy_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name").optional(),
+  /**
+   * Host names ccp answers for besides IP addresses and localhost (a web page can reach ccp
+   * under any name through DNS rebinding: SECURITY.md). ".example.com" allows it and its subdomains.
+   */
+  allowed_hosts: z.array(z.string().regex(/^\.?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/, "must be a host name such as ccp.example.lan (no scheme, no port), or .example.lan for a domain")).default([]),
+  /** Origins of web pages allowed to call ccp (every other page is refused: SECURITY.md). */
+  allowed_origins: z.array(z.string().superRefine((s, ctx) => {
+    const problem = originProblem(s);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  })).default([]),
   limits: LimitsSchema.default(LimitsSchema.parse({})),
   /** SQLite usage store; usage.jsonl is always written. */
   persist: z.boolean().default(true),

@@ -1,5 +1,6 @@
 import { newObservation, observedData, observeEvent, type StreamObservation } from "../sse/observer.ts";
 import { SseParser } from "../sse/parser.ts";
+import { contentCoding, decodeBody, withoutCoding } from "../upstream/content-coding.ts";
 import { UpstreamFailure } from "../upstream/failure.ts";
 import type { ByteSource } from "../upstream/body-queue.ts";
 import type { UpstreamResponse } from "../upstream/transport.ts";
@@ -51,17 +52,34 @@ const isEventStream = (r: UpstreamResponse) =>
  * A healthy stream is released the moment its first event arrives; nothing waits on a timer.
  * Throws UpstreamFailure when the body breaks before that point.
  */
-export async function peek(response: UpstreamResponse): Promise<Peeked> {
-  const reader = response.body;
-  if (response.status >= 400) return { kind: "error_status", response, body: await readBounded(reader, MAX_ERROR_BODY_BYTES) };
+export async function peek(upstream: UpstreamResponse): Promise<Peeked> {
+  const reader = upstream.body;
+  const coding = contentCoding(upstream.headers);
+  const refuse = (why: string) => {
+    void reader.cancel().catch(() => {});
+    return new UpstreamFailure("protocol", `the upstream answered ${why}, though ccp asked for identity`);
+  };
+  if (coding === undefined) throw refuse(`in a content coding ccp cannot read (content-encoding: ${upstream.headers.find(([k]) => k === "content-encoding")?.[1]?.slice(0, 40)})`);
+  // A body read whole is decoded here, so everything after the peek sees plain bytes.
+  const decoded = (bytes: Uint8Array, max: number): Uint8Array => {
+    const out = decodeBody(coding, bytes, max);
+    if (out instanceof Error) throw refuse(`with a ${coding} body that cannot be decoded: ${out.message}`);
+    return out;
+  };
+  const response = coding === "identity" ? upstream : { ...upstream, headers: withoutCoding(upstream.headers) };
+  if (response.status >= 400) return { kind: "error_status", response, body: decoded(await readBounded(reader, MAX_ERROR_BODY_BYTES), MAX_ERROR_BODY_BYTES) };
   const parser = new SseParser(observedData);
   const observation = newObservation();
   if (!isEventStream(response)) {
     // A JSON body is one message: the client can use none of it until it is whole, so it is read
     // before commit (up to a bound) and a connection that breaks half-way can still be retried.
-    const { parts } = await readUpTo(reader, MAX_PRECOMMIT_JSON_BYTES);
-    return { kind: "commit", response, sse: false, head: parts, reader, parser, observation };
+    const { parts, done } = await readUpTo(reader, MAX_PRECOMMIT_JSON_BYTES);
+    if (coding === "identity") return { kind: "commit", response, sse: false, head: parts, reader, parser, observation };
+    if (!done) throw refuse(`with a ${coding} body over ${MAX_PRECOMMIT_JSON_BYTES} bytes`);
+    return { kind: "commit", response, sse: false, head: [decoded(concat(parts), MAX_PRECOMMIT_JSON_BYTES)], reader, parser, observation };
   }
+  // An event stream is passed on as it arrives: ccp does not decompress streams.
+  if (coding !== "identity") throw refuse(`with a ${coding}-encoded event stream`);
 
   const head: Uint8Array[] = [];
   let held = 0;

@@ -61,7 +61,7 @@ export function answerUncommitted(result: Unanswered, rid: string, secrets: Secr
     const status = STATUS_BY_ERROR_TYPE[err?.type ?? ""] ?? 500;
     return error(status, `upstream error before the stream started: ${err?.message ?? "unknown"}`, err?.type);
   }
-  const headers = downstreamHeaders(peeked.response.headers);
+  const headers = downstreamHeaders(peeked.response.headers, secrets?.text);
   const retryAfter = Number(headers.get("retry-after"));
   if (Number.isFinite(retryAfter) && retryAfter > MAX_CLIENT_RETRY_AFTER_S) headers.set("retry-after", String(MAX_CLIENT_RETRY_AFTER_S));
   headers.set("x-ccp-rid", rid);

@@ -28,15 +28,16 @@ export function bodyHeadersProblem(headers: Headers, limit: number): BodyRead | 
     return fail(415, "invalid_request_error", `content-encoding ${JSON.stringify(encoding.slice(0, 40))} is not supported: send the JSON body uncompressed`);
   }
   const type = headers.get("content-type");
-  if (type !== null) {
-    const [media = "", ...params] = type.split(";").map((p) => p.trim().toLowerCase());
-    if (media !== "application/json") {
-      return fail(415, "invalid_request_error", `content-type must be application/json (got ${JSON.stringify(type.slice(0, 80))})`);
-    }
-    const charset = params.find((p) => p.startsWith("charset="))?.slice(8).replace(/"/g, "");
-    if (charset !== undefined && charset !== "utf-8" && charset !== "utf8") {
-      return fail(415, "invalid_request_error", `the body must be UTF-8 (got charset ${JSON.stringify(charset.slice(0, 40))})`);
-    }
+  // Every client of the Messages API says what it sends. A body without a type is what a web
+  // page can post to ccp without asking the browser first (no-cors fetch, sendBeacon): refused.
+  if (type === null) return fail(415, "invalid_request_error", "content-type: application/json is required");
+  const [media = "", ...params] = type.split(";").map((p) => p.trim().toLowerCase());
+  if (media !== "application/json") {
+    return fail(415, "invalid_request_error", `content-type must be application/json (got ${JSON.stringify(type.slice(0, 80))})`);
+  }
+  const charset = params.find((p) => p.startsWith("charset="))?.slice(8).replace(/"/g, "");
+  if (charset !== undefined && charset !== "utf-8" && charset !== "utf8") {
+    return fail(415, "invalid_request_error", `the body must be UTF-8 (got charset ${JSON.stringify(charset.slice(0, 40))})`);
   }
   const declared = headers.get("content-length");
   if (declared !== null && Number(declared) > limit) return tooLarge(limit, Number(declared));

@@ -6,6 +6,12 @@ import type { UsageSink } from "../usage/record.ts";
 import type { LiveState } from "./live.ts";
 import type { SecretFilter } from "./secret-filter.ts";
 
+/**
+ * A value from a client or an upstream as it goes into a `key=value` log line: bare when it is
+ * a plain word, else quoted, so a model name such as `x status=200` cannot forge a field.
+ */
+export const logValue = (v: string | null | undefined): string => (v === null || v === undefined ? "-" : /^[\w.:/@+-]+$/.test(v) ? v : JSON.stringify(v));
+
 export interface Logger {
   info(message: string): void;
   warn(message: string): void;
@@ -29,6 +35,8 @@ export interface ServerContext {
   readonly newRid: () => string;
   /** The lanes' keys and the proxy key, kept out of everything a client receives; undefined when there are none. */
   readonly secrets: SecretFilter | undefined;
+  /** The same secrets and key-shaped strings, replaced in what ccp logs and records. */
+  readonly redact: (text: string) => string;
   /** Aborted when ccp stops and the grace period is over: in-flight attempts are cut. */
   readonly shutdown: AbortSignal;
 }

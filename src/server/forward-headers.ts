@@ -48,12 +48,18 @@ export function upstreamHeaders(client: Headers, lane: Pick<Lane, "auth" | "head
   return out;
 }
 
-/** The upstream's response headers as the client gets them (framing is the server's business). */
-export function downstreamHeaders(upstream: ReadonlyArray<readonly [string, string]>): Headers {
+/**
+ * The upstream's response headers as the client gets them. Framing is the server's business
+ * (content-length; a body ccp decoded has lost its content-encoding already). CORS grants are the upstream's
+ * for its own origin: passed on from ccp's, an `access-control-allow-origin: *` would let any
+ * web page read ccp's answers, so none is. Values may echo the credential the upstream was
+ * sent (a cookie, a challenge, an id): `hide` replaces known secrets in them.
+ */
+export function downstreamHeaders(upstream: ReadonlyArray<readonly [string, string]>, hide?: (value: string) => string): Headers {
   const out = new Headers();
   for (const [name, value] of upstream) {
-    if (HOP_BY_HOP.has(name) || name === "content-length" || name.startsWith(":")) continue;
-    out.append(name, value);
+    if (HOP_BY_HOP.has(name) || name === "content-length" || name.startsWith(":") || name.startsWith("access-control-")) continue;
+    out.append(name, hide ? hide(value) : value);
   }
   return out;
 }

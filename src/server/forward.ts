@@ -8,10 +8,11 @@ import type { CaptureSession } from "../usage/capture-hook.ts";
 import { abortFailure, UpstreamFailure } from "../upstream/failure.ts";
 import { applyObservation, draftRecord } from "../usage/draft.ts";
 import type { UsageRecord } from "../usage/record.ts";
-import { redactor } from "../usage/redact.ts";
+import { requestRedactor } from "../usage/redact.ts";
+import { scrubUpstreamFields } from "../usage/upstream-fields.ts";
 import { answerUncommitted } from "./answers.ts";
 import { readBodyBounded } from "./body-limit.ts";
-import type { ServerContext } from "./context.ts";
+import { logValue, type ServerContext } from "./context.ts";
 import { estimateInputTokens } from "./count-tokens-local.ts";
 import { errorResponse } from "./errors.ts";
 import { downstreamHeaders, headerMode, upstreamHeaders } from "./forward-headers.ts";
@@ -27,6 +28,8 @@ const OP: Record<Endpoint, UsageRecord["op"]> = {
 };
 
 const encoder = new TextEncoder();
+/** A failure's message may quote the upstream: it stays on its log line. */
+const LINE_BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
 
 /** One client request: route, rewrite, the attempt loop, and one committed response. */
 export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoint, port: number, search: string): Promise<Response> {
@@ -35,6 +38,8 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
   const rec = draftRecord(rid, OP[endpoint], ctx.config.profile, port);
   let capture: CaptureSession | undefined;
   let written = false;
+  // What the upstream says may quote a credential: ccp's own, or this request's (passthrough).
+  const redact = requestRedactor(ctx.redact, req.headers);
   ctx.live.inflight++;
   const finish = (status: number) => {
     if (written) return;
@@ -42,11 +47,12 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
     ctx.live.inflight--;
     rec.status = status;
     rec.latency_ms = Math.round(ctx.now() - t0);
+    scrubUpstreamFields(rec, redact);
     ctx.sink.write(rec);
     capture?.end(rec);
     const fail = rec.failure_class ? ` failure=${rec.failure_class}` : "";
     const proto = rec.h2 === null ? "-" : rec.h2 ? "h2" : "h1";
-    ctx.log.info(`${rid} ${rec.op} model=${rec.model ?? "-"} lane=${rec.lane ?? "-"} proto=${proto} status=${status} ms=${rec.latency_ms} attempts=${rec.attempts.length}${fail}`);
+    ctx.log.info(`${rid} ${rec.op} model=${logValue(rec.model)} lane=${rec.lane ?? "-"} proto=${proto} status=${status} ms=${rec.latency_ms} attempts=${rec.attempts.length}${fail}`);
   };
   const reject = (status: number, message: string) => {
     rec.err_type = status === 400 ? "invalid_request_error" : "api_error";
@@ -134,8 +140,7 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
     // Why an attempt failed, which the usage line (a failure class) does not say: for the operator.
     onFailure: (a, n, f) => {
       if (a.outcome === "client_abort") return;
-      const redact = redactor([ctx.config.lanes[a.lane]?.key, ctx.config.access.key]);
-      ctx.log.warn(`${rid} attempt ${n} lane=${a.lane} proto=${a.protocol} ${a.outcome} after ${a.ms} ms: ${redact(f.message)}`);
+      ctx.log.warn(`${rid} attempt ${n} lane=${a.lane} proto=${a.protocol} ${a.outcome} after ${a.ms} ms: ${redact(f.message).replace(LINE_BREAKING, " ")}`);
     },
   });
   const finalLane = result.runtime.lane;
@@ -168,7 +173,7 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
   rec.upstream_request_id = response.headers.find(([k]) => k === "request-id")?.[1] ?? null;
   rec.first_byte_ms = Math.round(ctx.now() - t0);
   const stream = guardStream(peeked, rid, {
-    hide: ctx.secrets?.bytes,
+    hide: ctx.secrets,
     onChunk: capture ? (chunk) => capture?.response(chunk) : undefined,
     onFirstContent: () => {
       rec.ttft_ms ??= Math.round(ctx.now() - t0);
@@ -197,7 +202,7 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
       finish(response.status);
     },
   });
-  const headers = downstreamHeaders(response.headers);
+  const headers = downstreamHeaders(response.headers, ctx.secrets?.text);
   headers.set("x-ccp-rid", rid);
   return new Response(stream, { status: response.status, headers });
 }

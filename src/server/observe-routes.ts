@@ -1,7 +1,7 @@
 import { PROMETHEUS_CONTENT_TYPE } from "../usage/metrics-registry.ts";
 import type { ServerContext } from "./context.ts";
 import { dashboardData } from "./dashboard-data.ts";
-import { DASHBOARD_HTML } from "./dashboard-page.ts";
+import { DASHBOARD_HTML, DASHBOARD_SCRIPT_HASH } from "./dashboard-page.ts";
 import { errorResponse } from "./errors.ts";
 import type { Observability } from "./observability.ts";
 
@@ -29,7 +29,7 @@ const ROUTES: Record<string, (ctx: ServerContext, obs: Observability, port: numb
       headers: {
         "content-type": "text/html; charset=utf-8",
         // Self-contained and read-only: nothing may be loaded from elsewhere, nothing posted anywhere.
-        "content-security-policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; form-action 'none'; frame-ancestors 'none'",
+        "content-security-policy": `default-src 'none'; script-src '${DASHBOARD_SCRIPT_HASH}'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'`,
         ...NO_STORE,
       },
     }),

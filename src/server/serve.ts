@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { exposureProblem, hostPort } from "../config/access.ts";
 import { secretFilter } from "./secret-filter.ts";
+import { redactor } from "../usage/redact.ts";
 import type { Config } from "../config/config.ts";
 import { createRouter } from "../routing/router.ts";
 import { createLaneRuntimes } from "../resilience/lanes.ts";
@@ -46,6 +47,7 @@ export function startServer(config: Config, log: Logger): RunningServer {
   ];
   const sink = new FanoutSink(sinks);
   const shutdown = new AbortController();
+  const ownSecrets = [...Object.values(config.lanes).map((l) => l.key), config.access.key];
   const ctx: ServerContext = {
     config,
     shutdown: shutdown.signal,
@@ -57,7 +59,8 @@ export function startServer(config: Config, log: Logger): RunningServer {
     log,
     now: () => performance.now(),
     newRid,
-    secrets: secretFilter([...Object.values(config.lanes).map((l) => l.key), config.access.key]),
+    secrets: secretFilter(ownSecrets),
+    redact: redactor(ownSecrets),
   };
   const app = createApp(ctx, obs);
   let port = 0;
@@ -82,7 +85,7 @@ export function startServer(config: Config, log: Logger): RunningServer {
       log.error(`unhandled: ${e.message}`);
       return new Response(JSON.stringify({ type: "error", error: { type: "api_error", message: "ccp internal error" } }), {
         status: 500,
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", "x-content-type-options": "nosniff" },
       });
     },
   });

@@ -9,9 +9,16 @@ const MAX_HELD_FRAME_BYTES = 1024 * 1024;
 /** JSON bodies larger than this are passed on but not parsed for usage. */
 const MAX_JSON_TAP_BYTES = 8 * 1024 * 1024;
 
+/** Replaces secrets in bytes about to reach the client (SecretFilter). */
+export interface Hider {
+  bytes(b: Uint8Array): Uint8Array;
+  /** The most bytes one secret takes: a body filtered in pieces holds back one less. */
+  readonly reach: number;
+}
+
 export interface GuardHooks {
-  /** Replaces secrets in bytes about to reach the client (whole SSE frames); undefined when there are none. */
-  readonly hide?: ((bytes: Uint8Array) => Uint8Array) | undefined;
+  /** Keeps secrets from the client (whole SSE frames; a JSON body across its reads); undefined when there are none. */
+  readonly hide?: Hider | undefined;
   /** Sees every byte passed to the client (diagnostics capture); undefined when nobody listens. */
   readonly onChunk?: ((chunk: Uint8Array) => void) | undefined;
   /** The first content token is being handed to the client. */
@@ -52,12 +59,18 @@ export function guardStream(c: Committed, rid: string, hooks: GuardHooks): Reada
   const json: Uint8Array[] = [];
   let jsonBytes = 0;
 
-  /** Observes a chunk and returns what may be released now. */
+  const { hide } = hooks;
+  /** Observes a chunk and returns what may be released now, secrets hidden. */
   const take = (chunk: Uint8Array): Uint8Array => {
     if (!c.sse) {
       if (jsonBytes + chunk.byteLength <= MAX_JSON_TAP_BYTES) json.push(chunk);
       jsonBytes += chunk.byteLength;
-      return chunk;
+      if (!hide) return chunk;
+      // A secret may be cut by a read: the tail that could be its start waits for the next chunk.
+      const pending = hide.bytes(join(carry, chunk));
+      const cut = Math.max(0, pending.byteLength - (hide.reach - 1));
+      carry = pending.slice(cut);
+      return pending.subarray(0, cut);
     }
     const hadContent = observation.content;
     for (const ev of parser.push(chunk)) observeEvent(observation, ev);
@@ -66,14 +79,14 @@ export function guardStream(c: Committed, rid: string, hooks: GuardHooks): Reada
     // A "frame" that never ends is not held without bound: past the limit it goes out as it is.
     const cut = pending.byteLength > MAX_HELD_FRAME_BYTES ? pending.byteLength : lastFrameEnd(pending, carry.byteLength);
     carry = cut === pending.byteLength ? EMPTY : pending.slice(cut);
-    return cut === pending.byteLength ? pending : pending.subarray(0, cut);
+    return hidden(cut === pending.byteLength ? pending : pending.subarray(0, cut));
   };
+  const hidden = (frames: Uint8Array) => (hide && frames.byteLength > 0 ? hide.bytes(frames) : frames);
   /** Hands bytes to the client; a promise when the client's side is full (backpressure). */
   const send = (controller: ReadableStreamDirectController, bytes: Uint8Array): number | Promise<number> => {
     if (bytes.byteLength === 0) return 0;
-    const out = hooks.hide ? hooks.hide(bytes) : bytes;
-    hooks.onChunk?.(out);
-    return controller.write(out);
+    hooks.onChunk?.(bytes);
+    return controller.write(bytes);
   };
 
   // A direct stream (Bun): chunks go straight to the client's socket, with no queue in between,
@@ -89,7 +102,7 @@ export function guardStream(c: Committed, rid: string, hooks: GuardHooks): Reada
           const cut = lastFrameEnd(head);
           carry = head.slice(cut);
           if (observation.content) hooks.onFirstContent();
-          await send(controller, head.subarray(0, cut));
+          await send(controller, hidden(head.subarray(0, cut)));
         } else {
           for (const chunk of c.head) await send(controller, take(chunk));
         }
@@ -102,9 +115,13 @@ export function guardStream(c: Committed, rid: string, hooks: GuardHooks): Reada
           for (const ev of parser.end()) observeEvent(observation, ev);
           // An unterminated last frame is never released (it could only reach the client broken).
           if (!observation.messageStop && !observation.error) send(controller, encoder.encode(closingFrames(observation)));
-        } else if (jsonBytes <= MAX_JSON_TAP_BYTES) {
-          observeJsonBody(observation, new TextDecoder().decode(json.length === 1 ? json[0] : Bun.concatArrayBuffers(json)));
-          if (observation.content) hooks.onFirstContent();
+        } else {
+          // The held-back tail of a JSON body, whole now.
+          await send(controller, carry);
+          if (jsonBytes <= MAX_JSON_TAP_BYTES) {
+            observeJsonBody(observation, new TextDecoder().decode(json.length === 1 ? json[0] : Bun.concatArrayBuffers(json)));
+            if (observation.content) hooks.onFirstContent();
+          }
         }
         controller.close();
         end(undefined);
@@ -114,7 +131,7 @@ export function guardStream(c: Committed, rid: string, hooks: GuardHooks): Reada
         if (c.sse && !observation.error) {
           const type = failure.failureClass === "idle_timeout" ? "timeout_error" : "api_error";
           const why = failure.failureClass === "shutdown" ? `the stream was cut: ${failure.message}` : `upstream stream broke after it started: ${failure.message}`;
-          send(controller, encoder.encode(errorFrame(type, why, rid)));
+          send(controller, hidden(encoder.encode(errorFrame(type, why, rid))));
           controller.close();
         } else controller.close(failure);
         end(failure);

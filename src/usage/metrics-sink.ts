@@ -50,10 +50,29 @@ export function answeringProtocol(r: Pick<UsageRecord, "attempts" | "h2">): stri
   return r.h2 === null ? "none" : r.h2 ? "h2" : "h1";
 }
 
+/**
+ * A label whose values come from clients (the model name) or upstreams (an error code): the
+ * first `max` distinct plain values are kept, anything after them or odd in shape is "other",
+ * so no client or upstream can grow the scrape without bound.
+ */
+export class OpenLabel {
+  readonly #seen = new Set<string>();
+  constructor(readonly max: number) {}
+
+  of(value: string): string {
+    if (this.#seen.has(value)) return value;
+    if (this.#seen.size >= this.max || !/^[\w.:/@+-]{1,128}$/.test(value)) return "other";
+    this.#seen.add(value);
+    return value;
+  }
+}
+
 /** Derives every counter and histogram from finished usage records; gauges read live state at scrape time. */
 export class MetricsSink implements UsageSink {
   readonly registry = new Registry();
   readonly m: CcpMetrics = declare(this.registry);
+  readonly #models = new OpenLabel(100);
+  readonly #codes = new OpenLabel(50);
 
   constructor(live: LiveState, health: LaneHealth) {
     this.m.inflight.collect(() => [[{}, live.inflight]]);
@@ -68,14 +87,14 @@ export class MetricsSink implements UsageSink {
   write(r: UsageRecord): void {
     const m = this.m;
     const lane = r.lane ?? "none";
-    const model = r.model ?? "none";
+    const model = this.#models.of(r.model ?? "none");
     m.requests.inc({ lane, model, status: String(r.status), protocol: answeringProtocol(r) });
     r.attempts.forEach((a, i) => {
       m.attempts.inc({ lane: a.lane, protocol: a.protocol, outcome: a.outcome });
       if (a.outcome !== "ok") m.failures.inc({ lane: a.lane, protocol: a.protocol, failure_class: a.outcome });
       if (a.outcome === "in_stream_error") {
         const code = a.code ?? (i === r.attempts.length - 1 ? r.err_type : null) ?? "unknown";
-        m.inStreamErrors.inc({ lane: a.lane, code });
+        m.inStreamErrors.inc({ lane: a.lane, code: this.#codes.of(code) });
       }
       if (a.wait_ms > 0) m.retryWait.observe({ lane: a.lane }, a.wait_ms / 1000);
       const prev = r.attempts[i - 1];
@@ -86,7 +105,7 @@ export class MetricsSink implements UsageSink {
     });
     // An `event: error` after commit: the stream was answered (attempt "ok") but ended in an upstream error.
     if (r.attempts.at(-1)?.outcome === "ok" && r.err_type && r.err_type !== "stream_error" && r.err_type !== "client_abort") {
-      m.inStreamErrors.inc({ lane, code: r.attempts.at(-1)?.code ?? r.err_type });
+      m.inStreamErrors.inc({ lane, code: this.#codes.of(r.attempts.at(-1)?.code ?? r.err_type) });
     }
     if (r.queue_ms > 0) m.queueWait.observe({ lane }, r.queue_ms / 1000);
     if (r.ttft_ms !== null) m.ttft.observe({ lane }, r.ttft_ms / 1000);

@@ -73,3 +73,17 @@ export function redactor(secrets: Iterable<string | undefined>): (text: string) 
     return out;
   };
 }
+
+/**
+ * `base` (ccp's own secrets, built once) plus one request's own credentials: on a passthrough
+ * lane an upstream may echo the client's token, which then must not reach a log line or a record.
+ * The request's headers are read on first use only (most requests never need it).
+ */
+export function requestRedactor(base: (text: string) => string, headers: Headers): (text: string) => string {
+  let own: string[] | undefined;
+  return (text) => {
+    own ??= knownSecrets(secretsInHeaders(headers));
+    const out = own.reduce((t, secret) => (t.includes(secret) ? t.replaceAll(secret, REDACTED) : t), text);
+    return base(out);
+  };
+}

@@ -152,7 +152,7 @@ describe("HTTP status answers", () => {
   test("retries exhausted on overload: a 529 overloaded_error (which clients retry), never a 429", async () => {
     await upstream.script(Array.from({ length: 3 }, () => ({ kind: "status", status: 429 }) as Behaviour), zaiMessages);
     await withCcp({ zai: { retry: { attempts: 3, base_ms: 50, cap_ms: 100 } } }, async (ccp) => {
-      const res = await fetch(`${ccp.url}/v1/messages`, { method: "POST", body: JSON.stringify({ model: HAIKU, stream: false, max_tokens: 5, messages: [] }) });
+      const res = await fetch(`${ccp.url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: HAIKU, stream: false, max_tokens: 5, messages: [] }) });
       expect(res.status).toBe(529);
       expect(await res.json()).toMatchObject({ type: "error", error: { type: "overloaded_error" } });
     });
@@ -184,7 +184,7 @@ describe("streams that end badly after they started", () => {
   test("the same reset seen by a raw client ends with a well-formed error frame on a frame boundary", async () => {
     await upstream.script([{ kind: "reset", afterEvents: 4 }], zaiMessages);
     await withCcp({}, async (ccp) => {
-      const res = await fetch(`${ccp.url}/v1/messages`, { method: "POST", body: JSON.stringify({ model: HAIKU, stream: true, max_tokens: 5, messages: [] }) });
+      const res = await fetch(`${ccp.url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: HAIKU, stream: true, max_tokens: 5, messages: [] }) });
       const text = await res.text();
       expect(text).toMatch(/\n\nevent: error\ndata: \{"type":"error","error":\{"type":"api_error","message":"upstream stream broke after it started: [^"]*"\},"request_id":"ccp_[^"]+"\}\n\n$/);
     });

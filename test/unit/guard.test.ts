@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
 import { peek } from "../../src/resilience/peek.ts";
+import { secretFilter } from "../../src/server/secret-filter.ts";
 import { guardStream } from "../../src/sse/guard.ts";
 import { UpstreamFailure } from "../../src/upstream/failure.ts";
 import { BodyQueue, type ByteSource } from "../../src/upstream/body-queue.ts";
@@ -87,4 +88,28 @@ test("a client that leaves while the guard waits on the upstream: the upstream i
   queue.push(enc.encode(STREAM.slice(STREAM.indexOf("event: content_block_delta"))));
   await Bun.sleep(20);
   expect(sent).toBe(before);
+});
+
+test("a JSON body: a secret cut by any read boundary, plain or \\u-escaped, never reaches the client", async () => {
+  const KEY = "zai-key-0123456789abcdef";
+  const hide = secretFilter([KEY])!;
+  const escaped = [...KEY].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join("");
+  for (const written of [KEY, escaped]) {
+    const body = JSON.stringify({ type: "message", content: [{ type: "text", text: "x".repeat(40) }] }).replace("xxxx", `xx${"~"}`).replace("~", written);
+    for (let cut = 1; cut < body.length; cut++) {
+      let i = 0;
+      const pieces = [body.slice(0, cut), body.slice(cut)];
+      const stream = new ReadableStream<Uint8Array>({
+        pull(c) {
+          if (i < pieces.length) c.enqueue(enc.encode(pieces[i++]!));
+          else c.close();
+        },
+      });
+      const res: UpstreamResponse = { protocol: "h1", status: 200, headers: [["content-type", "application/json"]], body: stream.getReader() as unknown as ByteSource };
+      const peeked = await peek(res);
+      if (peeked.kind !== "commit") throw new Error("not committed");
+      const text = await new Response(guardStream(peeked, "ccp_test", { hide, onFirstContent: () => {}, onEnd: () => {} })).text();
+      expect(text, `cut at ${cut}`).toBe(body.replace(written, "[redacted]"));
+    }
+  }
 });

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { secretFilter } from "../../src/server/secret-filter.ts";
+import { prng } from "../support/usage-records.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -21,5 +22,34 @@ describe("secretFilter", () => {
     expect(f.bytes(clean)).toBe(clean);
     const dirty = enc('data: {"m":"é proxy-key-abcdef ü"}\n\n').subarray(6);
     expect(dec(f.bytes(dirty))).toBe('{"m":"é [redacted] ü"}\n\n');
+  });
+});
+
+describe("secretFilter: a secret written with JSON escapes", () => {
+  const KEY = "zai-key-0123456789abcdef";
+  const SEED = 18_002;
+
+  test(`generated (seed ${SEED}): any mix of \\u escapes, in either hex case, is found in text and bytes`, () => {
+    const f = secretFilter([KEY])!;
+    const rnd = prng(SEED);
+    for (let i = 0; i < 1_000; i++) {
+      const written = [...KEY]
+        .map((c) => {
+          if (rnd() < 0.5) return c;
+          const hex = c.charCodeAt(0).toString(16).padStart(4, "0");
+          return `\\u${rnd() < 0.5 ? hex : hex.toUpperCase()}`;
+        })
+        .join("");
+      const body = `{"type":"error","error":{"message":"bad key ${written} é"}}`;
+      expect(f.text(body), `case ${i}: ${written}`).toBe('{"type":"error","error":{"message":"bad key [redacted] é"}}');
+      expect(dec(f.bytes(enc(body))), `case ${i}: ${written}`).toBe('{"type":"error","error":{"message":"bad key [redacted] é"}}');
+    }
+  });
+
+  test("other escapes are left alone; reach covers the longest written form", () => {
+    const f = secretFilter([KEY])!;
+    const clean = enc('{"text":"\\u00e9t\\u00e9 \\ud83d\\udca5"}');
+    expect(f.bytes(clean)).toBe(clean);
+    expect(f.reach).toBe(KEY.length * 6);
   });
 });

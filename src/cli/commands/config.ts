@@ -80,6 +80,8 @@ export function effectiveConfigFile(config: Config): Record<string, unknown> {
     persist: config.persist,
     fallback: config.fallback,
     wrap_start: config.wrapStart,
+    allowed_hosts: config.allowedHosts,
+    allowed_origins: config.allowedOrigins,
     capture: config.capture,
     limits: config.limits,
     retention: config.retention,

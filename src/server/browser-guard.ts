@@ -1,0 +1,59 @@
+import { isIP } from "node:net";
+
+/**
+ * Web pages must not use ccp (SECURITY.md). A browser relays any page's requests to loopback
+ * services, so a page on another site can POST to ccp (no-cors fetch, sendBeacon, a form), and
+ * with DNS rebinding a page on attacker.example can even read ccp's answers, because the browser
+ * then takes ccp for attacker.example itself. The defence is the one local dev servers use
+ * (their allowedHosts check), plus refusing what browsers mark as coming from another site:
+ * - the Host must be one ccp answers for: an IP address (rebinding needs a name), localhost and
+ *   *.localhost (RFC 6761: browsers resolve them to loopback themselves), the listen host, or a
+ *   name the operator allowed;
+ * - a request carrying an Origin must come from ccp's own pages (same host and port) or an
+ *   origin the operator allowed; Claude Code and the SDKs send no Origin;
+ * - a request marked Sec-Fetch-Site cross-site or same-site is refused unless its Origin was
+ *   allowed (a page on localhost:3000 is same-site to ccp on localhost:8082: ports do not count).
+ */
+export interface BrowserPolicy {
+  /** Host names allowed besides IP addresses and localhost: exact, or ".example.com" for it and its subdomains. */
+  readonly hosts: readonly string[];
+  /** Origins (scheme://host[:port]) whose pages may call ccp. */
+  readonly origins: readonly string[];
+}
+
+/** The listen host and the operator's allowed_hosts / allowed_origins, as the guard uses them. */
+export function browserPolicy(c: { readonly host: string; readonly allowedHosts: readonly string[]; readonly allowedOrigins: readonly string[] }): BrowserPolicy {
+  return { hosts: [c.host, ...c.allowedHosts].map(normalHost), origins: c.allowedOrigins };
+}
+
+const normalHost = (h: string) => h.toLowerCase().replace(/^\[|\]$/g, "").replace(/\.$/, "");
+
+/** Whether ccp answers for this host name (no port; IPv6 with or without brackets). */
+export function hostAllowed(hostname: string, policy: BrowserPolicy): boolean {
+  const h = normalHost(hostname);
+  if (isIP(h) !== 0 || h === "localhost" || h.endsWith(".localhost")) return true;
+  return policy.hosts.some((allowed) => (allowed.startsWith(".") ? h === allowed.slice(1) || h.endsWith(allowed) : h === allowed));
+}
+
+/** Why this request is refused as coming from a web page ccp does not serve, or undefined. */
+export function browserProblem(url: URL, headers: Headers, policy: BrowserPolicy): string | undefined {
+  if (!hostAllowed(url.hostname, policy)) {
+    return `Host ${JSON.stringify(url.host.slice(0, 100))} is not one ccp answers for (IP addresses, localhost and allowed_hosts): a web page on another site may be trying to reach ccp (DNS rebinding). If you reach ccp by this name, add it to allowed_hosts in the config`;
+  }
+  const origin = headers.get("origin");
+  if (origin !== null && policy.origins.includes(origin)) return undefined;
+  if (origin !== null && !sameHost(origin, url)) {
+    return `requests from web pages are refused (Origin ${JSON.stringify(origin.slice(0, 100))}): a page on another site may be trying to use ccp. To let a page of yours call ccp, add its origin to allowed_origins in the config`;
+  }
+  const site = headers.get("sec-fetch-site");
+  if (site === "cross-site" || site === "same-site") {
+    return `requests from web pages on other sites are refused (Sec-Fetch-Site: ${site}). To let a page of yours call ccp, add its origin to allowed_origins in the config`;
+  }
+  return undefined;
+}
+
+/** The page that sent this Origin was served by this ccp: same host and port (the scheme may differ behind a TLS proxy). */
+function sameHost(origin: string, url: URL): boolean {
+  if (!URL.canParse(origin)) return false;
+  return new URL(origin).host === url.host;
+}
