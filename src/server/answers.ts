@@ -13,6 +13,8 @@ const STATUS_BY_ERROR_TYPE: Record<string, number> = Object.fromEntries(
     .map(([status, type]) => [type, Number(status)]),
 );
 
+const ERROR_TYPES: ReadonlySet<string> = new Set(Object.values(ERROR_TYPE_BY_STATUS));
+
 export interface Answer {
   readonly response: Response;
   readonly status: number;
@@ -28,7 +30,9 @@ type Unanswered = Extract<LoopResult, { kind: "answer" } | { kind: "failed" }>;
  */
 export function answerUncommitted(result: Unanswered, rid: string, secrets: SecretFilter | undefined): Answer {
   // Every message below may quote the upstream, which may quote the credential it was sent.
-  const error = (status: number, message: string, type?: string): Answer => {
+  // The type may come from the upstream too: ccp's envelope carries only a type Anthropic defines.
+  const error = (status: number, message: string, upstreamType?: string): Answer => {
+    const type = upstreamType !== undefined && ERROR_TYPES.has(upstreamType) ? upstreamType : undefined;
     const response = errorResponse(status, secrets ? secrets.text(message) : message, rid, type);
     return { response, status, errType: type ?? ERROR_TYPE_BY_STATUS[status] ?? "api_error" };
   };

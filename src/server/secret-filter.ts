@@ -1,4 +1,4 @@
-import { knownSecrets, REDACTED } from "../usage/redact.ts";
+import { jsonEscapedForm, knownSecrets, REDACTED } from "../usage/redact.ts";
 
 /**
  * Keeps ccp's own secrets (the lanes' keys, the proxy key) out of what a client receives. An
@@ -22,25 +22,12 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const ESCAPE = Buffer.from("\\u");
 
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-
-/** Matches the secret with any of its characters written as a JSON \u escape (either hex case). */
-function escapedForm(secret: string): string {
-  return [...secret]
-    .map((c) => {
-      const hex = c.charCodeAt(0).toString(16).padStart(4, "0");
-      const anyCase = [...hex].map((h) => (/[a-f]/.test(h) ? `[${h}${h.toUpperCase()}]` : h)).join("");
-      return `(?:${escapeRegExp(c)}|\\\\u${anyCase})`;
-    })
-    .join("");
-}
-
 /** Undefined when there is nothing to hide (see knownSecrets for what counts). */
 export function secretFilter(secrets: Iterable<string | undefined>): SecretFilter | undefined {
   const known = knownSecrets(secrets);
   if (known.length === 0) return undefined;
   const needles = known.map((s) => Buffer.from(s));
-  const escaped = new RegExp(known.map(escapedForm).join("|"), "g");
+  const escaped = new RegExp(known.map(jsonEscapedForm).join("|"), "g");
   const escapedOnce = new RegExp(escaped.source);
   const plain = (s: string) => known.reduce((out, secret) => (out.includes(secret) ? out.replaceAll(secret, REDACTED) : out), s);
   const text = (s: string) => {

@@ -55,6 +55,20 @@ const JSON_FIELD = /("(?:[a-z0-9_-]*(?:api[_-]?key|access[_-]?token|refresh[_-]?
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /**
+ * A regex source matching the secret as JSON may write it: any of its characters as a \u
+ * escape (either hex case). An upstream's body or a captured one may hold it that way.
+ */
+export function jsonEscapedForm(secret: string): string {
+  return [...secret]
+    .map((c) => {
+      const hex = c.charCodeAt(0).toString(16).padStart(4, "0");
+      const anyCase = [...hex].map((h) => (/[a-f]/.test(h) ? `[${h}${h.toUpperCase()}]` : h)).join("");
+      return `(?:${escapeRegExp(c)}|\\\\u${anyCase})`;
+    })
+    .join("");
+}
+
+/**
  * The secrets worth replacing, longest first (a secret that contains another is replaced whole).
  * Values shorter than 6 characters are ignored: they would blank common words.
  */
@@ -65,7 +79,7 @@ export function knownSecrets(secrets: Iterable<string | undefined>): string[] {
 /** Builds a redactor for one capture: known secrets, then key-shaped patterns. */
 export function redactor(secrets: Iterable<string | undefined>): (text: string) => string {
   const known = knownSecrets(secrets);
-  const knownRe = known.length ? new RegExp(known.map(escapeRegExp).join("|"), "g") : undefined;
+  const knownRe = known.length ? new RegExp(known.map(jsonEscapedForm).join("|"), "g") : undefined;
   return (text) => {
     let out = knownRe ? text.replace(knownRe, REDACTED) : text;
     out = out.replace(JSON_FIELD, `$1"${REDACTED}"`);

@@ -54,7 +54,27 @@ export type Behaviour =
    * window is large so other streams on the connection are unaffected.
    */
   | { kind: "stall_upload" }
-  | { kind: "end_without_stop" };
+  | { kind: "end_without_stop" }
+  /**
+   * Any response, as given: status, headers (pairs, so a name may repeat) and body pieces,
+   * written delayMs apart. An upstream that echoes the credential it was sent: in a header
+   * value or a piece, `{{credential}}` becomes the request's x-api-key (else its bearer token),
+   * `{{credential.head}}` / `{{credential.tail}}` its two halves (to cut it across pieces) and
+   * `{{credential.escaped}}` it with every character a JSON \u escape. `gzip` compresses the
+   * joined pieces into one, with content-encoding: gzip.
+   */
+  | { kind: "raw"; status?: number; headers?: [string, string][]; pieces: string[]; delayMs?: number; gzip?: boolean };
+
+/** Fills the {{credential...}} placeholders of a raw behaviour. */
+export function withCredential(text: string, credential: string): string {
+  const half = Math.floor(credential.length / 2);
+  const escaped = [...credential].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join("");
+  return text
+    .replaceAll("{{credential}}", credential)
+    .replaceAll("{{credential.head}}", credential.slice(0, half))
+    .replaceAll("{{credential.tail}}", credential.slice(half))
+    .replaceAll("{{credential.escaped}}", escaped);
+}
 
 export interface RecordedRequest {
   protocol: "h2" | "http/1.1";

@@ -16,6 +16,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import type { TLSSocket } from "node:tls";
+import zlib from "node:zlib";
 
 import {
   type Behaviour,
@@ -29,6 +30,7 @@ import {
   richFrames,
   richMessage,
   sseFrame,
+  withCredential,
 } from "./protocol.ts";
 
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
@@ -61,6 +63,7 @@ const BEHAVIOUR_KINDS = new Set([
   "goaway",
   "stall_upload",
   "end_without_stop",
+  "raw",
 ]);
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL } = http2.constants;
@@ -321,6 +324,28 @@ async function act(req: Req, res: Res, b: Behaviour, ctx: Ctx): Promise<void> {
     case "sse": {
       res.writeHead(b.status ?? 200, { "content-type": "text/event-stream", "cache-control": "no-cache", ...rid });
       res.end(b.frames);
+      return;
+    }
+    case "raw": {
+      const credential = String(req.headers["x-api-key"] ?? /^Bearer\s+(.+)$/i.exec(String(req.headers.authorization ?? ""))?.[1] ?? "");
+      const headers: Record<string, string | string[]> = { ...rid };
+      for (const [name, value] of b.headers ?? []) {
+        const v = withCredential(value, credential);
+        const had = headers[name];
+        headers[name] = had === undefined ? v : [...(Array.isArray(had) ? had : [had]), v];
+      }
+      let pieces: (string | Buffer)[] = b.pieces.map((p) => withCredential(p, credential));
+      if (b.gzip) {
+        pieces = [zlib.gzipSync(Buffer.from(pieces.join("")))];
+        headers["content-encoding"] = "gzip";
+      }
+      res.writeHead(b.status ?? 200, headers as Record<string, string>);
+      for (const piece of pieces) {
+        if (b.delayMs) await sleep(b.delayMs);
+        if (res.destroyed) return;
+        res.write(piece);
+      }
+      res.end();
       return;
     }
     case "stall_headers":
