@@ -10,12 +10,12 @@ export const CHROMIUM = "/usr/bin/chromium";
 export const chromiumUnavailable = (): string | undefined => ensureDebianPackage("chromium", () => existsSync(CHROMIUM));
 
 /** Debian's Chromium, headless, driven by playwright-core (which never downloads a browser here). */
-export function launchChromium(): Promise<BrowserContext> {
+export function launchChromium(extraArgs: readonly string[] = []): Promise<BrowserContext> {
   const profile = mkdtempSync(join(tmpdir(), "ccp-chromium-"));
   return chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1400, height: 1000 },
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", ...extraArgs],
   });
 }
