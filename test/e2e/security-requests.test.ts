@@ -1,0 +1,104 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { laneConfig } from "../support/ccp.ts";
+import { startFakeUpstream, type FakeUpstream } from "../support/fake-upstream/index.ts";
+import { startInProcess, type InProcessCcp } from "../support/in-process.ts";
+import { complete, rawRequest, type RawAnswer } from "../support/raw-http.ts";
+import { prng } from "../support/usage-records.ts";
+
+/**
+ * Requests no real client sends, written byte for byte: whatever arrives, ccp answers with a
+ * well-formed Anthropic error (never 500, never a hang) or closes the connection, and keeps serving.
+ */
+const SEED = 18_005;
+let upstream: FakeUpstream;
+let ccp: InProcessCcp;
+
+beforeAll(async () => {
+  upstream = await startFakeUpstream();
+  ccp = startInProcess(laneConfig(upstream.url, upstream.caFile), { ZAI_API_KEY: "zai-lane-key-1234567890abcdef" });
+});
+afterAll(async () => {
+  await ccp?.stop(100);
+  await upstream?.close();
+});
+
+const body = JSON.stringify({ model: "claude-haiku-4-5", max_tokens: 8, stream: false, messages: [{ role: "user", content: "hi" }] });
+const post = (host: string, extra = "") => `POST /v1/messages HTTP/1.1\r\nHost: ${host}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n${extra}\r\n${body}`;
+const ask = (raw: string) => rawRequest(ccp.port, Buffer.from(raw, "latin1"), { waitMs: 10_000, until: complete });
+const errorType = (a: RawAnswer) => (JSON.parse(a.text.slice(a.text.indexOf("\r\n\r\n") + 4)) as { error: { type: string } }).error.type;
+
+describe("malformed requests get 400, not ccp's own 500", () => {
+  test.each([
+    ["a Host with user info", "GET /status HTTP/1.1\r\nHost: user:pw@127.0.0.1\r\n\r\n"],
+    ["a Host with a space", "GET /status HTTP/1.1\r\nHost: a b\r\n\r\n"],
+    ["a Host with a path", "GET /status HTTP/1.1\r\nHost: 127.0.0.1/x\r\n\r\n"],
+    ["HTTP/1.0 without Host", "GET /status HTTP/1.0\r\n\r\n"],
+    ["CONNECT", "CONNECT api.anthropic.com:443 HTTP/1.1\r\nHost: api.anthropic.com:443\r\n\r\n"],
+  ])("%s → 400 invalid_request_error", async (_name, raw) => {
+    const a = await ask(raw);
+    expect(a.status).toBe(400);
+    expect(errorType(a)).toBe("invalid_request_error");
+    expect(a.text.toLowerCase()).toContain("x-content-type-options: nosniff");
+  });
+
+  test("a Host that is a name ccp does not answer for → 403, for every endpoint", async () => {
+    for (const raw of [
+      "GET /healthz HTTP/1.1\r\nHost: attacker.example\r\n\r\n",
+      "GET /status HTTP/1.1\r\nHost: attacker.example:8082\r\n\r\n",
+      post("attacker.example"),
+    ]) {
+      const a = await ask(raw);
+      expect(a.status, raw).toBe(403);
+      expect(errorType(a)).toBe("permission_error");
+    }
+    expect(await upstream.requests()).toEqual([]);
+  });
+
+  test(`generated (seed ${SEED}): 300 odd request lines and Host values, each answered well-formed (never 500) or closed, and ccp keeps serving`, async () => {
+    const rnd = prng(SEED);
+    const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
+    const methods = ["GET", "POST", "HEAD", "CONNECT", "TRACE", "OPTIONS", "PUT", "get", "PRI", "X"];
+    const targets = ["/", "/status", "/v1/messages", "/v1/messages?beta=true", "*", "http://attacker.example/v1/messages", "127.0.0.1:443", "/%2e%2e/", "//x", "/v1/models"];
+    const hostParts = ["127.0.0.1", "localhost", "[::1]", "attacker.example", "@", ":", "/", " ", "%20", "user:pw@", ":8082", "[", "]", "..", "\u00e9", "*", "#", "?"];
+    const versions = ["HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "HTTP/1.1"];
+    for (let i = 0; i < 300; i++) {
+      const host = Array.from({ length: 1 + Math.floor(rnd() * 4) }, () => pick(hostParts)).join("");
+      const hostLine = rnd() < 0.1 ? "" : `Host: ${host}\r\n`;
+      const method = pick(methods);
+      const payload = method === "POST" ? `content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}` : "\r\n";
+      const raw = `${method} ${pick(targets)} ${pick(versions)}\r\n${hostLine}${payload}`;
+      const a = await rawRequest(ccp.port, Buffer.from(raw, "utf8"), { waitMs: 10_000, until: complete });
+      const where = `case ${i} (seed ${SEED}): ${JSON.stringify(raw.slice(0, 120))}`;
+      expect(a.status === 0 ? a.closed : true, `${where}: neither answered nor closed`).toBe(true);
+      expect(a.status, where).not.toBe(500);
+      // Bun's own HTTP parser refuses some heads before ccp sees them (400/505, no body, connection closed).
+      const ours = /\r\ncontent-type: application\/json/i.test(a.text);
+      if (a.status >= 400 && ours && !/^HEAD /.test(raw)) expect(() => errorType(a), where).not.toThrow();
+      if (a.status >= 400 && !ours) expect(a.closed, `${where}: a bodiless refusal must close`).toBe(true);
+    }
+    expect((await fetch(`${ccp.url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json" }, body })).status).toBe(200);
+  });
+});
+
+describe("pipelined requests", () => {
+  test("Bun closes a connection that pipelines behind an unfinished answer: nothing hangs, the first is recorded, the upstream attempt is cut, ccp keeps serving", async () => {
+    await upstream.reset();
+    await upstream.script([{ kind: "normal", firstEventDelayMs: 3_000 }], { pathPrefix: "/zai" });
+    const a = await rawRequest(ccp.port, post("127.0.0.1") + post("127.0.0.1"), { waitMs: 10_000 });
+    expect(a.closed).toBe(true);
+    expect(a.ms).toBeLessThan(9_000);
+    const until = Date.now() + 10_000;
+    while (!ccp.logs.some((l) => / status=499 /.test(l)) && Date.now() < until) await Bun.sleep(50);
+    expect(ccp.logs.some((l) => / status=499 .*failure=client_abort/.test(l))).toBe(true);
+    expect((await fetch(`${ccp.url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json" }, body })).status).toBe(200);
+  });
+});
+
+describe("log lines", () => {
+  test("a model name cannot forge a field of the request's log line", async () => {
+    const forged = JSON.stringify({ model: "claude-haiku-4-5 status=200 lane=forged", max_tokens: 8, messages: [] });
+    await fetch(`${ccp.url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json" }, body: forged });
+    const line = ccp.logs.find((l) => l.includes("lane=forged"));
+    expect(line).toContain('model="claude-haiku-4-5 status=200 lane=forged"');
+  });
+});
