@@ -6,9 +6,9 @@ import { isIP } from "node:net";
  * with DNS rebinding a page on attacker.example can even read ccp's answers, because the browser
  * then takes ccp for attacker.example itself. The defence is the one local dev servers use
  * (their allowedHosts check), plus refusing what browsers mark as coming from another site:
- * - the Host must be one ccp answers for: an IP address (rebinding needs a name), localhost and
- *   *.localhost (RFC 6761: browsers resolve them to loopback themselves), the listen host, or a
- *   name the operator allowed;
+ * - without a proxy key, the Host must be one ccp answers for: an IP address (rebinding needs a
+ *   name), localhost and *.localhost (RFC 6761: browsers resolve them to loopback themselves),
+ *   the listen host, or a name the operator allowed;
  * - a request carrying an Origin must come from ccp's own pages (same host and port) or an
  *   origin the operator allowed; Claude Code and the SDKs send no Origin;
  * - a request marked Sec-Fetch-Site cross-site or same-site is refused unless its Origin was
@@ -17,13 +17,19 @@ import { isIP } from "node:net";
 export interface BrowserPolicy {
   /** Host names allowed besides IP addresses and localhost: exact, or ".example.com" for it and its subdomains. */
   readonly hosts: readonly string[];
+  /**
+   * A proxy key is set: any Host is answered, since every endpoint that says anything needs the
+   * key, which no page can present (browsers attach cookies and HTTP auth, never x-ccp-key or a
+   * Bearer token of their own accord). A team reaches a shared ccp by whatever name it has.
+   */
+  readonly anyHost: boolean;
   /** Origins (scheme://host[:port]) whose pages may call ccp. */
   readonly origins: readonly string[];
 }
 
-/** The listen host and the operator's allowed_hosts / allowed_origins, as the guard uses them. */
-export function browserPolicy(c: { readonly host: string; readonly allowedHosts: readonly string[]; readonly allowedOrigins: readonly string[] }): BrowserPolicy {
-  return { hosts: [c.host, ...c.allowedHosts].map(normalHost), origins: c.allowedOrigins };
+/** The listen host, the operator's allowed_hosts / allowed_origins and whether a proxy key guards ccp. */
+export function browserPolicy(c: { readonly host: string; readonly allowedHosts: readonly string[]; readonly allowedOrigins: readonly string[]; readonly access: { readonly key_set: boolean } }): BrowserPolicy {
+  return { hosts: [c.host, ...c.allowedHosts].map(normalHost), anyHost: c.access.key_set, origins: c.allowedOrigins };
 }
 
 const normalHost = (h: string) => h.toLowerCase().replace(/^\[|\]$/g, "").replace(/\.$/, "");
@@ -31,7 +37,7 @@ const normalHost = (h: string) => h.toLowerCase().replace(/^\[|\]$/g, "").replac
 /** Whether ccp answers for this host name (no port; IPv6 with or without brackets). */
 export function hostAllowed(hostname: string, policy: BrowserPolicy): boolean {
   const h = normalHost(hostname);
-  if (isIP(h) !== 0 || h === "localhost" || h.endsWith(".localhost")) return true;
+  if (policy.anyHost || isIP(h) !== 0 || h === "localhost" || h.endsWith(".localhost")) return true;
   return policy.hosts.some((allowed) => (allowed.startsWith(".") ? h === allowed.slice(1) || h.endsWith(allowed) : h === allowed));
 }
 

@@ -96,16 +96,21 @@ test.skipIf(Boolean(why))("a page on another site, and one on another port of th
 test.skipIf(Boolean(why))("DNS rebinding: a page whose own name comes to point at ccp gets 403 for every request, reads nothing, spends nothing", async () => {
   // A relay plays the attacker's DNS: first its name serves the attacker's page, then (rebound) ccp.
   let rebound = false;
+  // Decided at a connection's first request, not when it opens: the browser opens spare connections early.
   const relay = net.createServer((client) => {
-    if (!rebound) {
-      const html = page("window.ready = true;");
-      client.once("data", () => client.end(`HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: ${Buffer.byteLength(html)}\r\nconnection: close\r\n\r\n${html}`));
-      return;
-    }
-    const server = net.connect(ccp.port, "127.0.0.1");
-    client.pipe(server).pipe(client);
-    client.on("error", () => server.destroy());
-    server.on("error", () => client.destroy());
+    client.on("error", () => {});
+    client.once("data", (first) => {
+      if (!rebound) {
+        const html = page("window.ready = true;");
+        client.end(`HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: ${Buffer.byteLength(html)}\r\nconnection: close\r\n\r\n${html}`);
+        return;
+      }
+      const server = net.connect(ccp.port, "127.0.0.1");
+      server.write(first);
+      client.pipe(server).pipe(client);
+      server.on("error", () => client.destroy());
+      client.on("close", () => server.destroy());
+    });
   });
   await new Promise<void>((resolve) => relay.listen(0, "127.0.0.1", resolve));
   const port = (relay.address() as net.AddressInfo).port;

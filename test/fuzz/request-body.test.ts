@@ -86,7 +86,7 @@ describe("fuzz: the bounded body reader", () => {
         },
       });
       const declare = rnd() < 0.5;
-      const req = new Request("http://x/v1/messages", { method: "POST", body, duplex: "half", headers: declare ? { "content-length": String(total) } : {} } as RequestInit);
+      const req = new Request("http://x/v1/messages", { method: "POST", body, duplex: "half", headers: { "content-type": "application/json", ...(declare ? { "content-length": String(total) } : {}) } } as RequestInit);
       const r = await readBodyBounded(req, limits);
       if (total <= limit) {
         expect(r.ok).toBe(true);

@@ -3,7 +3,8 @@ import { browserPolicy, browserProblem, hostAllowed } from "../../src/server/bro
 import { prng } from "../support/usage-records.ts";
 
 const SEED = 18_001;
-const policy = browserPolicy({ host: "127.0.0.1", allowedHosts: ["ccp.team.lan", ".corp.example"], allowedOrigins: ["http://localhost:3000"] });
+const keyless = { key_set: false };
+const policy = browserPolicy({ host: "127.0.0.1", allowedHosts: ["ccp.team.lan", ".corp.example"], allowedOrigins: ["http://localhost:3000"], access: keyless });
 const check = (url: string, headers: Record<string, string> = {}) => browserProblem(new URL(url), new Headers(headers), policy);
 
 describe("the Host ccp answers for", () => {
@@ -30,8 +31,14 @@ describe("the Host ccp answers for", () => {
   });
 
   test("the listen host is allowed when it is a name", () => {
-    expect(hostAllowed("mybox", browserPolicy({ host: "mybox", allowedHosts: [], allowedOrigins: [] }))).toBe(true);
-    expect(hostAllowed("mybox", browserPolicy({ host: "0.0.0.0", allowedHosts: [], allowedOrigins: [] }))).toBe(false);
+    expect(hostAllowed("mybox", browserPolicy({ host: "mybox", allowedHosts: [], allowedOrigins: [], access: keyless }))).toBe(true);
+    expect(hostAllowed("mybox", browserPolicy({ host: "0.0.0.0", allowedHosts: [], allowedOrigins: [], access: keyless }))).toBe(false);
+  });
+
+  test("with a proxy key any name is answered (no page can present the key); Origin is still checked", () => {
+    const keyed = browserPolicy({ host: "0.0.0.0", allowedHosts: [], allowedOrigins: [], access: { key_set: true } });
+    expect(hostAllowed("gateway.lan", keyed)).toBe(true);
+    expect(browserProblem(new URL("http://gateway.lan:8082/v1/messages"), new Headers({ origin: "http://evil.example" }), keyed)).toMatch(/refused/);
   });
 
   test(`generated (seed ${SEED}): every IP literal is allowed, every name outside the list is refused`, () => {
