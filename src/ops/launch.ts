@@ -1,6 +1,7 @@
-import { mkdirSync, openSync, closeSync } from "node:fs";
+import { closeSync } from "node:fs";
 import type { Config } from "../config/config.ts";
 import { readEnv } from "../config/env.ts";
+import { mkdirPrivate, openAppendPrivate } from "../usage/private-file.ts";
 import { withHeapHint } from "./heap-hint.ts";
 import { isHealthy, isPortBusy, waitHealthy } from "./health.ts";
 import { instanceUrl } from "./local-http.ts";
@@ -37,8 +38,8 @@ export async function launchDetached(req: LaunchRequest): Promise<LaunchResult> 
   const problem = await portProblem(config.host, config.port);
   if (problem) return { ok: false, reason: problem, log: paths.log };
 
-  mkdirSync(config.home, { recursive: true });
-  const out = openSync(paths.log, "a", 0o600);
+  mkdirPrivate(config.home);
+  const out = openAppendPrivate(paths.log);
   const args = ["start", "--foreground", "--port", String(config.port), "--profile", config.profile];
   if (config.source) args.push("--config", config.source);
   // --host may have come from the command line: the child must listen where the parent checked.
