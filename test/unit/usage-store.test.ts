@@ -2,6 +2,7 @@ import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { FileCapture } from "../../src/usage/capture.ts";
 import { JsonlSink } from "../../src/usage/jsonl-sink.ts";
 import { rotateByCopyTruncate } from "../../src/usage/rotation.ts";
 import { SqliteSink } from "../../src/usage/sqlite-sink.ts";
@@ -251,6 +252,22 @@ describe("files under the state directory: 0600, never written through a link", 
       expect([path, `${path}-wal`, `${path}-shm`].map(modeOf)).toEqual(["600", "600", "600"]);
       reader.close();
     });
+  });
+
+  test("a capture file is a new file: a link planted at its name is not written through", async () => {
+    const dir = join(scratchDir(), "captures");
+    const errors: string[] = [];
+    const capture = new FileCapture({ dir, mode: "all", maxFiles: 10, secrets: [], onError: (e) => errors.push((e as NodeJS.ErrnoException).code ?? e.message) });
+    const [record] = generateRecords(1, Date.now(), 60_000, 8);
+    const session = capture.begin(record!.rid, new Headers(), new TextEncoder().encode("{}"));
+    const victim = join(dir, "..", "victim.rc");
+    writeFileSync(victim, "export EDITOR=vi\n");
+    symlinkSync(victim, capture.pathFor(record!.rid));
+    capture.write(record!);
+    session.end(record!);
+    await capture.flush();
+    expect(errors).toEqual(["EEXIST"]);
+    expect(readFileSync(victim, "utf8")).toBe("export EDITOR=vi\n");
   });
 
   test("a link at ccp.db, -wal or -shm is refused with a clear message before SQLite opens anything", () => {
