@@ -1,11 +1,14 @@
-import { mkdirSync, openSync, closeSync } from "node:fs";
+import { closeSync } from "node:fs";
 import type { Config } from "../config/config.ts";
 import { readEnv } from "../config/env.ts";
+import { openAppendPrivate } from "../usage/private-file.ts";
 import { withHeapHint } from "./heap-hint.ts";
 import { isHealthy, isPortBusy, waitHealthy } from "./health.ts";
 import { instanceUrl } from "./local-http.ts";
 import { instancePaths } from "./paths.ts";
 import { selfCommand } from "./self.ts";
+import type { StateDirProblem } from "./state-dir-check.ts";
+import { prepareStateDir } from "./state-dir.ts";
 import { removeState, writeState, type InstanceState } from "./state-file.ts";
 
 export interface LaunchRequest {
@@ -17,7 +20,8 @@ export interface LaunchRequest {
 
 export type LaunchResult =
   | { readonly ok: true; readonly state: InstanceState; readonly log: string; readonly url: string }
-  | { readonly ok: false; readonly reason: "ccp-running" | "port-busy" | "not-healthy"; readonly log: string };
+  | { readonly ok: false; readonly reason: "ccp-running" | "port-busy" | "not-healthy"; readonly log: string }
+  | { readonly ok: false; readonly reason: "state-dir"; readonly problem: StateDirProblem; readonly log: string };
 
 /** Why a port cannot take a new instance, or undefined when it is free. */
 export async function portProblem(host: string, port: number): Promise<"ccp-running" | "port-busy" | undefined> {
@@ -34,11 +38,13 @@ export async function portProblem(host: string, port: number): Promise<"ccp-runn
 export async function launchDetached(req: LaunchRequest): Promise<LaunchResult> {
   const { config } = req;
   const paths = instancePaths(config.home, config.port);
+  // Restart and wrap come here without start's check: the log and the run file are written below.
+  const unsafeHome = prepareStateDir(config);
+  if (unsafeHome) return { ok: false, reason: "state-dir", problem: unsafeHome, log: paths.log };
   const problem = await portProblem(config.host, config.port);
   if (problem) return { ok: false, reason: problem, log: paths.log };
 
-  mkdirSync(config.home, { recursive: true });
-  const out = openSync(paths.log, "a", 0o600);
+  const out = openAppendPrivate(paths.log);
   const args = ["start", "--foreground", "--port", String(config.port), "--profile", config.profile];
   if (config.source) args.push("--config", config.source);
   // --host may have come from the command line: the child must listen where the parent checked.

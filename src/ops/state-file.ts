@@ -1,5 +1,6 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { mkdirPrivate, replacePrivate } from "../usage/private-file.ts";
 import { instancePaths } from "./paths.ts";
 
 /**
@@ -18,10 +19,11 @@ export interface InstanceState {
   readonly options: { readonly profile?: string; readonly config?: string; readonly host?: string };
 }
 
+/** Written whole to a new file and renamed into place: never through a link planted at its name, never half-written. */
 export function writeState(home: string, state: InstanceState): void {
   const file = instancePaths(home, state.port).state;
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify(state) + "\n", { mode: 0o600 });
+  mkdirPrivate(dirname(file));
+  replacePrivate(file, JSON.stringify(state) + "\n");
 }
 
 export function readState(home: string, port: number): InstanceState | undefined {

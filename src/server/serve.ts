@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { exposureProblem, hostPort } from "../config/access.ts";
+import { prepareStateDir } from "../ops/state-dir.ts";
 import { secretFilter } from "./secret-filter.ts";
 import { redactor } from "../usage/redact.ts";
 import type { Config } from "../config/config.ts";
@@ -36,6 +37,8 @@ export function startServer(config: Config, log: Logger): RunningServer {
   // `ccp start` refuses first, with a hint; this guards every other way of starting a server.
   const exposure = exposureProblem(config);
   if (exposure) throw new Error(`${exposure.message} (${exposure.hint})`);
+  const unsafeHome = prepareStateDir(config);
+  if (unsafeHome) throw new Error(`${unsafeHome.message} (${unsafeHome.hint})`);
   const live = newLiveState([]);
   const lanes = createLaneRuntimes(config.lanes, live);
   const obs = createObservability(config, live, log);

@@ -1,7 +1,8 @@
-import { mkdirSync, readdirSync, statSync } from "node:fs";
-import { rm, writeFile } from "node:fs/promises";
+import { lstatSync, readdirSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Capture, CaptureSession } from "./capture-hook.ts";
+import { mkdirPrivate, narrowExisting, writeNewPrivate } from "./private-file.ts";
 import type { UsageRecord, UsageSink } from "./record.ts";
 import { redactHeaders, redactor, secretsInHeaders } from "./redact.ts";
 
@@ -63,10 +64,16 @@ export class FileCapture implements Capture, UsageSink {
   #writing: Promise<void> = Promise.resolve();
 
   constructor(readonly opts: CaptureOptions) {
-    mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
+    mkdirPrivate(opts.dir);
     this.#files = readdirSync(opts.dir)
       .filter((f) => f.endsWith(".json"))
-      .map((f) => ({ f: join(opts.dir, f), t: statSync(join(opts.dir, f)).mtimeMs }))
+      .map((f) => {
+        const path = join(opts.dir, f);
+        const st = lstatSync(path);
+        // One an older ccp left wider than 0600 is narrowed; anything else there is only ever deleted.
+        if (st.isFile()) narrowExisting(path);
+        return { f: path, t: st.mtimeMs };
+      })
       .sort((a, b) => a.t - b.t)
       .map((x) => x.f);
   }
@@ -108,7 +115,8 @@ export class FileCapture implements Capture, UsageSink {
     const file = record.capture ?? this.pathFor(p.rid);
     this.#writing = this.#writing
       .then(() => new Promise((r) => setImmediate(r)))
-      .then(() => writeFile(file, this.#render(p, record), { mode: 0o600 }))
+      // A new file per request (its rid): nothing already at that name, a link least of all, is written through.
+      .then(() => writeNewPrivate(file, this.#render(p, record)))
       .then(() => this.#keepBound(file))
       .catch((e: Error) => this.opts.onError?.(e));
   }

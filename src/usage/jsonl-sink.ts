@@ -1,6 +1,7 @@
-import { closeSync, fstatSync, mkdirSync, openSync, statSync, writeSync } from "node:fs";
-import { stat } from "node:fs/promises";
+import { closeSync, fstatSync, lstatSync, writeSync } from "node:fs";
+import { lstat } from "node:fs/promises";
 import { dirname } from "node:path";
+import { mkdirPrivate, openAppendPrivate } from "./private-file.ts";
 import type { UsageRecord, UsageSink } from "./record.ts";
 import { rotateByRename, type RotationPolicy } from "./rotation.ts";
 
@@ -12,7 +13,8 @@ import { rotateByRename, type RotationPolicy } from "./rotation.ts";
  * the asynchronous one, a round trip through the thread pool per batch, at 8–9 % of ccp's CPU at
  * c=50. The file stays open between writes; it is reopened when it is no longer the file at
  * `path` (rotated, or deleted or moved by someone else), so a line never goes to a file nobody
- * can read.
+ * can read. It is never opened through a symbolic link (private-file.ts): a link put at `path`
+ * fails the write with ELOOP instead of appending to the file it points at.
  */
 export class JsonlSink implements UsageSink {
   #pending: string[] = [];
@@ -30,7 +32,7 @@ export class JsonlSink implements UsageSink {
     /** Size-based rotation (usage.jsonl.1 ... .keep); none when undefined. */
     readonly rotation?: RotationPolicy,
   ) {
-    mkdirSync(dirname(path), { recursive: true });
+    mkdirPrivate(dirname(path));
   }
 
   write(record: UsageRecord): void {
@@ -78,7 +80,7 @@ export class JsonlSink implements UsageSink {
     const rotation = this.rotation;
     if (rotation) {
       // The size is tracked here rather than asked of the disk on every batch (one stat at start).
-      this.#size ??= await stat(this.path).then((st) => st.size, () => 0);
+      this.#size ??= await lstat(this.path).then((st) => st.size, () => 0);
       if (this.#size > 0 && this.#size + bytes > rotation.maxBytes) {
         this.#closeFile();
         if (await rotateByRename(this.path, rotation, bytes)) this.#size = 0;
@@ -94,11 +96,12 @@ export class JsonlSink implements UsageSink {
   #open(): number {
     const current = this.#file;
     if (current) {
-      if (statSync(this.path, { throwIfNoEntry: false })?.ino === current.ino) return current.fd;
+      // lstat: a link put where the file was is not the file, even when it points at it.
+      if (lstatSync(this.path, { throwIfNoEntry: false })?.ino === current.ino) return current.fd;
       this.#closeFile();
       this.#size = undefined;
     }
-    const fd = openSync(this.path, "a", 0o600);
+    const fd = openAppendPrivate(this.path);
     this.#file = { fd, ino: fstatSync(fd).ino };
     return fd;
   }

@@ -1,6 +1,7 @@
-import { Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
+import { constants as sqlite, Database } from "bun:sqlite";
+import { closeSync, constants, lstatSync, openSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { mkdirPrivate, narrowed, narrowExisting, PRIVATE_FILE_MODE } from "./private-file.ts";
 
 /** The usage store: one database per $CCP_HOME, shared by every profile and port. */
 export const usageDbPath = (home: string): string => join(home, "ccp.db");
@@ -65,14 +66,54 @@ const MIGRATIONS: readonly string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+/** The files SQLite keeps for a database in WAL mode. */
+const dbFiles = (path: string): string[] => [path, `${path}-wal`, `${path}-shm`];
+
+/**
+ * bun:sqlite opens by path, and SQLite follows a link at the database's name: a planted ccp.db
+ * link would have it write pages into the file it points at. (Its -wal and -shm it opens with
+ * O_NOFOLLOW, failing with a bare "unable to open database file".) Refused here with a message
+ * that names the link; SQLITE_OPEN_NOFOLLOW below refuses the database's again at the open itself.
+ */
+function refuseLinks(path: string): void {
+  for (const f of dbFiles(path)) {
+    if (lstatSync(f, { throwIfNoEntry: false })?.isSymbolicLink()) throw new Error(`${f} is a symbolic link: ccp does not open its database through links (remove it: rm ${f})`);
+  }
+}
+
+/**
+ * The database file made 0600 before SQLite opens it: created so when missing, narrowed when an
+ * older ccp left it 0644 (SQLite's default). That is what decides -wal and -shm too: SQLite
+ * creates them with the database file's mode and fchmods them to it past the umask (os_unix.c,
+ * findCreateFileMode and robust_open; measured: a 0666 database gets 0666 -wal/-shm under umask
+ * 077), so a restrictive umask around the open would not help. Existing ones are narrowed too.
+ * A reader narrows what it can: the files are the user's, and it must still read when it cannot.
+ */
+function privateDbFiles(path: string, o: { readonly create: boolean; readonly reader: boolean }): void {
+  if (o.create) {
+    mkdirPrivate(dirname(path));
+    closeSync(narrowed(openSync(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, PRIVATE_FILE_MODE)));
+  }
+  for (const f of dbFiles(path)) {
+    try {
+      narrowExisting(f);
+    } catch (e) {
+      if (!o.reader) throw e;
+    }
+  }
+}
+
 /**
  * Opens (creating when asked) the store: WAL so readers (`ccp usage --stats`) never block the
  * writer, synchronous=NORMAL (a committed transaction survives a process crash, kill -9
  * included; only power loss can cost the last ones), busy_timeout for concurrent instances.
+ * Its files are 0600 and never links.
  */
 export function openUsageDb(path: string, opts: { readonly create?: boolean; readonly readonly?: boolean } = {}): Database {
-  if (opts.create) mkdirSync(dirname(path), { recursive: true });
-  const db = opts.readonly ? new Database(path, { readonly: true }) : new Database(path, { create: opts.create ?? false, readwrite: true });
+  refuseLinks(path);
+  privateDbFiles(path, { create: opts.create ?? false, reader: opts.readonly ?? false });
+  const flags = sqlite.SQLITE_OPEN_NOFOLLOW | (opts.readonly ? sqlite.SQLITE_OPEN_READONLY : sqlite.SQLITE_OPEN_READWRITE | (opts.create ? sqlite.SQLITE_OPEN_CREATE : 0));
+  const db = new Database(path, flags);
   db.exec("PRAGMA busy_timeout = 5000");
   if (opts.readonly) return db;
   db.exec("PRAGMA journal_mode = WAL");

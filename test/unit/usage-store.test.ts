@@ -1,7 +1,8 @@
 import { Database } from "bun:sqlite";
 import { describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { FileCapture } from "../../src/usage/capture.ts";
 import { JsonlSink } from "../../src/usage/jsonl-sink.ts";
 import { rotateByCopyTruncate } from "../../src/usage/rotation.ts";
 import { SqliteSink } from "../../src/usage/sqlite-sink.ts";
@@ -140,5 +141,145 @@ describe("rotation", () => {
     expect(readFileSync(file).byteLength).toBe(0);
     expect(readFileSync(`${file}.1`).byteLength).toBe(3_000);
     expect(await rotateByCopyTruncate(file, { maxBytes: 1_000, keep: 3 })).toBe(false);
+  });
+});
+
+describe("files under the state directory: 0600, never written through a link", () => {
+  const modeOf = (f: string) => (lstatSync(f).mode & 0o777).toString(8);
+  const withUmask = async <T>(mask: number, fn: () => T | Promise<T>): Promise<T> => {
+    const old = process.umask(mask);
+    try {
+      return await fn();
+    } finally {
+      process.umask(old);
+    }
+  };
+
+  test("usage.jsonl: a link at its path is not appended through, neither at the first open nor when swapped in while the file is open", async () => {
+    const dir = scratchDir();
+    const victim = join(dir, "victim.rc");
+    writeFileSync(victim, "export PATH=$HOME/bin:$PATH\n");
+    const file = join(dir, "logs", "usage.jsonl");
+    mkdirSync(join(dir, "logs"), { mode: 0o700 });
+    symlinkSync(victim, file);
+    const errors: string[] = [];
+    const [a, b, c] = generateRecords(3, Date.now(), 60_000, 6);
+    const linked = new JsonlSink(file, (e) => errors.push((e as NodeJS.ErrnoException).code ?? e.message));
+    linked.write(a!);
+    await linked.close();
+    expect(errors).toEqual(["ELOOP"]);
+
+    rmSync(file);
+    const sink = new JsonlSink(file, (e) => errors.push((e as NodeJS.ErrnoException).code ?? e.message));
+    sink.write(b!);
+    await sink.flush();
+    // Swapped for a link (by name, as rename does) while the sink holds the file open.
+    symlinkSync(victim, `${file}.tmp`);
+    renameSync(`${file}.tmp`, file);
+    sink.write(c!);
+    await sink.close();
+    expect(errors).toEqual(["ELOOP", "ELOOP"]);
+    expect(readFileSync(victim, "utf8")).toBe("export PATH=$HOME/bin:$PATH\n");
+  });
+
+  test("usage.jsonl is created 0600 and its directory 0700 under a loose umask; an older one at 0644 is narrowed when opened", async () => {
+    const dir = scratchDir();
+    const file = join(dir, "logs", "usage.jsonl");
+    const [a, b] = generateRecords(2, Date.now(), 60_000, 7);
+    await withUmask(0o002, async () => {
+      const sink = new JsonlSink(file);
+      sink.write(a!);
+      await sink.close();
+    });
+    expect([modeOf(join(dir, "logs")), modeOf(file)]).toEqual(["700", "600"]);
+    chmodSync(file, 0o644);
+    const again = new JsonlSink(file);
+    again.write(b!);
+    await again.close();
+    expect(modeOf(file)).toBe("600");
+  });
+
+  test("copy-truncate rotation of the server log never reads, copies or truncates through a link", async () => {
+    const dir = scratchDir();
+    const victim = join(dir, "victim.rc");
+    const text = "alias ls='ls -F'\n".repeat(200);
+    writeFileSync(victim, text);
+    const log = join(dir, "ccp-8082.out");
+    symlinkSync(victim, log);
+    await expect(rotateByCopyTruncate(log, { maxBytes: 1_000, keep: 3 })).rejects.toMatchObject({ code: "ELOOP" });
+    expect(readFileSync(victim, "utf8")).toBe(text);
+    expect(existsSync(`${log}.1`)).toBe(false);
+    // A real log rotates into a new 0600 copy, even when an old copy was a link.
+    rmSync(log);
+    writeFileSync(log, "x".repeat(3_000), { mode: 0o600 });
+    symlinkSync(victim, `${log}.1`);
+    expect(await rotateByCopyTruncate(log, { maxBytes: 1_000, keep: 1 })).toBe(true);
+    expect(readFileSync(victim, "utf8")).toBe(text);
+    expect([lstatSync(`${log}.1`).isSymbolicLink(), modeOf(`${log}.1`), readFileSync(`${log}.1`).byteLength, readFileSync(log).byteLength]).toEqual([false, "600", 3_000, 0]);
+  });
+
+  test("ccp.db, -wal and -shm are 0600 under umask 022; an older 0644 database (and its -wal, -shm) is narrowed", async () => {
+    const dir = scratchDir();
+    const path = join(dir, "ccp.db");
+    await withUmask(0o022, () => {
+      const files = [path, `${path}-wal`, `${path}-shm`];
+      const db = openUsageDb(path, { create: true });
+      expect(files.map(modeOf)).toEqual(["600", "600", "600"]);
+      // As an older ccp left them (SQLite's default 0644 under umask 022), -wal and -shm held open by another instance.
+      for (const f of files) chmodSync(f, 0o644);
+      const second = openUsageDb(path);
+      expect(files.map(modeOf)).toEqual(["600", "600", "600"]);
+      second.close();
+      db.close();
+      // And a closed one (no -wal, -shm): narrowed, so the -wal and -shm SQLite makes from its mode are 0600.
+      chmodSync(path, 0o644);
+      const reopened = openUsageDb(path);
+      expect(files.map(modeOf)).toEqual(["600", "600", "600"]);
+      reopened.close();
+    });
+  });
+
+  test("a reader (ccp usage --stats) of an older 0644 database narrows it, so the -wal/-shm its first read creates are 0600", async () => {
+    const path = join(scratchDir(), "ccp.db");
+    await withUmask(0o022, () => {
+      const old = new Database(path, { create: true });
+      old.exec("PRAGMA journal_mode = WAL");
+      old.exec("CREATE TABLE t (x)");
+      old.close();
+      expect(existsSync(`${path}-shm`)).toBe(false);
+      const reader = openUsageDb(path, { readonly: true });
+      reader.query("SELECT count(*) FROM t").get();
+      expect([path, `${path}-wal`, `${path}-shm`].map(modeOf)).toEqual(["600", "600", "600"]);
+      reader.close();
+    });
+  });
+
+  test("a capture file is a new file: a link planted at its name is not written through", async () => {
+    const dir = join(scratchDir(), "captures");
+    const errors: string[] = [];
+    const capture = new FileCapture({ dir, mode: "all", maxFiles: 10, secrets: [], onError: (e) => errors.push((e as NodeJS.ErrnoException).code ?? e.message) });
+    const [record] = generateRecords(1, Date.now(), 60_000, 8);
+    const session = capture.begin(record!.rid, new Headers(), new TextEncoder().encode("{}"));
+    const victim = join(dir, "..", "victim.rc");
+    writeFileSync(victim, "export EDITOR=vi\n");
+    symlinkSync(victim, capture.pathFor(record!.rid));
+    capture.write(record!);
+    session.end(record!);
+    await capture.flush();
+    expect(errors).toEqual(["EEXIST"]);
+    expect(readFileSync(victim, "utf8")).toBe("export EDITOR=vi\n");
+  });
+
+  test("a link at ccp.db, -wal or -shm is refused with a clear message before SQLite opens anything", () => {
+    for (const suffix of ["", "-wal", "-shm"]) {
+      const dir = scratchDir();
+      const victim = join(dir, "victim");
+      writeFileSync(victim, "precious\n");
+      const path = join(dir, "ccp.db");
+      symlinkSync(victim, path + suffix);
+      expect(() => openUsageDb(path, { create: true })).toThrow(`${path + suffix} is a symbolic link: ccp does not open its database through links`);
+      expect(() => openUsageDb(path, { readonly: true })).toThrow("is a symbolic link");
+      expect(readFileSync(victim, "utf8")).toBe("precious\n");
+    }
   });
 });

@@ -4,6 +4,7 @@ import { loadConfig } from "../../config/load.ts";
 import { readEnv } from "../../config/env.ts";
 import { heapHintNote } from "../../ops/heap-hint.ts";
 import { launchDetached, portProblem, type LaunchResult } from "../../ops/launch.ts";
+import { prepareStateDir } from "../../ops/state-dir.ts";
 import { startServer } from "../../server/serve.ts";
 import { ExitError } from "../exit-error.ts";
 import { stdoutLog } from "../line-log.ts";
@@ -23,6 +24,9 @@ export async function start(opts: StartOptions): Promise<void> {
   const config = loadConfig({ file: opts.config, profile: opts.profile, port: opts.port, host: opts.host });
   const exposure = exposureProblem(config);
   if (exposure) throw new ExitError(2, exposure.message, exposure.hint);
+  // Before anything is written there: a state directory others can write is refused (SECURITY.md).
+  const unsafeHome = prepareStateDir(config);
+  if (unsafeHome) throw new ExitError(2, unsafeHome.message, unsafeHome.hint);
   const warnings = configFileWarnings(config.source, [config.access.key, ...Object.values(config.lanes).map((l) => l.key)]);
   if (opts.foreground) {
     const problem = config.port === 0 ? undefined : await portProblem(config.host, config.port);
@@ -40,6 +44,7 @@ export async function start(opts: StartOptions): Promise<void> {
 /** Prints where the new instance is, or throws what went wrong (shared with restart and wrap). */
 export function reportLaunch(result: LaunchResult, port: number, host: string): asserts result is Extract<LaunchResult, { ok: true }> {
   if (!result.ok) {
+    if (result.reason === "state-dir") throw new ExitError(2, result.problem.message, result.problem.hint);
     if (result.reason === "not-healthy") throw new ExitError(1, `ccp did not become healthy on port ${port}`, `see the server log: ${result.log}`);
     throw refusal(result.reason, port, host);
   }

@@ -35,6 +35,7 @@ export async function wrap(command: string, args: readonly string[], opts: WrapO
       throw new ExitError(1, `no ccp is running on port ${target.port}`, `start one (ccp start --port ${target.port}), let wrap do it (ccp wrap --start ${command}), or set wrap_start = true in the config`);
     }
     const result = await launchDetached({ config, options: {} });
+    if (!result.ok && result.reason === "state-dir") throw new ExitError(2, result.problem.message, result.problem.hint);
     // ccp_already_running: another session started it meanwhile, which is as good.
     if (!result.ok && result.reason !== "ccp-running") throw new ExitError(1, `could not start ccp on port ${target.port} (${result.reason})`, `see the server log: ${result.log}`);
     console.error(paint.dim(`ccp: started on port ${target.port}; it keeps running after this command (ccp stop ${target.port} stops it)`));
