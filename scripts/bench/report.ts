@@ -196,7 +196,7 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   return [line(header), `|${widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : `${"-".repeat(w + 1)}:`)).join("|")}|`, ...rows.map(line)].join("\n");
 }
 
-/** The scenario table, as Markdown (it goes to stdout and into the README as is). */
+/** The scenario table, as Markdown (it goes to stdout and into docs/BENCHMARK.md as is). */
 export function scenarioTable(r: Report): string {
   const rows = r.scenarios.map((x) => [
     x.scenario.name,
