@@ -1,6 +1,6 @@
 import type { Config, Lane } from "../config/config.ts";
 import type { AttemptRecord } from "../usage/record.ts";
-import { abortFailure, isUpstreamFailure, UpstreamFailure, type FailureClass } from "../upstream/failure.ts";
+import { abortFailure, FAILURE_TABLE, isUpstreamFailure, UpstreamFailure } from "../upstream/failure.ts";
 import type { UpstreamRequest } from "../upstream/transport.ts";
 import { fullJitterMs, parseRetryAfter } from "./backoff.ts";
 import { classifyFailure, classifyInStreamError, classifyStatus, type Verdict } from "./classify.ts";
@@ -40,8 +40,6 @@ export type LoopResult =
   | (Outcome & { readonly kind: "answer"; readonly peeked: ErrorAnswer | InStreamError; readonly verdict: Verdict; readonly exhausted: boolean })
   | (Outcome & { readonly kind: "failed"; readonly failure: UpstreamFailure; readonly verdict: Verdict | undefined });
 
-/** HTTP/2-shaped failures after which an `auto` lane retries at once over HTTP/1.1. */
-const DOWNGRADE_ON = new Set<FailureClass>(["tls_timeout", "dead_session", "upload_stall", "headers_timeout", "goaway"]);
 
 const abortableSleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -144,7 +142,7 @@ export async function runAttempts(input: LoopInput): Promise<LoopResult> {
     if (signal.aborted) return { kind: "failed", failure: abortFailure(signal, "the client went away"), verdict, ...outcome() };
 
     // An `auto` lane whose HTTP/2 attempt failed in an HTTP/2 way: once more at once, over HTTP/1.1.
-    if (failure && transport.protocol === "h2" && runtime.canDowngrade() && DOWNGRADE_ON.has(failure.failureClass)) {
+    if (failure && transport.protocol === "h2" && runtime.canDowngrade() && FAILURE_TABLE[failure.failureClass].h2) {
       runtime.downgrade(now());
       downgraded = true;
       continue;

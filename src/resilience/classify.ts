@@ -1,4 +1,4 @@
-import type { FailureClass } from "../upstream/failure.ts";
+import { FAILURE_TABLE, type FailureClass } from "../upstream/failure.ts";
 
 /**
  * What a failed attempt means. Pure: decided from the failure class, the status, and
@@ -20,8 +20,6 @@ const NEVER_RETRY_CODES = new Set(["1113", "1304", "1308", "1000", "1001", "1002
 /** Z.ai burst, frequency and overload codes: a retry after a short wait usually works. */
 const BURST_CODES = new Set(["1302", "1303", "1305"]);
 const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504, 529]);
-const NETWORK_CLASSES = new Set<FailureClass>(["connect", "tls", "tls_timeout", "headers_timeout", "dead_session", "upload_stall"]);
-const RETRYABLE_CLASSES = new Set<FailureClass>([...NETWORK_CLASSES, "reset", "goaway", "protocol", "idle_timeout"]);
 const RETRYABLE_ERROR_TYPES = new Set(["rate_limit_error", "overloaded_error", "api_error", "timeout_error"]);
 
 /** Finds a provider business code: `"code":"1302"`, `"code":1302` or `[1302]` in a message. */
@@ -32,9 +30,9 @@ export function businessCode(text: string): string | undefined {
 
 export function classifyFailure(failureClass: FailureClass): Verdict {
   return {
-    retryable: RETRYABLE_CLASSES.has(failureClass),
-    network: NETWORK_CLASSES.has(failureClass),
-    overload: false,
+    retryable: FAILURE_TABLE[failureClass].retryable,
+    network: FAILURE_TABLE[failureClass].network,
+    overload: FAILURE_TABLE[failureClass].overload,
     code: undefined,
   };
 }

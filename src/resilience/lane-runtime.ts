@@ -3,8 +3,17 @@ import type { LaneLive } from "../server/live.ts";
 import { trustedRoots } from "../upstream/dial.ts";
 import { H1Transport } from "../upstream/h1.ts";
 import { H2Transport } from "../upstream/h2.ts";
-import type { Transport } from "../upstream/transport.ts";
+import type { Protocol, Transport } from "../upstream/transport.ts";
 import { AdaptiveLimiter } from "./limiter.ts";
+
+/** Makes a lane's transport for a protocol, once per lane and protocol: the real ones, or scripted ones in tests. */
+export type TransportFactory = (lane: Lane, protocol: Protocol) => Transport;
+
+/** ccp's own HTTP/1.1 and HTTP/2 clients, trusting the lane's CA file besides the system's roots. */
+export const realTransports: TransportFactory = (lane, protocol) => {
+  const ca = trustedRoots(lane.ca_file);
+  return protocol === "h2" ? new H2Transport({ ca, pingAfterMs: lane.timeouts.ping_after_ms, pingTimeoutMs: lane.timeouts.ping_timeout_ms }) : new H1Transport({ ca });
+};
 
 /**
  * A lane at run time: its transports (created on first use), the HTTP/2 cool-down of an
@@ -12,16 +21,15 @@ import { AdaptiveLimiter } from "./limiter.ts";
  */
 export class LaneRuntime {
   readonly limiter: AdaptiveLimiter | undefined;
-  #h1: H1Transport | undefined;
-  #h2: H2Transport | undefined;
+  #h1: Transport | undefined;
+  #h2: Transport | undefined;
   #h2DisabledUntil = 0;
-  readonly #ca: readonly string[] | undefined;
 
   constructor(
     readonly lane: Lane,
     readonly live: LaneLive,
+    readonly makeTransport: TransportFactory = realTransports,
   ) {
-    this.#ca = trustedRoots(lane.ca_file);
     this.limiter = lane.max_concurrency > 0 ? new AdaptiveLimiter(lane.max_concurrency, lane.queue_max, lane.queue_timeout_ms) : undefined;
     live.protocol = lane.transport === "h1" ? "h1" : "h2";
     const limiter = this.limiter;
@@ -32,12 +40,8 @@ export class LaneRuntime {
   transport(nowMs: number): Transport {
     const useH2 = this.lane.transport === "h2" || (this.lane.transport === "auto" && nowMs >= this.#h2DisabledUntil);
     this.live.protocol = useH2 ? "h2" : "h1";
-    if (useH2) {
-      this.#h2 ??= new H2Transport({ ca: this.#ca, pingAfterMs: this.lane.timeouts.ping_after_ms, pingTimeoutMs: this.lane.timeouts.ping_timeout_ms });
-      return this.#h2;
-    }
-    this.#h1 ??= new H1Transport({ ca: this.#ca });
-    return this.#h1;
+    if (useH2) return (this.#h2 ??= this.makeTransport(this.lane, "h2"));
+    return (this.#h1 ??= this.makeTransport(this.lane, "h1"));
   }
 
   /** An `auto` lane whose HTTP/2 attempt failed in an HTTP/2-shaped way: HTTP/1.1 for a while. */

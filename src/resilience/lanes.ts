@@ -1,14 +1,14 @@
 import type { Lane } from "../config/config.ts";
-import { LaneRuntime } from "./lane-runtime.ts";
+import { LaneRuntime, realTransports, type TransportFactory } from "./lane-runtime.ts";
 import type { LiveState } from "../server/live.ts";
 
 /** One runtime per lane (transports, HTTP/2 cool-down, concurrency), sharing the live state's lane entries. */
-export function createLaneRuntimes(lanes: Readonly<Record<string, Lane>>, live: LiveState): Map<string, LaneRuntime> {
+export function createLaneRuntimes(lanes: Readonly<Record<string, Lane>>, live: LiveState, makeTransport: TransportFactory = realTransports): Map<string, LaneRuntime> {
   const out = new Map<string, LaneRuntime>();
   for (const lane of Object.values(lanes)) {
     const entry = live.lanes.get(lane.name) ?? { protocol: lane.transport === "h1" ? "h1" : "h2", queueDepth: 0 };
     live.lanes.set(lane.name, entry);
-    out.set(lane.name, new LaneRuntime(lane, entry));
+    out.set(lane.name, new LaneRuntime(lane, entry, makeTransport));
   }
   return out;
 }

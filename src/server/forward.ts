@@ -1,135 +1,121 @@
 import type { Lane } from "../config/config.ts";
-import { runAttempts, type LaneRequest } from "../resilience/attempt-loop.ts";
+import { runAttempts, type LaneRequest, type LoopResult } from "../resilience/attempt-loop.ts";
 import { businessCode } from "../resilience/classify.ts";
+import type { Committed } from "../resilience/peek.ts";
 import { rewriteForLane } from "../rewrite/index.ts";
 import { laneModel } from "../routing/router.ts";
 import { guardStream } from "../sse/guard.ts";
-import type { CaptureSession } from "../usage/capture-hook.ts";
 import { abortFailure, UpstreamFailure } from "../upstream/failure.ts";
-import { applyObservation, draftRecord } from "../usage/draft.ts";
-import type { UsageRecord } from "../usage/record.ts";
-import { requestRedactor } from "../usage/redact.ts";
-import { scrubUpstreamFields } from "../usage/upstream-fields.ts";
+import { applyAttempts, applyObservation, applyStreamEnd, upstreamRequestId } from "../usage/draft.ts";
 import { answerUncommitted } from "./answers.ts";
-import { readBodyBounded } from "./body-limit.ts";
-import { logValue, type ServerContext } from "./context.ts";
+import { ClientRequest } from "./client-request.ts";
+import type { ServerContext } from "./context.ts";
 import { estimateInputTokens } from "./count-tokens-local.ts";
-import { errorResponse } from "./errors.ts";
-import { downstreamHeaders, headerMode, upstreamHeaders } from "./forward-headers.ts";
-import { parseMessagesBody, type ParsedBody } from "./request-body.ts";
+import { downstreamHeaders, upstreamHeaders } from "./forward-headers.ts";
+import { readAndRoute, type Routed } from "./read-request.ts";
 import { cachedUpstreamUrl, type Endpoint } from "./upstream-url.ts";
 
 export type { Endpoint };
-
-const OP: Record<Endpoint, UsageRecord["op"]> = {
-  "/v1/messages": "messages",
-  "/v1/messages/count_tokens": "count_tokens",
-  "/v1/models": "models",
-};
 
 const encoder = new TextEncoder();
 /** A failure's message may quote the upstream: it stays on its log line. */
 const LINE_BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
 
-/** One client request: route, rewrite, the attempt loop, and one committed response. */
+/**
+ * One client request, in the order of docs/ARCHITECTURE.md's request path: read and route,
+ * the answers ccp gives itself, what each lane is sent, the attempt loop, then either the
+ * answer given when nothing was committed or the committed stream.
+ */
 export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoint, port: number, search: string): Promise<Response> {
-  const t0 = ctx.now();
-  const rid = ctx.newRid();
-  const rec = draftRecord(rid, OP[endpoint], ctx.config.profile, port);
-  let capture: CaptureSession | undefined;
-  let written = false;
-  // What the upstream says may quote a credential: ccp's own, or this request's (passthrough).
-  const redact = requestRedactor(ctx.redact, req.headers);
-  ctx.live.inflight++;
-  const finish = (status: number) => {
-    if (written) return;
-    written = true;
-    ctx.live.inflight--;
-    rec.status = status;
-    rec.latency_ms = Math.round(ctx.now() - t0);
-    scrubUpstreamFields(rec, redact);
-    ctx.sink.write(rec);
-    capture?.end(rec);
-    const fail = rec.failure_class ? ` failure=${rec.failure_class}` : "";
-    const proto = rec.h2 === null ? "-" : rec.h2 ? "h2" : "h1";
-    ctx.log.info(`${rid} ${rec.op} model=${logValue(rec.model)} lane=${rec.lane ?? "-"} proto=${proto} status=${status} ms=${rec.latency_ms} attempts=${rec.attempts.length}${fail}`);
-  };
-  const reject = (status: number, message: string) => {
-    rec.err_type = status === 400 ? "invalid_request_error" : "api_error";
-    finish(status);
-    return errorResponse(status, message, rid);
-  };
+  const cr = new ClientRequest(ctx, req, endpoint, port);
+  const routed = await readAndRoute(ctx, req, endpoint);
+  if (!routed.ok) {
+    if (routed.parsed) noteBody(cr, routed.parsed);
+    return cr.refuse(routed);
+  }
+  if (routed.parsed) noteBody(cr, routed.parsed);
+  cr.describe(routed.lane, routed.model);
+  const own = answerOwn(cr, routed, endpoint);
+  if (own) return own;
+  cr.capture = ctx.capture?.begin(cr.rid, req.headers, routed.bytes);
+  const { result, signal, stopListening } = await tryLanes(cr, laneRequests(routed, req, endpoint, search), routed.lane);
+  const answering = result.runtime.lane;
+  cr.describe(answering, modelFor(routed, answering));
+  applyAttempts(cr.record, result);
+  if (result.kind === "committed") {
+    return streamAnswer(cr, result.peeked, () => {
+      result.release();
+      stopListening();
+    });
+  }
+  stopListening();
+  return answerNow(cr, result, signal);
+}
 
-  // Read and route.
-  let parsed: ParsedBody | undefined;
-  let bytes: Uint8Array | undefined;
-  let first: Lane;
-  let routedModel: string | undefined;
-  if (endpoint === "/v1/models") {
-    const catchAll = ctx.config.routes.find((r) => r.match === "*") ?? ctx.config.routes[0]!;
-    first = ctx.config.lanes[catchAll.lane]!;
-  } else {
-    // Bounded: never more than limits.max_body_mb held, never longer than limits.body_timeout_ms.
-    const read = await readBodyBounded(req, ctx.config.limits);
-    if (!read.ok) {
-      if (read.status === 499) rec.failure_class = "client_abort";
-      rec.err_type = read.errType;
-      finish(read.status);
-      return errorResponse(read.status === 499 ? 400 : read.status, read.message, rid, read.errType, read.close ? { connection: "close" } : {});
-    }
-    bytes = read.bytes;
-    const check = parseMessagesBody(bytes);
-    if (!check.ok) return reject(400, check.message);
-    parsed = check.body;
-    rec.model = parsed.model;
-    rec.stream = parsed.stream;
-    const decision = ctx.router(parsed.model);
-    if (!decision) return reject(400, `no route matches model "${parsed.model}"; add a [[routes]] entry with match = "*"`);
-    first = decision.lane;
-    routedModel = decision.upstreamModel;
-  }
-  const describe = (lane: Lane, model: string | undefined) => {
-    rec.lane = lane.name;
-    rec.upstream = lane.base_url;
-    rec.upstream_model = model ?? null;
-    rec.header_mode = headerMode(req.headers, lane);
-  };
-  describe(first, routedModel);
-  if (first.auth === "key" && first.key === undefined) {
-    return reject(500, `lane "${first.name}" needs a key: set the environment variable ${first.key_env} and restart ccp`);
-  }
-  if (endpoint === "/v1/messages/count_tokens" && parsed && (first.count_tokens ?? (first.dialect === "anthropic" ? "upstream" : "local")) === "local") {
-    rec.estimated = true;
-    finish(200);
-    return Response.json({ input_tokens: estimateInputTokens(parsed.json) }, { headers: { "x-ccp-rid": rid, "x-ccp-estimate": "true" } });
-  }
-  capture = ctx.capture?.begin(rid, req.headers, bytes);
+function noteBody(cr: ClientRequest, parsed: NonNullable<Routed["parsed"]>): void {
+  cr.record.model = parsed.model;
+  cr.record.stream = parsed.stream;
+}
 
-  // What each lane is sent: built once per lane (a fallback lane has its own credentials and model map).
+/** Answers ccp gives without an upstream: a lane that cannot be used, a local token count. */
+function answerOwn(cr: ClientRequest, routed: Routed, endpoint: Endpoint): Response | undefined {
+  const { lane, parsed } = routed;
+  if (lane.auth === "key" && lane.key === undefined) {
+    return cr.refuse({ status: 500, message: `lane "${lane.name}" needs a key: set the environment variable ${lane.key_env} and restart ccp` });
+  }
+  const counting = lane.count_tokens ?? (lane.dialect === "anthropic" ? "upstream" : "local");
+  if (endpoint !== "/v1/messages/count_tokens" || !parsed || counting !== "local") return undefined;
+  cr.record.estimated = true;
+  cr.finish(200);
+  return Response.json({ input_tokens: estimateInputTokens(parsed.json) }, { headers: { "x-ccp-rid": cr.rid, "x-ccp-estimate": "true" } });
+}
+
+/** The model name a lane is sent: the route's for the routed lane, the lane's own map for a fallback. */
+function modelFor(routed: Routed, lane: Lane): string | undefined {
+  if (!routed.parsed) return undefined;
+  return lane.name === routed.lane.name ? routed.model : laneModel(lane, routed.parsed.model);
+}
+
+/** What each lane is sent, built once per lane (a fallback lane has its own credentials and model map). */
+function laneRequests(routed: Routed, req: Request, endpoint: Endpoint, search: string): (lane: Lane) => LaneRequest {
   const built = new Map<string, LaneRequest>();
-  const modelFor = (lane: Lane) => (parsed ? (lane.name === first.name ? routedModel! : laneModel(lane, parsed.model)) : undefined);
-  const build = (lane: Lane): LaneRequest => {
+  return (lane) => {
     let request = built.get(lane.name);
     if (!request) {
-      const model = modelFor(lane);
-      const rewritten = parsed && model !== undefined ? rewriteForLane(parsed.json, lane, model) : undefined;
+      const model = modelFor(routed, lane);
+      const rewritten = routed.parsed && model !== undefined ? rewriteForLane(routed.parsed.json, lane, model) : undefined;
       request = {
         url: cachedUpstreamUrl(lane.base_url, endpoint, search),
         method: endpoint === "/v1/models" ? "GET" : "POST",
         headers: upstreamHeaders(req.headers, lane),
-        body: rewritten ? encoder.encode(JSON.stringify(rewritten)) : bytes,
+        body: rewritten ? encoder.encode(JSON.stringify(rewritten)) : routed.bytes,
       };
       built.set(lane.name, request);
     }
     return request;
   };
+}
 
-  // The abort's reason says why: the client left, or ccp is stopping (its grace period is over).
+interface Tried {
+  readonly result: LoopResult;
+  /** Aborted when the client left or ccp stopped; its reason says which. */
+  readonly signal: AbortSignal;
+  /** The request no longer needs to hear of either (its answer is over, or was never committed). */
+  readonly stopListening: () => void;
+}
+
+/** The attempt loop, cut short when the client leaves or ccp stops. */
+async function tryLanes(cr: ClientRequest, build: (lane: Lane) => LaneRequest, first: Lane): Promise<Tried> {
+  const { ctx, req } = cr;
   const abort = new AbortController();
   const onClientGone = () => abort.abort();
   const onShutdown = () => abort.abort(new UpstreamFailure("shutdown", "ccp is stopping and its grace period for in-flight requests is over"));
   req.signal.addEventListener("abort", onClientGone, { once: true });
   ctx.shutdown.addEventListener("abort", onShutdown, { once: true });
+  const stopListening = () => {
+    req.signal.removeEventListener("abort", onClientGone);
+    ctx.shutdown.removeEventListener("abort", onShutdown);
+  };
   const result = await runAttempts({
     first: ctx.lanes.get(first.name)!,
     lanes: ctx.lanes,
@@ -140,69 +126,48 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
     // Why an attempt failed, which the usage line (a failure class) does not say: for the operator.
     onFailure: (a, n, f) => {
       if (a.outcome === "client_abort") return;
-      ctx.log.warn(`${rid} attempt ${n} lane=${a.lane} proto=${a.protocol} ${a.outcome} after ${a.ms} ms: ${redact(f.message).replace(LINE_BREAKING, " ")}`);
+      ctx.log.warn(`${cr.rid} attempt ${n} lane=${a.lane} proto=${a.protocol} ${a.outcome} after ${a.ms} ms: ${cr.redact(f.message).replace(LINE_BREAKING, " ")}`);
     },
   });
-  const finalLane = result.runtime.lane;
-  describe(finalLane, modelFor(finalLane));
-  rec.attempts = result.attempts;
-  rec.retries = Math.max(0, result.attempts.length - 1);
-  rec.fallback_from = result.fallbackFrom ?? null;
-  rec.downgraded = result.downgraded;
-  rec.queue_ms = Math.round(result.queueMs);
-  const last = result.attempts.at(-1);
-  rec.h2 = last ? last.protocol === "h2" : null;
+  return { result, signal: abort.signal, stopListening };
+}
 
-  if (result.kind !== "committed") {
-    req.signal.removeEventListener("abort", onClientGone);
-    ctx.shutdown.removeEventListener("abort", onShutdown);
-    if (result.kind === "answer") capture?.response(result.peeked.body);
-    // An aborted request failed because of the abort, whatever the transport saw as it was cut.
-    const unanswered = result.kind === "failed" && abort.signal.aborted ? { ...result, failure: abortFailure(abort.signal, "the client went away") } : result;
-    const answer = answerUncommitted(unanswered, rid, ctx.secrets);
-    rec.failure_class = unanswered.kind === "failed" ? unanswered.failure.failureClass : unanswered.peeked.kind === "error_status" ? "http_status" : "in_stream_error";
-    rec.err_type = rec.failure_class === "client_abort" ? "client_abort" : answer.errType;
-    if (result.kind === "answer" && result.peeked.kind === "in_stream_error") applyObservation(rec, result.peeked.observation);
-    rec.upstream_request_id = result.kind === "answer" ? (result.peeked.response.headers.find(([k]) => k === "request-id")?.[1] ?? null) : null;
-    finish(rec.failure_class === "client_abort" ? 499 : answer.status);
-    return answer.response;
-  }
+/** Nothing was committed: ccp's answer (an error it shapes, or the upstream's error as it came). */
+function answerNow(cr: ClientRequest, result: Exclude<LoopResult, { kind: "committed" }>, signal: AbortSignal): Response {
+  const rec = cr.record;
+  if (result.kind === "answer") cr.capture?.response(result.peeked.body);
+  // An aborted request failed because of the abort, whatever the transport saw as it was cut.
+  const unanswered = result.kind === "failed" && signal.aborted ? { ...result, failure: abortFailure(signal, "the client went away") } : result;
+  const answer = answerUncommitted(unanswered, cr.rid, cr.ctx.secrets);
+  rec.failure_class = unanswered.kind === "failed" ? unanswered.failure.failureClass : unanswered.peeked.kind === "error_status" ? "http_status" : "in_stream_error";
+  rec.err_type = rec.failure_class === "client_abort" ? "client_abort" : answer.errType;
+  if (result.kind === "answer" && result.peeked.kind === "in_stream_error") applyObservation(rec, result.peeked.observation);
+  rec.upstream_request_id = result.kind === "answer" ? upstreamRequestId(result.peeked.response.headers) : null;
+  cr.finish(rec.failure_class === "client_abort" ? 499 : answer.status);
+  return answer.response;
+}
 
-  const { peeked, release } = result;
-  const { response } = peeked;
-  rec.upstream_request_id = response.headers.find(([k]) => k === "request-id")?.[1] ?? null;
-  rec.first_byte_ms = Math.round(ctx.now() - t0);
-  const stream = guardStream(peeked, rid, {
+/** The committed answer, streamed through the guard; its end completes the record. `done` frees the lane slot and listeners. */
+function streamAnswer(cr: ClientRequest, peeked: Committed, done: () => void): Response {
+  const { ctx, record: rec } = cr;
+  const { response, observation } = peeked;
+  rec.upstream_request_id = upstreamRequestId(response.headers);
+  rec.first_byte_ms = cr.elapsed();
+  const capture = cr.capture;
+  const stream = guardStream(peeked, cr.rid, {
     hide: ctx.secrets,
-    onChunk: capture ? (chunk) => capture?.response(chunk) : undefined,
+    onChunk: capture ? (chunk) => capture.response(chunk) : undefined,
     onFirstContent: () => {
-      rec.ttft_ms ??= Math.round(ctx.now() - t0);
+      rec.ttft_ms ??= cr.elapsed();
     },
     onEnd: (failure) => {
-      release();
-      req.signal.removeEventListener("abort", onClientGone);
-      ctx.shutdown.removeEventListener("abort", onShutdown);
-      applyObservation(rec, peeked.observation);
-      const upstreamError = peeked.observation.error;
-      if (upstreamError && !failure) {
-        // The upstream answered and then sent an error (after commit): recorded as the in-stream
-        // error it is, with the provider's code on the attempt, as one before commit would be.
-        rec.failure_class = "in_stream_error";
-        const last = rec.attempts.at(-1);
-        if (last) rec.attempts = [...rec.attempts.slice(0, -1), { ...last, code: businessCode(upstreamError.raw) ?? upstreamError.type }];
-      } else if (!failure && peeked.sse && !peeked.observation.messageStop) {
-        // The upstream ended the stream early and cleanly; the guard closed it for the client,
-        // who sees a well-formed end. The record says the answer was cut short.
-        rec.failure_class = "protocol";
-      }
-      if (failure) {
-        rec.failure_class = failure.failureClass;
-        rec.err_type ??= failure.failureClass === "client_abort" ? "client_abort" : "stream_error";
-      }
-      finish(response.status);
+      done();
+      const error = observation.error;
+      applyStreamEnd(rec, { observation, sse: peeked.sse, failure, code: error ? (businessCode(error.raw) ?? error.type) : null });
+      cr.finish(response.status);
     },
   });
   const headers = downstreamHeaders(response.headers, ctx.secrets?.text);
-  headers.set("x-ccp-rid", rid);
+  headers.set("x-ccp-rid", cr.rid);
   return new Response(stream, { status: response.status, headers });
 }

@@ -7,6 +7,7 @@ import { redactor } from "../usage/redact.ts";
 import type { Config } from "../config/config.ts";
 import { createRouter } from "../routing/router.ts";
 import { createLaneRuntimes } from "../resilience/lanes.ts";
+import type { TransportFactory } from "../resilience/lane-runtime.ts";
 import { FanoutSink } from "../usage/fanout-sink.ts";
 import { JsonlSink } from "../usage/jsonl-sink.ts";
 import type { UsageSink } from "../usage/record.ts";
@@ -14,7 +15,7 @@ import { rotationPolicy } from "../usage/rotation.ts";
 import { createApp } from "./app.ts";
 import type { Logger, ServerContext } from "./context.ts";
 import { newLiveState } from "./live.ts";
-import { createObservability } from "./observability.ts";
+import { createObservability, type Observability } from "./observability.ts";
 import { StatusCounter } from "./status-counter.ts";
 
 export interface RunningServer {
@@ -33,14 +34,23 @@ const newRid = () => `ccp_${Date.now().toString(36)}${randomBytes(6).toString("h
 /** After the grace period, how long stopping waits for cut requests to write their usage lines. */
 const DRAIN_MS = 3_000;
 
-export function startServer(config: Config, log: Logger): RunningServer {
-  // `ccp start` refuses first, with a hint; this guards every other way of starting a server.
-  const exposure = exposureProblem(config);
-  if (exposure) throw new Error(`${exposure.message} (${exposure.hint})`);
-  const unsafeHome = prepareStateDir(config);
-  if (unsafeHome) throw new Error(`${unsafeHome.message} (${unsafeHome.hint})`);
+/** What a server is made of besides its socket: what tests replace to drive the request path in process. */
+export interface ServerDeps {
+  /** The lanes' transports (default: ccp's own HTTP/1.1 and HTTP/2 clients). */
+  readonly transports?: TransportFactory | undefined;
+}
+
+/** The request path's context and the sinks behind it, without a socket (`createApp(...).fetch` runs it). */
+export interface ServerParts {
+  readonly ctx: ServerContext;
+  readonly obs: Observability;
+  /** Aborts in-flight attempts (the end of the grace period). */
+  readonly cut: () => void;
+}
+
+export function createServerParts(config: Config, log: Logger, deps: ServerDeps = {}): ServerParts {
   const live = newLiveState([]);
-  const lanes = createLaneRuntimes(config.lanes, live);
+  const lanes = createLaneRuntimes(config.lanes, live, deps.transports);
   const obs = createObservability(config, live, log);
   const sinks: UsageSink[] = [
     ...obs.annotators,
@@ -48,7 +58,6 @@ export function startServer(config: Config, log: Logger): RunningServer {
     new StatusCounter(live),
     ...obs.sinks,
   ];
-  const sink = new FanoutSink(sinks);
   const shutdown = new AbortController();
   const ownSecrets = [...Object.values(config.lanes).map((l) => l.key), config.access.key];
   const ctx: ServerContext = {
@@ -56,7 +65,7 @@ export function startServer(config: Config, log: Logger): RunningServer {
     shutdown: shutdown.signal,
     router: createRouter(config),
     lanes,
-    sink,
+    sink: new FanoutSink(sinks),
     live,
     capture: obs.capture,
     log,
@@ -65,6 +74,17 @@ export function startServer(config: Config, log: Logger): RunningServer {
     secrets: secretFilter(ownSecrets),
     redact: redactor(ownSecrets),
   };
+  return { ctx, obs, cut: () => shutdown.abort() };
+}
+
+export function startServer(config: Config, log: Logger, deps: ServerDeps = {}): RunningServer {
+  // `ccp start` refuses first, with a hint; this guards every other way of starting a server.
+  const exposure = exposureProblem(config);
+  if (exposure) throw new Error(`${exposure.message} (${exposure.hint})`);
+  const unsafeHome = prepareStateDir(config);
+  if (unsafeHome) throw new Error(`${unsafeHome.message} (${unsafeHome.hint})`);
+  const { ctx, obs, cut } = createServerParts(config, log, deps);
+  const { live, lanes, sink } = ctx;
   const app = createApp(ctx, obs);
   let port = 0;
   const server = Bun.serve({
@@ -103,9 +123,9 @@ export function startServer(config: Config, log: Logger): RunningServer {
       if (live.inflight > 0) {
         // Grace is over: cut the remaining upstream attempts so each committed stream still ends
         // with an event: error frame (the guard writes it) before the connections are closed.
-        shutdown.abort();
-        const cut = Date.now() + 1_000;
-        while (live.inflight > 0 && Date.now() < cut) await Bun.sleep(10);
+        cut();
+        const until = Date.now() + 1_000;
+        while (live.inflight > 0 && Date.now() < until) await Bun.sleep(10);
       }
       server.stop(true);
       for (const lane of lanes.values()) lane.close();

@@ -1,5 +1,6 @@
 import type { StreamObservation } from "../sse/observer.ts";
-import type { UsageRecord } from "./record.ts";
+import type { FailureClass } from "../upstream/failure.ts";
+import type { AttemptRecord, UsageRecord } from "./record.ts";
 
 /** Starts a usage record with every field present (null until known), so lines always have one shape. */
 export function draftRecord(rid: string, op: UsageRecord["op"], profile: string, port: number): UsageRecord {
@@ -45,4 +46,56 @@ export function applyObservation(r: UsageRecord, o: StreamObservation): void {
   r.cache_creation_input_tokens = o.cacheCreationInputTokens ?? null;
   r.stop_reason = o.stopReason ?? null;
   if (o.error && !r.err_type) r.err_type = o.error.type;
+}
+
+/** What the attempt loop did, as the record keeps it. */
+export interface TriedOutcome {
+  readonly attempts: AttemptRecord[];
+  readonly fallbackFrom: string | undefined;
+  readonly downgraded: boolean;
+  readonly queueMs: number;
+}
+
+export function applyAttempts(r: UsageRecord, o: TriedOutcome): void {
+  r.attempts = o.attempts;
+  r.retries = Math.max(0, o.attempts.length - 1);
+  r.fallback_from = o.fallbackFrom ?? null;
+  r.downgraded = o.downgraded;
+  r.queue_ms = Math.round(o.queueMs);
+  const last = o.attempts.at(-1);
+  r.h2 = last ? last.protocol === "h2" : null;
+}
+
+/** The upstream's `request-id` header, when it sent one. */
+export const upstreamRequestId = (headers: ReadonlyArray<readonly [string, string]>): string | null => headers.find(([k]) => k === "request-id")?.[1] ?? null;
+
+/** How a committed answer ended, as the guard saw it. */
+export interface StreamEnd {
+  readonly observation: StreamObservation;
+  readonly sse: boolean;
+  /** The stream broke (or the client left); undefined when it ended. */
+  readonly failure: { readonly failureClass: FailureClass } | undefined;
+  /** The provider's code of an upstream error after commit ("1302"), else its type. */
+  readonly code: string | null;
+}
+
+/** Fills what the answer's end tells: tokens and stop reason, and why it was not whole when it was not. */
+export function applyStreamEnd(r: UsageRecord, end: StreamEnd): void {
+  const { observation, failure } = end;
+  applyObservation(r, observation);
+  if (observation.error && !failure) {
+    // The upstream answered and then sent an error (after commit): recorded as the in-stream
+    // error it is, with the provider's code on the attempt, as one before commit would be.
+    r.failure_class = "in_stream_error";
+    const last = r.attempts.at(-1);
+    if (last) r.attempts = [...r.attempts.slice(0, -1), { ...last, code: end.code }];
+  } else if (!failure && end.sse && !observation.messageStop) {
+    // The upstream ended the stream early and cleanly; the guard closed it for the client,
+    // who sees a well-formed end. The record says the answer was cut short.
+    r.failure_class = "protocol";
+  }
+  if (failure) {
+    r.failure_class = failure.failureClass;
+    r.err_type ??= failure.failureClass === "client_abort" ? "client_abort" : "stream_error";
+  }
 }

@@ -1,0 +1,42 @@
+import type { Lane } from "../config/config.ts";
+import { readBodyBounded } from "./body-limit.ts";
+import type { Refusal } from "./client-request.ts";
+import type { ServerContext } from "./context.ts";
+import { parseMessagesBody, type ParsedBody } from "./request-body.ts";
+import type { Endpoint } from "./upstream-url.ts";
+
+/** A request read and routed: its body (none for /v1/models) and the lane it goes to first. */
+export interface Routed {
+  readonly ok: true;
+  readonly parsed: ParsedBody | undefined;
+  readonly bytes: Uint8Array | undefined;
+  readonly lane: Lane;
+  /** The model name the first lane is sent (undefined for /v1/models). */
+  readonly model: string | undefined;
+}
+
+/** Refused before any attempt; `parsed` when the body was read (the record names its model). */
+export type Unrouted = Refusal & { readonly ok: false; readonly parsed?: ParsedBody | undefined };
+
+/**
+ * Reads the body once, bounded (never more than limits.max_body_mb held, never longer than
+ * limits.body_timeout_ms), checks it is a Messages body, and asks the router for a lane.
+ * /v1/models has no body: it goes to the catch-all route's lane.
+ */
+export async function readAndRoute(ctx: ServerContext, req: Request, endpoint: Endpoint): Promise<Routed | Unrouted> {
+  if (endpoint === "/v1/models") {
+    const catchAll = ctx.config.routes.find((r) => r.match === "*") ?? ctx.config.routes[0]!;
+    return { ok: true, parsed: undefined, bytes: undefined, lane: ctx.config.lanes[catchAll.lane]!, model: undefined };
+  }
+  const read = await readBodyBounded(req, ctx.config.limits);
+  if (!read.ok) {
+    const left = read.status === 499;
+    return { ok: false, status: left ? 400 : read.status, message: read.message, errType: read.errType, failureClass: left ? "client_abort" : undefined, headers: read.close ? { connection: "close" } : {} };
+  }
+  const check = parseMessagesBody(read.bytes);
+  if (!check.ok) return { ok: false, status: 400, message: check.message };
+  const parsed = check.body;
+  const decision = ctx.router(parsed.model);
+  if (!decision) return { ok: false, status: 400, message: `no route matches model "${parsed.model}"; add a [[routes]] entry with match = "*"`, parsed };
+  return { ok: true, parsed, bytes: read.bytes, lane: decision.lane, model: decision.upstreamModel };
+}
