@@ -14,7 +14,7 @@ import { JsonlSink } from "../../src/usage/jsonl-sink.ts";
 import { LaneHealth } from "../../src/usage/lane-health.ts";
 import { MetricsSink } from "../../src/usage/metrics-sink.ts";
 import { RecentRequests } from "../../src/usage/recent.ts";
-import { newLiveState } from "../../src/server/live.ts";
+import { newLiveState } from "../../src/usage/live.ts";
 import type { UsageRecord } from "../../src/usage/record.ts";
 import { SqliteSink } from "../../src/usage/sqlite-sink.ts";
 

@@ -1,5 +1,5 @@
 import { readEnv } from "../config/env.ts";
-import type { StatusBody } from "../server/status.ts";
+import type { StatusBody } from "./status-body.ts";
 import { isHealthy } from "./health.ts";
 import { httpRequest, instanceUrl } from "./local-http.ts";
 import { proxyKeyEnvFor } from "./shell-env.ts";

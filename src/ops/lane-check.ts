@@ -1,5 +1,5 @@
 import type { Lane } from "../config/config.ts";
-import { upstreamHeaders } from "../server/forward-headers.ts";
+import { upstreamHeaders } from "../upstream/forward-headers.ts";
 import { dial, trustedRoots } from "../upstream/dial.ts";
 import { httpRequest } from "./local-http.ts";
 

@@ -1,5 +1,5 @@
 import type { Lane } from "../config/config.ts";
-import type { LaneLive } from "../server/live.ts";
+import type { LaneLive } from "../usage/live.ts";
 import { trustedRoots } from "../upstream/dial.ts";
 import { H1Transport } from "../upstream/h1.ts";
 import { H2Transport } from "../upstream/h2.ts";

@@ -1,6 +1,6 @@
 import type { Lane } from "../config/config.ts";
 import { LaneRuntime, realTransports, type TransportFactory } from "./lane-runtime.ts";
-import type { LiveState } from "../server/live.ts";
+import type { LiveState } from "../usage/live.ts";
 
 /** One runtime per lane (transports, HTTP/2 cool-down, concurrency), sharing the live state's lane entries. */
 export function createLaneRuntimes(lanes: Readonly<Record<string, Lane>>, live: LiveState, makeTransport: TransportFactory = realTransports): Map<string, LaneRuntime> {

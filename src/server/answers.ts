@@ -1,7 +1,7 @@
 import type { LoopResult } from "../resilience/attempt-loop.ts";
 import { newObservation, observeJsonBody } from "../sse/observer.ts";
 import { ERROR_TYPE_BY_STATUS, errorResponse } from "./errors.ts";
-import { downstreamHeaders } from "./forward-headers.ts";
+import { downstreamHeaders } from "../upstream/forward-headers.ts";
 import type { SecretFilter } from "./secret-filter.ts";
 
 /** Claude Code gives up at once on a retry-after above 60 s (PROTOCOL.md): never send more. */

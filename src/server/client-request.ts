@@ -6,7 +6,7 @@ import { requestRedactor } from "../usage/redact.ts";
 import { scrubUpstreamFields } from "../usage/upstream-fields.ts";
 import { logValue, type ServerContext } from "./context.ts";
 import { errorResponse } from "./errors.ts";
-import { headerMode } from "./forward-headers.ts";
+import { headerMode } from "../upstream/forward-headers.ts";
 import type { Endpoint } from "./upstream-url.ts";
 
 const OP: Record<Endpoint, UsageRecord["op"]> = {

@@ -3,7 +3,7 @@ import type { Router } from "../routing/router.ts";
 import type { LaneRuntime } from "../resilience/lane-runtime.ts";
 import type { Capture } from "../usage/capture-hook.ts";
 import type { UsageSink } from "../usage/record.ts";
-import type { LiveState } from "./live.ts";
+import type { LiveState } from "../usage/live.ts";
 import type { SecretFilter } from "./secret-filter.ts";
 
 /**

@@ -1,6 +1,6 @@
 import type { ServerContext } from "./context.ts";
 import type { Observability } from "./observability.ts";
-import { readiness } from "./observe-routes.ts";
+import { readiness } from "./readiness.ts";
 
 const RECENT_ROWS = 40;
 const RATE_WINDOW_MS = 5 * 60_000;

@@ -1,3 +1,5 @@
+import { errorEnvelope } from "../sse/error-frame.ts";
+
 /**
  * Anthropic-shaped errors (PROTOCOL.md "Error envelope"): the same envelope serves
  * HTTP error bodies and the data of an in-stream `event: error` frame.
@@ -19,18 +21,9 @@ export const ERROR_TYPE_BY_STATUS: Readonly<Record<number, string>> = {
   529: "overloaded_error",
 };
 
-export function errorEnvelope(type: string, message: string, rid: string): string {
-  return JSON.stringify({ type: "error", error: { type, message }, request_id: rid });
-}
-
 export function errorResponse(status: number, message: string, rid: string, type?: string, headers: Record<string, string> = {}): Response {
   return new Response(errorEnvelope(type ?? ERROR_TYPE_BY_STATUS[status] ?? "api_error", message, rid), {
     status,
     headers: { "content-type": "application/json", "request-id": rid, "x-ccp-rid": rid, ...headers },
   });
-}
-
-/** A well-formed in-stream error frame that ends a committed SSE stream. */
-export function errorFrame(type: string, message: string, rid: string): string {
-  return `event: error\ndata: ${errorEnvelope(type, message, rid)}\n\n`;
 }

@@ -11,7 +11,7 @@ import { answerUncommitted } from "./answers.ts";
 import { ClientRequest } from "./client-request.ts";
 import type { ServerContext } from "./context.ts";
 import { estimateInputTokens } from "./count-tokens-local.ts";
-import { downstreamHeaders, upstreamHeaders } from "./forward-headers.ts";
+import { downstreamHeaders, upstreamHeaders } from "../upstream/forward-headers.ts";
 import { readAndRoute, type Routed } from "./read-request.ts";
 import { cachedUpstreamUrl, type Endpoint } from "./upstream-url.ts";
 

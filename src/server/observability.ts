@@ -9,7 +9,7 @@ import { rotateByCopyTruncate, rotationPolicy } from "../usage/rotation.ts";
 import { SqliteSink } from "../usage/sqlite-sink.ts";
 import { usageDbPath } from "../usage/sqlite-store.ts";
 import type { Logger } from "./context.ts";
-import type { LiveState } from "./live.ts";
+import type { LiveState } from "../usage/live.ts";
 
 const LOG_ROTATE_CHECK_MS = 60_000;
 

@@ -1,21 +1,21 @@
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
 import { exposureProblem, hostPort } from "../config/access.ts";
-import { prepareStateDir } from "../ops/state-dir.ts";
-import { secretFilter } from "./secret-filter.ts";
-import { redactor } from "../usage/redact.ts";
 import type { Config } from "../config/config.ts";
-import { createRouter } from "../routing/router.ts";
-import { createLaneRuntimes } from "../resilience/lanes.ts";
+import { prepareStateDir } from "../ops/state-dir.ts";
 import type { TransportFactory } from "../resilience/lane-runtime.ts";
+import { createLaneRuntimes } from "../resilience/lanes.ts";
+import { createRouter } from "../routing/router.ts";
 import { FanoutSink } from "../usage/fanout-sink.ts";
 import { JsonlSink } from "../usage/jsonl-sink.ts";
+import { newLiveState } from "../usage/live.ts";
+import { usageLogPath } from "../usage/paths.ts";
 import type { UsageSink } from "../usage/record.ts";
+import { redactor } from "../usage/redact.ts";
 import { rotationPolicy } from "../usage/rotation.ts";
 import { createApp } from "./app.ts";
 import type { Logger, ServerContext } from "./context.ts";
-import { newLiveState } from "./live.ts";
 import { createObservability, type Observability } from "./observability.ts";
+import { secretFilter } from "./secret-filter.ts";
 import { StatusCounter } from "./status-counter.ts";
 
 export interface RunningServer {
@@ -25,9 +25,7 @@ export interface RunningServer {
   stop(graceMs?: number): Promise<void>;
 }
 
-export function usageLogPath(config: Pick<Config, "home" | "profile">): string {
-  return join(config.home, "logs", config.profile, "usage.jsonl");
-}
+export { usageLogPath };
 
 const newRid = () => `ccp_${Date.now().toString(36)}${randomBytes(6).toString("hex")}`;
 

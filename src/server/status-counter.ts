@@ -1,5 +1,5 @@
 import type { UsageRecord, UsageSink } from "../usage/record.ts";
-import type { LiveState } from "./live.ts";
+import type { LiveState } from "../usage/live.ts";
 
 export interface Counts {
   requests: number;

@@ -2,44 +2,13 @@ import type { ServerContext } from "./context.ts";
 import { errorResponse } from "./errors.ts";
 import { StatusCounter } from "./status-counter.ts";
 // serve.ts owns the usage log path (rotation may change it); a function import, safe in the cycle.
-import { usageLogPath } from "./serve.ts";
+import type { LaneStatus, StatusBody } from "../ops/status-body.ts";
+export type { LaneStatus, StatusBody };
+import { usageLogPath } from "../usage/paths.ts";
 
 export const STATUS_PATH = "/status";
 
 /** GET /status: what `ccp status` shows. Holds no key or token, only whether one is present. */
-export interface StatusBody {
-  readonly service: "ccp";
-  readonly pid: number;
-  readonly host: string;
-  readonly port: number;
-  readonly profile: string;
-  /** Config file in use, or null for the built-in defaults. */
-  readonly config: string | null;
-  readonly usage_log: string;
-  readonly started_at: string;
-  readonly uptime_s: number;
-  readonly persist: boolean;
-  readonly fallback: string;
-  readonly requests: number;
-  readonly errors: number;
-  readonly inflight: number;
-  readonly lanes: readonly LaneStatus[];
-}
-
-export interface LaneStatus {
-  readonly name: string;
-  /** As configured. */
-  readonly transport: string;
-  /** What the lane's next attempt uses (differs from transport after a downgrade). */
-  readonly protocol: string;
-  readonly base_url: string;
-  readonly dialect: string;
-  readonly auth: string;
-  /** "client": passthrough; "present" / "missing": the lane's own key (never its value). */
-  readonly credentials: "client" | "present" | "missing";
-  readonly requests: number;
-  readonly errors: number;
-}
 
 export function statusBody(ctx: ServerContext, port: number): StatusBody {
   const counter = StatusCounter.of(ctx.live);

@@ -1,5 +1,5 @@
 import type { Committed } from "../resilience/peek.ts";
-import { errorFrame } from "../server/errors.ts";
+import { errorFrame } from "./error-frame.ts";
 import { UpstreamFailure } from "../upstream/failure.ts";
 import { closingFrames, lastFrameEnd } from "./frames.ts";
 import { observeEvent, observeJsonBody } from "./observer.ts";

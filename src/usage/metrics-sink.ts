@@ -1,4 +1,4 @@
-import type { LiveState } from "../server/live.ts";
+import type { LiveState } from "./live.ts";
 import type { LaneHealth } from "./lane-health.ts";
 import { Registry } from "./metrics-registry.ts";
 import type { UsageRecord, UsageSink } from "./record.ts";

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { newLiveState } from "../../src/server/live.ts";
+import { newLiveState } from "../../src/usage/live.ts";
 import { LaneHealth } from "../../src/usage/lane-health.ts";
 import { Registry } from "../../src/usage/metrics-registry.ts";
 import { MetricsSink } from "../../src/usage/metrics-sink.ts";

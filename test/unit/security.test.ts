@@ -5,7 +5,7 @@ import { configFileWarnings } from "../../src/config/file-safety.ts";
 import { ConfigError, loadConfig } from "../../src/config/load.ts";
 import { AccessGate } from "../../src/server/access.ts";
 import { readBodyBounded } from "../../src/server/body-limit.ts";
-import { upstreamHeaders } from "../../src/server/forward-headers.ts";
+import { upstreamHeaders } from "../../src/upstream/forward-headers.ts";
 import { parseMessagesBody } from "../../src/server/request-body.ts";
 import { cachedUpstreamUrl, upstreamUrl } from "../../src/server/upstream-url.ts";
 import { writeConfig } from "../support/config-file.ts";
