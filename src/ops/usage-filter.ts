@@ -1,4 +1,5 @@
 import type { UsageRecord } from "../usage/record.ts";
+import { isError } from "../usage/outcome.ts";
 
 /** A usage.jsonl line as read back: older lines may lack newer fields, so every field is optional. */
 export type UsageLine = Readonly<Partial<UsageRecord>>;
@@ -31,7 +32,6 @@ export function statusMatcher(text: string): ((status: number) => boolean) | und
   return undefined;
 }
 
-export const isError = (r: UsageLine): boolean => (r.status ?? 0) >= 400 || Boolean(r.err_type) || Boolean(r.failure_class);
 
 export function matchesFilter(r: UsageLine, f: UsageFilter): boolean {
   if (f.lane !== undefined && r.lane !== f.lane) return false;

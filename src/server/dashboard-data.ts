@@ -7,11 +7,12 @@ const RATE_WINDOW_MS = 5 * 60_000;
 
 /**
  * What the dashboard shows, in one JSON answer (GET /dashboard/data). Totals are read from
- * the metrics registry itself, so the page and /metrics can never disagree.
+ * the metrics registry itself, so the page and /metrics can never disagree. Errors are
+ * requests (usage/outcome.ts); failed attempts are counted apart.
  */
 export function dashboardData(ctx: ServerContext, obs: Observability, port: number) {
   const m = obs.metrics.m;
-  const errors = m.requests.series().reduce((n, s) => n + (Number(s.labels.status) >= 400 ? s.value : 0), 0);
+  const failedAttempts = (where: { lane?: string } = {}) => m.attempts.total(where) - m.attempts.total({ ...where, outcome: "ok" });
   const ready = readiness(ctx, obs);
   return {
     now: Date.now(),
@@ -22,12 +23,12 @@ export function dashboardData(ctx: ServerContext, obs: Observability, port: numb
     ready: ready.status,
     totals: {
       requests: m.requests.total(),
-      errors,
+      errors: m.errors.total(),
       inflight: ctx.live.inflight,
       retries: m.retries.total(),
       fallbacks: m.fallbacks.total(),
       downgrades: m.downgrades.total(),
-      upstream_failures: m.failures.total(),
+      failed_attempts: failedAttempts(),
     },
     /** Requests per minute over the last 5 minutes. */
     rate_per_min: Math.round((obs.recent.countSince(RATE_WINDOW_MS) / (RATE_WINDOW_MS / 60_000)) * 10) / 10,
@@ -36,7 +37,8 @@ export function dashboardData(ctx: ServerContext, obs: Observability, port: numb
       ...l,
       queue_depth: ctx.live.lanes.get(l.name)?.queueDepth ?? 0,
       requests: m.requests.total({ lane: l.name }),
-      upstream_failures: m.failures.total({ lane: l.name }),
+      errors: m.errors.total({ lane: l.name }),
+      failed_attempts: failedAttempts({ lane: l.name }),
       ok_attempts: m.attempts.total({ lane: l.name, outcome: "ok" }),
     })),
     minutes: obs.recent.perMinute(),

@@ -46,12 +46,12 @@ function chart(points) {
 function render(d) {
   set("requests", d.totals.requests); set("errors", d.totals.errors); set("inflight", d.totals.inflight);
   set("rate", d.rate_per_min); set("retries", d.totals.retries); set("fallbacks", d.totals.fallbacks);
-  set("upstream_failures", d.totals.upstream_failures); set("ready", d.ready);
+  set("failed_attempts", d.totals.failed_attempts); set("ready", d.ready);
   set("ttft_p50", ms(d.ttft_hour.p50)); set("ttft_p95", ms(d.ttft_hour.p95)); set("ttft_p99", ms(d.ttft_hour.p99));
   set("profile", d.profile); set("port", d.port); set("updated", new Date(d.now).toLocaleTimeString());
   $("#lanes").innerHTML = d.lanes.map((l) => '<tr data-lane="' + esc(l.name) + '"><td>' + esc(l.name) + '</td><td data-k="protocol">' + esc(l.protocol) +
     '</td><td><span class="pill ' + esc(l.state) + '" data-k="state">' + esc(l.state) + (l.failure_class ? " · " + esc(l.failure_class) : "") +
-    '</span></td><td data-k="lane_requests">' + l.requests + '</td><td data-k="lane_failures">' + l.upstream_failures + '</td><td data-k="queue">' + l.queue_depth + "</td></tr>").join("");
+    '</span></td><td data-k="lane_requests">' + l.requests + '</td><td data-k="lane_errors">' + l.errors + '</td><td data-k="lane_failed_attempts">' + l.failed_attempts + '</td><td data-k="queue">' + l.queue_depth + "</td></tr>").join("");
   chart(d.minutes);
   $("#recent").innerHTML = d.recent.map((r) => { const fail = r.status >= 400 || r.failure_class; return '<tr class="' + (fail ? "fail" : "") + '" data-rid="' + esc(r.rid) + '"><td>' + esc(new Date(r.ts).toLocaleTimeString()) +
     "</td><td>" + esc(r.lane) + "</td><td>" + esc(r.model) + "</td><td>" + esc(r.protocol) + '</td><td class="st">' + r.status + "</td><td>" + ms(r.ttft_ms) + "</td><td>" + ms(r.latency_ms) +
@@ -89,9 +89,9 @@ export const DASHBOARD_HTML = `<!doctype html>
  <div class="kpi"><span class="dim">ttft p99</span><b data-k="ttft_p99">-</b></div>
  <div class="kpi"><span class="dim">retries</span><b data-k="retries">-</b></div>
  <div class="kpi"><span class="dim">fallbacks</span><b data-k="fallbacks">-</b></div>
- <div class="kpi"><span class="dim">upstream failures</span><b data-k="upstream_failures">-</b></div>
+ <div class="kpi"><span class="dim">failed attempts</span><b data-k="failed_attempts">-</b></div>
 </section>
-<section class="lanes"><h2>Lanes</h2><table><thead><tr><th>lane</th><th>protocol</th><th>health</th><th>requests</th><th>failures</th><th>queue</th></tr></thead><tbody id="lanes"></tbody></table></section>
+<section class="lanes"><h2>Lanes</h2><table><thead><tr><th>lane</th><th>protocol</th><th>health</th><th>requests</th><th>errors</th><th>failed attempts</th><th>queue</th></tr></thead><tbody id="lanes"></tbody></table></section>
 <section class="chart"><h2>Time to first token, per minute, last hour</h2>
 <div class="legend"><span><i style="background:#58a6ff"></i>p50</span><span><i style="background:#d29922"></i>p95</span><span><i style="background:#f85149"></i>p99</span></div>
 <svg id="chart" viewBox="0 0 640 200" width="100%" role="img" aria-label="ttft percentiles per minute"></svg></section>

@@ -1,9 +1,10 @@
 import type { UsageRecord, UsageSink } from "../usage/record.ts";
 import type { LiveState } from "../usage/live.ts";
+import { isError } from "../usage/outcome.ts";
 
 export interface Counts {
   requests: number;
-  /** Requests that ended with an error status or an error frame (client aborts included). */
+  /** Requests whose client did not get a complete answer (usage/outcome.ts). */
   errors: number;
 }
 
@@ -24,7 +25,7 @@ export class StatusCounter implements UsageSink {
   }
 
   write(record: UsageRecord): void {
-    const failed = record.status >= 400 || record.err_type !== null;
+    const failed = isError(record);
     this.total.requests++;
     if (failed) this.total.errors++;
     if (record.lane === null) return;

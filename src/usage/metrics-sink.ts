@@ -1,6 +1,7 @@
 import type { LiveState } from "./live.ts";
 import type { LaneHealth } from "./lane-health.ts";
 import { Registry } from "./metrics-registry.ts";
+import { isError } from "./outcome.ts";
 import type { UsageRecord, UsageSink } from "./record.ts";
 
 /** Seconds; ttft and duration share them (a slow GLM first token takes minutes). */
@@ -16,7 +17,7 @@ function declare(r: Registry) {
   return {
     requests: r.register({ name: "ccp_requests_total", type: "counter", help: "Client requests finished, by lane, client model, HTTP status the client got and protocol of the answering attempt.", labels: ["lane", "model", "status", "protocol"] }),
     attempts: r.register({ name: "ccp_upstream_attempts_total", type: "counter", help: "Upstream attempts, by lane, protocol and outcome (ok or a failure class).", labels: ["lane", "protocol", "outcome"] }),
-    failures: r.register({ name: "ccp_upstream_failures_total", type: "counter", help: "Upstream attempts that failed, by lane, protocol and failure class.", labels: ["lane", "protocol", "failure_class"] }),
+    errors: r.register({ name: "ccp_request_errors_total", type: "counter", help: "Client requests whose client did not get a complete answer (an error status, a stream cut, an error after commit, the client leaving), by lane and failure class (none for an error status the upstream gave).", labels: ["lane", "failure_class"] }),
     retries: r.register({ name: "ccp_retries_total", type: "counter", help: "Attempts after the first one of a request, by the lane they went to.", labels: ["lane"] }),
     downgrades: r.register({ name: "ccp_h2_downgrades_total", type: "counter", help: "HTTP/2 attempts followed by an HTTP/1.1 attempt on the same lane.", labels: ["lane"] }),
     fallbacks: r.register({ name: "ccp_fallbacks_total", type: "counter", help: "Requests moved from one lane to another.", labels: ["from", "to"] }),
@@ -89,9 +90,9 @@ export class MetricsSink implements UsageSink {
     const lane = r.lane ?? "none";
     const model = this.#models.of(r.model ?? "none");
     m.requests.inc({ lane, model, status: String(r.status), protocol: answeringProtocol(r) });
+    if (isError(r)) m.errors.inc({ lane, failure_class: r.failure_class ?? "none" });
     r.attempts.forEach((a, i) => {
       m.attempts.inc({ lane: a.lane, protocol: a.protocol, outcome: a.outcome });
-      if (a.outcome !== "ok") m.failures.inc({ lane: a.lane, protocol: a.protocol, failure_class: a.outcome });
       if (a.outcome === "in_stream_error") {
         const code = a.code ?? (i === r.attempts.length - 1 ? r.err_type : null) ?? "unknown";
         m.inStreamErrors.inc({ lane: a.lane, code: this.#codes.of(code) });

@@ -1,4 +1,5 @@
 import { ascending, percentile } from "./percentile.ts";
+import { isError } from "./outcome.ts";
 
 /** The fields of a usage record that statistics read (from usage.jsonl or SQLite alike). */
 export interface StatInput {
@@ -46,8 +47,7 @@ export interface StatGroup {
   readonly cache_creation_input_tokens: number;
 }
 
-/** A request failed when the client got an error status, an error event, or a stream that broke after it started (as `ccp usage --errors`). */
-export const isError = (r: Pick<StatInput, "status" | "failure_class" | "err_type">): boolean => r.status >= 400 || r.failure_class !== null || r.err_type !== null;
+export { isError };
 
 /** The protocol that answered: the last attempt's, else the record's h2 flag. */
 export function protoOf(r: Pick<StatInput, "attempts" | "h2">): string {

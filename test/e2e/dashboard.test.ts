@@ -61,16 +61,18 @@ test.skipIf(Boolean(why))("the dashboard, in headless Chromium, shows live numbe
     await page.waitForFunction((n) => document.body.dataset.loaded === String(n), total, { timeout: 10_000 });
     const shown = async (k: string, scope = "") => (await page.textContent(`${scope} [data-k="${k}"]`))?.trim();
     expect(Number(await shown("requests"))).toBe(total);
-    const errors = m.families.find((f) => f.name === "ccp_requests_total")!.metrics.reduce((n, s) => n + (Number(s.labels?.status) >= 400 ? Number(s.value) : 0), 0);
+    const errors = sample(m, "ccp_request_errors_total");
     expect(errors).toBe(6);
     expect(Number(await shown("errors"))).toBe(errors);
     expect(Number(await shown("inflight"))).toBe(sample(m, "ccp_inflight_requests"));
     expect(Number(await shown("retries"))).toBe(sample(m, "ccp_retries_total"));
-    expect(Number(await shown("upstream_failures"))).toBe(sample(m, "ccp_upstream_failures_total"));
+    const failedAttempts = (lane?: string) => sample(m, "ccp_upstream_attempts_total", lane ? { lane } : {}) - sample(m, "ccp_upstream_attempts_total", lane ? { lane, outcome: "ok" } : { outcome: "ok" });
+    expect(Number(await shown("failed_attempts"))).toBe(failedAttempts());
     for (const lane of ["zai", "anthropic"]) {
       const row = `#lanes tr[data-lane="${lane}"]`;
       expect(Number(await shown("lane_requests", row))).toBe(sample(m, "ccp_requests_total", { lane }));
-      expect(Number(await shown("lane_failures", row))).toBe(sample(m, "ccp_upstream_failures_total", { lane }));
+      expect(Number(await shown("lane_errors", row))).toBe(sample(m, "ccp_request_errors_total", { lane }));
+      expect(Number(await shown("lane_failed_attempts", row))).toBe(failedAttempts(lane));
       const protocol = m.families.find((f) => f.name === "ccp_lane_protocol")!.metrics.find((s) => s.labels?.lane === lane && s.value === "1")!.labels!.protocol;
       expect(await shown("protocol", row)).toBe(protocol);
       expect(await shown("state", row)).toBe("reachable");

@@ -75,12 +75,12 @@ attempts = 1
     expect(sample(m, "ccp_requests_total", { lane: "anthropic", status: "401", protocol: "h2" })).toBe(1);
     expect(sample(m, "ccp_requests_total", { lane: "anthropic", status: "200", protocol: "h2" })).toBe(2);
     // The two counters operators asked for (README's PromQL).
-    expect(sample(m, "ccp_upstream_failures_total", { lane: "zai", protocol: "h2", failure_class: "headers_timeout" })).toBe(1);
+    expect(sample(m, "ccp_upstream_attempts_total", { lane: "zai", protocol: "h2", outcome: "headers_timeout" })).toBe(1);
     expect(sample(m, "ccp_upstream_attempts_total", { lane: "zai", protocol: "h1", outcome: "ok" })).toBe(4);
-    expect(sample(m, "ccp_upstream_failures_total", { lane: "zai", protocol: "h1", failure_class: "http_status" })).toBe(1);
-    expect(sample(m, "ccp_upstream_failures_total", { lane: "zai", protocol: "h1", failure_class: "in_stream_error" })).toBe(1);
-    expect(sample(m, "ccp_upstream_failures_total", { lane: "anthropic", protocol: "h2", failure_class: "http_status" })).toBe(1);
-    expect(sample(m, "ccp_upstream_failures_total")).toBe(4);
+    expect(sample(m, "ccp_upstream_attempts_total", { lane: "zai", protocol: "h1", outcome: "http_status" })).toBe(1);
+    expect(sample(m, "ccp_upstream_attempts_total", { lane: "zai", protocol: "h1", outcome: "in_stream_error" })).toBe(1);
+    expect(sample(m, "ccp_upstream_attempts_total", { lane: "anthropic", protocol: "h2", outcome: "http_status" })).toBe(1);
+    expect(sample(m, "ccp_upstream_attempts_total") - sample(m, "ccp_upstream_attempts_total", { outcome: "ok" })).toBe(4);
     expect(sample(m, "ccp_upstream_attempts_total")).toBe(4 + 3 + 3);
     expect(sample(m, "ccp_retries_total", { lane: "zai" })).toBe(3);
     expect(sample(m, "ccp_retries_total", { lane: "anthropic" })).toBe(0);
@@ -99,6 +99,23 @@ attempts = 1
     // The usage records tell the same story.
     const lines = readUsageLines<{ attempts: unknown[]; lane: string }>(ccp.usageFile);
     expect(lines.filter((l) => l.lane === "zai").map((l) => l.attempts.length)).toEqual([2, 2, 2, 1]);
+
+    // One definition of an error: the 401 and the stream reset after it started. Status,
+    // metrics, dashboard, usage --errors and usage --stats count the same two; failed attempts apart.
+    expect(sample(m, "ccp_request_errors_total")).toBe(2);
+    expect(sample(m, "ccp_request_errors_total", { lane: "anthropic", failure_class: "reset" })).toBe(1);
+    const status = (await (await fetch(`${ccp.url}/status`)).json()) as { errors: number };
+    const dash = (await (await fetch(`${ccp.url}/dashboard/data`)).json()) as { totals: { errors: number; failed_attempts: number } };
+    expect(status.errors).toBe(2);
+    expect(dash.totals.errors).toBe(2);
+    expect(dash.totals.failed_attempts).toBe(4);
+    const home = join(ccp.usageFile, "..", "..", "..");
+    const cli = (args: string[]) => Bun.spawnSync([process.execPath, join(import.meta.dir, "..", "..", "src", "cli", "main.ts"), "usage", ...args, "--json"], { env: { PATH: process.env.PATH ?? "", HOME: home, CCP_HOME: home, NO_COLOR: "1" } });
+    await Bun.sleep(600); // SQLite is written every 250 ms
+    const stats = JSON.parse(cli(["--stats"]).stdout.toString()) as { groups: { requests: number; errors: number }[] };
+    expect(stats.groups).toMatchObject([{ requests: 7, errors: 2 }]);
+    const errorLines = cli(["--errors", "--tail", "100"]).stdout.toString().trim().split("\n").filter(Boolean);
+    expect(errorLines).toHaveLength(2);
   });
 });
 

@@ -62,9 +62,11 @@ describe("metrics derived from usage records", () => {
     expect(sample(f, "ccp_requests_total")).toBe(4);
     expect(sample(f, "ccp_requests_total", { lane: "zai", status: "200", protocol: "h1" })).toBe(2);
     expect(sample(f, "ccp_requests_total", { lane: "anthropic", protocol: "h2" })).toBe(1);
-    expect(sample(f, "ccp_upstream_failures_total", { lane: "zai", protocol: "h2", failure_class: "headers_timeout" })).toBe(1);
+    expect(sample(f, "ccp_upstream_attempts_total", { lane: "zai", protocol: "h2", outcome: "headers_timeout" })).toBe(1);
     expect(sample(f, "ccp_upstream_attempts_total", { lane: "zai", protocol: "h1", outcome: "ok" })).toBe(2);
-    expect(sample(f, "ccp_upstream_failures_total")).toBe(4);
+    expect(sample(f, "ccp_upstream_attempts_total") - sample(f, "ccp_upstream_attempts_total", { outcome: "ok" })).toBe(4);
+    // Errors are requests: the error after commit and the 529, not the retried attempts.
+    expect(sample(f, "ccp_request_errors_total")).toBe(2);
     expect(sample(f, "ccp_retries_total")).toBe(3);
     expect(sample(f, "ccp_h2_downgrades_total", { lane: "zai" })).toBe(1);
     expect(sample(f, "ccp_fallbacks_total", { from: "zai", to: "anthropic" })).toBe(1);
