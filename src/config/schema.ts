@@ -25,12 +25,15 @@ export const TimeoutsSchema = z.strictObject({
 });
 
 export const RetrySchema = z.strictObject({
-  /** Attempts on this lane for one request, the first included (1 = never retry). */
+  /**
+   * Attempts on this lane for one request, the first included (1 = never retry). Overloads
+   * (burst codes, 429, 529, overloaded_error) are retried past it, within budget_ms.
+   */
   attempts: z.number().int().min(1).max(20).default(4),
   /** Full-jitter exponential back-off: each wait is random in [0, min(cap, base·2ⁿ)). */
   base_ms: z.number().int().min(0).default(500),
   cap_ms: z.number().int().min(0).default(8_000),
-  /** Retrying stops when the request has been in the proxy this long. */
+  /** Retrying stops when the request has been in the proxy this long (also the bound on overload retries). */
   budget_ms: positiveMs.default(60_000),
   /** A retry-after longer than this is not waited out in the proxy: the answer goes to the client. */
   retry_after_max_ms: z.number().int().min(0).default(20_000),

@@ -1,12 +1,13 @@
 import type { Config, Lane } from "../config/config.ts";
+import type { RetrySettings } from "../config/schema.ts";
+import { abortFailure, FAILURE_TABLE, isUpstreamFailure, UpstreamFailure, type FailureClass } from "../upstream/failure.ts";
+import type { Protocol, UpstreamRequest } from "../upstream/transport.ts";
 import type { AttemptRecord } from "../usage/record.ts";
-import { abortFailure, FAILURE_TABLE, isUpstreamFailure, UpstreamFailure } from "../upstream/failure.ts";
-import type { UpstreamRequest } from "../upstream/transport.ts";
 import { fullJitterMs, parseRetryAfter } from "./backoff.ts";
 import { classifyFailure, classifyInStreamError, classifyStatus, type Verdict } from "./classify.ts";
 import type { LaneRuntime } from "./lane-runtime.ts";
 import { LimiterRejected, type Release } from "./limiter.ts";
-import { peek, type Committed, type ErrorAnswer, type InStreamError } from "./peek.ts";
+import { peek, type Committed, type Expected, type HttpStatusAnswer, type InStreamError } from "./peek.ts";
 
 /** What one lane needs sent: built per lane, since credentials and model names differ. */
 export type LaneRequest = Omit<UpstreamRequest, "signal" | "timeouts">;
@@ -16,11 +17,13 @@ export interface LoopInput {
   readonly lanes: ReadonlyMap<string, LaneRuntime>;
   readonly fallback: Config["fallback"];
   readonly build: (lane: Lane) => LaneRequest;
+  /** What the client asked for: a 2xx that is something else is a `protocol` failure. */
+  readonly expects: Expected;
   readonly signal: AbortSignal;
   /** Monotonic milliseconds. */
   readonly now: () => number;
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
-  /** An attempt failed at the transport (its record is already in the list): for the server log. */
+  /** An attempt failed (its record is already in the list): for the server log. */
   readonly onFailure?: ((attempt: AttemptRecord, n: number, failure: UpstreamFailure) => void) | undefined;
   readonly random?: () => number;
 }
@@ -37,9 +40,52 @@ interface Outcome {
 
 export type LoopResult =
   | (Outcome & { readonly kind: "committed"; readonly peeked: Committed; readonly release: Release })
-  | (Outcome & { readonly kind: "answer"; readonly peeked: ErrorAnswer | InStreamError; readonly verdict: Verdict; readonly exhausted: boolean })
-  | (Outcome & { readonly kind: "failed"; readonly failure: UpstreamFailure; readonly verdict: Verdict | undefined });
+  | (Outcome & { readonly kind: "answer"; readonly peeked: HttpStatusAnswer | InStreamError; readonly verdict: Verdict; readonly exhausted: boolean })
+  | (Outcome & { readonly kind: "failed"; readonly failure: UpstreamFailure; readonly verdict: Verdict | undefined; readonly exhausted: boolean });
 
+/** What the loop does after an attempt that did not commit. */
+export type Next = { readonly kind: "downgrade" } | { readonly kind: "fallback" } | { readonly kind: "retry"; readonly waitMs: number } | { readonly kind: "stop"; readonly exhausted: boolean };
+
+export interface Situation {
+  /** The attempt's failure class when the transport failed (undefined: the upstream answered). */
+  readonly failure: FailureClass | undefined;
+  readonly verdict: Verdict;
+  readonly protocol: Protocol;
+  readonly canDowngrade: boolean;
+  /** The lane has a fallback lane not yet used by this request. */
+  readonly hasFallback: boolean;
+  readonly policy: Config["fallback"];
+  /** Attempts made on the current lane. */
+  readonly laneTries: number;
+  readonly retry: RetrySettings;
+  /** Since the request entered the loop. */
+  readonly elapsedMs: number;
+  readonly retryAfterMs: number | undefined;
+  readonly random: () => number;
+}
+
+/**
+ * The one decision after a failed attempt. Pure. An `auto` lane's HTTP/2-shaped failure goes
+ * to HTTP/1.1 at once; a connection-level failure to the fallback lane when the policy allows;
+ * a retryable one waits (retry-after up to its cap, else full-jitter back-off) and tries again,
+ * as long as the lane's attempts last (overloads: as long as its time budget lasts, so a burst
+ * storm is waited out in ccp, not handed to the client's own retries; unless attempts = 1,
+ * which means never retry); policy "any" then still
+ * tries the fallback lane. Otherwise the loop stops, `exhausted` when a retry could have helped.
+ */
+export function nextStep(s: Situation): Next {
+  if (s.failure && s.protocol === "h2" && s.canDowngrade && FAILURE_TABLE[s.failure].h2) return { kind: "downgrade" };
+  if (s.hasFallback && s.policy !== "off" && s.verdict.network) return { kind: "fallback" };
+  // attempts = 1 still means "never retry", overloads included.
+  if (s.verdict.retryable && (s.laneTries < s.retry.attempts || (s.verdict.overload && s.retry.attempts > 1))) {
+    // A wait longer than ccp will hold the request: the answer (and its retry-after) goes to the client.
+    if (s.retryAfterMs !== undefined && s.retryAfterMs > s.retry.retry_after_max_ms) return { kind: "stop", exhausted: false };
+    const wait = s.retryAfterMs ?? fullJitterMs(s.laneTries - 1, s.retry.base_ms, s.retry.cap_ms, s.random);
+    if (s.elapsedMs + wait < s.retry.budget_ms) return { kind: "retry", waitMs: wait };
+  }
+  if (s.hasFallback && s.policy === "any" && s.verdict.retryable) return { kind: "fallback" };
+  return { kind: "stop", exhausted: s.verdict.retryable };
+}
 
 const abortableSleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -53,11 +99,16 @@ const abortableSleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener("abort", done, { once: true });
   });
 
+type Tried =
+  | { readonly kind: "committed"; readonly peeked: Committed }
+  | { readonly kind: "answer"; readonly peeked: HttpStatusAnswer | InStreamError; readonly verdict: Verdict; readonly retryAfterMs: number | undefined }
+  | { readonly kind: "failed"; readonly failure: UpstreamFailure; readonly verdict: Verdict };
+
 /**
- * The one place that decides how a request is tried: retries with full-jitter back-off
- * (honouring retry-after up to a cap), HTTP/2 → HTTP/1.1 downgrade, fallback to another
- * lane, lane concurrency. Nothing leaves before the commit point (peek), so every
- * failure here is still invisible to the client. Every attempt is recorded.
+ * The one place that decides how a request is tried: each attempt takes a slot from the
+ * lane's limiter, is sent and peeked (nothing leaves before the commit point, so every failure
+ * here is still invisible to the client), and `nextStep` says what follows. Every attempt is
+ * recorded.
  */
 export async function runAttempts(input: LoopInput): Promise<LoopResult> {
   const { signal, now } = input;
@@ -71,107 +122,106 @@ export async function runAttempts(input: LoopInput): Promise<LoopResult> {
   let queueMs = 0;
   let laneTries = 0;
   let waitMs = 0;
-
   const outcome = (): Outcome => ({ attempts, runtime, fallbackFrom, downgraded, queueMs });
-  const fallbackLane = (): LaneRuntime | undefined => {
-    const name = runtime.lane.fallback_lane;
-    return fallbackFrom === undefined && name !== undefined ? input.lanes.get(name) : undefined;
-  };
+  const gone = (verdict: Verdict | undefined): LoopResult => ({ kind: "failed", failure: abortFailure(signal, "the client went away"), verdict, exhausted: false, ...outcome() });
 
   for (;;) {
     const lane = runtime.lane;
-    const transport = runtime.transport(now());
-    let release: Release = () => {};
-    if (runtime.limiter) {
-      const queued = now();
-      try {
-        release = await runtime.limiter.acquire(signal);
-      } catch (e) {
-        queueMs += now() - queued;
-        const reason = e instanceof LimiterRejected ? e.reason : "queue_full";
-        const failure = reason === "aborted" ? abortFailure(signal, "the client went away while queued") : new UpstreamFailure("queue_full", `lane "${lane.name}": ${(e as Error).message}`);
-        return { kind: "failed", failure, verdict: { retryable: false, network: false, overload: true, code: undefined }, ...outcome() };
-      }
-      queueMs += now() - queued;
+    const queued = now();
+    const slot = await takeSlot(runtime, signal);
+    queueMs += now() - queued;
+    if (slot instanceof UpstreamFailure) return { kind: "failed", failure: slot, verdict: classifyFailure(slot.failureClass), exhausted: false, ...outcome() };
+    const tried = await attemptOnce(input, runtime, attempts, waitMs);
+    if (tried.kind === "committed") {
+      runtime.limiter.onSuccess();
+      return { kind: "committed", peeked: tried.peeked, release: slot, ...outcome() };
     }
-
-    const attemptStart = now();
-    const record = (outcome: AttemptRecord["outcome"], status: number | null, code: string | null) =>
-      attempts.push({ lane: lane.name, protocol: transport.protocol, outcome, status, ms: Math.round(now() - attemptStart), wait_ms: Math.round(waitMs), code });
-
-    let verdict: Verdict;
-    let answer: ErrorAnswer | InStreamError | undefined;
-    let failure: UpstreamFailure | undefined;
-    let retryAfterMs: number | undefined;
-    try {
-      const response = await transport.send({ ...input.build(lane), timeouts: lane.timeouts, signal });
-      const peeked = await peek(response);
-      if (peeked.kind === "commit") {
-        runtime.limiter?.onSuccess();
-        record("ok", response.status, null);
-        return { kind: "committed", peeked, release, ...outcome() };
-      }
-      answer = peeked;
-      const bodyText = new TextDecoder().decode(peeked.body);
-      if (peeked.kind === "error_status") {
-        verdict = classifyStatus(response.status, bodyText);
-        retryAfterMs = parseRetryAfter(response.headers.find(([k]) => k === "retry-after")?.[1], Date.now());
-        record("http_status", response.status, verdict.code ?? null);
-      } else {
-        const err = peeked.observation.error;
-        verdict = classifyInStreamError(err?.type ?? "api_error", err?.message ?? "", bodyText);
-        record("in_stream_error", response.status, verdict.code ?? err?.type ?? null);
-      }
-      // Said like a transport failure, so the operator's log has one line per failed attempt.
-      const why = peeked.kind === "error_status" ? `HTTP ${response.status}: ${bodyText}` : `${peeked.observation.error?.type ?? "error"}: ${peeked.observation.error?.message ?? ""}`;
-      input.onFailure?.(attempts.at(-1)!, attempts.length, new UpstreamFailure(peeked.kind === "error_status" ? "http_status" : "in_stream_error", why.replace(/\s+/g, " ").slice(0, 300)));
-    } catch (e) {
-      failure = isUpstreamFailure(e) ? e : new UpstreamFailure("protocol", (e as Error)?.message ?? String(e));
-      if (signal.aborted) failure = abortFailure(signal, "the client went away");
-      verdict = classifyFailure(failure.failureClass);
-      record(failure.failureClass, null, null);
-      input.onFailure?.(attempts.at(-1)!, attempts.length, failure);
-    }
-    release();
-    if (verdict.overload) runtime.limiter?.onOverload();
+    if (tried.verdict.overload) runtime.limiter.onOverload();
+    slot();
     laneTries++;
     waitMs = 0;
-
-    const giveUp = (exhausted: boolean): LoopResult =>
-      answer ? { kind: "answer", peeked: answer, verdict, exhausted, ...outcome() } : { kind: "failed", failure: failure!, verdict, ...outcome() };
-    if (signal.aborted) return { kind: "failed", failure: abortFailure(signal, "the client went away"), verdict, ...outcome() };
-
-    // An `auto` lane whose HTTP/2 attempt failed in an HTTP/2 way: once more at once, over HTTP/1.1.
-    if (failure && transport.protocol === "h2" && runtime.canDowngrade() && FAILURE_TABLE[failure.failureClass].h2) {
+    if (signal.aborted) return gone(tried.verdict);
+    const fallback = fallbackFrom === undefined && lane.fallback_lane !== undefined ? input.lanes.get(lane.fallback_lane) : undefined;
+    const next = nextStep({
+      failure: tried.kind === "failed" ? tried.failure.failureClass : undefined,
+      verdict: tried.verdict,
+      protocol: attempts.at(-1)!.protocol,
+      canDowngrade: runtime.canDowngrade(),
+      hasFallback: fallback !== undefined,
+      policy: input.fallback,
+      laneTries,
+      retry: lane.retry,
+      elapsedMs: now() - started,
+      retryAfterMs: tried.kind === "answer" ? tried.retryAfterMs : undefined,
+      random,
+    });
+    if (next.kind === "downgrade") {
       runtime.downgrade(now());
       downgraded = true;
-      continue;
-    }
-    // A connection-level failure moves the request to the fallback lane when the policy allows it.
-    const fallback = fallbackLane();
-    if (fallback && input.fallback !== "off" && verdict.network) {
+    } else if (next.kind === "fallback") {
       fallbackFrom = lane.name;
-      runtime = fallback;
+      runtime = fallback!;
       laneTries = 0;
-      continue;
+    } else if (next.kind === "retry") {
+      await sleep(next.waitMs, signal);
+      waitMs = next.waitMs;
+      if (signal.aborted) return gone(tried.verdict);
+    } else if (tried.kind === "answer") {
+      return { kind: "answer", peeked: tried.peeked, verdict: tried.verdict, exhausted: next.exhausted, ...outcome() };
+    } else {
+      return { kind: "failed", failure: tried.failure, verdict: tried.verdict, exhausted: next.exhausted, ...outcome() };
     }
-    if (verdict.retryable && laneTries < lane.retry.attempts) {
-      if (retryAfterMs !== undefined && retryAfterMs > lane.retry.retry_after_max_ms) return giveUp(false);
-      const wait = retryAfterMs ?? fullJitterMs(laneTries - 1, lane.retry.base_ms, lane.retry.cap_ms, random);
-      if (now() - started + wait < lane.retry.budget_ms) {
-        await sleep(wait, signal);
-        waitMs = wait;
-        if (signal.aborted) return { kind: "failed", failure: abortFailure(signal, "the client went away"), verdict, ...outcome() };
-        continue;
-      }
+  }
+}
+
+/** A slot on the lane (at once unless its limiter is engaged), or why none came. */
+async function takeSlot(runtime: LaneRuntime, signal: AbortSignal): Promise<Release | UpstreamFailure> {
+  try {
+    return await runtime.limiter.acquire(signal);
+  } catch (e) {
+    const reason = e instanceof LimiterRejected ? e.reason : "queue_full";
+    if (reason === "aborted") return abortFailure(signal, "the client went away while queued");
+    return new UpstreamFailure(reason, `lane "${runtime.lane.name}": ${(e as Error).message}`);
+  }
+}
+
+/** One attempt: sent, peeked, judged, recorded. */
+async function attemptOnce(input: LoopInput, runtime: LaneRuntime, attempts: AttemptRecord[], waitMs: number): Promise<Tried> {
+  const { lane } = runtime;
+  const transport = runtime.transport(input.now());
+  const start = input.now();
+  let status: number | null = null;
+  const record = (outcome: AttemptRecord["outcome"], code: string | null) =>
+    attempts.push({ lane: lane.name, protocol: transport.protocol, outcome, status, ms: Math.round(input.now() - start), wait_ms: Math.round(waitMs), code });
+  try {
+    const response = await transport.send({ ...input.build(lane), timeouts: lane.timeouts, signal: input.signal });
+    status = response.status;
+    const peeked = await peek(response, input.expects);
+    if (peeked.kind === "commit") {
+      record("ok", null);
+      return { kind: "committed", peeked };
     }
-    // Retries exhausted: the policy "any" still lets the request try the fallback lane.
-    if (fallback && input.fallback === "any" && verdict.retryable) {
-      fallbackFrom = lane.name;
-      runtime = fallback;
-      laneTries = 0;
-      continue;
+    const bodyText = new TextDecoder().decode(peeked.body);
+    let verdict: Verdict;
+    let retryAfterMs: number | undefined;
+    if (peeked.kind === "http_status") {
+      verdict = classifyStatus(response.status, bodyText);
+      retryAfterMs = parseRetryAfter(response.headers.find(([k]) => k === "retry-after")?.[1], Date.now());
+      record("http_status", verdict.code ?? null);
+    } else {
+      const err = peeked.observation.error;
+      verdict = classifyInStreamError(err?.type ?? "api_error", err?.message ?? "", bodyText);
+      record("in_stream_error", verdict.code ?? err?.type ?? null);
     }
-    return giveUp(verdict.retryable);
+    // Said like a transport failure, so the operator's log has one line per failed attempt.
+    const why = peeked.kind === "http_status" ? `HTTP ${response.status}: ${bodyText}` : `${peeked.observation.error?.type ?? "error"}: ${peeked.observation.error?.message ?? ""}`;
+    input.onFailure?.(attempts.at(-1)!, attempts.length, new UpstreamFailure(peeked.kind, why.replace(/\s+/g, " ").slice(0, 300)));
+    return { kind: "answer", peeked, verdict, retryAfterMs };
+  } catch (e) {
+    let failure = isUpstreamFailure(e) ? e : new UpstreamFailure("protocol", (e as Error)?.message ?? String(e));
+    if (input.signal.aborted) failure = abortFailure(input.signal, "the client went away");
+    record(failure.failureClass, null);
+    input.onFailure?.(attempts.at(-1)!, attempts.length, failure);
+    return { kind: "failed", failure, verdict: classifyFailure(failure.failureClass) };
   }
 }

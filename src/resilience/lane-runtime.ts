@@ -20,7 +20,8 @@ export const realTransports: TransportFactory = (lane, protocol) => {
  * `auto` lane, and its concurrency limiter. The attempt loop asks it which transport to use.
  */
 export class LaneRuntime {
-  readonly limiter: AdaptiveLimiter | undefined;
+  /** Engaged from the start by max_concurrency, else by the lane's first overload (limiter.ts). */
+  readonly limiter: AdaptiveLimiter;
   #h1: Transport | undefined;
   #h2: Transport | undefined;
   #h2DisabledUntil = 0;
@@ -30,10 +31,11 @@ export class LaneRuntime {
     readonly live: LaneLive,
     readonly makeTransport: TransportFactory = realTransports,
   ) {
-    this.limiter = lane.max_concurrency > 0 ? new AdaptiveLimiter(lane.max_concurrency, lane.queue_max, lane.queue_timeout_ms) : undefined;
+    const limiter = new AdaptiveLimiter({ max: lane.max_concurrency, queueMax: lane.queue_max, queueTimeoutMs: lane.queue_timeout_ms });
+    this.limiter = limiter;
     live.protocol = lane.transport === "h1" ? "h1" : "h2";
-    const limiter = this.limiter;
-    Object.defineProperty(live, "queueDepth", { get: () => limiter?.queueDepth ?? 0, enumerable: true, configurable: true });
+    Object.defineProperty(live, "queueDepth", { get: () => limiter.queueDepth, enumerable: true, configurable: true });
+    Object.defineProperty(live, "limit", { get: () => limiter.limit, enumerable: true, configurable: true });
   }
 
   /** The transport the next attempt uses. */

@@ -6,7 +6,7 @@ import type { LiveState } from "../usage/live.ts";
 export function createLaneRuntimes(lanes: Readonly<Record<string, Lane>>, live: LiveState, makeTransport: TransportFactory = realTransports): Map<string, LaneRuntime> {
   const out = new Map<string, LaneRuntime>();
   for (const lane of Object.values(lanes)) {
-    const entry = live.lanes.get(lane.name) ?? { protocol: lane.transport === "h1" ? "h1" : "h2", queueDepth: 0 };
+    const entry = live.lanes.get(lane.name) ?? { protocol: lane.transport === "h1" ? "h1" : "h2", queueDepth: 0, limit: Number.POSITIVE_INFINITY };
     live.lanes.set(lane.name, entry);
     out.set(lane.name, new LaneRuntime(lane, entry, makeTransport));
   }

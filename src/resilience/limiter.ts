@@ -1,7 +1,15 @@
 /**
- * An adaptive concurrency limit for one lane: at most `limit` upstream streams at once,
- * the rest wait in a bounded queue with a bounded wait. Burst-limit answers halve the
- * limit; each success adds 1/limit back (AIMD, as TCP congestion control), up to `max`.
+ * An adaptive concurrency limit for one lane: at most `limit` upstream streams at once, the
+ * rest wait in a bounded queue with a bounded wait (AIMD, as TCP congestion control).
+ *
+ * Every lane has one, configured or not. With `max_concurrency` set it starts engaged at that
+ * limit. Without it, it admits everything until the lane's first overload verdict (a burst
+ * code, 429 without a quota code, 529, overloaded_error) and then engages at the concurrency
+ * in flight at that moment: requests wait in ccp's queue instead of re-hitting the provider,
+ * which is what several sessions sharing one key need (the in-stream rate-limit report: per
+ * request back-off alone re-collides). Overloads halve the limit, at most once per
+ * `decreaseEveryMs` (one burst of refusals is one signal, not ten); each admitted stream adds
+ * 1/limit back; after `quietMs` without an overload an unconfigured limiter lets go entirely.
  */
 export class LimiterRejected extends Error {
   override readonly name = "LimiterRejected";
@@ -21,21 +29,39 @@ interface Waiter {
   readonly cleanup: () => void;
 }
 
-export class AdaptiveLimiter {
-  #limit: number;
-  #active = 0;
-  readonly #queue: Waiter[] = [];
+export interface LimiterOptions {
+  /** max_concurrency: the configured ceiling; 0 when none is configured (adaptive only). */
+  readonly max: number;
+  readonly queueMax: number;
+  readonly queueTimeoutMs: number;
+  /** An unconfigured limiter lets go after this long without an overload. */
+  readonly quietMs?: number;
+  /** Overloads closer together than this halve the limit once. */
+  readonly decreaseEveryMs?: number;
+  /** Monotonic milliseconds. */
+  readonly now?: () => number;
+}
 
-  constructor(
-    readonly max: number,
-    readonly queueMax: number,
-    readonly queueTimeoutMs: number,
-  ) {
-    this.#limit = max;
+export class AdaptiveLimiter {
+  /** undefined: not engaged, everything is admitted. */
+  #limit: number | undefined;
+  #active = 0;
+  #lastOverload = Number.NEGATIVE_INFINITY;
+  readonly #queue: Waiter[] = [];
+  readonly #o: Required<LimiterOptions>;
+
+  constructor(o: LimiterOptions) {
+    this.#o = { quietMs: 60_000, decreaseEveryMs: 250, now: () => performance.now(), ...o };
+    this.#limit = o.max > 0 ? o.max : undefined;
   }
 
+  /** The limit in force; Infinity when not engaged. */
   get limit(): number {
-    return Math.max(1, Math.floor(this.#limit));
+    this.#letGoWhenQuiet();
+    return this.#limit === undefined ? Number.POSITIVE_INFINITY : Math.max(1, Math.floor(this.#limit));
+  }
+  get engaged(): boolean {
+    return this.limit !== Number.POSITIVE_INFINITY;
   }
   get active(): number {
     return this.#active;
@@ -46,14 +72,14 @@ export class AdaptiveLimiter {
 
   acquire(signal?: AbortSignal): Promise<Release> {
     if (this.#active < this.limit && this.#queue.length === 0) return Promise.resolve(this.#grant());
-    if (this.#queue.length >= this.queueMax) {
-      return Promise.reject(new LimiterRejected("queue_full", `lane queue is full (${this.queueMax} waiting)`));
+    if (this.#queue.length >= this.#o.queueMax) {
+      return Promise.reject(new LimiterRejected("queue_full", `lane queue is full (${this.#o.queueMax} waiting)`));
     }
     return new Promise<Release>((resolve, reject) => {
       const timer = setTimeout(() => {
         remove();
-        reject(new LimiterRejected("queue_timeout", `waited ${this.queueTimeoutMs} ms for a lane slot`));
-      }, this.queueTimeoutMs);
+        reject(new LimiterRejected("queue_timeout", `waited ${this.#o.queueTimeoutMs} ms for a lane slot`));
+      }, this.#o.queueTimeoutMs);
       const onAbort = () => {
         remove();
         reject(new LimiterRejected("aborted", "the client went away while queued"));
@@ -73,14 +99,32 @@ export class AdaptiveLimiter {
     });
   }
 
-  /** The upstream answered with a burst or overload signal: back off multiplicatively. */
+  /**
+   * The upstream answered with a burst or overload signal (called while the attempt still
+   * holds its slot): engage at the concurrency in flight, or back off multiplicatively.
+   */
   onOverload(): void {
-    this.#limit = Math.max(1, this.#limit / 2);
+    const now = this.#o.now();
+    const recent = now - this.#lastOverload < this.#o.decreaseEveryMs;
+    this.#lastOverload = now;
+    // Engaged at the concurrency in flight, and this verdict backs it off like any other.
+    if (this.#limit === undefined) this.#limit = Math.max(1, this.#active / 2);
+    else if (!recent) this.#limit = Math.max(1, this.#limit / 2);
   }
 
-  /** A stream was admitted: recover additively. */
+  /** A stream was admitted: recover additively (up to the configured ceiling, if any). */
   onSuccess(): void {
-    this.#limit = Math.min(this.max, this.#limit + 1 / this.#limit);
+    if (this.#limit !== undefined) {
+      const grown = this.#limit + 1 / this.#limit;
+      this.#limit = this.#o.max > 0 ? Math.min(this.#o.max, grown) : grown;
+    }
+    this.#pump();
+  }
+
+  #letGoWhenQuiet(): void {
+    if (this.#limit === undefined || this.#o.max > 0) return;
+    if (this.#o.now() - this.#lastOverload < this.#o.quietMs) return;
+    this.#limit = undefined;
     this.#pump();
   }
 

@@ -1,4 +1,5 @@
 import type { LoopResult } from "../resilience/attempt-loop.ts";
+import type { LaneRuntime } from "../resilience/lane-runtime.ts";
 import { newObservation, observeJsonBody } from "../sse/observer.ts";
 import { ERROR_TYPE_BY_STATUS, errorResponse } from "./errors.ts";
 import { downstreamHeaders } from "../upstream/forward-headers.ts";
@@ -31,11 +32,13 @@ type Unanswered = Extract<LoopResult, { kind: "answer" } | { kind: "failed" }>;
 export function answerUncommitted(result: Unanswered, rid: string, secrets: SecretFilter | undefined): Answer {
   // Every message below may quote the upstream, which may quote the credential it was sent.
   // The type may come from the upstream too: ccp's envelope carries only a type Anthropic defines.
-  const error = (status: number, message: string, upstreamType?: string): Answer => {
+  const error = (status: number, message: string, upstreamType?: string, headers: Record<string, string> = {}): Answer => {
     const type = upstreamType !== undefined && ERROR_TYPES.has(upstreamType) ? upstreamType : undefined;
-    const response = errorResponse(status, secrets ? secrets.text(message) : message, rid, type);
+    const response = errorResponse(status, secrets ? secrets.text(message) : message, rid, type, headers);
     return { response, status, errType: type ?? ERROR_TYPE_BY_STATUS[status] ?? "api_error" };
   };
+  // ccp waited out the lane's whole budget (or its queue): the client must not hammer at once.
+  const spent = { "retry-after": String(laneRetryAfterS(result.runtime)), "x-should-retry": "false" };
   const lane = result.runtime.lane.name;
   const tries = result.attempts.length;
   const after = tries > 1 ? ` (after ${tries} attempts)` : "";
@@ -43,9 +46,8 @@ export function answerUncommitted(result: Unanswered, rid: string, secrets: Secr
     const f = result.failure;
     // 503 is retried by Anthropic's clients: a restart's new instance (or the same one, started again) takes it.
     if (f.failureClass === "shutdown") return error(503, `ccp: ${f.message}; retry the request`);
-    if (f.failureClass === "queue_full" || f.failureClass === "queue_timeout") {
-      return error(529, `ccp: lane "${lane}" is at its concurrency limit: ${f.message}`);
-    }
+    if (f.failureClass === "queue_full") return error(529, `ccp: lane "${lane}" is at its concurrency limit: ${f.message}`, undefined, { "retry-after": spent["retry-after"] });
+    if (f.failureClass === "queue_timeout") return error(529, `ccp: lane "${lane}" is at its concurrency limit: ${f.message}`, undefined, spent);
     const status = f.failureClass === "headers_timeout" || f.failureClass === "idle_timeout" ? 504 : 502;
     const protocol = result.attempts.at(-1)?.protocol ?? "-";
     return error(status, `ccp: lane "${lane}" (${protocol}): ${f.failureClass}: ${f.message}${after}`);
@@ -53,10 +55,11 @@ export function answerUncommitted(result: Unanswered, rid: string, secrets: Secr
 
   const { peeked } = result;
   const text = new TextDecoder().decode(peeked.body);
-  const upstream529 = peeked.kind === "error_status" && peeked.response.status === 529;
-  if (result.exhausted && result.verdict.overload && !upstream529) {
+  const overloaded = result.exhausted && result.verdict.overload;
+  const upstream529 = peeked.kind === "http_status" && peeked.response.status === 529;
+  if (overloaded && !upstream529) {
     const upstreamMessage = peeked.kind === "in_stream_error" ? peeked.observation.error?.message : messageOf(text);
-    return error(529, `upstream overloaded or rate-limited${after}: ${upstreamMessage ?? "no message"}`);
+    return error(529, `upstream overloaded or rate-limited${after}: ${upstreamMessage ?? "no message"}`, undefined, spent);
   }
   if (peeked.kind === "in_stream_error") {
     // A 200 whose first event was an error is not something a client can parse as a reply:
@@ -69,11 +72,26 @@ export function answerUncommitted(result: Unanswered, rid: string, secrets: Secr
   const retryAfter = Number(headers.get("retry-after"));
   if (Number.isFinite(retryAfter) && retryAfter > MAX_CLIENT_RETRY_AFTER_S) headers.set("retry-after", String(MAX_CLIENT_RETRY_AFTER_S));
   headers.set("x-ccp-rid", rid);
+  // The upstream's own retry-after (capped above) says more than ccp's estimate.
+  if (overloaded) {
+    headers.set("x-should-retry", "false");
+    if (!headers.has("retry-after")) headers.set("retry-after", spent["retry-after"]);
+  }
   const observation = newObservation();
   observeJsonBody(observation, text);
   const status = peeked.response.status;
   const body = secrets ? secrets.bytes(peeked.body) : peeked.body;
   return { response: new Response(body, { status, headers }), status, errType: observation.error?.type ?? ERROR_TYPE_BY_STATUS[status] ?? "api_error" };
+}
+
+/**
+ * How long a client should wait before asking an overloaded lane again: the lane's back-off
+ * ceiling, plus a second for every request queued ahead of it per slot; 1 to 60 s.
+ */
+export function laneRetryAfterS(runtime: Pick<LaneRuntime, "lane" | "limiter">): number {
+  const { limit, queueDepth } = runtime.limiter;
+  const ahead = Number.isFinite(limit) ? Math.ceil(queueDepth / Math.max(1, limit)) : 0;
+  return Math.min(MAX_CLIENT_RETRY_AFTER_S, Math.max(1, Math.ceil(runtime.lane.retry.cap_ms / 1000) + ahead));
 }
 
 function messageOf(text: string): string | undefined {

@@ -1,12 +1,13 @@
 import type { Lane } from "../config/config.ts";
 import { runAttempts, type LaneRequest, type LoopResult } from "../resilience/attempt-loop.ts";
 import { businessCode } from "../resilience/classify.ts";
-import type { Committed } from "../resilience/peek.ts";
+import type { Committed, Expected } from "../resilience/peek.ts";
 import { rewriteForLane } from "../rewrite/index.ts";
 import { laneModel } from "../routing/router.ts";
 import { guardStream } from "../sse/guard.ts";
 import { abortFailure, UpstreamFailure } from "../upstream/failure.ts";
 import { applyAttempts, applyObservation, applyStreamEnd, upstreamRequestId } from "../usage/draft.ts";
+import type { AttemptRecord } from "../usage/record.ts";
 import { answerUncommitted } from "./answers.ts";
 import { ClientRequest } from "./client-request.ts";
 import type { ServerContext } from "./context.ts";
@@ -38,7 +39,8 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
   const own = answerOwn(cr, routed, endpoint);
   if (own) return own;
   cr.capture = ctx.capture?.begin(cr.rid, req.headers, routed.bytes);
-  const { result, signal, stopListening } = await tryLanes(cr, laneRequests(routed, req, endpoint, search), routed.lane);
+  const expects: Expected = endpoint === "/v1/models" ? "models" : endpoint === "/v1/messages/count_tokens" ? "count" : routed.parsed?.stream ? "stream" : "message";
+  const { result, signal, stopListening } = await tryLanes(cr, laneRequests(routed, req, endpoint, search), routed.lane, expects);
   const answering = result.runtime.lane;
   cr.describe(answering, modelFor(routed, answering));
   applyAttempts(cr.record, result);
@@ -61,7 +63,8 @@ function noteBody(cr: ClientRequest, parsed: NonNullable<Routed["parsed"]>): voi
 function answerOwn(cr: ClientRequest, routed: Routed, endpoint: Endpoint): Response | undefined {
   const { lane, parsed } = routed;
   if (lane.auth === "key" && lane.key === undefined) {
-    return cr.refuse({ status: 500, message: `lane "${lane.name}" needs a key: set the environment variable ${lane.key_env} and restart ccp` });
+    // A configuration mistake: retrying cannot help, so the client is told not to (x-should-retry).
+    return cr.refuse({ status: 500, message: `lane "${lane.name}" needs a key: set the environment variable ${lane.key_env} and restart ccp`, headers: { "x-should-retry": "false" } });
   }
   const counting = lane.count_tokens ?? (lane.dialect === "anthropic" ? "upstream" : "local");
   if (endpoint !== "/v1/messages/count_tokens" || !parsed || counting !== "local") return undefined;
@@ -105,7 +108,7 @@ interface Tried {
 }
 
 /** The attempt loop, cut short when the client leaves or ccp stops. */
-async function tryLanes(cr: ClientRequest, build: (lane: Lane) => LaneRequest, first: Lane): Promise<Tried> {
+async function tryLanes(cr: ClientRequest, build: (lane: Lane) => LaneRequest, first: Lane, expects: Expected): Promise<Tried> {
   const { ctx, req } = cr;
   const abort = new AbortController();
   const onClientGone = () => abort.abort();
@@ -121,13 +124,10 @@ async function tryLanes(cr: ClientRequest, build: (lane: Lane) => LaneRequest, f
     lanes: ctx.lanes,
     fallback: ctx.config.fallback,
     build,
+    expects,
     signal: abort.signal,
     now: ctx.now,
-    // Why an attempt failed, which the usage line (a failure class) does not say: for the operator.
-    onFailure: (a, n, f) => {
-      if (a.outcome === "client_abort") return;
-      ctx.log.warn(`${cr.rid} attempt ${n} lane=${a.lane} proto=${a.protocol} ${a.outcome} after ${a.ms} ms: ${cr.redact(f.message).replace(LINE_BREAKING, " ")}`);
-    },
+    onFailure: (a, n, f) => warnAttempt(cr, a, n, `after ${a.ms} ms`, f.message),
   });
   return { result, signal: abort.signal, stopListening };
 }
@@ -139,12 +139,18 @@ function answerNow(cr: ClientRequest, result: Exclude<LoopResult, { kind: "commi
   // An aborted request failed because of the abort, whatever the transport saw as it was cut.
   const unanswered = result.kind === "failed" && signal.aborted ? { ...result, failure: abortFailure(signal, "the client went away") } : result;
   const answer = answerUncommitted(unanswered, cr.rid, cr.ctx.secrets);
-  rec.failure_class = unanswered.kind === "failed" ? unanswered.failure.failureClass : unanswered.peeked.kind === "error_status" ? "http_status" : "in_stream_error";
+  rec.failure_class = unanswered.kind === "failed" ? unanswered.failure.failureClass : unanswered.peeked.kind;
   rec.err_type = rec.failure_class === "client_abort" ? "client_abort" : answer.errType;
   if (result.kind === "answer" && result.peeked.kind === "in_stream_error") applyObservation(rec, result.peeked.observation);
   rec.upstream_request_id = result.kind === "answer" ? upstreamRequestId(result.peeked.response.headers) : null;
   cr.finish(rec.failure_class === "client_abort" ? 499 : answer.status);
   return answer.response;
+}
+
+/** Why an attempt failed, which the usage line (a failure class) does not say: for the operator. */
+function warnAttempt(cr: ClientRequest, a: AttemptRecord, n: number, when: string, message: string): void {
+  if (a.outcome === "client_abort") return;
+  cr.ctx.log.warn(`${cr.rid} attempt ${n} lane=${a.lane} proto=${a.protocol} ${a.outcome} ${when}: ${cr.redact(message).replace(LINE_BREAKING, " ")}`);
 }
 
 /** The committed answer, streamed through the guard; its end completes the record. `done` frees the lane slot and listeners. */
@@ -164,6 +170,12 @@ function streamAnswer(cr: ClientRequest, peeked: Committed, done: () => void): R
       done();
       const error = observation.error;
       applyStreamEnd(rec, { observation, sse: peeked.sse, failure, code: error ? (businessCode(error.raw) ?? error.type) : null });
+      // A failure after commit is an attempt's failure too: its own warning line, as before commit.
+      const last = rec.attempts.at(-1);
+      if (last && last.outcome !== "ok") {
+        const why = failure?.message ?? (error ? `${error.type}: ${error.message}` : "the upstream ended the stream without message_stop");
+        warnAttempt(cr, last, rec.attempts.length, "after commit", why);
+      }
       cr.finish(response.status);
     },
   });

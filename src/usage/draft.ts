@@ -79,23 +79,29 @@ export interface StreamEnd {
   readonly code: string | null;
 }
 
-/** Fills what the answer's end tells: tokens and stop reason, and why it was not whole when it was not. */
+/**
+ * Fills what the answer's end tells: tokens and stop reason, and, when the client did not get
+ * the whole answer, why, on the line and on the attempt that answered (its outcome is then the
+ * failure, as it would have been before commit).
+ */
 export function applyStreamEnd(r: UsageRecord, end: StreamEnd): void {
   const { observation, failure } = end;
   applyObservation(r, observation);
-  if (observation.error && !failure) {
-    // The upstream answered and then sent an error (after commit): recorded as the in-stream
-    // error it is, with the provider's code on the attempt, as one before commit would be.
-    r.failure_class = "in_stream_error";
-    const last = r.attempts.at(-1);
-    if (last) r.attempts = [...r.attempts.slice(0, -1), { ...last, code: end.code }];
-  } else if (!failure && end.sse && !observation.messageStop) {
-    // The upstream ended the stream early and cleanly; the guard closed it for the client,
-    // who sees a well-formed end. The record says the answer was cut short.
-    r.failure_class = "protocol";
-  }
+  let code: string | null = null;
   if (failure) {
     r.failure_class = failure.failureClass;
     r.err_type ??= failure.failureClass === "client_abort" ? "client_abort" : "stream_error";
+  } else if (observation.error) {
+    // The upstream answered and then sent an error (after commit): the in-stream error it is,
+    // with the provider's code, as one before commit would be.
+    r.failure_class = "in_stream_error";
+    code = end.code;
+  } else if (end.sse && !observation.messageStop) {
+    // The upstream ended the stream early and cleanly; the guard closed it for the client,
+    // who sees a well-formed end. The record says the answer was cut short.
+    r.failure_class = "protocol";
+    r.err_type ??= "stream_error";
   }
+  const last = r.attempts.at(-1);
+  if (last && r.failure_class) r.attempts = [...r.attempts.slice(0, -1), { ...last, outcome: r.failure_class, code: code ?? last.code }];
 }

@@ -13,8 +13,10 @@ export interface LaneLive {
   protocol: Protocol;
   /** Requests waiting for a concurrency slot on the lane. */
   queueDepth: number;
+  /** The lane's concurrency limit in force; Infinity while none is engaged. */
+  limit: number;
 }
 
 export function newLiveState(lanes: Iterable<{ name: string; protocol: Protocol }>): LiveState {
-  return { startedAt: Date.now(), inflight: 0, lanes: new Map([...lanes].map((l) => [l.name, { protocol: l.protocol, queueDepth: 0 }])) };
+  return { startedAt: Date.now(), inflight: 0, lanes: new Map([...lanes].map((l) => [l.name, { protocol: l.protocol, queueDepth: 0, limit: Number.POSITIVE_INFINITY }])) };
 }

@@ -29,6 +29,7 @@ function declare(r: Registry) {
     tokens: r.register({ name: "ccp_tokens_total", type: "counter", help: "Tokens reported by the upstream, by lane, client model and type (input, output, cache_read, cache_creation).", labels: ["lane", "model", "type"] }),
     inflight: r.register({ name: "ccp_inflight_requests", type: "gauge", help: "Client requests being served right now.", labels: [] }),
     queueDepth: r.register({ name: "ccp_queue_depth", type: "gauge", help: "Requests waiting for a concurrency slot on the lane.", labels: ["lane"] }),
+    concurrencyLimit: r.register({ name: "ccp_lane_concurrency_limit", type: "gauge", help: "The lane's concurrency limit in force (max_concurrency, or adapted after an overload); absent while none is engaged.", labels: ["lane"] }),
     laneProtocol: r.register({ name: "ccp_lane_protocol", type: "gauge", help: "1 for the protocol the lane's next attempt uses, 0 for the other.", labels: ["lane", "protocol"] }),
     laneUp: r.register({ name: "ccp_lane_up", type: "gauge", help: "Last known reachability of the lane's upstream: 1 answered, 0 failed to answer (absent until a first attempt).", labels: ["lane"] }),
     startTime: r.register({ name: "ccp_start_time_seconds", type: "gauge", help: "When this ccp started, seconds since the epoch.", labels: [] }),
@@ -78,6 +79,7 @@ export class MetricsSink implements UsageSink {
   constructor(live: LiveState, health: LaneHealth) {
     this.m.inflight.collect(() => [[{}, live.inflight]]);
     this.m.queueDepth.collect(() => [...live.lanes].map(([lane, l]) => [{ lane }, l.queueDepth] as const));
+    this.m.concurrencyLimit.collect(() => [...live.lanes].filter(([, l]) => Number.isFinite(l.limit)).map(([lane, l]) => [{ lane }, l.limit] as const));
     this.m.laneProtocol.collect(() =>
       [...live.lanes].flatMap(([lane, l]) => (["h1", "h2"] as const).map((protocol) => [{ lane, protocol }, l.protocol === protocol ? 1 : 0] as const)),
     );
@@ -104,10 +106,6 @@ export class MetricsSink implements UsageSink {
       if (prev.lane !== a.lane) m.fallbacks.inc({ from: prev.lane, to: a.lane });
       else if (prev.protocol === "h2" && a.protocol === "h1") m.downgrades.inc({ lane: a.lane });
     });
-    // An `event: error` after commit: the stream was answered (attempt "ok") but ended in an upstream error.
-    if (r.attempts.at(-1)?.outcome === "ok" && r.err_type && r.err_type !== "stream_error" && r.err_type !== "client_abort") {
-      m.inStreamErrors.inc({ lane, code: this.#codes.of(r.attempts.at(-1)?.code ?? r.err_type) });
-    }
     if (r.queue_ms > 0) m.queueWait.observe({ lane }, r.queue_ms / 1000);
     if (r.ttft_ms !== null) m.ttft.observe({ lane }, r.ttft_ms / 1000);
     m.duration.observe({ lane }, r.latency_ms / 1000);

@@ -80,7 +80,8 @@ attempts = 1
     expect(sample(m, "ccp_upstream_attempts_total", { lane: "zai", protocol: "h1", outcome: "http_status" })).toBe(1);
     expect(sample(m, "ccp_upstream_attempts_total", { lane: "zai", protocol: "h1", outcome: "in_stream_error" })).toBe(1);
     expect(sample(m, "ccp_upstream_attempts_total", { lane: "anthropic", protocol: "h2", outcome: "http_status" })).toBe(1);
-    expect(sample(m, "ccp_upstream_attempts_total") - sample(m, "ccp_upstream_attempts_total", { outcome: "ok" })).toBe(4);
+    // Four retried attempts, and the stream reset after it started: that attempt's outcome is reset.
+    expect(sample(m, "ccp_upstream_attempts_total") - sample(m, "ccp_upstream_attempts_total", { outcome: "ok" })).toBe(5);
     expect(sample(m, "ccp_upstream_attempts_total")).toBe(4 + 3 + 3);
     expect(sample(m, "ccp_retries_total", { lane: "zai" })).toBe(3);
     expect(sample(m, "ccp_retries_total", { lane: "anthropic" })).toBe(0);
@@ -108,7 +109,7 @@ attempts = 1
     const dash = (await (await fetch(`${ccp.url}/dashboard/data`)).json()) as { totals: { errors: number; failed_attempts: number } };
     expect(status.errors).toBe(2);
     expect(dash.totals.errors).toBe(2);
-    expect(dash.totals.failed_attempts).toBe(4);
+    expect(dash.totals.failed_attempts).toBe(5);
     const home = join(ccp.usageFile, "..", "..", "..");
     const cli = (args: string[]) => Bun.spawnSync([process.execPath, join(import.meta.dir, "..", "..", "src", "cli", "main.ts"), "usage", ...args, "--json"], { env: { PATH: process.env.PATH ?? "", HOME: home, CCP_HOME: home, NO_COLOR: "1" } });
     await Bun.sleep(600); // SQLite is written every 250 ms

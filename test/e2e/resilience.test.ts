@@ -98,7 +98,8 @@ describe("Z.ai burst limit: HTTP 200 then an in-stream [1302]", () => {
       expect(await res.text()).toContain("[1302] High concurrency");
       const [line] = await messagesLines(ccp);
       expect(line).toMatchObject({ status: 200, failure_class: "in_stream_error", err_type: "rate_limit_error" });
-      expect(line!.attempts).toEqual([expect.objectContaining({ outcome: "ok", code: "1302" })]);
+      // The attempt's outcome is what ended the answer, after commit as before.
+      expect(line!.attempts).toEqual([expect.objectContaining({ outcome: "in_stream_error", code: "1302" })]);
       const metrics = await (await fetch(`${ccp.url}/metrics`)).text();
       expect(metrics).toContain('ccp_in_stream_errors_total{lane="zai",code="1302"} 1');
     });
@@ -149,13 +150,18 @@ describe("HTTP status answers", () => {
     });
   });
 
-  test("retries exhausted on overload: a 529 overloaded_error (which clients retry), never a 429", async () => {
-    await upstream.script(Array.from({ length: 3 }, () => ({ kind: "status", status: 429 }) as Behaviour), zaiMessages);
-    await withCcp({ zai: { retry: { attempts: 3, base_ms: 50, cap_ms: 100 } } }, async (ccp) => {
+  test("an overload outlasting the lane's time budget: retried past the attempt count, then a 529 overloaded_error (never a 429) telling the client not to hammer at once", async () => {
+    await upstream.script(Array.from({ length: 40 }, () => ({ kind: "status", status: 429 }) as Behaviour), zaiMessages);
+    await withCcp({ zai: { retry: { attempts: 2, base_ms: 50, cap_ms: 100, budget_ms: 1500 } } }, async (ccp) => {
       const res = await fetch(`${ccp.url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: HAIKU, stream: false, max_tokens: 5, messages: [] }) });
       expect(res.status).toBe(529);
+      expect(res.headers.get("x-should-retry")).toBe("false");
+      expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
       expect(await res.json()).toMatchObject({ type: "error", error: { type: "overloaded_error" } });
+      const [line] = await messagesLines(ccp);
+      expect((line!.attempts as unknown[]).length).toBeGreaterThan(2);
     });
+    await upstream.reset();
   });
 });
 
@@ -165,7 +171,8 @@ describe("streams that end badly after they started", () => {
     await withCcp({}, async (ccp) => {
       ok(await claude(ccp));
       const [first] = await messagesLines(ccp);
-      expect(first).toMatchObject({ status: 200, stream: true, failure_class: "protocol", err_type: null });
+      // The client saw a well-formed end, but not the whole answer: the line says so.
+      expect(first).toMatchObject({ status: 200, stream: true, failure_class: "protocol", err_type: "stream_error" });
     });
   });
 

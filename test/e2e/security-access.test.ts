@@ -26,7 +26,8 @@ const outputs: string[] = [];
 beforeAll(async () => {
   upstream = await startFakeUpstream();
   ccp = await startCcp({
-    config: laneConfig(upstream.url, upstream.caFile, { extra: "" }).replace("port = 0", 'port = 0\nhost = "0.0.0.0"\ncapture = "all"\npersist = true'),
+    // A short budget for the zai lane, so an overload that never ends is answered within a test's time.
+    config: laneConfig(upstream.url, upstream.caFile, { extra: "[lanes.zai.retry]\nbase_ms = 20\ncap_ms = 50\nbudget_ms = 1500\n" }).replace("port = 0", 'port = 0\nhost = "0.0.0.0"\ncapture = "all"\npersist = true'),
     env: { ZAI_API_KEY: ZAI_KEY, CCP_PROXY_KEY: PROXY_KEY },
   });
 });
@@ -180,13 +181,15 @@ describe("an upstream that echoes the lane's key never hands it to a client", ()
 
   test("in ccp's own error messages: burst limits retried to the end, overloads, quota walls", async () => {
     try {
-      await upstream.script(Array.from({ length: 4 }, () => ({ kind: "sse" as const, frames: errorFrame({ type: "rate_limit_error", message: `[1302] too many for key ${ZAI_KEY}` }) })), zai);
+      await upstream.script(Array.from({ length: 200 }, () => ({ kind: "sse" as const, frames: errorFrame({ type: "rate_limit_error", message: `[1302] too many for key ${ZAI_KEY}` }) })), zai);
       const burst = await haiku();
       expect(burst.status).toBe(529);
+      await upstream.reset();
       expect(await expectHidden(burst)).toContain("[1302] too many for key");
 
-      await upstream.script(Array.from({ length: 4 }, () => ({ kind: "status" as const, status: 503, body: { type: "error", error: { type: "api_error", message: `down for ${ZAI_KEY}` } } })), zai);
+      await upstream.script(Array.from({ length: 200 }, () => ({ kind: "status" as const, status: 503, body: { type: "error", error: { type: "api_error", message: `down for ${ZAI_KEY}` } } })), zai);
       const overloaded = await haiku();
+      await upstream.reset();
       expect(overloaded.status).toBe(529);
       await expectHidden(overloaded);
 
@@ -202,7 +205,8 @@ describe("an upstream that echoes the lane's key never hands it to a client", ()
   test("in a committed stream's error frame and in a JSON reply", async () => {
     const start = `event: message_start\ndata: ${JSON.stringify({ type: "message_start", message: { id: "msg_x", type: "message", role: "assistant", model: "glm-4.5-air", content: [], stop_reason: null, usage: { input_tokens: 1, output_tokens: 1 } } })}\n\n`;
     try {
-      await upstream.script([{ kind: "sse", frames: start + errorFrame({ type: "api_error", message: `broke for ${ZAI_KEY}` }) }], zai);
+      const block = 'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n';
+      await upstream.script([{ kind: "sse", frames: start + block + errorFrame({ type: "api_error", message: `broke for ${ZAI_KEY}` }) }], zai);
       const streamed = await haiku();
       expect(streamed.status).toBe(200);
       expect(await expectHidden(streamed)).toContain("event: error");

@@ -22,7 +22,7 @@ transport = "${transport}"
 ca_file = "${caFile}"
 timeouts = { ${timeouts} }
 # Transport behaviour is observed raw here; the attempt loop's retries have their own tests.
-retry = { attempts = 1 }
+retry = { attempts = 1, budget_ms = 1000 }
 [[routes]]
 match = "*"
 lane = "up"
@@ -85,6 +85,7 @@ describe.each([
   });
 
   test("error statuses pass through with their envelope and headers", async () => {
+    // A 529 whose retry-after is beyond the lane's time budget (1 s here) is not waited out.
     await upstream.script([{ kind: "status", status: 401 }, { kind: "status", status: 529, headers: { "retry-after": "3" } }]);
     const a = await post(ccp);
     expect(a.status).toBe(401);
@@ -92,6 +93,7 @@ describe.each([
     const b = await post(ccp);
     expect(b.status).toBe(529);
     expect(b.headers.get("retry-after")).toBe("3");
+    expect(b.headers.get("x-should-retry")).toBe("false");
     expect(await b.json()).toMatchObject({ error: { type: "overloaded_error" } });
   });
 
@@ -137,7 +139,7 @@ describe.each([
   });
 
   test("a client that goes away mid-stream aborts the upstream attempt and is recorded", async () => {
-    await upstream.script([{ kind: "stall_mid_stream", afterEvents: 1 }]);
+    await upstream.script([{ kind: "stall_mid_stream", afterEvents: 2 }]);
     const ac = new AbortController();
     const res = await post(ccp, { signal: ac.signal });
     const reader = res.body!.getReader();
@@ -293,7 +295,7 @@ describe("HTTP/1.1 keep-alive pool", () => {
         },
       },
     });
-    const ccp = startInProcess(config(`http://127.0.0.1:${up.port}`, "h1", upstream.caFile).replace(/^ca_file = .*\n/m, "").replace("retry = { attempts = 1 }", "retry = { attempts = 3 }"));
+    const ccp = startInProcess(config(`http://127.0.0.1:${up.port}`, "h1", upstream.caFile).replace(/^ca_file = .*\n/m, "").replace("retry = { attempts = 1, budget_ms = 1000 }", "retry = { attempts = 3 }"));
     try {
       const send = async () => {
         const res = await post(ccp);

@@ -106,7 +106,7 @@ test("a JSON body: a secret cut by any read boundary, plain or \\u-escaped, neve
         },
       });
       const res: UpstreamResponse = { protocol: "h1", status: 200, headers: [["content-type", "application/json"]], body: stream.getReader() as unknown as ByteSource };
-      const peeked = await peek(res);
+      const peeked = await peek(res, "message");
       if (peeked.kind !== "commit") throw new Error("not committed");
       const text = await new Response(guardStream(peeked, "ccp_test", { hide, onFirstContent: () => {}, onEnd: () => {} })).text();
       expect(text, `cut at ${cut}`).toBe(body.replace(written, "[redacted]"));

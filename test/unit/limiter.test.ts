@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { AdaptiveLimiter, LimiterRejected } from "../../src/resilience/limiter.ts";
 
 test("admits up to the limit, queues the rest in order, releases hand slots on", async () => {
-  const l = new AdaptiveLimiter(2, 10, 10_000);
+  const l = new AdaptiveLimiter({ max: 2, queueMax: 10, queueTimeoutMs: 10_000 });
   const a = await l.acquire();
   const b = await l.acquire();
   const order: string[] = [];
@@ -19,7 +19,7 @@ test("admits up to the limit, queues the rest in order, releases hand slots on",
 });
 
 test("overload halves the limit (never below 1); successes recover it additively up to max", () => {
-  const l = new AdaptiveLimiter(8, 10, 1000);
+  const l = new AdaptiveLimiter({ max: 8, queueMax: 10, queueTimeoutMs: 1000, decreaseEveryMs: 0 });
   l.onOverload();
   expect(l.limit).toBe(4);
   l.onOverload();
@@ -31,7 +31,7 @@ test("overload halves the limit (never below 1); successes recover it additively
 });
 
 test("a full queue, a long wait and an aborted client are rejected with their reason", async () => {
-  const l = new AdaptiveLimiter(1, 1, 50);
+  const l = new AdaptiveLimiter({ max: 1, queueMax: 1, queueTimeoutMs: 50 });
   await l.acquire();
   const waiting = l.acquire();
   await expect(l.acquire()).rejects.toMatchObject({ reason: "queue_full" });

@@ -53,7 +53,7 @@ describe("metrics derived from usage records", () => {
   // Fallback from zai to anthropic after a connect failure.
   sink.write(rec({ lane: "anthropic", ttft_ms: 200, attempts: [attempt("zai", "h1", "connect"), attempt("anthropic", "h2", "ok")] }));
   // An error event after commit (status 200, attempt ok).
-  sink.write(rec({ err_type: "overloaded_error", attempts: [attempt("zai", "h1", "ok")] }));
+  sink.write(rec({ err_type: "overloaded_error", failure_class: "in_stream_error", attempts: [{ ...attempt("zai", "h1", "in_stream_error"), code: "overloaded_error" }] }));
   // A request that queued, then got a 529.
   sink.write(rec({ status: 529, queue_ms: 250, err_type: "overloaded_error", attempts: [attempt("zai", "h1", "http_status")] }));
 
@@ -63,8 +63,9 @@ describe("metrics derived from usage records", () => {
     expect(sample(f, "ccp_requests_total", { lane: "zai", status: "200", protocol: "h1" })).toBe(2);
     expect(sample(f, "ccp_requests_total", { lane: "anthropic", protocol: "h2" })).toBe(1);
     expect(sample(f, "ccp_upstream_attempts_total", { lane: "zai", protocol: "h2", outcome: "headers_timeout" })).toBe(1);
-    expect(sample(f, "ccp_upstream_attempts_total", { lane: "zai", protocol: "h1", outcome: "ok" })).toBe(2);
-    expect(sample(f, "ccp_upstream_attempts_total") - sample(f, "ccp_upstream_attempts_total", { outcome: "ok" })).toBe(4);
+    // The error after commit is its attempt's outcome too.
+    expect(sample(f, "ccp_upstream_attempts_total", { lane: "zai", protocol: "h1", outcome: "ok" })).toBe(1);
+    expect(sample(f, "ccp_upstream_attempts_total") - sample(f, "ccp_upstream_attempts_total", { outcome: "ok" })).toBe(5);
     // Errors are requests: the error after commit and the 529, not the retried attempts.
     expect(sample(f, "ccp_request_errors_total")).toBe(2);
     expect(sample(f, "ccp_retries_total")).toBe(3);

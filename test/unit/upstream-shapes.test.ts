@@ -51,13 +51,13 @@ describe("content codings ccp did not ask for", () => {
   });
 
   test("peek: a gzip JSON answer and a gzip error answer are decoded (and lose their content-encoding); a gzip stream is a protocol failure", async () => {
-    const json = await peek(response(200, [["content-type", "application/json"], ["content-encoding", "gzip"]], zlib.gzipSync(enc('{"type":"message","content":[]}'))));
+    const json = await peek(response(200, [["content-type", "application/json"], ["content-encoding", "gzip"]], zlib.gzipSync(enc('{"type":"message","content":[]}'))), "message");
     expect(json.kind).toBe("commit");
     if (json.kind !== "commit") return;
     expect(dec(json.head[0]!)).toBe('{"type":"message","content":[]}');
     expect(json.response.headers.some(([k]) => k === "content-encoding")).toBe(false);
     const error = await peek(response(429, [["content-type", "application/json"], ["content-encoding", "gzip"]], zlib.gzipSync(enc('{"type":"error"}'))));
-    expect(error.kind === "error_status" && dec(error.body)).toBe('{"type":"error"}');
+    expect(error.kind === "http_status" && dec(error.body)).toBe('{"type":"error"}');
     const stream = peek(response(200, [["content-type", "text/event-stream"], ["content-encoding", "gzip"]], zlib.gzipSync(enc("event: ping\n\n"))));
     expect(stream).rejects.toBeInstanceOf(UpstreamFailure);
     expect((await stream.catch((e: UpstreamFailure) => e)) as UpstreamFailure).toMatchObject({ failureClass: "protocol" });
