@@ -1,6 +1,7 @@
 import type { Config, Lane } from "../config/config.ts";
 import type { RetrySettings } from "../config/schema.ts";
 import { abortFailure, FAILURE_TABLE, isUpstreamFailure, UpstreamFailure, type FailureClass } from "../upstream/failure.ts";
+import { quote } from "../upstream/quote.ts";
 import type { Protocol, UpstreamRequest } from "../upstream/transport.ts";
 import type { AttemptRecord } from "../usage/record.ts";
 import { fullJitterMs, parseRetryAfter } from "./backoff.ts";
@@ -215,7 +216,7 @@ async function attemptOnce(input: LoopInput, runtime: LaneRuntime, attempts: Att
     }
     // Said like a transport failure, so the operator's log has one line per failed attempt.
     const why = peeked.kind === "http_status" ? `HTTP ${response.status}: ${bodyText}` : `${peeked.observation.error?.type ?? "error"}: ${peeked.observation.error?.message ?? ""}`;
-    input.onFailure?.(attempts.at(-1)!, attempts.length, new UpstreamFailure(peeked.kind, why.replace(/\s+/g, " ").slice(0, 300)));
+    input.onFailure?.(attempts.at(-1)!, attempts.length, new UpstreamFailure(peeked.kind, quote(why.replace(/\s+/g, " "), 300)));
     return { kind: "answer", peeked, verdict, retryAfterMs };
   } catch (e) {
     let failure = isUpstreamFailure(e) ? e : new UpstreamFailure("protocol", (e as Error)?.message ?? String(e));

@@ -4,6 +4,7 @@ import { SseParser } from "../sse/parser.ts";
 import type { ByteSource } from "../upstream/body-queue.ts";
 import { contentCoding, decodeBody, withoutCoding } from "../upstream/content-coding.ts";
 import { UpstreamFailure } from "../upstream/failure.ts";
+import { quote } from "../upstream/quote.ts";
 import type { UpstreamResponse } from "../upstream/transport.ts";
 
 /** How a response body is read: the transport's queue (or any reader with read and cancel). */
@@ -68,7 +69,7 @@ const decoder = new TextDecoder();
 
 /** What came back, for a protocol failure's message: status, content type and the first bytes, on one line. */
 function described(r: UpstreamResponse, bytes: Uint8Array): string {
-  const first = decoder.decode(bytes.subarray(0, 160)).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").trim();
+  const first = quote(decoder.decode(bytes.subarray(0, 1024)).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").trim(), 160);
   return `HTTP ${r.status}, content-type ${headerOf(r, "content-type") ?? "(none)"}, ${first ? `body ${JSON.stringify(first)}` : "empty body"}`;
 }
 
@@ -85,7 +86,7 @@ export async function peek(upstream: UpstreamResponse, expects: Expected = "stre
     void reader.cancel().catch(() => {});
     return new UpstreamFailure("protocol", why);
   };
-  if (coding === undefined) throw refuse(`the upstream answered in a content coding ccp cannot read (content-encoding: ${headerOf(upstream, "content-encoding")?.slice(0, 40)}), though ccp asked for identity`);
+  if (coding === undefined) throw refuse(`the upstream answered in a content coding ccp cannot read (content-encoding: ${quote(headerOf(upstream, "content-encoding") ?? "", 40)}), though ccp asked for identity`);
   // A body read whole is decoded here, so everything after the peek sees plain bytes.
   const decoded = (bytes: Uint8Array, max: number): Uint8Array => {
     const out = decodeBody(coding, bytes, max);
@@ -158,7 +159,7 @@ async function peekStream(response: UpstreamResponse, reader: ByteReader, hold: 
     const { done, value } = waited;
     if (done) {
       const text = decoder.decode(concat(head));
-      throw refuse(`the event stream ended before ${started ? "its first content block" : "its first event"}${text.trim() ? `: ${JSON.stringify(text.slice(0, 200))}` : " (empty body)"}`);
+      throw refuse(`the event stream ended before ${started ? "its first content block" : "its first event"}${text.trim() ? `: ${JSON.stringify(quote(text, 200))}` : " (empty body)"}`);
     }
     head.push(value);
     held += value.byteLength;
@@ -173,7 +174,7 @@ async function peekStream(response: UpstreamResponse, reader: ByteReader, hold: 
       else if (ev.event === "message_start") started = { at: performance.now(), bytes: held };
       else wrongFirst = ev.event;
     }
-    if (wrongFirst !== undefined) throw refuse(`the event stream's first event is ${JSON.stringify(wrongFirst.slice(0, 40))}, not message_start (${described(response, concat(head))})`);
+    if (wrongFirst !== undefined) throw refuse(`the event stream's first event is ${JSON.stringify(quote(wrongFirst, 40))}, not message_start (${described(response, concat(head))})`);
     if (verdict === "error") {
       void reader.cancel().catch(() => {});
       return { kind: "in_stream_error", response, body: concat(head), observation };

@@ -3,6 +3,7 @@ import type { LaneRuntime } from "../resilience/lane-runtime.ts";
 import { newObservation, observeJsonBody } from "../sse/observer.ts";
 import { ERROR_TYPE_BY_STATUS, errorResponse } from "./errors.ts";
 import { downstreamHeaders } from "../upstream/forward-headers.ts";
+import { quote } from "../upstream/quote.ts";
 import type { SecretFilter } from "./secret-filter.ts";
 
 /** Claude Code gives up at once on a retry-after above 60 s (PROTOCOL.md): never send more. */
@@ -68,7 +69,7 @@ export function answerUncommitted(result: Unanswered, rid: string, secrets: Secr
     const status = STATUS_BY_ERROR_TYPE[err?.type ?? ""] ?? 500;
     return error(status, `upstream error before the stream started: ${err?.message ?? "unknown"}`, err?.type);
   }
-  const headers = downstreamHeaders(peeked.response.headers, secrets?.text);
+  const headers = downstreamHeaders(peeked.response.headers, secrets);
   const retryAfter = Number(headers.get("retry-after"));
   if (Number.isFinite(retryAfter) && retryAfter > MAX_CLIENT_RETRY_AFTER_S) headers.set("retry-after", String(MAX_CLIENT_RETRY_AFTER_S));
   headers.set("x-ccp-rid", rid);
@@ -97,5 +98,5 @@ export function laneRetryAfterS(runtime: Pick<LaneRuntime, "lane" | "limiter">):
 function messageOf(text: string): string | undefined {
   const o = newObservation();
   observeJsonBody(o, text);
-  return o.error?.message ?? (text.trim().slice(0, 300) || undefined);
+  return o.error?.message ?? (quote(text.trim(), 300) || undefined);
 }

@@ -1,5 +1,5 @@
 import { AccessGate } from "./access.ts";
-import { browserPolicy, browserProblem } from "./browser-guard.ts";
+import { browserPolicy, browserProblem, simpleRequestProblem } from "./browser-guard.ts";
 import type { ServerContext } from "./context.ts";
 import { errorResponse } from "./errors.ts";
 import { forward, type Endpoint } from "./forward.ts";
@@ -29,9 +29,13 @@ export interface App {
   fetch(req: Request, port: number, conn?: Connection): Promise<Response> | Response;
 }
 
-/** Every answer: a browser must never guess another content type than the one ccp declares. */
+/**
+ * Every answer: a browser must never guess another content type than the one ccp declares,
+ * and an upstream's HTML page passed on (a provider's 404, say) runs no script in ccp's origin.
+ */
 function hardened(res: Response): Response {
   res.headers.set("x-content-type-options", "nosniff");
+  if (!res.headers.has("content-security-policy")) res.headers.set("content-security-policy", "default-src 'none'; sandbox");
   return res;
 }
 
@@ -58,6 +62,10 @@ export function createApp(ctx: ServerContext, obs?: Observability): App {
       const hint = access.reason === "missing" ? "this ccp requires its proxy key" : "the proxy key presented is not this ccp's";
       return errorResponse(401, `ccp: ${hint}: send it in the x-ccp-key header (or as x-api-key / authorization: Bearer)`, ctx.newRid());
     }
+    // Without a proxy key, what ccp forwards must carry a header no page can send unasked (a key is one such).
+    const forwarded = ENDPOINTS[path];
+    const simple = !gate.enabled && forwarded?.forward && forwarded.methods.includes(req.method) && simpleRequestProblem(req.method, req.headers);
+    if (simple) return errorResponse(400, `ccp: ${simple}`, ctx.newRid());
     if (path === STATUS_PATH) return statusResponse(ctx, req, port);
     const observed = obs && observeRoute(ctx, obs, req, path, port);
     if (observed) return observed;

@@ -6,9 +6,11 @@ import { isIP } from "node:net";
  * with DNS rebinding a page on attacker.example can even read ccp's answers, because the browser
  * then takes ccp for attacker.example itself. The defence is the one local dev servers use
  * (their allowedHosts check), plus refusing what browsers mark as coming from another site:
- * - without a proxy key, the Host must be one ccp answers for: an IP address (rebinding needs a
- *   name), localhost and *.localhost (RFC 6761: browsers resolve them to loopback themselves),
- *   the listen host, or a name the operator allowed;
+ * - without a proxy key, the Host must be one ccp answers for: a loopback address (rebinding
+ *   needs a name), localhost and *.localhost (RFC 6761: browsers resolve them to loopback
+ *   themselves), the listen host, or a name the operator allowed. Not 0.0.0.0, nor an
+ *   IPv4-mapped address: they reach ccp too, but browsers do not count them as trustworthy and
+ *   send no Sec-Fetch-* headers to them, so a page's GETs could not be told from a client's;
  * - a request carrying an Origin must come from ccp's own pages (same host and port) or an
  *   origin the operator allowed; Claude Code and the SDKs send no Origin;
  * - a request marked Sec-Fetch-Site cross-site or same-site is refused unless its Origin was
@@ -28,23 +30,37 @@ export interface BrowserPolicy {
 }
 
 /** The listen host, the operator's allowed_hosts / allowed_origins and whether a proxy key guards ccp. */
+/**
+ * A forwarded GET (`/v1/models`) must carry a header no page can add without the browser
+ * asking ccp first (CORS preflight): Anthropic's clients send `anthropic-version` and their
+ * credentials. POSTs need `content-type: application/json`, which is such a header already.
+ */
+export function simpleRequestProblem(method: string, headers: Headers): string | undefined {
+  if (method !== "GET" && method !== "HEAD") return undefined;
+  if (headers.has("anthropic-version") || headers.has("x-api-key") || headers.has("authorization")) return undefined;
+  return "ccp forwards a GET only with anthropic-version or credentials (x-api-key, authorization), which Anthropic's clients send and a web page cannot";
+}
+
 export function browserPolicy(c: { readonly host: string; readonly allowedHosts: readonly string[]; readonly allowedOrigins: readonly string[]; readonly access: { readonly key_set: boolean } }): BrowserPolicy {
   return { hosts: [c.host, ...c.allowedHosts].map(normalHost), anyHost: c.access.key_set, origins: c.allowedOrigins };
 }
+
+/** 127.0.0.0/8 and ::1, as URL writes them (no IPv4-mapped forms: see above). */
+const isLoopbackIp = (h: string) => (isIP(h) === 4 && h.startsWith("127.")) || h === "::1";
 
 const normalHost = (h: string) => h.toLowerCase().replace(/^\[|\]$/g, "").replace(/\.$/, "");
 
 /** Whether ccp answers for this host name (no port; IPv6 with or without brackets). */
 export function hostAllowed(hostname: string, policy: BrowserPolicy): boolean {
   const h = normalHost(hostname);
-  if (policy.anyHost || isIP(h) !== 0 || h === "localhost" || h.endsWith(".localhost")) return true;
+  if (policy.anyHost || isLoopbackIp(h) || h === "localhost" || h.endsWith(".localhost")) return true;
   return policy.hosts.some((allowed) => (allowed.startsWith(".") ? h === allowed.slice(1) || h.endsWith(allowed) : h === allowed));
 }
 
 /** Why this request is refused as coming from a web page ccp does not serve, or undefined. */
 export function browserProblem(url: URL, headers: Headers, policy: BrowserPolicy): string | undefined {
   if (!hostAllowed(url.hostname, policy)) {
-    return `Host ${JSON.stringify(url.host.slice(0, 100))} is not one ccp answers for (IP addresses, localhost and allowed_hosts): a web page on another site may be trying to reach ccp (DNS rebinding). If you reach ccp by this name, add it to allowed_hosts in the config`;
+    return `Host ${JSON.stringify(url.host.slice(0, 100))} is not one ccp answers for (loopback addresses, localhost and allowed_hosts): a web page on another site may be trying to reach ccp (DNS rebinding). If you reach ccp by this name, add it to allowed_hosts in the config`;
   }
   const origin = headers.get("origin");
   if (origin !== null && policy.origins.includes(origin)) return undefined;

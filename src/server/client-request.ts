@@ -81,6 +81,14 @@ export class ClientRequest {
     ctx.log.info(`${this.rid} ${r.op} model=${logValue(r.model)} lane=${r.lane ?? "-"} proto=${proto} status=${status} ms=${r.latency_ms} attempts=${r.attempts.length}${fail}`);
   }
 
+  /** Something failed that should not have: a 502 naming it (redacted), the line, and an error log line. */
+  fail(e: unknown): Response {
+    const why = this.redact((e as Error)?.message ?? String(e)).replace(/[\u0000-\u001f]+/g, " ");
+    this.ctx.log.error(`${this.rid} ccp could not answer: ${why}`);
+    if (this.#written) return errorResponse(502, `ccp could not pass the upstream's answer on: ${why}`, this.rid);
+    return this.refuse({ status: 502, message: `ccp could not pass the upstream's answer on: ${why}`, failureClass: "protocol" });
+  }
+
   /** ccp answers itself, with Anthropic's envelope, and the line says so. */
   refuse(why: Refusal): Response {
     const r = this.record;

@@ -29,6 +29,16 @@ const LINE_BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
  */
 export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoint, port: number, search: string): Promise<Response> {
   const cr = new ClientRequest(ctx, req, endpoint, port);
+  try {
+    return await steps(cr, endpoint, search);
+  } catch (e) {
+    // Whatever went wrong, the request still gets its answer, its usage line and its log line.
+    return cr.fail(e);
+  }
+}
+
+async function steps(cr: ClientRequest, endpoint: Endpoint, search: string): Promise<Response> {
+  const { ctx, req } = cr;
   const routed = await readAndRoute(ctx, req, endpoint);
   if (!routed.ok) {
     if (routed.parsed) noteBody(cr, routed.parsed);
@@ -179,7 +189,13 @@ function streamAnswer(cr: ClientRequest, peeked: Committed, done: () => void): R
       cr.finish(response.status);
     },
   });
-  const headers = downstreamHeaders(response.headers, ctx.secrets?.text);
-  headers.set("x-ccp-rid", cr.rid);
-  return new Response(stream, { status: response.status, headers });
+  try {
+    const headers = downstreamHeaders(response.headers, ctx.secrets);
+    headers.set("x-ccp-rid", cr.rid);
+    return new Response(stream, { status: response.status, headers });
+  } catch (e) {
+    done();
+    void peeked.reader.cancel().catch(() => {});
+    throw e;
+  }
 }

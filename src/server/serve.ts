@@ -103,7 +103,8 @@ export function startServer(config: Config, log: Logger, deps: ServerDeps = {}):
       });
     },
     error(e) {
-      log.error(`unhandled: ${e.message}`);
+      // Bun's messages may quote what came in (a header name holding a credential, say).
+      log.error(`unhandled: ${ctx.redact(e.message)}`);
       return new Response(JSON.stringify({ type: "error", error: { type: "api_error", message: "ccp internal error" } }), {
         status: 500,
         headers: { "content-type": "application/json", "x-content-type-options": "nosniff" },

@@ -60,23 +60,27 @@ export function guardStream(c: Committed, rid: string, hooks: GuardHooks): Reada
   let jsonBytes = 0;
 
   const { hide } = hooks;
+  /** Bytes with secrets hidden, all released but the tail that could start a secret a read cut: it waits in `carry`. */
+  const releaseHidden = (h: Hider, pending: Uint8Array): Uint8Array => {
+    const out = h.bytes(pending);
+    const cut = Math.max(0, out.byteLength - (h.reach - 1));
+    carry = out.slice(cut);
+    return out.subarray(0, cut);
+  };
   /** Observes a chunk and returns what may be released now, secrets hidden. */
   const take = (chunk: Uint8Array): Uint8Array => {
     if (!c.sse) {
       if (jsonBytes + chunk.byteLength <= MAX_JSON_TAP_BYTES) json.push(chunk);
       jsonBytes += chunk.byteLength;
-      if (!hide) return chunk;
-      // A secret may be cut by a read: the tail that could be its start waits for the next chunk.
-      const pending = hide.bytes(join(carry, chunk));
-      const cut = Math.max(0, pending.byteLength - (hide.reach - 1));
-      carry = pending.slice(cut);
-      return pending.subarray(0, cut);
+      return hide ? releaseHidden(hide, join(carry, chunk)) : chunk;
     }
     const hadContent = observation.content;
     for (const ev of parser.push(chunk)) observeEvent(observation, ev);
     if (!hadContent && observation.content) hooks.onFirstContent();
     const pending = join(carry, chunk);
-    // A "frame" that never ends is not held without bound: past the limit it goes out as it is.
+    // A "frame" that never ends is not held without bound: past the limit it goes out as it is
+    // (but for the tail that could start a secret, as for a JSON body).
+    if (pending.byteLength > MAX_HELD_FRAME_BYTES && hide) return releaseHidden(hide, pending);
     const cut = pending.byteLength > MAX_HELD_FRAME_BYTES ? pending.byteLength : lastFrameEnd(pending, carry.byteLength);
     carry = cut === pending.byteLength ? EMPTY : pending.slice(cut);
     return hidden(cut === pending.byteLength ? pending : pending.subarray(0, cut));

@@ -1,3 +1,4 @@
+import { quote } from "../upstream/quote.ts";
 import type { SseEvent } from "./parser.ts";
 
 /** What the proxy learns from watching a Messages stream (or a JSON Message body). */
@@ -107,7 +108,7 @@ export function observeEvent(o: StreamObservation, ev: SseEvent): void {
       const err = parse(ev.data)?.error as { type?: unknown; message?: unknown } | undefined;
       o.error = {
         type: typeof err?.type === "string" ? err.type : "error",
-        message: typeof err?.message === "string" ? err.message : ev.data.slice(0, 500),
+        message: typeof err?.message === "string" ? err.message : quote(ev.data, 500),
         raw: ev.data.slice(0, 2000),
       };
       return;

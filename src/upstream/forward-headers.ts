@@ -55,14 +55,20 @@ export function upstreamHeaders(client: Headers, lane: Pick<Lane, "auth" | "head
  * web page read ccp's answers, so none is. Values may echo the credential the upstream was
  * sent (a cookie, a challenge, an id): `hide` replaces known secrets in them.
  */
-export function downstreamHeaders(upstream: ReadonlyArray<readonly [string, string]>, hide?: (value: string) => string): Headers {
+export function downstreamHeaders(upstream: ReadonlyArray<readonly [string, string]>, secrets?: { text(value: string): string; inName(name: string): boolean }): Headers {
   const out = new Headers();
   for (const [name, value] of upstream) {
     if (HOP_BY_HOP.has(name) || name === "content-length" || name.startsWith(":") || name.startsWith("access-control-")) continue;
-    out.append(name, hide ? hide(value) : value);
+    // A name or value no HTTP message may carry (Headers would throw) is dropped, as is a name that quotes a secret.
+    if (!TOKEN.test(name) || FORBIDDEN_IN_VALUE.test(value) || secrets?.inName(name)) continue;
+    out.append(name, secrets ? secrets.text(value) : value);
   }
   return out;
 }
+
+/** RFC 9110 §5.1 field names; §5.5 values never hold NUL, CR or LF. */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const FORBIDDEN_IN_VALUE = /[\0\r\n]/;
 
 /** The credential style an attempt used, for the usage record (never the credential itself). */
 export function headerMode(client: Headers, lane: Pick<Lane, "auth" | "header">): string {

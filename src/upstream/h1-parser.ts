@@ -1,3 +1,5 @@
+import { quote } from "./quote.ts";
+
 /**
  * Incremental HTTP/1.1 response parser (RFC 9112): status line, header fields,
  * and body framing by Content-Length, chunked Transfer-Encoding, or connection close.
@@ -124,13 +126,13 @@ export class H1ResponseParser {
 
   #parseHead(text: string): H1Event | undefined {
     const lines = text.split("\r\n");
-    const m = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/.exec(lines[0] ?? "");
-    if (!m) throw new H1ProtocolError(`bad status line ${JSON.stringify((lines[0] ?? "").slice(0, 60))}`);
+    const m = /^HTTP\/1\.([01]) ([1-5]\d\d)(?: .*)?$/.exec(lines[0] ?? "");
+    if (!m) throw new H1ProtocolError(`bad status line ${JSON.stringify(quote(lines[0] ?? "", 60))}`);
     const status = Number(m[2]);
     const headers: [string, string][] = [];
     for (const line of lines.slice(1)) {
       const colon = line.indexOf(":");
-      if (colon <= 0) throw new H1ProtocolError(`bad header line ${JSON.stringify(line.slice(0, 60))}`);
+      if (colon <= 0) throw new H1ProtocolError(`bad header line ${JSON.stringify(quote(line, 60))}`);
       headers.push([line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()]);
     }
     // 1xx responses are interim (RFC 9110 §15.2): skip them and read the next head.
@@ -179,7 +181,7 @@ function chunkSize(buf: Uint8Array, from: number, to: number): number {
   const digits = i - start;
   while (i < to && isBlank(buf[i]!)) i++;
   if (digits === 0 || size > 2 ** 48 || (i < to && buf[i] !== SEMICOLON)) {
-    throw new H1ProtocolError(`bad chunk size line ${JSON.stringify(latin1(buf.subarray(from, Math.min(to, from + 40))))}`);
+    throw new H1ProtocolError(`bad chunk size line ${JSON.stringify(quote(latin1(buf.subarray(from, Math.min(to, from + 200))), 40))}`);
   }
   return size;
 }

@@ -5,6 +5,7 @@ import type { Capture, CaptureSession } from "./capture-hook.ts";
 import { mkdirPrivate, narrowExisting, writeNewPrivate } from "./private-file.ts";
 import type { UsageRecord, UsageSink } from "./record.ts";
 import { redactHeaders, redactor, secretsInHeaders } from "./redact.ts";
+import { quote } from "../upstream/quote.ts";
 
 /** Each of the request body and the response keeps at most this much (head and tail), so a file stays under ~2 MiB. */
 export const MAX_PART_BYTES = 1024 * 1024;
@@ -25,11 +26,19 @@ interface Pending {
   readonly rid: string;
   readonly headers: [string, string][];
   readonly body: Uint8Array | undefined;
-  readonly chunks: Uint8Array[];
-  /** Bytes received, and bytes still held. */
+  /** The response's first bytes (HALF + MARGIN of them), and its latest ones. */
+  readonly head: Uint8Array[];
+  readonly tail: Uint8Array[];
+  /** Bytes received, held in head and in tail, and left out between them. */
   bytes: number;
-  kept: number;
+  headBytes: number;
+  tailBytes: number;
+  dropped: number;
 }
+
+const HALF = MAX_PART_BYTES / 2;
+/** Each end is kept this much longer than written, so a secret the cut crosses is still whole for the redactor. */
+const MARGIN = 4096;
 
 /** What a kept capture file holds. */
 export interface CaptureFile {
@@ -40,13 +49,21 @@ export interface CaptureFile {
   readonly response: { readonly body: string; readonly bytes: number; readonly truncated: boolean };
 }
 
-/** Keeps the first and the last half of an oversized part: the start of a request and its latest turn. */
-function bounded(parts: readonly Uint8Array[], total: number): { text: string; truncated: boolean } {
-  const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-  const dec = (b: Uint8Array) => new TextDecoder("utf-8", { fatal: false }).decode(b);
-  if (total <= MAX_PART_BYTES) return { text: dec(all), truncated: false };
-  const half = MAX_PART_BYTES / 2;
-  return { text: `${dec(all.subarray(0, half))}\n[... ${total - MAX_PART_BYTES} bytes left out ...]\n${dec(all.subarray(total - half))}`, truncated: true };
+const dec = (b: Uint8Array) => new TextDecoder("utf-8", { fatal: false }).decode(b);
+
+/**
+ * The text of a body, redacted, its middle left out past MAX_PART_BYTES. Each kept end is
+ * redacted before it is cut, and cut between words (quote()), so a secret a cut crosses is
+ * neither kept in part nor missed by the redactor. The first and last halves are kept: the start
+ * of a request and its latest turn. `head` and `tail` are its ends (HALF + MARGIN
+ * bytes each, or all of it when it is short and whole).
+ */
+function bounded(head: Uint8Array, tail: Uint8Array | undefined, total: number, redact: (text: string) => string): { text: string; truncated: boolean } {
+  if (tail === undefined && total <= MAX_PART_BYTES) return { text: redact(dec(head)), truncated: false };
+  const start = quote(redact(dec(head.subarray(0, HALF + MARGIN))), HALF);
+  const last = tail ?? head.subarray(Math.max(0, head.byteLength - HALF - MARGIN));
+  const end = [...quote([...redact(dec(last))].reverse().join(""), HALF)].reverse().join("");
+  return { text: `${start}\n[... about ${Math.max(0, total - MAX_PART_BYTES)} bytes left out ...]\n${end}`, truncated: true };
 }
 
 /**
@@ -87,15 +104,24 @@ export class FileCapture implements Capture, UsageSink {
   }
 
   begin(rid: string, requestHeaders: Headers, body: Uint8Array | undefined): CaptureSession {
-    const p: Pending = { rid, headers: [...requestHeaders.entries()], body, chunks: [], bytes: 0, kept: 0 };
+    const p: Pending = { rid, headers: [...requestHeaders.entries()], body, head: [], tail: [], bytes: 0, headBytes: 0, tailBytes: 0, dropped: 0 };
     this.#pending.set(rid, p);
     return {
       response: (chunk) => {
-        // Memory stays bounded: past twice the bound, drop from the middle (the head and the tail are what is written).
-        p.chunks.push(chunk);
+        // Memory stays bounded: the head fills first, then the tail keeps the latest bytes (references only).
         p.bytes += chunk.byteLength;
-        p.kept += chunk.byteLength;
-        while (p.kept > MAX_PART_BYTES * 2 && p.chunks.length > 2) p.kept -= p.chunks.splice(1, 1)[0]!.byteLength;
+        if (p.headBytes < HALF + MARGIN) {
+          p.head.push(chunk);
+          p.headBytes += chunk.byteLength;
+          return;
+        }
+        p.tail.push(chunk);
+        p.tailBytes += chunk.byteLength;
+        while (p.tail.length > 1 && p.tailBytes - p.tail[0]!.byteLength >= HALF + MARGIN) {
+          const old = p.tail.shift()!;
+          p.tailBytes -= old.byteLength;
+          p.dropped += old.byteLength;
+        }
       },
       end: (record) => this.#end(p, record),
     };
@@ -123,15 +149,15 @@ export class FileCapture implements Capture, UsageSink {
 
   #render(p: Pending, record: UsageRecord): string {
     const redact = redactor([...this.opts.secrets, ...secretsInHeaders(p.headers)]);
-    const req = p.body ? bounded([p.body], p.body.byteLength) : undefined;
-    const keptBytes = p.kept;
-    const res = bounded(p.chunks, keptBytes);
+    const req = p.body ? bounded(p.body, undefined, p.body.byteLength, redact) : undefined;
+    const whole = p.dropped === 0;
+    const res = whole ? bounded(Buffer.concat([...p.head, ...p.tail]), undefined, p.bytes, redact) : bounded(Buffer.concat(p.head), Buffer.concat(p.tail), p.bytes, redact);
     const out: CaptureFile = {
       rid: p.rid,
       captured_at: new Date().toISOString(),
       record,
-      request: { headers: redactHeaders(p.headers), body: req ? redact(req.text) : null, body_bytes: p.body?.byteLength ?? 0, truncated: req?.truncated ?? false },
-      response: { body: redact(res.text), bytes: p.bytes, truncated: res.truncated || keptBytes < p.bytes },
+      request: { headers: redactHeaders(p.headers), body: req ? req.text : null, body_bytes: p.body?.byteLength ?? 0, truncated: req?.truncated ?? false },
+      response: { body: res.text, bytes: p.bytes, truncated: res.truncated },
     };
     // The record itself is redacted too: it holds no credential by design, but belt and braces.
     return redact(JSON.stringify(out, null, 1)) + "\n";

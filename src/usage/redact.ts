@@ -54,16 +54,21 @@ const JSON_FIELD = /("(?:[a-z0-9_-]*(?:api[_-]?key|access[_-]?token|refresh[_-]?
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
+/** JSON's two-character escapes of characters a key may hold (RFC 8259 §7). */
+export const SHORT_ESCAPES: Readonly<Record<string, string>> = { "/": "\\/", "\\": "\\\\", '"': '\\"' };
+
 /**
  * A regex source matching the secret as JSON may write it: any of its characters as a \u
- * escape (either hex case). An upstream's body or a captured one may hold it that way.
+ * escape (either hex case) or, for / \\ and ", its short escape. An upstream's body or a
+ * captured one may hold it that way.
  */
 export function jsonEscapedForm(secret: string): string {
   return [...secret]
     .map((c) => {
       const hex = c.charCodeAt(0).toString(16).padStart(4, "0");
       const anyCase = [...hex].map((h) => (/[a-f]/.test(h) ? `[${h}${h.toUpperCase()}]` : h)).join("");
-      return `(?:${escapeRegExp(c)}|\\\\u${anyCase})`;
+      const short = SHORT_ESCAPES[c];
+      return `(?:${escapeRegExp(c)}|\\\\u${anyCase}${short ? `|${escapeRegExp(short)}` : ""})`;
     })
     .join("");
 }

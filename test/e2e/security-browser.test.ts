@@ -93,6 +93,31 @@ test.skipIf(Boolean(why))("a page on another site, and one on another port of th
   }
 });
 
+test.skipIf(Boolean(why))("ccp reached as 0.0.0.0 or an IPv4-mapped address (no Sec-Fetch-* from the browser there): a page's GETs are refused too", async () => {
+  const browser = await launchChromium();
+  try {
+    const tab = await browser.newPage();
+    await tab.goto(`http://localhost:${attacker.port}/`);
+    await tab.waitForFunction(() => document.title === "done", undefined, { timeout: 30_000 });
+    await upstream.reset();
+    for (const host of ["0.0.0.0", "[::ffff:127.0.0.1]"]) {
+      const before = refusals();
+      await tab.evaluate(`(async () => {
+        const target = "http://${host}:${ccp.port}";
+        await new Promise((resolve) => { const img = new Image(); img.onload = img.onerror = resolve; img.src = target + "/v1/models?img"; });
+        await fetch(target + "/v1/models?nocors", { mode: "no-cors" }).catch(() => {});
+        await fetch(target + "/v1/models?keepalive", { mode: "no-cors", keepalive: true }).catch(() => {});
+        const frame = document.createElement("iframe"); frame.src = target + "/v1/models?frame"; document.body.append(frame);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      })()`);
+      expect(refusals() - before, host).toBeGreaterThanOrEqual(3);
+    }
+    expect(await upstream.requests()).toEqual([]);
+  } finally {
+    await browser.close();
+  }
+});
+
 test.skipIf(Boolean(why))("DNS rebinding: a page whose own name comes to point at ccp gets 403 for every request, reads nothing, spends nothing", async () => {
   // A relay plays the attacker's DNS: first its name serves the attacker's page, then (rebound) ccp.
   let rebound = false;

@@ -153,7 +153,7 @@ describe.each([
   test("count_tokens, models, healthz and HEAD / answer", async () => {
     const ct = await fetch(`${ccp.url}/v1/messages/count_tokens?beta=true`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "m", messages: [] }) });
     expect(await ct.json()).toEqual({ input_tokens: 42 });
-    const models = (await (await fetch(`${ccp.url}/v1/models`)).json()) as { data: unknown[] };
+    const models = (await (await fetch(`${ccp.url}/v1/models`, { headers: { "anthropic-version": "2023-06-01" } })).json()) as { data: unknown[] };
     expect(models.data.length).toBeGreaterThan(0);
     expect((await fetch(`${ccp.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${ccp.url}/`, { method: "HEAD" })).status).toBe(200);

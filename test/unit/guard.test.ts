@@ -113,3 +113,26 @@ test("a JSON body: a secret cut by any read boundary, plain or \\u-escaped, neve
     }
   }
 });
+
+test("an SSE frame over 1 MiB, a key cut by a read inside it: the held-back tail keeps it whole for the filter", async () => {
+  const KEY = "zai-key-0123456789abcdef";
+  const hide = secretFilter([KEY])!;
+  const start = 'event: message_start\ndata: {"type":"message_start","message":{"usage":{"input_tokens":1}}}\n\nevent: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n';
+  const big = `event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"${"A".repeat(1_100_000)}${KEY}"}}\n\n`;
+  const at = start.length + big.indexOf(KEY) + 10;
+  const all = start + big + 'event: message_stop\ndata: {"type":"message_stop"}\n\n';
+  const pieces = [all.slice(0, start.length), all.slice(start.length, at), all.slice(at)];
+  let i = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(c) {
+      if (i < pieces.length) c.enqueue(enc.encode(pieces[i++]!));
+      else c.close();
+    },
+  });
+  const peeked = await peek({ protocol: "h1", status: 200, headers: [["content-type", "text/event-stream"]], body: body.getReader() as unknown as ByteSource });
+  if (peeked.kind !== "commit") throw new Error("not committed");
+  const text = await new Response(guardStream(peeked, "ccp_test", { hide, onFirstContent: () => {}, onEnd: () => {} })).text();
+  expect(text.includes(KEY)).toBe(false);
+  expect(text).toContain("[redacted]");
+  expect(text).toEndWith("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+});

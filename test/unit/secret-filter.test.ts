@@ -53,3 +53,32 @@ describe("secretFilter: a secret written with JSON escapes", () => {
     expect(f.reach).toBe(KEY.length * 6);
   });
 });
+
+describe("secretFilter: what an attacker's upstream tried (review of issue 18)", () => {
+  test("a key with / written with JSON's short escape \\/ is found", () => {
+    const key = "sk-lane/Q2hhbmdlTWUrUGxlYXNlK/0123456789==";
+    const f = secretFilter([key])!;
+    const body = `{"msg":"your key is ${key.replaceAll("/", "\\/")}"}`;
+    expect(dec(f.bytes(enc(body)))).toBe('{"msg":"your key is [redacted]"}');
+  });
+
+  test(`generated (seed 18007): a piece that ends inside a UTF-8 character keeps its last bytes whole`, () => {
+    const key = "zai-key-0123456789abcdef";
+    const f = secretFilter([key])!;
+    const rnd = prng(18_007);
+    const chars = ["é", "ü", "—", "💥", "中", "a", " "];
+    for (let i = 0; i < 500; i++) {
+      const text = `${key} ${Array.from({ length: 20 }, () => chars[Math.floor(rnd() * chars.length)]).join("")}`;
+      const bytes = enc(text);
+      const cut = key.length + 1 + Math.floor(rnd() * (bytes.byteLength - key.length - 1));
+      const out = Buffer.concat([f.bytes(bytes.subarray(0, cut)), bytes.subarray(cut)]);
+      expect(dec(out), `case ${i}, cut ${cut}`).toBe(text.replace(key, "[redacted]"));
+    }
+  });
+
+  test("a header name holding a secret is told, whatever its case", () => {
+    const f = secretFilter(["LaneKEY-abcdef0123"])!;
+    expect(f.inName("x-lanekey-abcdef0123")).toBe(true);
+    expect(f.inName("x-request-id")).toBe(false);
+  });
+});
