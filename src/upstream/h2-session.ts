@@ -19,28 +19,17 @@ import {
   settingsFrame,
   unpad,
   windowUpdateFrame,
-  writeFrameHeader,
   frame,
 } from "./h2-frames.ts";
-import { encodeHeaders, HpackDecoder, HpackError } from "./hpack.ts";
+import { HeaderBlockReader, MAX_HEADER_LIST } from "./h2-header-block.ts";
+import { FrameWriter } from "./h2-writer.ts";
+import { encodeHeaders, HpackError } from "./hpack.ts";
 import { type BodySink, SinkWaiters } from "./upload.ts";
 
 /** Response bytes a stream may receive ahead of its reader: the peer waits for our WINDOW_UPDATE past it. */
 const STREAM_WINDOW = 256 * 1024;
 /** The connection-wide receive window (stream windows bound each stream; this only must not bind first). */
 const CONNECTION_WINDOW = 16 * 1024 * 1024;
-/** Request-body bytes queued on the socket before DATA waits for it to drain. */
-const MAX_UNSENT = 256 * 1024;
-/**
- * The buffer outgoing frames are gathered in until the turn's write. It is reused from write
- * to write (fresh memory for every 1 MB upload cost more than the copy into it), unless the
- * socket kept part of it to send later.
- */
-const OUT_CAPACITY = 128 * 1024;
-/** The largest response header list accepted (RFC 9113 §6.5.2 SETTINGS_MAX_HEADER_LIST_SIZE). */
-const MAX_HEADER_LIST = 64 * 1024;
-/** Bytes the socket may hold unsent before the peer counts as not reading at all. */
-const MAX_BACKLOG = 4 * 1024 * 1024;
 
 /** What a stream tells its exchange. Exactly one of end() / fail() ends it. */
 export interface StreamEvents {
@@ -146,8 +135,9 @@ export interface SessionOwner {
 export class H2Session {
   readonly #conn: BunConn;
   readonly #owner: SessionOwner;
+  readonly #writer: FrameWriter;
   readonly #reader = new FrameReader();
-  readonly #decoder = new HpackDecoder(4096);
+  readonly #blocks = new HeaderBlockReader((streamId, endStream, list) => this.#onHeaderBlock(streamId, endStream, list));
   readonly #streams = new Map<number, H2Stream>();
   readonly #waiting: H2Stream[] = [];
   readonly #sending = new Set<H2Stream>();
@@ -158,11 +148,6 @@ export class H2Session {
   #peerMaxStreams = Number.POSITIVE_INFINITY;
   #connUnacked = 0;
   #recvWindow = CONNECTION_WINDOW;
-  /** A header block being assembled from HEADERS + CONTINUATION. */
-  #block: { streamId: number; endStream: boolean; parts: Uint8Array[]; bytes: number } | undefined;
-  #out = new Uint8Array(OUT_CAPACITY);
-  #outBytes = 0;
-  #flushQueued = false;
   #waitingDrain = false;
   #pings = new Map<bigint, (ok: boolean) => void>();
   #pingSeq = 0n;
@@ -174,19 +159,20 @@ export class H2Session {
   constructor(conn: BunConn, owner: SessionOwner) {
     this.#conn = conn;
     this.#owner = owner;
+    this.#writer = new FrameWriter(conn, (why) => this.die(new UpstreamFailure("reset", why)));
     conn.listener = {
       data: (chunk) => this.#onData(chunk),
       close: (error) => this.die(new UpstreamFailure("reset", error ? `HTTP/2 session error: ${(error as NodeJS.ErrnoException).code ?? error.message}` : "HTTP/2 session closed")),
     };
-    this.#send(PREFACE);
-    this.#send(
+    this.#writer.send(PREFACE);
+    this.#writer.send(
       settingsFrame([
         [SETTING.ENABLE_PUSH, 0],
         [SETTING.INITIAL_WINDOW_SIZE, STREAM_WINDOW],
         [SETTING.MAX_HEADER_LIST_SIZE, MAX_HEADER_LIST],
       ]),
     );
-    this.#send(windowUpdateFrame(0, CONNECTION_WINDOW - 65_535));
+    this.#writer.send(windowUpdateFrame(0, CONNECTION_WINDOW - 65_535));
     // Closed before we listened (its close event went to nobody): say so now.
     if (conn.destroyed) queueMicrotask(() => this.die(new UpstreamFailure("reset", "HTTP/2 connection closed as it opened", true)));
   }
@@ -232,7 +218,7 @@ export class H2Session {
     this.#nextId += 2;
     s.sendWindow = this.#peerInitialWindow;
     this.#streams.set(s.id, s);
-    for (const f of headersFrames(s.id, block, !s.hasBody, this.#peerMaxFrame)) this.#send(f);
+    for (const f of headersFrames(s.id, block, !s.hasBody, this.#peerMaxFrame)) this.#writer.send(f);
     if (!s.hasBody) s.localEnded = true;
     if (s.body) this.pump(s);
     s.events.open?.(s);
@@ -247,14 +233,14 @@ export class H2Session {
     // A body written before its stream opened waits for #open to bring it here.
     if (withBody?.body && withBody.id !== 0) this.#sending.add(withBody);
     let progress = true;
-    while (progress && this.#sending.size > 0 && this.#room()) {
+    while (progress && this.#sending.size > 0 && this.#writer.room()) {
       progress = false;
       for (const s of this.#sending) {
         const body = s.body!;
         const n = Math.min(body.byteLength, s.sendWindow, this.#sendWindow, MAX_FRAME_PAYLOAD); // larger frames would not fit the write buffer
         if (n <= 0) continue;
         const last = n === body.byteLength;
-        this.#sendData(s.id, last ? FLAG.END_STREAM : 0, body.subarray(0, n));
+        this.#writer.sendData(s.id, last ? FLAG.END_STREAM : 0, body.subarray(0, n));
         s.sendWindow -= n;
         this.#sendWindow -= n;
         s.body = last ? undefined : body.subarray(n);
@@ -264,11 +250,11 @@ export class H2Session {
           s.localEnded = true;
           s.drained();
         }
-        if (!this.#room()) break;
+        if (!this.#writer.room()) break;
       }
     }
     // Blocked by the socket (not by flow control): its drain resumes us.
-    if (this.#sending.size > 0 && !this.#waitingDrain && this.#conn.writableLength >= MAX_UNSENT) {
+    if (this.#sending.size > 0 && !this.#waitingDrain && this.#writer.full) {
       this.#waitingDrain = true;
       this.#conn.once("drain", () => {
         this.#waitingDrain = false;
@@ -277,22 +263,11 @@ export class H2Session {
     }
   }
 
-  /**
-   * Whether more DATA may be queued: frames waiting for this turn's write count too, and when
-   * they fill the allowance they are handed to the socket now, so only bytes the socket itself
-   * holds make us wait (for its drain, which then comes).
-   */
-  #room(): boolean {
-    if (this.#outBytes + this.#conn.writableLength < MAX_UNSENT) return true;
-    this.#flush();
-    return this.#conn.writableLength < MAX_UNSENT;
-  }
-
   /** Gives received bytes back to the peer: `bytes` more were just consumed (0: only flush what a pause held). */
   credit(s: H2Stream, bytes: number): void {
     s.unacked += bytes;
     if (s.closed || s.paused || s.unacked < STREAM_WINDOW / 2) return;
-    this.#send(windowUpdateFrame(s.id, s.unacked));
+    this.#writer.send(windowUpdateFrame(s.id, s.unacked));
     s.recvWindow += s.unacked;
     s.unacked = 0;
   }
@@ -302,7 +277,7 @@ export class H2Session {
     if (s.closed) return;
     const queued = this.#waiting.indexOf(s);
     if (queued !== -1) this.#waiting.splice(queued, 1);
-    else if (!this.dead) this.#send(rstStreamFrame(s.id, code));
+    else if (!this.dead) this.#writer.send(rstStreamFrame(s.id, code));
     this.#closeStream(s);
   }
 
@@ -312,7 +287,7 @@ export class H2Session {
     const opaque = ++this.#pingSeq;
     const payload = new Uint8Array(8);
     new DataView(payload.buffer).setBigUint64(0, opaque);
-    this.#send(frame(FRAME.PING, 0, 0, payload));
+    this.#writer.send(frame(FRAME.PING, 0, 0, payload));
     return new Promise((resolve) => this.#pings.set(opaque, resolve));
   }
 
@@ -320,11 +295,12 @@ export class H2Session {
   die(f: UpstreamFailure, code?: number): void {
     if (this.dead) return;
     if (code !== undefined) {
-      this.#send(goawayFrame(0, code));
-      this.#flush();
+      this.#writer.send(goawayFrame(0, code));
+      this.#writer.flush();
     }
     this.dead = true;
     this.retired = true;
+    this.#writer.stop();
     this.#conn.destroy();
     // Queued streams never reached the peer: safe to send elsewhere, whatever killed the session.
     const unsent = new UpstreamFailure(f.failureClass, f.message, true);
@@ -351,44 +327,6 @@ export class H2Session {
     if (this.#streams.size === 0 && this.#waiting.length === 0) this.die(new UpstreamFailure("reset", "HTTP/2 session closed"), H2_ERROR.NO_ERROR);
   }
 
-  /** Queues a whole frame for this turn's write. */
-  #send(bytes: Uint8Array): void {
-    if (this.#outBytes + bytes.byteLength > this.#out.byteLength) this.#flush();
-    if (bytes.byteLength > this.#out.byteLength) return void (this.dead || this.#conn.write(bytes));
-    this.#out.set(bytes, this.#outBytes);
-    this.#outBytes += bytes.byteLength;
-    this.#flushSoon();
-  }
-
-  /** Queues a DATA frame, its payload copied once, straight into the write buffer. */
-  #sendData(streamId: number, flags: number, payload: Uint8Array): void {
-    if (this.#outBytes + 9 + payload.byteLength > this.#out.byteLength) this.#flush();
-    writeFrameHeader(this.#out, this.#outBytes, payload.byteLength, FRAME.DATA, flags, streamId);
-    this.#out.set(payload, this.#outBytes + 9);
-    this.#outBytes += 9 + payload.byteLength;
-    this.#flushSoon();
-  }
-
-  #flushSoon(): void {
-    if (this.#flushQueued) return;
-    this.#flushQueued = true;
-    queueMicrotask(() => this.#flush());
-  }
-
-  #flush(): void {
-    this.#flushQueued = false;
-    if (this.#outBytes === 0) return;
-    const backedUp = this.#conn.writableLength > 0;
-    // Behind a backlog the socket keeps all of it: a copy of just these bytes, not the whole buffer.
-    const out = backedUp ? this.#out.slice(0, this.#outBytes) : this.#out.subarray(0, this.#outBytes);
-    this.#outBytes = 0;
-    if (this.dead) return;
-    this.#conn.write(out);
-    // What the socket could not take at once it holds by reference: that memory is its own now.
-    if (!backedUp && this.#conn.writableLength > 0) this.#out = new Uint8Array(OUT_CAPACITY);
-    if (this.#conn.writableLength > MAX_BACKLOG) this.die(new UpstreamFailure("reset", "HTTP/2 peer stopped reading (over 4 MB unsent)"));
-  }
-
   #onData(chunk: Uint8Array): void {
     this.lastActivity = performance.now();
     try {
@@ -404,7 +342,7 @@ export class H2Session {
   }
 
   #onFrame(f: Frame): void {
-    if (this.#block && f.type !== FRAME.CONTINUATION) throw new H2ConnectionError(H2_ERROR.PROTOCOL_ERROR, "a header block was interrupted by another frame");
+    if (this.#blocks.open && f.type !== FRAME.CONTINUATION) throw new H2ConnectionError(H2_ERROR.PROTOCOL_ERROR, "a header block was interrupted by another frame");
     // Only streams we opened exist: even ids (push) and ids not yet used are idle (RFC 9113 §5.1).
     if ((f.type === FRAME.DATA || f.type === FRAME.HEADERS) && f.streamId !== 0 && (f.streamId % 2 === 0 || f.streamId >= this.#nextId)) {
       throw new H2ConnectionError(H2_ERROR.PROTOCOL_ERROR, `frame type ${f.type} on idle stream ${f.streamId}`);
@@ -414,10 +352,9 @@ export class H2Session {
         return this.#onDataFrame(f);
       case FRAME.HEADERS:
         if (f.streamId === 0) throw new H2ConnectionError(H2_ERROR.PROTOCOL_ERROR, "HEADERS on stream 0");
-        return this.#blockPart(f.streamId, unpad(f), (f.flags & FLAG.END_STREAM) !== 0, (f.flags & FLAG.END_HEADERS) !== 0, true);
+        return this.#blocks.headers(f);
       case FRAME.CONTINUATION:
-        if (!this.#block || this.#block.streamId !== f.streamId) throw new H2ConnectionError(H2_ERROR.PROTOCOL_ERROR, "CONTINUATION without a header block");
-        return this.#blockPart(f.streamId, f.payload, this.#block.endStream, (f.flags & FLAG.END_HEADERS) !== 0, false);
+        return this.#blocks.continuation(f);
       case FRAME.RST_STREAM:
         return this.#onReset(f);
       case FRAME.SETTINGS:
@@ -443,7 +380,7 @@ export class H2Session {
     if (this.#recvWindow < 0) throw new H2ConnectionError(H2_ERROR.FLOW_CONTROL_ERROR, "DATA beyond the connection window");
     this.#connUnacked += size;
     if (this.#connUnacked >= CONNECTION_WINDOW / 2) {
-      this.#send(windowUpdateFrame(0, this.#connUnacked));
+      this.#writer.send(windowUpdateFrame(0, this.#connUnacked));
       this.#recvWindow += this.#connUnacked;
       this.#connUnacked = 0;
     }
@@ -460,17 +397,8 @@ export class H2Session {
     this.credit(s, f.payload.byteLength);
   }
 
-  #blockPart(streamId: number, part: Uint8Array, endStream: boolean, endHeaders: boolean, first: boolean): void {
-    if (first) this.#block = { streamId, endStream, parts: [], bytes: 0 };
-    const b = this.#block!;
-    b.parts.push(part.slice());
-    b.bytes += 9 + part.byteLength; // frame headers count: a flood of empty CONTINUATIONs is bounded too
-    if (b.bytes > MAX_HEADER_LIST) throw new H2ConnectionError(H2_ERROR.ENHANCE_YOUR_CALM, "response header block too large");
-    if (!endHeaders) return;
-    this.#block = undefined;
-    const block = b.parts.length === 1 ? b.parts[0]! : new Uint8Array(Bun.concatArrayBuffers(b.parts));
-    // Every block is decoded, even for a stream we reset: the HPACK table is connection state.
-    const list = this.#decoder.decode(block, MAX_HEADER_LIST);
+  /** A response's head, an interim 1xx, or its trailers. */
+  #onHeaderBlock(streamId: number, endStream: boolean, list: [string, string][]): void {
     const s = this.#streams.get(streamId);
     if (!s) return;
     // Trailers: nothing ccp needs, but they must end the stream (RFC 9113 §8.1).
@@ -479,23 +407,20 @@ export class H2Session {
     if (!Number.isInteger(status) || status < 100 || status > 599) return this.#streamError(s, "response headers without a valid :status");
     if (status < 200) return endStream ? this.#streamError(s, "an interim response ended the stream") : undefined;
     s.gotHead = true;
-    s.events.head(
-      status,
-      list.filter(([k]) => !k.startsWith(":")),
-    );
+    s.events.head(status, list.filter(([k]) => !k.startsWith(":")));
     if (endStream) this.#remoteEnd(s);
   }
 
   #remoteEnd(s: H2Stream): void {
     if (s.closed) return;
     // A response that is complete before our upload is: the rest of the body is not needed (RFC 9113 §8.1).
-    if (!s.localEnded) this.#send(rstStreamFrame(s.id, H2_ERROR.NO_ERROR));
+    if (!s.localEnded) this.#writer.send(rstStreamFrame(s.id, H2_ERROR.NO_ERROR));
     this.#closeStream(s);
     s.events.end();
   }
 
   #streamError(s: H2Stream, why: string, code: number = H2_ERROR.PROTOCOL_ERROR): void {
-    this.#send(rstStreamFrame(s.id, code));
+    this.#writer.send(rstStreamFrame(s.id, code));
     this.#failStream(s, new UpstreamFailure("protocol", `HTTP/2 stream ${s.id}: ${why}`));
   }
 
@@ -531,7 +456,7 @@ export class H2Session {
       else if (id === SETTING.ENABLE_PUSH && value > 1) throw new H2ConnectionError(H2_ERROR.PROTOCOL_ERROR, "SETTINGS_ENABLE_PUSH not 0 or 1");
       // HEADER_TABLE_SIZE limits the peer's decoder of our blocks; ours never use the dynamic table.
     }
-    this.#send(frame(FRAME.SETTINGS, FLAG.ACK, 0));
+    this.#writer.send(frame(FRAME.SETTINGS, FLAG.ACK, 0));
     this.#settingsSeen?.(true);
     this.#settingsSeen = undefined;
     this.#openWaiting();
@@ -541,7 +466,7 @@ export class H2Session {
   #onPing(f: Frame): void {
     if (f.streamId !== 0) throw new H2ConnectionError(H2_ERROR.PROTOCOL_ERROR, "PING on a stream");
     if (f.payload.byteLength !== 8) throw new H2ConnectionError(H2_ERROR.FRAME_SIZE_ERROR, "PING payload is not 8 bytes");
-    if (!(f.flags & FLAG.ACK)) return this.#send(frame(FRAME.PING, FLAG.ACK, 0, f.payload.slice()));
+    if (!(f.flags & FLAG.ACK)) return this.#writer.send(frame(FRAME.PING, FLAG.ACK, 0, f.payload.slice()));
     const opaque = new DataView(f.payload.buffer, f.payload.byteOffset, 8).getBigUint64(0);
     const resolve = this.#pings.get(opaque);
     this.#pings.delete(opaque);
