@@ -1,28 +1,9 @@
 import type { BunConn } from "./bun-socket.ts";
 import { UpstreamFailure } from "./failure.ts";
-import { CONNECTION_WINDOW, DEFAULT_WINDOW, FlowWindows, STREAM_WINDOW } from "./h2-flow.ts";
-import {
-  FLAG,
-  FRAME,
-  type Frame,
-  FrameReader,
-  frame,
-  goawayFrame,
-  H2_ERROR,
-  H2ConnectionError,
-  headersFrames,
-  MAX_FRAME_PAYLOAD,
-  MAX_WINDOW,
-  parseSettings,
-  PREFACE,
-  readU32,
-  rstStreamFrame,
-  SETTING,
-  settingsFrame,
-  unpad,
-  windowUpdateFrame,
-} from "./h2-frames.ts";
-import { HeaderBlockReader, MAX_HEADER_LIST } from "./h2-header-block.ts";
+import { CONNECTION_WINDOW, DEFAULT_WINDOW, FlowWindows } from "./h2-flow.ts";
+import { FLAG, FRAME, type Frame, FrameReader, frame, goawayFrame, H2_ERROR, H2ConnectionError, headersFrames, MAX_WINDOW, PREFACE, readU32, rstStreamFrame, unpad, windowUpdateFrame } from "./h2-frames.ts";
+import { HeaderBlockReader } from "./h2-header-block.ts";
+import { ourSettings, PeerSettings } from "./h2-settings.ts";
 import { H2Stream, type StreamEvents, type StreamHost } from "./h2-stream.ts";
 import { UploadPump } from "./h2-uploads.ts";
 import { FrameWriter } from "./h2-writer.ts";
@@ -45,8 +26,9 @@ type SessionState = "serving" | "retired" | "dead";
  * An HTTP/2 client connection (RFC 9113) on one of Bun's native sockets: its streams' lifecycle
  * and the dispatch of every frame received. Streams beyond the peer's MAX_CONCURRENT_STREAMS
  * wait their turn. Its parts: one stream (h2-stream.ts), flow-control windows (h2-flow.ts),
- * request bodies sent in turn (h2-uploads.ts), header blocks (h2-header-block.ts), and the
- * frames of one turn of the event loop in one socket write (h2-writer.ts).
+ * request bodies sent in turn (h2-uploads.ts), header blocks (h2-header-block.ts), SETTINGS
+ * (h2-settings.ts), and the frames of one turn of the event loop in one socket write
+ * (h2-writer.ts).
  */
 export class H2Session implements StreamHost {
   readonly #conn: BunConn;
@@ -54,6 +36,7 @@ export class H2Session implements StreamHost {
   readonly #writer: FrameWriter;
   readonly #reader = new FrameReader();
   readonly #blocks = new HeaderBlockReader((streamId, endStream, list) => this.#onHeaderBlock(streamId, endStream, list));
+  readonly #peer = new PeerSettings();
   /** The connection's windows: the receive one as our first WINDOW_UPDATE leaves it. */
   readonly #flow = new FlowWindows(DEFAULT_WINDOW, CONNECTION_WINDOW);
   readonly #uploads: UploadPump;
@@ -62,9 +45,6 @@ export class H2Session implements StreamHost {
   readonly #streams = new Map<number, H2Stream>();
   readonly #waiting: H2Stream[] = [];
   #nextId = 1;
-  #peerInitialWindow = DEFAULT_WINDOW;
-  #peerMaxFrame = MAX_FRAME_PAYLOAD;
-  #peerMaxStreams = Number.POSITIVE_INFINITY;
   readonly #pings = new Map<bigint, (ok: boolean) => void>();
   #pingSeq = 0n;
   #settingsSeen: ((ok: boolean) => void) | undefined;
@@ -80,13 +60,7 @@ export class H2Session implements StreamHost {
       close: (error) => this.die(new UpstreamFailure("reset", error ? `HTTP/2 session error: ${(error as NodeJS.ErrnoException).code ?? error.message}` : "HTTP/2 session closed")),
     };
     this.#writer.send(PREFACE);
-    this.#writer.send(
-      settingsFrame([
-        [SETTING.ENABLE_PUSH, 0],
-        [SETTING.INITIAL_WINDOW_SIZE, STREAM_WINDOW],
-        [SETTING.MAX_HEADER_LIST_SIZE, MAX_HEADER_LIST],
-      ]),
-    );
+    this.#writer.send(ourSettings());
     this.#writer.send(windowUpdateFrame(0, CONNECTION_WINDOW - DEFAULT_WINDOW));
     // Closed before we listened (its close event went to nobody): say so now.
     if (conn.destroyed) queueMicrotask(() => this.die(new UpstreamFailure("reset", "HTTP/2 connection closed as it opened", true)));
@@ -124,7 +98,7 @@ export class H2Session implements StreamHost {
       queueMicrotask(() => s.reportFailure(new UpstreamFailure("dead_session", "HTTP/2 session no longer takes streams", true)));
       return s;
     }
-    if (this.#streams.size >= this.#peerMaxStreams) this.#waiting.push(s);
+    if (this.#streams.size >= this.#peer.maxStreams) this.#waiting.push(s);
     else this.#open(s);
     return s;
   }
@@ -143,10 +117,10 @@ export class H2Session implements StreamHost {
       s.close();
       return s.reportFailure(new UpstreamFailure("protocol", `a request header cannot be sent over HTTP/2: ${(e as Error).message}`, true));
     }
-    s.opened(this.#nextId, this.#peerInitialWindow);
+    s.opened(this.#nextId, this.#peer.initialWindow);
     this.#nextId += 2;
     this.#streams.set(s.id, s);
-    for (const f of headersFrames(s.id, block, !s.hasBody, this.#peerMaxFrame)) this.#writer.send(f);
+    for (const f of headersFrames(s.id, block, !s.hasBody, this.#peer.maxFrame)) this.#writer.send(f);
     if (s.bodyPending) this.pump(s);
     s.reportOpen();
   }
@@ -326,21 +300,11 @@ export class H2Session implements StreamHost {
       if (f.payload.byteLength !== 0) throw new H2ConnectionError(H2_ERROR.FRAME_SIZE_ERROR, "SETTINGS ACK with a payload");
       return;
     }
-    for (const [id, value] of parseSettings(f.payload)) {
-      if (id === SETTING.INITIAL_WINDOW_SIZE) {
-        if (value > MAX_WINDOW) throw new H2ConnectionError(H2_ERROR.FLOW_CONTROL_ERROR, "SETTINGS_INITIAL_WINDOW_SIZE above 2^31-1");
-        const delta = value - this.#peerInitialWindow;
-        this.#peerInitialWindow = value;
-        for (const s of this.#streams.values()) {
-          if (!s.growSendWindow(delta)) throw new H2ConnectionError(H2_ERROR.FLOW_CONTROL_ERROR, "SETTINGS_INITIAL_WINDOW_SIZE pushed a stream window above 2^31-1");
-        }
-      } else if (id === SETTING.MAX_FRAME_SIZE) {
-        if (value < 16_384 || value > 16_777_215) throw new H2ConnectionError(H2_ERROR.PROTOCOL_ERROR, "SETTINGS_MAX_FRAME_SIZE out of range");
-        this.#peerMaxFrame = value;
-      } else if (id === SETTING.MAX_CONCURRENT_STREAMS) this.#peerMaxStreams = value;
-      else if (id === SETTING.ENABLE_PUSH && value > 1) throw new H2ConnectionError(H2_ERROR.PROTOCOL_ERROR, "SETTINGS_ENABLE_PUSH not 0 or 1");
-      // HEADER_TABLE_SIZE limits the peer's decoder of our blocks; ours never use the dynamic table.
-    }
+    this.#peer.apply(f.payload, (delta) => {
+      for (const s of this.#streams.values()) {
+        if (!s.growSendWindow(delta)) throw new H2ConnectionError(H2_ERROR.FLOW_CONTROL_ERROR, "SETTINGS_INITIAL_WINDOW_SIZE pushed a stream window above 2^31-1");
+      }
+    });
     this.#writer.send(frame(FRAME.SETTINGS, FLAG.ACK, 0));
     this.#settingsSeen?.(true);
     this.#settingsSeen = undefined;
@@ -403,6 +367,6 @@ export class H2Session implements StreamHost {
   }
 
   #openWaiting(): void {
-    while (this.#waiting.length > 0 && this.#streams.size < this.#peerMaxStreams && !this.retired) this.#open(this.#waiting.shift()!);
+    while (this.#waiting.length > 0 && this.#streams.size < this.#peer.maxStreams && !this.retired) this.#open(this.#waiting.shift()!);
   }
 }
