@@ -1,7 +1,8 @@
 import type { Lane } from "../config/config.ts";
+import { LaneRuntime } from "../resilience/lane-runtime.ts";
+import { isUpstreamFailure } from "../upstream/failure.ts";
 import { upstreamHeaders } from "../upstream/forward-headers.ts";
-import { dial, trustedRoots } from "../upstream/dial.ts";
-import { httpRequest } from "./local-http.ts";
+import { upstreamUrl } from "../upstream/upstream-url.ts";
 
 export interface Check {
   /** What was checked, e.g. "lane zai: tls". */
@@ -10,50 +11,72 @@ export interface Check {
   readonly detail: string;
 }
 
-const ALPN: Record<string, readonly string[]> = { h1: ["http/1.1"], h2: ["h2"], auto: ["h2", "http/1.1"] };
+/**
+ * The lane as its traffic meets it: a runtime of its own (the lane's CA, transports and
+ * ALPN), on Bun's native sockets like every request. A lane ccp cannot reach fails here
+ * exactly when, and as, its requests would.
+ */
+async function withLane<T>(lane: Lane, check: (runtime: LaneRuntime) => Promise<T>): Promise<T> {
+  const runtime = new LaneRuntime(lane, { protocol: lane.transport === "h1" ? "h1" : "h2", queueDepth: 0, limit: Number.POSITIVE_INFINITY });
+  try {
+    return await check(runtime);
+  } finally {
+    runtime.close();
+  }
+}
 
-/** TCP + TLS to the lane's host with its own timeouts, CA and ALPN; reports the protocol agreed. */
+/** A failure said as a request's error says it: `tls: TLS handshake failed: ...`. */
+const describe = (e: unknown): string => (isUpstreamFailure(e) ? `${e.failureClass}: ${e.message}` : ((e as Error)?.message ?? String(e)));
+
+/**
+ * TCP + TLS to the lane's host, opened as the lane's next request would open it (an h2 or
+ * auto lane offers ALPN h2 alone and refuses a peer that does not agree); reports the
+ * protocol agreed.
+ */
 export async function checkConnect(lane: Lane): Promise<Check> {
   const name = `lane ${lane.name}: connect`;
   const url = new URL(lane.base_url);
-  const t0 = performance.now();
   try {
-    const socket = await dial(url, {
-      connectMs: lane.timeouts.connect_ms,
-      tlsMs: lane.timeouts.tls_ms,
-      alpn: ALPN[lane.transport] ?? ["http/1.1"],
-      ca: trustedRoots(lane.ca_file),
+    return await withLane(lane, async (runtime) => {
+      const t0 = performance.now();
+      const conn = await runtime.connect(t0);
+      const alpn = conn.socket?.alpnProtocol;
+      conn.destroy();
+      const ms = Math.round(performance.now() - t0);
+      const detail = url.protocol === "https:" ? `TLS to ${url.host} in ${ms} ms${alpn ? ` (ALPN ${alpn})` : ""}` : `TCP to ${url.host} in ${ms} ms`;
+      return { name, pass: true, detail };
     });
-    const alpn = "alpnProtocol" in socket ? (socket as { alpnProtocol?: string | false }).alpnProtocol : undefined;
-    socket.destroy();
-    const ms = Math.round(performance.now() - t0);
-    const what = url.protocol === "https:" ? `TLS to ${url.host} in ${ms} ms${alpn ? ` (ALPN ${alpn})` : ""}` : `TCP to ${url.host} in ${ms} ms`;
-    if (lane.transport === "h2" && url.protocol === "https:" && alpn !== "h2") return { name, pass: false, detail: `${what}: the server did not agree to HTTP/2; set transport = "h1"` };
-    return { name, pass: true, detail: what };
   } catch (e) {
-    return { name, pass: false, detail: (e as Error).message };
+    return { name, pass: false, detail: describe(e) };
   }
 }
 
 /**
- * A cheap request: GET <base>/v1/models with the lane's own key (passthrough lanes send
- * none, so 401 is the expected answer there). Anything below 500 proves the lane answers.
+ * A cheap request through the lane's own transport: GET <base>/v1/models with the lane's own
+ * key (passthrough lanes send none, so 401 is the expected answer there). Anything below 500
+ * proves the lane answers.
  */
 export async function checkRequest(lane: Lane, timeoutMs = 10_000): Promise<Check> {
   const name = `lane ${lane.name}: request`;
-  const url = `${lane.base_url.replace(/\/+$/, "")}/v1/models`;
-  const headers = Object.fromEntries(upstreamHeaders(new Headers({ "anthropic-version": "2023-06-01" }), lane));
-  const t0 = performance.now();
+  const url = upstreamUrl(lane.base_url, "/v1/models", "");
+  const headers = upstreamHeaders(new Headers({ "anthropic-version": "2023-06-01" }), lane);
   try {
-    const res = await httpRequest(url, { headers, timeoutMs, ca: trustedRoots(lane.ca_file) });
-    const ms = Math.round(performance.now() - t0);
-    const answered = `GET /v1/models answered ${res.status} in ${ms} ms`;
-    if (res.status >= 500) return { name, pass: false, detail: `${answered}: the upstream is failing` };
-    if (lane.auth === "key" && (res.status === 401 || res.status === 403)) return { name, pass: false, detail: `${answered}: the lane's key (${lane.key_env}) was rejected` };
-    const note = lane.auth === "passthrough" && res.status === 401 ? " (no client credentials sent: expected)" : "";
-    return { name, pass: true, detail: answered + note };
+    return await withLane(lane, async (runtime) => {
+      const t0 = performance.now();
+      const transport = runtime.transport(t0);
+      // No answer within timeoutMs fails as headers_timeout; connect and TLS keep the lane's own limits.
+      const timeouts = { ...lane.timeouts, headers_ms: Math.min(lane.timeouts.headers_ms, timeoutMs) };
+      const res = await transport.send({ url, method: "GET", headers, body: undefined, signal: new AbortController().signal, timeouts });
+      await res.body.cancel();
+      const ms = Math.round(performance.now() - t0);
+      const answered = `GET /v1/models answered ${res.status} in ${ms} ms (${res.protocol})`;
+      if (res.status >= 500) return { name, pass: false, detail: `${answered}: the upstream is failing` };
+      if (lane.auth === "key" && (res.status === 401 || res.status === 403)) return { name, pass: false, detail: `${answered}: the lane's key (${lane.key_env}) was rejected` };
+      const note = lane.auth === "passthrough" && res.status === 401 ? " (no client credentials sent: expected)" : "";
+      return { name, pass: true, detail: answered + note };
+    });
   } catch (e) {
-    return { name, pass: false, detail: `GET ${url}: ${(e as Error).message}` };
+    return { name, pass: false, detail: `GET ${url.href}: ${describe(e)}` };
   }
 }
 

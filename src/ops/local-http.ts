@@ -23,8 +23,6 @@ export interface HttpOptions {
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: string;
   readonly timeoutMs: number;
-  /** Trusted roots for https (undefined: the system's). */
-  readonly ca?: readonly string[] | undefined;
 }
 
 /**
@@ -38,7 +36,7 @@ export function httpRequest(url: string, o: HttpOptions): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const req = lib.request(
       u,
-      { method: o.method ?? "GET", headers: { ...o.headers, ...(o.body !== undefined ? { "content-length": String(Buffer.byteLength(o.body)) } : {}) }, ca: o.ca ? [...o.ca] : undefined, agent: false },
+      { method: o.method ?? "GET", headers: { ...o.headers, ...(o.body !== undefined ? { "content-length": String(Buffer.byteLength(o.body)) } : {}) }, agent: false },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));

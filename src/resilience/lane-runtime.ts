@@ -1,9 +1,10 @@
 import type { Lane } from "../config/config.ts";
-import type { LaneLive } from "../usage/live.ts";
-import { trustedRoots } from "../upstream/dial.ts";
-import { H1Transport } from "../upstream/h1.ts";
-import { H2Transport } from "../upstream/h2.ts";
+import type { BunConn } from "../upstream/bun-socket.ts";
+import { dialH1, H1Transport } from "../upstream/h1.ts";
+import { dialH2, H2Transport } from "../upstream/h2.ts";
 import type { Protocol, Transport } from "../upstream/transport.ts";
+import { trustedRoots } from "../upstream/trusted-roots.ts";
+import type { LaneLive } from "../usage/live.ts";
 import { AdaptiveLimiter } from "./limiter.ts";
 
 /** Makes a lane's transport for a protocol, once per lane and protocol: the real ones, or scripted ones in tests. */
@@ -40,10 +41,24 @@ export class LaneRuntime {
 
   /** The transport the next attempt uses. */
   transport(nowMs: number): Transport {
-    const useH2 = this.lane.transport === "h2" || (this.lane.transport === "auto" && nowMs >= this.#h2DisabledUntil);
+    const useH2 = this.#useH2(nowMs);
     this.live.protocol = useH2 ? "h2" : "h1";
     if (useH2) return (this.#h2 ??= this.makeTransport(this.lane, "h2"));
     return (this.#h1 ??= this.makeTransport(this.lane, "h1"));
+  }
+
+  /**
+   * Opens one connection the way the next attempt's transport would (native sockets, the
+   * lane's CA, its ALPN): `ccp ok` checks the lane with it, so ok and traffic agree.
+   */
+  connect(nowMs: number): Promise<BunConn> {
+    const url = new URL(this.lane.base_url);
+    const ca = trustedRoots(this.lane.ca_file);
+    return this.#useH2(nowMs) ? dialH2(url, this.lane.timeouts, ca) : dialH1(url, this.lane.timeouts, ca);
+  }
+
+  #useH2(nowMs: number): boolean {
+    return this.lane.transport === "h2" || (this.lane.transport === "auto" && nowMs >= this.#h2DisabledUntil);
   }
 
   /** An `auto` lane whose HTTP/2 attempt failed in an HTTP/2-shaped way: HTTP/1.1 for a while. */

@@ -7,7 +7,7 @@ import { scrubUpstreamFields } from "../usage/upstream-fields.ts";
 import { logValue, type ServerContext } from "./context.ts";
 import { errorResponse } from "./errors.ts";
 import { headerMode } from "../upstream/forward-headers.ts";
-import type { Endpoint } from "./upstream-url.ts";
+import type { Endpoint } from "../upstream/upstream-url.ts";
 
 const OP: Record<Endpoint, UsageRecord["op"]> = {
   "/v1/messages": "messages",

@@ -14,7 +14,7 @@ import type { ServerContext } from "./context.ts";
 import { estimateInputTokens } from "./count-tokens-local.ts";
 import { downstreamHeaders, upstreamHeaders } from "../upstream/forward-headers.ts";
 import { readAndRoute, type Routed } from "./read-request.ts";
-import { cachedUpstreamUrl, type Endpoint } from "./upstream-url.ts";
+import { cachedUpstreamUrl, type Endpoint } from "../upstream/upstream-url.ts";
 
 export type { Endpoint };
 

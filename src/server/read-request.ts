@@ -3,7 +3,7 @@ import { readBodyBounded } from "./body-limit.ts";
 import type { Refusal } from "./client-request.ts";
 import type { ServerContext } from "./context.ts";
 import { parseMessagesBody, type ParsedBody } from "./request-body.ts";
-import type { Endpoint } from "./upstream-url.ts";
+import type { Endpoint } from "../upstream/upstream-url.ts";
 
 /** A request read and routed: its body (none for /v1/models) and the lane it goes to first. */
 export interface Routed {

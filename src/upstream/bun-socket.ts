@@ -1,8 +1,17 @@
 import type { Socket, SocketHandler } from "bun";
 import { isIP } from "node:net";
-import type { DialOptions } from "./dial.ts";
 import { abortFailure, UpstreamFailure } from "./failure.ts";
 import { type BodySink, SinkWaiters } from "./upload.ts";
+
+export interface DialOptions {
+  readonly connectMs: number;
+  readonly tlsMs: number;
+  /** ALPN protocols to offer, e.g. ["h2"] or ["http/1.1"]. */
+  readonly alpn: readonly string[];
+  /** Trusted roots, when the lane adds its own CA (undefined: the system's). */
+  readonly ca: readonly string[] | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
 
 /** Who currently reads a connection: the exchange using it, or the pool watching it idle. */
 export interface ConnListener {
@@ -146,8 +155,8 @@ function alpnWire(protocols: readonly string[]): string {
 }
 
 /**
- * Opens a connection in two timed phases, TCP then TLS, like dial(): a stalled handshake
- * is told apart from an unreachable host.
+ * Opens a connection in two timed phases, TCP then TLS, each with its own timer, so a stalled
+ * handshake is told apart from an unreachable host (the field's "TLS handshake timeout").
  */
 export function dialNative(url: URL, o: DialOptions): Promise<BunConn> {
   const secure = url.protocol === "https:";

@@ -1,3 +1,4 @@
+import type { Timeouts } from "../config/schema.ts";
 import { BunConn, dialNative } from "./bun-socket.ts";
 import { UpstreamFailure } from "./failure.ts";
 import { H1ProtocolError, H1ResponseParser } from "./h1-parser.ts";
@@ -20,6 +21,11 @@ const COALESCE_BODY_BYTES = 64 * 1024;
 const encoder = new TextEncoder();
 /** A connection is given back this long before the server's advertised keep-alive timeout. */
 const KEEP_ALIVE_MARGIN_MS = 1000;
+
+/** How HTTP/1.1 traffic opens a connection; `ccp ok` checks a lane with it too, so the two cannot disagree. */
+export function dialH1(url: Readonly<URL>, timeouts: Timeouts, ca: readonly string[] | undefined, signal?: AbortSignal): Promise<BunConn> {
+  return dialNative(url, { connectMs: timeouts.connect_ms, tlsMs: timeouts.tls_ms, alpn: ["http/1.1"], ca, signal });
+}
 
 /**
  * HTTP/1.1 over our own sockets (Bun's native ones), so connect, TLS, headers and idle
@@ -46,7 +52,7 @@ export class H1Transport implements Transport {
     // A pooled connection the peer has closed is dropped from the pool when its FIN arrives;
     // one closed in the instant before reuse fails as `reset` and the attempt loop decides.
     const pooled = this.#takeIdle();
-    const socket = pooled ?? (await dialNative(req.url, { connectMs: req.timeouts.connect_ms, tlsMs: req.timeouts.tls_ms, alpn: ["http/1.1"], ca: this.#ca, signal: req.signal }));
+    const socket = pooled ?? (await dialH1(req.url, req.timeouts, this.#ca, req.signal));
     return this.#exchange(socket, req, pooled !== undefined);
   }
 

@@ -1,8 +1,10 @@
-import { dialNative } from "./bun-socket.ts";
+import type { Timeouts } from "../config/schema.ts";
+import { type BunConn, dialNative } from "./bun-socket.ts";
 import { Exchange } from "./exchange.ts";
 import { UpstreamFailure } from "./failure.ts";
 import { H2_ERROR } from "./h2-frames.ts";
-import { H2Session, type H2Stream } from "./h2-session.ts";
+import { H2Session } from "./h2-session.ts";
+import type { H2Stream } from "./h2-stream.ts";
 import type { Transport, UpstreamRequest, UpstreamResponse } from "./transport.ts";
 import { UploadBudget } from "./upload-budget.ts";
 import { writeBody } from "./upload.ts";
@@ -22,6 +24,20 @@ export interface H2Options {
  */
 const UPLOAD_BUDGET_BYTES = 8 * 1024 * 1024;
 const NOTHING_HELD = () => {};
+
+/**
+ * How HTTP/2 traffic opens a connection: ALPN offers h2 alone, and a peer that does not agree
+ * to it is refused with `protocol`. `ccp ok` checks a lane with it too, so the two cannot disagree.
+ */
+export async function dialH2(url: Readonly<URL>, timeouts: Timeouts, ca: readonly string[] | undefined): Promise<BunConn> {
+  const conn = await dialNative(url, { connectMs: timeouts.connect_ms, tlsMs: timeouts.tls_ms, alpn: ["h2"], ca });
+  const alpn = conn.socket?.alpnProtocol;
+  if (alpn !== "h2") {
+    conn.destroy();
+    throw new UpstreamFailure("protocol", `upstream ${url.host} did not negotiate HTTP/2 (ALPN: ${alpn || "none"}); use transport = "h1" for this lane`, true);
+  }
+  return conn;
+}
 
 /**
  * HTTP/2 over one shared session per lane (concurrent streams multiplex on it), with ccp's own
@@ -86,12 +102,7 @@ export class H2Transport implements Transport {
 
   async #connect(req: UpstreamRequest): Promise<H2Session> {
     // The connection attempt must not die with the first request that asked for it: no signal.
-    const conn = await dialNative(req.url, { connectMs: req.timeouts.connect_ms, tlsMs: req.timeouts.tls_ms, alpn: ["h2"], ca: this.#ca });
-    const alpn = conn.socket?.alpnProtocol;
-    if (alpn !== "h2") {
-      conn.destroy();
-      throw new UpstreamFailure("protocol", `upstream ${req.url.host} did not negotiate HTTP/2 (ALPN: ${alpn || "none"}); use transport = "h1" for this lane`, true);
-    }
+    const conn = await dialH2(req.url, req.timeouts, this.#ca);
     const s = new H2Session(conn, this.#owner);
     this.#all.add(s);
     // The peer's SETTINGS (windows, frame size, stream limit) come before the first request; bounded like the handshake.

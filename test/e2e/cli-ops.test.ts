@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, ccpCommand, laneConfig, startCcp, type CcpProcess } from "../support/ccp.ts";
+import { ROOT, ccpCommand, laneConfig, scratchDir, startCcp, type CcpProcess } from "../support/ccp.ts";
 import { cliHome, expectExit, freePort, killLeftovers, runCli } from "../support/cli.ts";
 import { startFakeUpstream, type FakeUpstream } from "../support/fake-upstream/index.ts";
 
@@ -169,6 +169,33 @@ describe("ok and usage --follow against a foreground instance", () => {
       expect(r.stdout).toContain("ZAI_API_KEY is not set where the proxy runs");
       expect(r.stdout).toMatch(/^ok\s+lane zai: request/m);
       expect(r.stdout).toContain("2 check(s) failed");
+    } finally {
+      await ccp.stop();
+    }
+  });
+
+  test("ok and traffic agree on a lane's CA: a ca_file that did not sign the upstream's certificate fails both the same way, over h2 and h1", async () => {
+    await upstream.reset();
+    const dir = scratchDir("ccp-wrong-ca-");
+    const wrongCa = join(dir, "ca.pem");
+    const made = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", wrongCa, "-days", "2", "-subj", "/CN=not the upstream's CA"], { stderr: "pipe" });
+    expect(made.exitCode).toBe(0);
+    const ccp = await startCcp({ config: laneConfig(upstream.url, wrongCa), env: { ZAI_API_KEY: "k" } });
+    try {
+      const ok = JSON.parse(expectExit(await runCli(["ok", "--json", "--port", String(ccp.port)], { env: { ...cliHome().env, CCP_HOME: join(ccp.home, "state") } }), 1).stdout) as { checks: { name: string; pass: boolean; detail: string }[] };
+      for (const [lane, model] of [
+        ["anthropic", "claude-sonnet-4-5"], // h2
+        ["zai", "claude-haiku-4-5-20251001"], // h1
+      ] as const) {
+        const res = await fetch(`${ccp.url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model, max_tokens: 8, messages: [{ role: "user", content: "ok" }] }) });
+        expect(res.status).toBe(502);
+        // ccp: lane "zai" (h1): tls: TLS handshake failed: <the verifier's code> (after N attempts)
+        const message = ((await res.json()) as { error: { message: string } }).error.message;
+        const traffic = /^ccp: lane "\w+" \(h[12]\): (tls: .+?)(?: \(after \d+ attempts\))?$/.exec(message)?.[1];
+        expect(traffic).toStartWith("tls: TLS handshake failed: ");
+        expect(ok.checks.find((c) => c.name === `lane ${lane}: connect`)).toEqual({ name: `lane ${lane}: connect`, pass: false, detail: traffic! });
+      }
+      expect(await upstream.requests()).toEqual([]);
     } finally {
       await ccp.stop();
     }

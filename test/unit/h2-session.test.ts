@@ -3,7 +3,8 @@ import type { Socket } from "bun";
 import { dialNative } from "../../src/upstream/bun-socket.ts";
 import type { UpstreamFailure } from "../../src/upstream/failure.ts";
 import { FLAG, FRAME, type Frame, FrameReader, frame, goawayFrame, H2_ERROR, headersFrames, readU32, rstStreamFrame, SETTING, settingsFrame, windowUpdateFrame } from "../../src/upstream/h2-frames.ts";
-import { H2Session, type H2Stream, type StreamEvents } from "../../src/upstream/h2-session.ts";
+import { H2Session } from "../../src/upstream/h2-session.ts";
+import type { H2Stream, StreamEvents } from "../../src/upstream/h2-stream.ts";
 import { encodeHeaders } from "../../src/upstream/hpack.ts";
 
 /**

@@ -7,7 +7,7 @@ import { AccessGate } from "../../src/server/access.ts";
 import { readBodyBounded } from "../../src/server/body-limit.ts";
 import { upstreamHeaders } from "../../src/upstream/forward-headers.ts";
 import { parseMessagesBody } from "../../src/server/request-body.ts";
-import { cachedUpstreamUrl, upstreamUrl } from "../../src/server/upstream-url.ts";
+import { cachedUpstreamUrl, upstreamUrl } from "../../src/upstream/upstream-url.ts";
 import { writeConfig } from "../support/config-file.ts";
 
 const KEY = "proxy-key-0123456789abcdef";
