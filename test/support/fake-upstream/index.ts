@@ -33,6 +33,10 @@ export interface LimitStats {
   rejected: number;
   /** most streams in flight at once */
   peak: number;
+  /** epoch ms of the first refusal (0: none yet) */
+  firstRejectAt: number;
+  /** most requests in flight at once (refused ones included) from settleMs after the first refusal */
+  peakSeenAfterSettle: number;
 }
 
 export interface FakeUpstream {
@@ -53,7 +57,7 @@ export interface FakeUpstream {
    * Provider-side concurrency: beyond maxConcurrent streams in flight, a messages request
    * gets HTTP 200 and an immediate in-stream [1302] error (Z.ai's burst limit). Cleared by reset().
    */
-  limit(o: { maxConcurrent: number; delayMs?: number }): Promise<void>;
+  limit(o: { maxConcurrent: number; delayMs?: number; settleMs?: number }): Promise<void>;
   limitStats(): Promise<LimitStats>;
   /** clear scripts and records, destroy stalled requests */
   reset(): Promise<void>;
@@ -182,7 +186,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     async reset(): Promise<void> {
       await call("POST", "/reset", {});
     },
-    async limit(o: { maxConcurrent: number; delayMs?: number }): Promise<void> {
+    async limit(o: { maxConcurrent: number; delayMs?: number; settleMs?: number }): Promise<void> {
       await call("POST", "/limits", o);
     },
     async limitStats(): Promise<LimitStats> {

@@ -282,8 +282,14 @@ async function handle(req: Req, res: Res): Promise<void> {
   // A provider that admits only so many concurrent streams answers the rest the Z.ai way:
   // HTTP 200, then at once an in-stream error with code 1302 and no message_start.
   if (limits.maxConcurrent > 0 && endpoint === "messages" && behaviour.kind === "normal") {
+    // What the provider sees: every request in flight, refused ones included; once the
+    // gateway had time to adapt (settleMs after the first refusal), the most of them at once.
+    seenInFlight++;
+    res.once("close", () => seenInFlight--);
+    if (limits.firstRejectAt > 0 && Date.now() - limits.firstRejectAt > limits.settleMs) limits.peakSeenAfterSettle = Math.max(limits.peakSeenAfterSettle, seenInFlight);
     if (activeStreams >= limits.maxConcurrent) {
       limits.rejected++;
+      if (limits.firstRejectAt === 0) limits.firstRejectAt = Date.now();
       behaviour = { kind: "sse", frames: BURST_FRAME };
     } else {
       activeStreams++;
@@ -569,7 +575,7 @@ function readJson(req: http.IncomingMessage): Promise<unknown> {
 function resetState(): void {
   scripts = [];
   records = [];
-  Object.assign(limits, { maxConcurrent: 0, delayMs: 0, rejected: 0, peak: 0 });
+  Object.assign(limits, { maxConcurrent: 0, delayMs: 0, settleMs: 1000, rejected: 0, peak: 0, firstRejectAt: 0, peakSeenAfterSettle: 0 });
   for (const fn of [...stalled]) {
     try {
       fn();
@@ -581,8 +587,9 @@ function resetState(): void {
 }
 
 /** Provider-side concurrency limit (POST /limits); 0 = unlimited. */
-const limits = { maxConcurrent: 0, delayMs: 0, rejected: 0, peak: 0 };
+const limits = { maxConcurrent: 0, delayMs: 0, settleMs: 1000, rejected: 0, peak: 0, firstRejectAt: 0, peakSeenAfterSettle: 0 };
 let activeStreams = 0;
+let seenInFlight = 0;
 const BURST_FRAME = `event: error\ndata: ${JSON.stringify({ type: "error", error: { type: "rate_limit_error", message: "[1302] High concurrency usage of this API, please reduce concurrency or contact customer service to increase limits" } })}\n\n`;
 
 const control = http.createServer((req, res) => {
@@ -613,11 +620,8 @@ const control = http.createServer((req, res) => {
     }
     if (req.method === "GET" && req.url === "/scripts") return send(200, scripts);
     if (req.method === "POST" && req.url === "/limits") {
-      const body = (await readJson(req)) as { maxConcurrent?: number; delayMs?: number };
-      limits.maxConcurrent = body.maxConcurrent ?? 0;
-      limits.delayMs = body.delayMs ?? 0;
-      limits.rejected = 0;
-      limits.peak = 0;
+      const body = (await readJson(req)) as { maxConcurrent?: number; delayMs?: number; settleMs?: number };
+      Object.assign(limits, { maxConcurrent: body.maxConcurrent ?? 0, delayMs: body.delayMs ?? 0, settleMs: body.settleMs ?? 1000, rejected: 0, peak: 0, firstRejectAt: 0, peakSeenAfterSettle: 0 });
       return send(200, { ok: true });
     }
     if (req.method === "GET" && req.url === "/limits") return send(200, limits);
