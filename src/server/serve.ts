@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { exposureProblem, hostPort } from "../config/access.ts";
 import type { Config } from "../config/config.ts";
+import { missingKeys, missingKeyWarning } from "../config/lane-keys.ts";
 import { prepareStateDir } from "../ops/state-dir.ts";
 import type { TransportFactory } from "../resilience/lane-runtime.ts";
 import { createLaneRuntimes } from "../resilience/lanes.ts";
@@ -81,6 +82,7 @@ export function startServer(config: Config, log: Logger, deps: ServerDeps = {}):
   if (exposure) throw new Error(`${exposure.message} (${exposure.hint})`);
   const unsafeHome = prepareStateDir(config);
   if (unsafeHome) throw new Error(`${unsafeHome.message} (${unsafeHome.hint})`);
+  for (const missing of missingKeys(config)) log.warn(missingKeyWarning(missing));
   const { ctx, obs, cut } = createServerParts(config, log, deps);
   const { live, lanes, sink } = ctx;
   const app = createApp(ctx, obs);
