@@ -1,6 +1,7 @@
 import type { Lane } from "../config/config.ts";
 import type { CaptureSession } from "../usage/capture-hook.ts";
 import { draftRecord } from "../usage/draft.ts";
+import { answeredOver } from "../usage/outcome.ts";
 import type { UsageRecord } from "../usage/record.ts";
 import { requestRedactor } from "../usage/redact.ts";
 import { scrubUpstreamFields } from "../usage/upstream-fields.ts";
@@ -77,8 +78,7 @@ export class ClientRequest {
     ctx.sink.write(r);
     this.capture?.end(r);
     const fail = r.failure_class ? ` failure=${r.failure_class}` : "";
-    const proto = r.h2 === null ? "-" : r.h2 ? "h2" : "h1";
-    ctx.log.info(`${this.rid} ${r.op} model=${logValue(r.model)} lane=${r.lane ?? "-"} proto=${proto} status=${status} ms=${r.latency_ms} attempts=${r.attempts.length}${fail}`);
+    ctx.log.info(`${this.rid} ${r.op} model=${logValue(r.model)} lane=${r.lane ?? "-"} protocol=${answeredOver(r)} status=${status} ms=${r.latency_ms} attempts=${r.attempts.length}${fail}`);
   }
 
   /** Something failed that should not have: a 502 naming it (redacted), the line, and an error log line. */

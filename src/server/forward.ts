@@ -160,7 +160,7 @@ function answerNow(cr: ClientRequest, result: Exclude<LoopResult, { kind: "commi
 /** Why an attempt failed, which the usage line (a failure class) does not say: for the operator. */
 function warnAttempt(cr: ClientRequest, a: AttemptRecord, n: number, when: string, message: string): void {
   if (a.outcome === "client_abort") return;
-  cr.ctx.log.warn(`${cr.rid} attempt ${n} lane=${a.lane} proto=${a.protocol} ${a.outcome} ${when}: ${cr.redact(message).replace(LINE_BREAKING, " ")}`);
+  cr.ctx.log.warn(`${cr.rid} attempt ${n} lane=${a.lane} protocol=${a.protocol} ${a.outcome} ${when}: ${cr.redact(message).replace(LINE_BREAKING, " ")}`);
 }
 
 /** The committed answer, streamed through the guard; its end completes the record. `done` frees the lane slot and listeners. */

@@ -23,7 +23,8 @@ const traits = (retryable: boolean, network: boolean, h2: boolean, overload: boo
 export const FAILURE_TABLE = {
   connect: traits(true, true, false, false, "TCP connect refused, unreachable or timed out"),
   tls_timeout: traits(true, true, true, false, "the TLS handshake did not finish in time"),
-  tls: traits(true, true, false, false, "the TLS handshake failed (certificate, ALPN)"),
+  // h2-shaped: a peer that does not negotiate HTTP/2 fails here, and an auto lane must then use HTTP/1.1.
+  tls: traits(true, true, true, false, "the TLS handshake failed (certificate, or ALPN: no HTTP/2)"),
   headers_timeout: traits(true, true, true, false, "no response headers within headers_ms"),
   dead_session: traits(true, true, true, false, "an HTTP/2 session stopped answering PING, or was torn down under the attempt"),
   upload_stall: traits(true, true, true, false, "the request body made no progress for upload_stall_ms"),

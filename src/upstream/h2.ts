@@ -27,14 +27,14 @@ const NOTHING_HELD = () => {};
 
 /**
  * How HTTP/2 traffic opens a connection: ALPN offers h2 alone, and a peer that does not agree
- * to it is refused with `protocol`. `ccp ok` checks a lane with it too, so the two cannot disagree.
+ * to it is refused with `tls` (an `auto` lane then goes to HTTP/1.1 at once). `ccp ok` checks a lane with it too, so the two cannot disagree.
  */
 export async function dialH2(url: Readonly<URL>, timeouts: Timeouts, ca: readonly string[] | undefined): Promise<BunConn> {
   const conn = await dialNative(url, { connectMs: timeouts.connect_ms, tlsMs: timeouts.tls_ms, alpn: ["h2"], ca });
   const alpn = conn.socket?.alpnProtocol;
   if (alpn !== "h2") {
     conn.destroy();
-    throw new UpstreamFailure("protocol", `upstream ${url.host} did not negotiate HTTP/2 (ALPN: ${alpn || "none"}); use transport = "h1" for this lane`, true);
+    throw new UpstreamFailure("tls", `upstream ${url.host} did not negotiate HTTP/2 (ALPN: ${alpn || "none"}); use transport = "h1" for this lane`, true);
   }
   return conn;
 }

@@ -1,7 +1,7 @@
 import type { LiveState } from "./live.ts";
 import type { LaneHealth } from "./lane-health.ts";
 import { Registry } from "./metrics-registry.ts";
-import { isError } from "./outcome.ts";
+import { answeredOver, isError } from "./outcome.ts";
 import type { UsageRecord, UsageSink } from "./record.ts";
 
 /** Seconds; ttft and duration share them (a slow GLM first token takes minutes). */
@@ -45,12 +45,6 @@ const TOKEN_FIELDS = [
   ["cache_creation", "cache_creation_input_tokens"],
 ] as const;
 
-/** The protocol that answered: the last attempt's, else what the record says. */
-export function answeringProtocol(r: Pick<UsageRecord, "attempts" | "h2">): string {
-  const last = r.attempts.at(-1);
-  if (last) return last.protocol;
-  return r.h2 === null ? "none" : r.h2 ? "h2" : "h1";
-}
 
 /**
  * A label whose values come from clients (the model name) or upstreams (an error code): the
@@ -91,7 +85,7 @@ export class MetricsSink implements UsageSink {
     const m = this.m;
     const lane = r.lane ?? "none";
     const model = this.#models.of(r.model ?? "none");
-    m.requests.inc({ lane, model, status: String(r.status), protocol: answeringProtocol(r) });
+    m.requests.inc({ lane, model, status: String(r.status), protocol: answeredOver(r) });
     if (isError(r)) m.errors.inc({ lane, failure_class: r.failure_class ?? "none" });
     r.attempts.forEach((a, i) => {
       m.attempts.inc({ lane: a.lane, protocol: a.protocol, outcome: a.outcome });

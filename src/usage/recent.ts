@@ -1,4 +1,4 @@
-import { answeringProtocol } from "./metrics-sink.ts";
+import { answeredOver } from "./outcome.ts";
 import { ascending, percentile } from "./percentile.ts";
 import type { UsageRecord, UsageSink } from "./record.ts";
 
@@ -65,7 +65,7 @@ export class RecentRequests implements UsageSink {
       lane: r.lane,
       model: r.model,
       status: r.status,
-      protocol: answeringProtocol(r),
+      protocol: answeredOver(r),
       ttft_ms: r.ttft_ms,
       latency_ms: r.latency_ms,
       attempts: r.attempts.length,

@@ -1,5 +1,5 @@
 import { ascending, percentile } from "./percentile.ts";
-import { isError } from "./outcome.ts";
+import { answeredOver, isError } from "./outcome.ts";
 
 /** The fields of a usage record that statistics read (from usage.jsonl or SQLite alike). */
 export interface StatInput {
@@ -49,12 +49,8 @@ export interface StatGroup {
 
 export { isError };
 
-/** The protocol that answered: the last attempt's, else the record's h2 flag. */
-export function protoOf(r: Pick<StatInput, "attempts" | "h2">): string {
-  const last = r.attempts.at(-1);
-  if (last) return last.protocol;
-  return r.h2 === null ? "-" : r.h2 ? "h2" : "h1";
-}
+/** The protocol that answered (usage/outcome.ts). */
+export const protoOf = (r: Pick<StatInput, "attempts" | "h2">): string => answeredOver(r);
 
 function keyOf(r: StatInput, by: GroupBy | undefined): string {
   switch (by) {

@@ -72,8 +72,8 @@ describe("Z.ai burst limit: HTTP 200 then an in-stream [1302]", () => {
       expect(line).toMatchObject({ status: 200, retries: 2, lane: "zai" });
       expect((line!.attempts as { code: string }[])[0]!.code).toBe("1302");
       // The operator's log says why each attempt failed, as it does for transport failures.
-      expect(ccp.output()).toMatch(/attempt 1 lane=zai proto=h1 in_stream_error after \d+ ms: \w+: .*High concurrency/);
-      expect(ccp.output()).toMatch(/attempt 2 lane=zai proto=h1 in_stream_error after/);
+      expect(ccp.output()).toMatch(/attempt 1 lane=zai protocol=h1 in_stream_error after \d+ ms: \w+: .*High concurrency/);
+      expect(ccp.output()).toMatch(/attempt 2 lane=zai protocol=h1 in_stream_error after/);
     });
   });
 

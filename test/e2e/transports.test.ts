@@ -134,7 +134,7 @@ describe.each([
     const message = ((await res.json()) as { error: { message: string } }).error.message;
     expect(message).toMatch(/: (reset|dead_session): /);
     // The server log says why, which the usage line's failure class alone does not.
-    expect(ccp.logs.some((l) => / attempt 1 lane=up proto=h[12] (reset|dead_session) after \d+ ms: \S/.test(l))).toBe(true);
+    expect(ccp.logs.some((l) => / attempt 1 lane=up protocol=h[12] (reset|dead_session) after \d+ ms: \S/.test(l))).toBe(true);
     expect(await (await post(ccp)).text()).toContain("event: message_stop");
   });
 
@@ -361,6 +361,36 @@ describe("HTTP/1.1 keep-alive pool", () => {
     } finally {
       await ccp.stop(100);
       up.stop(true);
+    }
+  });
+});
+
+describe("transport auto against an upstream that speaks only HTTP/1.1 over TLS", () => {
+  test("the h2 attempt's ALPN refusal is a tls failure, and the lane goes to HTTP/1.1 at once", async () => {
+    const { mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { sseAnswer } = await import("../support/scripted.ts");
+    const dir = mkdtempSync(join(tmpdir(), "ccp-h1only-"));
+    const made = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { stderr: "pipe" });
+    expect(made.exitCode).toBe(0);
+    // Bun's server offers no HTTP/2: ALPN settles on http/1.1.
+    const h1only = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      tls: { cert: Bun.file(join(dir, "cert.pem")), key: Bun.file(join(dir, "key.pem")) },
+      fetch: () => new Response(sseAnswer("over h1").join(""), { headers: { "content-type": "text/event-stream" } }),
+    });
+    const ccp = startInProcess(config(`https://127.0.0.1:${h1only.port}`, "auto", join(dir, "cert.pem")).replace("retry = { attempts = 1, budget_ms = 1000 }", "retry = { attempts = 2 }"));
+    try {
+      const res = await post(ccp);
+      expect(await res.text()).toContain("over h1");
+      const line = await usageOf(ccp, res);
+      expect(line).toMatchObject({ status: 200, downgraded: true, h2: false });
+      expect((line.attempts as { protocol: string; outcome: string }[]).map((a) => `${a.protocol}/${a.outcome}`)).toEqual(["h2/tls", "h1/ok"]);
+    } finally {
+      await ccp.stop(100);
+      h1only.stop(true);
     }
   });
 });

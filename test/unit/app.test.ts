@@ -54,7 +54,7 @@ describe("the app in process", () => {
     expect(res.status).toBe(200);
     expect(await res.text()).toContain("message_stop");
     expect(a.sent).toHaveLength(2);
-    expect(a.logs.some((l) => /attempt 1 lane=anthropic proto=h2 http_status/.test(l))).toBe(true);
+    expect(a.logs.some((l) => /attempt 1 lane=anthropic protocol=h2 http_status/.test(l))).toBe(true);
   });
 
   test.each([

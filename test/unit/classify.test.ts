@@ -53,3 +53,10 @@ test("failure classes: connection trouble is retryable and counts as network; cl
   for (const c of ["client_abort", "queue_full", "queue_timeout"] as const) expect(classifyFailure(c).retryable).toBe(false);
   expect(new Set(FAILURE_CLASSES).size).toBe(FAILURE_CLASSES.length as number);
 });
+
+test("docs/ARCHITECTURE.md's failure-class table is FAILURE_TABLE, row for row", async () => {
+  const { FAILURE_TABLE } = await import("../../src/upstream/failure.ts");
+  const doc = await Bun.file(new URL("../../docs/ARCHITECTURE.md", import.meta.url)).text();
+  const rows = [...doc.matchAll(/^\| `([a-z_0-9]+)` \| (yes)? \| (yes)? \| (yes)? \| (yes)? \| (.+) \|$/gm)].map((m) => [m[1], { retryable: !!m[2], network: !!m[3], h2: !!m[4], overload: !!m[5], means: m[6] }]);
+  expect(Object.fromEntries(rows)).toEqual(JSON.parse(JSON.stringify(FAILURE_TABLE)));
+});
