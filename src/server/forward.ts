@@ -10,12 +10,12 @@ import { applyObservation, draftRecord } from "../usage/draft.ts";
 import type { UsageRecord } from "../usage/record.ts";
 import { redactor } from "../usage/redact.ts";
 import { answerUncommitted } from "./answers.ts";
-import { readBodyBounded } from "./body-limit.ts";
 import type { ServerContext } from "./context.ts";
 import { estimateInputTokens } from "./count-tokens-local.ts";
 import { errorResponse } from "./errors.ts";
 import { downstreamHeaders, headerMode, upstreamHeaders } from "./forward-headers.ts";
-import { parseMessagesBody, type ParsedBody } from "./request-body.ts";
+import { readMessagesBody } from "./read-messages-body.ts";
+import type { ParsedBody } from "./request-body.ts";
 import { cachedUpstreamUrl, type Endpoint } from "./upstream-url.ts";
 
 export type { Endpoint };
@@ -63,18 +63,16 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
     const catchAll = ctx.config.routes.find((r) => r.match === "*") ?? ctx.config.routes[0]!;
     first = ctx.config.lanes[catchAll.lane]!;
   } else {
-    // Bounded: never more than limits.max_body_mb held, never longer than limits.body_timeout_ms.
-    const read = await readBodyBounded(req, ctx.config.limits);
+    // Bounded in bytes, time, JSON values and bodies in flight (read-messages-body.ts).
+    const read = await readMessagesBody(req, ctx);
     if (!read.ok) {
       if (read.status === 499) rec.failure_class = "client_abort";
       rec.err_type = read.errType;
       finish(read.status);
-      return errorResponse(read.status === 499 ? 400 : read.status, read.message, rid, read.errType, read.close ? { connection: "close" } : {});
+      return errorResponse(read.status === 499 ? 400 : read.status, read.message, rid, read.errType, read.headers);
     }
     bytes = read.bytes;
-    const check = parseMessagesBody(bytes);
-    if (!check.ok) return reject(400, check.message);
-    parsed = check.body;
+    parsed = read.body;
     rec.model = parsed.model;
     rec.stream = parsed.stream;
     const decision = ctx.router(parsed.model);
