@@ -124,6 +124,8 @@ export const LimitsSchema = z.strictObject({
    * Parsing costs memory per value, not per byte. A long Claude Code conversation has a few hundred thousand at most.
    */
   max_json_nodes: z.number().int().positive().default(1_000_000),
+  /** Request bodies being received and checked at once, all clients together, in MiB; a body past it gets 503 (clients retry). */
+  max_inflight_body_mb: z.number().positive().default(256),
 });
 
 const settings = {
