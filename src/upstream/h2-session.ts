@@ -25,8 +25,15 @@ import {
 import { encodeHeaders, HpackDecoder, HpackError } from "./hpack.ts";
 import { type BodySink, SinkWaiters } from "./upload.ts";
 
-/** Response bytes a stream may receive ahead of its reader: the peer waits for our WINDOW_UPDATE past it. */
-const STREAM_WINDOW = 256 * 1024;
+/**
+ * Response bytes a stream may receive ahead of its reader: the peer waits for our WINDOW_UPDATE
+ * past it. With the stream's queue (H2_QUEUE_BYTES), it bounds what a client that stops reading
+ * leaves in ccp: 128 + 128 KiB. At 100 ms from the upstream that still lets a stream run at
+ * 1.3 MB/s, far above a model's pace.
+ */
+const STREAM_WINDOW = 128 * 1024;
+/** Response bytes queued for a stream's reader before it is paused (no more WINDOW_UPDATE). */
+export const H2_QUEUE_BYTES = 128 * 1024;
 /** The connection-wide receive window (stream windows bound each stream; this only must not bind first). */
 const CONNECTION_WINDOW = 16 * 1024 * 1024;
 /** Request-body bytes queued on the socket before DATA waits for it to drain. */

@@ -2,7 +2,7 @@ import { dialNative } from "./bun-socket.ts";
 import { Exchange } from "./exchange.ts";
 import { UpstreamFailure } from "./failure.ts";
 import { H2_ERROR } from "./h2-frames.ts";
-import { H2Session, type H2Stream } from "./h2-session.ts";
+import { H2_QUEUE_BYTES, H2Session, type H2Stream } from "./h2-session.ts";
 import type { Transport, UpstreamRequest, UpstreamResponse } from "./transport.ts";
 import { UploadBudget } from "./upload-budget.ts";
 import { writeBody } from "./upload.ts";
@@ -145,6 +145,7 @@ export class H2Transport implements Transport {
         "h2",
         req,
         {
+          queueBytes: H2_QUEUE_BYTES,
           pause: () => stream?.pause(),
           resume: () => stream?.resume(),
           abandon: () => stream?.cancel(),

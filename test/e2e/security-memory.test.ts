@@ -1,8 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync } from "node:fs";
 import net from "node:net";
+import os from "node:os";
+import { join } from "node:path";
 import { claudeBody } from "../../scripts/bench/claude-body.ts";
+import { ccpConfig, makeCert, startUpstream, stopAll, type Upstream } from "../../scripts/bench/processes.ts";
+import { watchBodyQueues } from "../../scripts/bench/queue-watch.ts";
+import { requestBody, shapeHeaders } from "../../scripts/bench/workload.ts";
 import { startCcp, type CcpProcess } from "../support/ccp.ts";
 import { startFakeUpstream, type FakeUpstream } from "../support/fake-upstream/index.ts";
+import { startInProcess, type InProcessCcp } from "../support/in-process.ts";
 import { complete, rawJson, rawRequest, rssOf } from "../support/raw-http.ts";
 import { toToml } from "../support/toml.ts";
 
@@ -142,5 +149,62 @@ describe("bodies being received at once share limits.max_inflight_body_mb (1 MiB
     const again = await post(json, small.url);
     expect(again.status).toBe(200);
     expect(await again.text()).toContain("event: message_stop");
+  });
+});
+
+describe("a client that stops reading: what ccp holds of its stream is bounded, and the upstream stops", () => {
+  // The server in this process, so its body queues can be watched; the benchmark's upstream
+  // (Node.js, an endless stream as fast as it is taken) in its own.
+  let flood: Upstream;
+  let server: InProcessCcp;
+  const queues = watchBodyQueues();
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(os.tmpdir(), "ccp-stall-test-"));
+    const cert = makeCert(dir);
+    flood = await startUpstream(dir, cert);
+    server = startInProcess(ccpConfig(flood.url, cert.certFile, false));
+  });
+  afterAll(async () => {
+    queues.restore();
+    await server?.stop(100);
+    await stopAll();
+  });
+
+  /** A raw client that reads the response until its first delta, then never again. */
+  function stalledClient(model: string): Promise<net.Socket> {
+    const body = requestBody(model, 4096);
+    const headers = Object.entries(shapeHeaders({ deltas: 1_000_000, intervalMs: 0, deltaChars: 400 })).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(server.port, "127.0.0.1");
+      socket.on("error", reject);
+      socket.write(`POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nx-api-key: k\r\n${headers}content-length: ${body.length}\r\n\r\n${body}`);
+      socket.on("data", (chunk: Buffer) => {
+        if (!chunk.includes("content_block_delta")) return;
+        socket.pause();
+        resolve(socket);
+      });
+    });
+  }
+
+  test.each([
+    // h2: the stream's 128 KiB queue and the 128 KiB its window still allowed.
+    ["h2", 256 * 1024],
+    // h1: the 256 KiB queue and the socket read that crossed it (Bun reads at most 512 KiB at once).
+    ["h1", 768 * 1024],
+  ])("%s lane: at most %d bytes queued per stream", async (lane, bound) => {
+    await flood.reset();
+    queues.clear();
+    const clients = await Promise.all([1, 2, 3, 4, 5].map(() => stalledClient(`bench-${lane}`)));
+    await Bun.sleep(2_000);
+    const sentAt2s = (await flood.stats()).sentBytes;
+    await Bun.sleep(1_000);
+    const { sentBytes } = await flood.stats();
+    const open = queues.open();
+    for (const c of clients) c.destroy();
+    expect(open.length).toBe(5);
+    for (const q of open) expect(q.max).toBeLessThanOrEqual(bound);
+    // Held back: nothing more left the upstream in the last second, and what did is the kernel's socket buffers.
+    expect(sentBytes - sentAt2s).toBeLessThan(64 * 1024);
+    expect(sentBytes / 5).toBeLessThan(32 * 1024 * 1024);
   });
 });
