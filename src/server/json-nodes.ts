@@ -1,9 +1,10 @@
 /**
  * How many values a JSON text holds, counted on its bytes without building anything.
  *
- * JSON.parse's memory follows the number of values more than the number of bytes: on the
- * development machine 30 MB of `{},` became 10 million objects and 850 MB of heap. Counting
- * them first lets a request be refused before that tree exists.
+ * JSON.parse's memory follows the number of values more than the number of bytes: a 30 MiB
+ * body of `{},` is 10 million objects, and took ccp from 54 MB to 941 MB
+ * (scripts/bench/body-memory.ts). Counting them first lets a request be refused before that
+ * tree exists.
  *
  * A node is any value: an object, an array, a string, a number, true, false or null. A
  * member's key is not a node of its own (it comes with its value). In valid JSON,
