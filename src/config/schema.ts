@@ -130,6 +130,13 @@ export const LimitsSchema = z.strictObject({
   body_timeout_ms: positiveMs.default(60_000),
   /** A connection is closed when its request head is not complete within this long, or it sits idle between requests. */
   idle_timeout_s: z.number().int().min(1).max(255).default(30),
+  /**
+   * JSON values in one request body (objects, arrays, strings, numbers, true, false, null); more get 413.
+   * Parsing costs memory per value, not per byte. A long Claude Code conversation has a few hundred thousand at most.
+   */
+  max_json_nodes: z.number().int().positive().default(1_000_000),
+  /** Request bodies being received and checked at once, all clients together, in MiB; a body past it gets 503 (clients retry). */
+  max_inflight_body_mb: z.number().positive().default(256),
 });
 
 const settings = {

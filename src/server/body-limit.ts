@@ -10,13 +10,21 @@ export type BodyRead =
       readonly message: string;
       /** The rest of the body is unread and of unknown length: the connection cannot be reused. */
       readonly close: boolean;
+      /** Refused for now, not for what it is: the client may send it again after this many seconds. */
+      readonly retryAfterS?: number;
     };
+
+/**
+ * Asked before a body's bytes are held (a declared length at once, a chunked body chunk by
+ * chunk): false refuses the body, because the budget all clients share is spent.
+ */
+export type Reserve = (bytes: number) => boolean;
 
 const MIB = 1024 * 1024;
 
 export const maxBodyBytes = (limits: Pick<Limits, "max_body_mb">): number => Math.floor(limits.max_body_mb * MIB);
 
-const fail = (status: number, errType: string, message: string, close = false): BodyRead => ({ ok: false, status, errType, message, close });
+const fail = (status: number, errType: string, message: string, close = false, retryAfterS?: number): BodyRead => ({ ok: false, status, errType, message, close, retryAfterS });
 
 /**
  * Why a request body cannot be a Messages body, judged from its headers alone. A body we
@@ -48,6 +56,10 @@ const tooLarge = (limit: number, seen?: number) =>
   // Known from content-length: the server discards the declared rest, the connection stays usable.
   fail(413, "request_too_large", `request body is larger than ccp's limit of ${formatBytes(limit)}${seen ? ` (content-length ${seen})` : ""}; raise limits.max_body_mb to allow it`, seen === undefined);
 
+/** Bodies received while others are: clients retry a 503 (Anthropic's SDKs and Claude Code retry every 5xx). */
+const busy = (close: boolean): BodyRead =>
+  fail(503, "api_error", "ccp is receiving and checking as many request bodies as limits.max_inflight_body_mb allows; retry the request", close, 1);
+
 const timeoutFail = (ms: number) => fail(408, "timeout_error", `the request body did not arrive within ${ms} ms (limits.body_timeout_ms)`, true);
 
 function formatBytes(n: number): string {
@@ -60,15 +72,20 @@ function formatBytes(n: number): string {
  * 413 (nothing more is buffered). The whole body must arrive
  * within `timeoutMs` (a trickling client gets 408). The body is checked against its headers
  * first (bodyHeadersProblem), so a declared oversize body is refused without reading any of it.
+ * `reserve` is asked before bytes are held; when it says no, the body gets 503 (a declared
+ * one unread).
  */
-export async function readBodyBounded(req: Request, limits: Pick<Limits, "max_body_mb" | "body_timeout_ms">): Promise<BodyRead> {
+export async function readBodyBounded(req: Request, limits: Pick<Limits, "max_body_mb" | "body_timeout_ms">, reserve: Reserve = () => true): Promise<BodyRead> {
   const limit = maxBodyBytes(limits);
   const early = bodyHeadersProblem(req.headers, limit);
   if (early) return early;
   const declared = Number(req.headers.get("content-length") ?? Number.NaN);
   // A declared length within the limit: Bun reads exactly that many bytes natively (no chunk
   // round-trips through JavaScript), under the same deadline.
-  if (Number.isSafeInteger(declared) && declared >= 0) return readDeclared(req, limits.body_timeout_ms);
+  if (Number.isSafeInteger(declared) && declared >= 0) {
+    if (!reserve(declared)) return busy(false);
+    return readDeclared(req, limits.body_timeout_ms);
+  }
   if (req.body === null) return { ok: true, bytes: new Uint8Array(0) };
   // Otherwise (chunked) the stream is read piece by piece and cut at the limit.
   const parts: Uint8Array[] = [];
@@ -87,6 +104,10 @@ export async function readBodyBounded(req: Request, limits: Pick<Limits, "max_bo
       if (size + value.byteLength > limit) {
         void reader.cancel().catch(() => {});
         return tooLarge(limit);
+      }
+      if (!reserve(value.byteLength)) {
+        void reader.cancel().catch(() => {});
+        return busy(true);
       }
       parts.push(value);
       size += value.byteLength;

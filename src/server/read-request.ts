@@ -1,8 +1,8 @@
 import type { Lane } from "../config/config.ts";
-import { readBodyBounded } from "./body-limit.ts";
 import type { Refusal } from "./client-request.ts";
 import type { ServerContext } from "./context.ts";
-import { parseMessagesBody, type ParsedBody } from "./request-body.ts";
+import { readMessagesBody } from "./read-messages-body.ts";
+import type { ParsedBody } from "./request-body.ts";
 import type { Endpoint } from "../upstream/upstream-url.ts";
 
 /** A request read and routed: its body (none for /v1/models) and the lane it goes to first. */
@@ -19,8 +19,9 @@ export interface Routed {
 export type Unrouted = Refusal & { readonly ok: false; readonly parsed?: ParsedBody | undefined };
 
 /**
- * Reads the body once, bounded (never more than limits.max_body_mb held, never longer than
- * limits.body_timeout_ms), checks it is a Messages body, and asks the router for a lane.
+ * Reads the body once, bounded (limits.max_body_mb bytes, limits.body_timeout_ms,
+ * limits.max_json_nodes values, a share of limits.max_inflight_body_mb), checks it is a
+ * Messages body, and asks the router for a lane.
  * /v1/models has no body: it goes to the catch-all route's lane.
  */
 export async function readAndRoute(ctx: ServerContext, req: Request, endpoint: Endpoint): Promise<Routed | Unrouted> {
@@ -28,14 +29,13 @@ export async function readAndRoute(ctx: ServerContext, req: Request, endpoint: E
     const catchAll = ctx.config.routes.find((r) => r.match === "*") ?? ctx.config.routes[0]!;
     return { ok: true, parsed: undefined, bytes: undefined, lane: ctx.config.lanes[catchAll.lane]!, model: undefined };
   }
-  const read = await readBodyBounded(req, ctx.config.limits);
+  // Bounded in bytes, time, JSON values and bodies in flight (read-messages-body.ts).
+  const read = await readMessagesBody(req, ctx);
   if (!read.ok) {
     const left = read.status === 499;
-    return { ok: false, status: left ? 400 : read.status, message: read.message, errType: read.errType, failureClass: left ? "client_abort" : undefined, headers: read.close ? { connection: "close" } : {} };
+    return { ok: false, status: left ? 400 : read.status, message: read.message, errType: read.errType, failureClass: left ? "client_abort" : undefined, headers: read.headers };
   }
-  const check = parseMessagesBody(read.bytes);
-  if (!check.ok) return { ok: false, status: 400, message: check.message };
-  const parsed = check.body;
+  const parsed = read.body;
   const decision = ctx.router(parsed.model);
   if (!decision) return { ok: false, status: 400, message: `no route matches model "${parsed.model}"; add a [[routes]] entry with match = "*"`, parsed };
   return { ok: true, parsed, bytes: read.bytes, lane: decision.lane, model: decision.upstreamModel };

@@ -1,7 +1,14 @@
 import { isAscii, isUtf8 } from "node:buffer";
+import { countJsonNodes, mayExceedNodes } from "./json-nodes.ts";
 
 /** What the proxy needs to know of a Messages request body, read once. */
 export interface ParsedBody {
+  /**
+   * The body's JSON. The tree the check built goes to its first reader (the first lane's
+   * request is built at once); a later read parses the bytes again (a fallback lane's
+   * rewrite). So a request that streams for minutes holds its bytes but not also their tree,
+   * which is as large again for a body of text, and tens of times larger for one of small values.
+   */
   readonly json: Record<string, unknown>;
   readonly model: string;
   readonly stream: boolean;
@@ -31,22 +38,60 @@ function utf8Text(bytes: Uint8Array): string | undefined {
   return Buffer.from(bytes.buffer, bytes.byteOffset + from, bytes.byteLength - from).toString("utf8");
 }
 
-export type BodyCheck = { readonly ok: true; readonly body: ParsedBody } | { readonly ok: false; readonly message: string };
+export type BodyCheck =
+  | { readonly ok: true; readonly body: ParsedBody }
+  | { readonly ok: false; readonly status: 400 | 413; readonly errType: "invalid_request_error" | "request_too_large"; readonly message: string };
 
-export function parseMessagesBody(bytes: Uint8Array): BodyCheck {
+const invalid = (message: string): BodyCheck => ({ ok: false, status: 400, errType: "invalid_request_error", message });
+
+/**
+ * Checks a Messages body: UTF-8 JSON, an object, a usable `model`, and at most `maxNodes`
+ * JSON values (413 otherwise). The values are counted before JSON.parse builds them, and only
+ * when the body is large enough to hold more than `maxNodes` (json-nodes.ts).
+ */
+export function parseMessagesBody(bytes: Uint8Array, maxNodes = Number.POSITIVE_INFINITY): BodyCheck {
+  if (mayExceedNodes(bytes.length, maxNodes) && countJsonNodes(bytes, maxNodes) > maxNodes) {
+    return {
+      ok: false,
+      status: 413,
+      errType: "request_too_large",
+      message: `request body holds more than ${maxNodes} JSON values, ccp's limit (each object, array, string, number, true, false and null counts); raise limits.max_json_nodes to allow it`,
+    };
+  }
   const text = utf8Text(bytes);
-  if (text === undefined) return { ok: false, message: "request body is not valid JSON: it is not UTF-8" };
+  if (text === undefined) return invalid("request body is not valid JSON: it is not UTF-8");
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    return { ok: false, message: `request body is not valid JSON: ${(e as Error).message}` };
+    return invalid(`request body is not valid JSON: ${(e as Error).message}`);
   }
-  if (typeof json !== "object" || json === null || Array.isArray(json)) return { ok: false, message: "request body must be a JSON object" };
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return invalid("request body must be a JSON object");
   const body = json as Record<string, unknown>;
-  if (typeof body.model !== "string" || body.model.length === 0) return { ok: false, message: "model: a non-empty string is required" };
+  if (typeof body.model !== "string" || body.model.length === 0) return invalid("model: a non-empty string is required");
   if (body.model.length > MAX_MODEL_CHARS || UNPRINTABLE.test(body.model)) {
-    return { ok: false, message: `model: at most ${MAX_MODEL_CHARS} printable characters (no control, line-separator or bidi characters)` };
+    return invalid(`model: at most ${MAX_MODEL_CHARS} printable characters (no control, line-separator or bidi characters)`);
   }
-  return { ok: true, body: { json: body, model: body.model, stream: body.stream === true } };
+  return { ok: true, body: new CheckedBody(body, bytes) };
+}
+
+/** A checked body: its tree handed out once, then parsed again from the bytes when asked for. */
+class CheckedBody implements ParsedBody {
+  readonly model: string;
+  readonly stream: boolean;
+  #tree: Record<string, unknown> | undefined;
+  readonly #bytes: Uint8Array;
+
+  constructor(tree: Record<string, unknown>, bytes: Uint8Array) {
+    this.model = tree.model as string;
+    this.stream = tree.stream === true;
+    this.#tree = tree;
+    this.#bytes = bytes;
+  }
+
+  get json(): Record<string, unknown> {
+    const tree = this.#tree ?? (JSON.parse(utf8Text(this.#bytes) ?? "") as Record<string, unknown>);
+    this.#tree = undefined;
+    return tree;
+  }
 }

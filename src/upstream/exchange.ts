@@ -7,6 +7,12 @@ const BODY_HIGH_WATER = 256 * 1024;
 
 /** What an exchange drives on the transport's side: a socket (h1) or a stream (h2). */
 export interface ExchangeWire {
+  /**
+   * Body bytes queued before the wire is paused (default 256 KiB). What arrives after the pause
+   * is queued too: on h1 the rest of the socket read that crossed the mark, on h2 what the
+   * stream's window still allowed. An h2 stream sets 128 KiB, its window being 128 KiB.
+   */
+  readonly queueBytes?: number;
   pause(): void;
   resume(): void;
   /** Give the connection or stream up (failure, or the reader cancelled). */
@@ -53,7 +59,7 @@ export class Exchange {
     if (this.phase !== "head") return;
     clearTimeout(this.#headersTimer);
     this.phase = "body";
-    this.#queue = new BodyQueue(BODY_HIGH_WATER, {
+    this.#queue = new BodyQueue(this.wire.queueBytes ?? BODY_HIGH_WATER, {
       resume: () => {
         if (!this.#paused || this.phase !== "body") return;
         this.#paused = false;

@@ -2,8 +2,15 @@ import { MAX_WINDOW } from "./h2-frames.ts";
 
 /** Every window's size until SETTINGS or WINDOW_UPDATE change it (RFC 9113 §6.9.2). */
 export const DEFAULT_WINDOW = 65_535;
-/** Response bytes a stream may receive ahead of its reader: the peer waits for our WINDOW_UPDATE past it. */
-export const STREAM_WINDOW = 256 * 1024;
+/**
+ * Response bytes a stream may receive ahead of its reader: the peer waits for our WINDOW_UPDATE
+ * past it. With the stream's queue (H2_QUEUE_BYTES), it bounds what a client that stops reading
+ * leaves in ccp: 128 + 128 KiB. At 100 ms from the upstream that still lets a stream run at
+ * 1.3 MB/s, far above a model's pace.
+ */
+export const STREAM_WINDOW = 128 * 1024;
+/** Response bytes queued for a stream's reader before it is paused (no more WINDOW_UPDATE). */
+export const H2_QUEUE_BYTES = 128 * 1024;
 /** The connection-wide receive window (stream windows bound each stream; this only must not bind first). */
 export const CONNECTION_WINDOW = 16 * 1024 * 1024;
 

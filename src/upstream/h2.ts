@@ -3,6 +3,7 @@ import { type BunConn, dialNative } from "./bun-socket.ts";
 import { Exchange } from "./exchange.ts";
 import { UpstreamFailure } from "./failure.ts";
 import { H2_ERROR } from "./h2-frames.ts";
+import { H2_QUEUE_BYTES } from "./h2-flow.ts";
 import { H2Session } from "./h2-session.ts";
 import type { H2Stream } from "./h2-stream.ts";
 import type { Transport, UpstreamRequest, UpstreamResponse } from "./transport.ts";
@@ -156,6 +157,7 @@ export class H2Transport implements Transport {
         "h2",
         req,
         {
+          queueBytes: H2_QUEUE_BYTES,
           pause: () => stream?.pause(),
           resume: () => stream?.resume(),
           abandon: () => stream?.cancel(),

@@ -287,13 +287,13 @@ describe("H2Session against a scripted peer", () => {
   test("a response body beyond the stream window is not given back while the stream is paused", async () => {
     const { peer, r, stream } = await pausedStream();
     const chunk = "x".repeat(16_000);
-    for (let i = 0; i < 10; i++) peer.send(data(1, chunk));
+    for (let i = 0; i < 8; i++) peer.send(data(1, chunk)); // 128 000 bytes: within the 131 072 window
     await Bun.sleep(100);
     const streamUpdates = () => peer.frames.filter((f) => f.type === FRAME.WINDOW_UPDATE && f.streamId === 1);
     expect(streamUpdates().length).toBe(0);
     stream.resume();
     const update = await peer.next((f) => f.type === FRAME.WINDOW_UPDATE && f.streamId === 1);
-    expect(readU32(update.payload, 0)).toBe(160_000); // DATA payload bytes, not frame headers
+    expect(readU32(update.payload, 0)).toBe(128_000); // DATA payload bytes, not frame headers
     peer.send(data(1, "", FLAG.END_STREAM));
     await r.finished;
   });
@@ -301,12 +301,12 @@ describe("H2Session against a scripted peer", () => {
   test("a peer that sends past our stream window gets RST_STREAM FLOW_CONTROL_ERROR; nothing is buffered beyond it", async () => {
     const { peer, r, stream } = await pausedStream();
     const chunk = "y".repeat(16_384);
-    for (let i = 0; i < 17; i++) peer.send(data(1, chunk)); // 278 528 bytes: over the 262 144 window
+    for (let i = 0; i < 9; i++) peer.send(data(1, chunk)); // 147 456 bytes: over the 131 072 window
     await r.finished;
     expect(r.failure()?.failureClass).toBe("protocol");
     const rst = await peer.next((f) => f.type === FRAME.RST_STREAM);
     expect(readU32(rst.payload, 0)).toBe(H2_ERROR.FLOW_CONTROL_ERROR);
-    expect(r.log.filter((l) => l.startsWith("data")).length).toBe(16);
+    expect(r.log.filter((l) => l.startsWith("data")).length).toBe(8);
   });
 
   test("a queued stream opens (and may start its upload) only when a slot frees; uploads share the connection in turn", async () => {

@@ -97,7 +97,7 @@ describe("listening address", () => {
     expect(() => loadConfig({ file, env: { HOME: "/h" }, host: "http://evil.example/" })).toThrow(ConfigError);
     const plain = loadConfig({ file: writeConfig('[lanes.a]\nbase_url = "https://a.example"\n[[routes]]\nmatch = "*"\nlane = "a"\n'), env: { HOME: "/h", CCP_PROXY_KEY: KEY } });
     expect(plain.access).toMatchObject({ key_env: "CCP_PROXY_KEY", key_required: false, key_set: true });
-    expect(plain.limits).toEqual({ max_body_mb: 32, body_timeout_ms: 60_000, idle_timeout_s: 30 });
+    expect(plain.limits).toEqual({ max_body_mb: 32, body_timeout_ms: 60_000, idle_timeout_s: 30, max_json_nodes: 1_000_000, max_inflight_body_mb: 256 });
   });
 
   test("a config file that holds a key and is readable by others gets a warning; one others can write, too", () => {
