@@ -18,6 +18,27 @@ export interface AttemptRecord {
 }
 
 /**
+ * The error type a client saw: Anthropic's (an upstream's own when it sent one, as it sent it,
+ * redacted and bounded), or ccp's two: `stream_error` (a stream that did not end whole) and
+ * `client_abort` (the client left). Null when the client got a complete answer.
+ */
+export type ErrType =
+  | "invalid_request_error"
+  | "authentication_error"
+  | "billing_error"
+  | "permission_error"
+  | "not_found_error"
+  | "request_too_large"
+  | "rate_limit_error"
+  | "api_error"
+  | "timeout_error"
+  | "overloaded_error"
+  | "stream_error"
+  | "client_abort"
+  // An upstream may send a type of its own; it is recorded as it came.
+  | (string & {});
+
+/**
  * One line of usage.jsonl per client request. Field names up to `header_mode` are the Go
  * shim's, kept for the scripts that already parse them; README documents every field.
  */
@@ -32,7 +53,7 @@ export interface UsageRecord {
   op: "messages" | "count_tokens" | "models";
   latency_ms: number;
   ttft_ms: number | null;
-  err_type: string | null;
+  err_type: ErrType | null;
   upstream: string | null;
   h2: boolean | null;
   header_mode: string | null;
