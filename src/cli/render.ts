@@ -8,10 +8,13 @@ const chalkFor = (tty: boolean | undefined): ChalkInstance => (tty && !noColor ?
 const e = chalkFor(process.stderr.isTTY);
 const o = chalkFor(process.stdout.isTTY);
 
-/** Messages on stderr. */
+/**
+ * Messages on stderr. An error is `ccp: …` (the command failed); a warning is `warning: …`
+ * (the command goes on), so neither a reader nor a script takes one for the other.
+ */
 export const paint = {
   error: (s: string) => e.red(`ccp: ${s}`),
-  warn: (s: string) => e.yellow(`ccp: ${s}`),
+  warn: (s: string) => e.yellow(`warning: ${s}`),
   hint: (s: string) => e.dim(`hint: ${s}`),
   ok: (s: string) => o.green(s),
   bold: (s: string) => o.bold(s),

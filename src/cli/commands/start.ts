@@ -34,7 +34,7 @@ export async function start(opts: StartOptions): Promise<void> {
     return runForeground(config, warnings);
   }
   if (config.port === 0) throw new ExitError(2, "--port 0 needs --foreground", "give a port, e.g. ccp start --port 8082");
-  for (const w of warnings) console.error(paint.warn(`warning: ${w}`));
+  for (const w of warnings) console.error(paint.warn(w));
   const wait = spinner(`starting ccp on port ${config.port}`);
   const options = { profile: opts.profile, config: opts.config === undefined ? undefined : (config.source ?? undefined), host: opts.host };
   const result = await launchDetached({ config, options }).finally(() => wait.stop());

@@ -1,0 +1,44 @@
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { chmodSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { laneConfig } from "../support/ccp.ts";
+import { cliHome, expectExit, runCli } from "../support/cli.ts";
+import { startFakeUpstream, type FakeUpstream } from "../support/fake-upstream/index.ts";
+
+// What a new user meets first (issue 20), through the real CLI.
+setDefaultTimeout(120_000);
+
+let upstream: FakeUpstream;
+beforeAll(async () => {
+  upstream = await startFakeUpstream();
+});
+afterAll(async () => {
+  await upstream?.close();
+});
+
+describe("warnings are not errors", () => {
+  test("config check warns with warning:, never ccp:, and exits 0", async () => {
+    const h = cliHome(); // no ZAI_API_KEY
+    const file = join(h.home, "c.toml");
+    writeFileSync(file, laneConfig(upstream.url, upstream.caFile));
+    const r = expectExit(await runCli(["config", "check", "--config", file], { env: h.env }), 0);
+    expect(r.stderr).toBe("warning: lane zai: ZAI_API_KEY is not set in this environment; its requests will fail until it is\n");
+  });
+
+  test("start's config-file warning says warning: (once), apart from the error that follows", async () => {
+    const h = cliHome({ ZAI_API_KEY: "zai-key-for-papercuts" });
+    const file = join(h.home, "c.toml");
+    writeFileSync(file, laneConfig(upstream.url, upstream.caFile));
+    chmodSync(file, 0o666);
+    // The port is taken, so the start is refused after its warnings: one warning line, then the error.
+    const holder = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    try {
+      const r = expectExit(await runCli(["start", "--port", String(holder.port), "--config", file], { env: h.env }), 1);
+      const lines = r.stderr.trim().split("\n");
+      expect(lines[0]).toStartWith(`warning: ${file} is writable by group or others`);
+      expect(lines[1]).toStartWith(`ccp: port ${holder.port} on 127.0.0.1 is already in use`);
+    } finally {
+      holder.stop(true);
+    }
+  });
+});
