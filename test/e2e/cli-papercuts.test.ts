@@ -42,3 +42,18 @@ describe("warnings are not errors", () => {
     }
   });
 });
+
+describe("port 0", () => {
+  test("a detached start refuses it and says how it works; other commands never offer it", async () => {
+    const h = cliHome();
+    const start = expectExit(await runCli(["start", "--port", "0"], { env: h.env }), 2);
+    expect(start.stderr).toBe("ccp: --port 0 (a free port) works only with --foreground\nhint: give a port (ccp start --port 8082), or run it in this terminal: ccp start --foreground --port 0\n");
+    const file = join(h.home, "zero.toml");
+    writeFileSync(file, laneConfig(upstream.url, upstream.caFile)); // port = 0
+    const fromFile = expectExit(await runCli(["start", "--config", file], { env: h.env }), 2);
+    expect(fromFile.stderr).toStartWith(`ccp: port = 0 in ${file} (a free port) works only with --foreground\n`);
+    const status = expectExit(await runCli(["status", "--port", "0"], { env: h.env }), 2);
+    expect(status.stderr).toContain("expected a port number between 1 and 65535");
+    expect(status.stderr).not.toContain("free");
+  });
+});

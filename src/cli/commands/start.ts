@@ -33,7 +33,11 @@ export async function start(opts: StartOptions): Promise<void> {
     if (problem) throw refusal(problem, config.port, config.host);
     return runForeground(config, warnings);
   }
-  if (config.port === 0) throw new ExitError(2, "--port 0 needs --foreground", "give a port, e.g. ccp start --port 8082");
+  // A detached start reports, and writes its files under, the port it was given: 0 (a free one) cannot be.
+  if (config.port === 0) {
+    const given = opts.port === 0 ? "--port 0" : `port = 0 in ${config.source ?? "the config"}`;
+    throw new ExitError(2, `${given} (a free port) works only with --foreground`, "give a port (ccp start --port 8082), or run it in this terminal: ccp start --foreground --port 0");
+  }
   for (const w of warnings) console.error(paint.warn(w));
   const wait = spinner(`starting ccp on port ${config.port}`);
   const options = { profile: opts.profile, config: opts.config === undefined ? undefined : (config.source ?? undefined), host: opts.host };
