@@ -54,6 +54,7 @@ export function reportLaunch(result: LaunchResult, port: number, host: string): 
   }
   const { state, url } = result;
   console.log(`${paint.ok("ccp is running")} at ${url} (pid ${state.pid}, profile ${state.profile})`);
+  console.log(`dashboard: ${url}/dashboard`);
   console.log(`log: ${result.log}`);
   console.log(`point Claude Code at it:  eval "$(ccp env ${port})"   (or: export ANTHROPIC_BASE_URL=${url})`);
 }
@@ -69,7 +70,7 @@ function runForeground(config: ReturnType<typeof loadConfig>, warnings: readonly
   for (const w of warnings) log.warn(w);
   const server = startServer(config, log);
   const lanes = Object.values(config.lanes).map((l) => `${l.name}=${l.transport} ${l.base_url}`).join(", ");
-  log.info(`ccp listening on ${server.url} pid=${process.pid} profile=${config.profile} config=${config.source ?? "built-in defaults"} ${heapHintNote(readEnv().all)} lanes: ${lanes}`);
+  log.info(`ccp listening on ${server.url} dashboard=${server.url}/dashboard pid=${process.pid} profile=${config.profile} config=${config.source ?? "built-in defaults"} ${heapHintNote(readEnv().all)} lanes: ${lanes}`);
   return new Promise((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
