@@ -85,6 +85,13 @@ export function describeOperatorFlow(label: string, cmd: () => readonly string[]
       for (const out of [r.stdout, text.stdout]) expect(out).not.toContain(ZAI_KEY);
     });
 
+    test("config init while it runs says to restart it with the new file, not to start one", async () => {
+      const fresh = join(h.home, "fresh.toml");
+      const r = expectExit(await ccp(["config", "init", "--config", fresh]), 0);
+      expect(r.stdout).toContain(`ccp config check --config ${fresh} && ccp restart ${port} --config ${fresh}   (a ccp is already running on port ${port}`);
+      expect(r.stdout).not.toContain("ccp start");
+    });
+
     test("ok passes with one line per check: proxy, config, each lane's credentials, TLS connect and request", async () => {
       const r = await ccp(["ok"]);
       expectExit(r, 0);
