@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { laneConfig } from "../support/ccp.ts";
+import { laneConfig, startCcp } from "../support/ccp.ts";
 import { cliHome, expectExit, runCli } from "../support/cli.ts";
 import { startFakeUpstream, type FakeUpstream } from "../support/fake-upstream/index.ts";
 
@@ -55,5 +55,26 @@ describe("port 0", () => {
     const status = expectExit(await runCli(["status", "--port", "0"], { env: h.env }), 2);
     expect(status.stderr).toContain("expected a port number between 1 and 65535");
     expect(status.stderr).not.toContain("free");
+  });
+});
+
+describe("usage and usage --stats read the same instance", () => {
+  test("--port names an instance with its own profile and state directory: both read its usage", async () => {
+    const config = laneConfig(upstream.url, upstream.caFile, { extra: '[profiles.dev]\nfallback = "off"\n' });
+    // usage.jsonl only, in profile dev, under a state directory that is not this shell's.
+    const ccp = await startCcp({ config, profile: "dev", env: { ZAI_API_KEY: "zai-key", CCP_PERSIST: "0" } });
+    try {
+      expect(ccp.output()).toContain(`dashboard=${ccp.url}/dashboard`);
+      const res = await fetch(`${ccp.url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "claude-haiku-4-5-20251001", max_tokens: 8, messages: [{ role: "user", content: "ok" }] }) });
+      await res.text();
+      expect(await ccp.usage(1)).toHaveLength(1);
+      const env = cliHome().env;
+      const tail = expectExit(await runCli(["usage", "--port", String(ccp.port), "--json"], { env }), 0);
+      expect(tail.stdout.trim().split("\n").map((l) => JSON.parse(l).rid)).toEqual([res.headers.get("x-ccp-rid")]);
+      const stats = JSON.parse(expectExit(await runCli(["usage", "--stats", "--port", String(ccp.port), "--json"], { env }), 0).stdout);
+      expect(stats).toMatchObject({ source: "jsonl", paths: [ccp.usageFile], groups: [{ key: "all", requests: 1 }] });
+    } finally {
+      await ccp.stop();
+    }
   });
 });

@@ -1,11 +1,8 @@
-import { loadConfig } from "../../config/load.ts";
-import { fetchStatus } from "../../ops/instance.ts";
 import { fallbackOf, matchesFilter, parseSince, retriesOf, statusMatcher, type UsageFilter, type UsageLine } from "../../ops/usage-filter.ts";
 import { fileSize, readSince, tailAcrossRotations } from "../../ops/usage-log.ts";
-import { usageLogPath } from "../../server/serve.ts";
 import { ExitError } from "../exit-error.ts";
 import { out, table } from "../render.ts";
-import { resolveTarget } from "../target.ts";
+import { usageSource } from "../usage-source.ts";
 
 export interface UsageOptions {
   readonly port?: number;
@@ -32,20 +29,10 @@ export function usageFilter(opts: UsageOptions, now = Date.now()): UsageFilter {
   return { lane: opts.lane, status: opts.status, errors: opts.errors, since };
 }
 
-/**
- * The usage log this command reads: the running instance's (it knows its profile), else the
- * one the config and profile point at, so past logs can be read with no proxy running.
- */
-export async function usageFile(opts: UsageOptions): Promise<string> {
-  const target = await resolveTarget(opts, true);
-  const status = await fetchStatus(target.host, target.port);
-  if (status && opts.profile === undefined) return status.usage_log;
-  return usageLogPath(loadConfig({ file: opts.config, profile: opts.profile }));
-}
-
 export async function usage(opts: UsageOptions): Promise<void> {
   const filter = usageFilter(opts);
-  const file = await usageFile(opts);
+  // The running instance's log (it knows its profile), else the config's: past logs read with no proxy running.
+  const file = (await usageSource(opts)).log;
   const keep = (r: UsageLine) => matchesFilter(r, filter);
   const lines = tailAcrossRotations(file, opts.tail, keep);
   if (opts.json) for (const l of lines) console.log(l.raw);
