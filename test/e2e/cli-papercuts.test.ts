@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { chmodSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { laneConfig, startCcp } from "../support/ccp.ts";
-import { cliHome, expectExit, runCli } from "../support/cli.ts";
+import { ccpCommand, laneConfig, startCcp } from "../support/ccp.ts";
+import { cliHome, expectExit, freePort, runCli } from "../support/cli.ts";
 import { startFakeUpstream, type FakeUpstream } from "../support/fake-upstream/index.ts";
 
 // What a new user meets first (issue 20), through the real CLI.
@@ -75,6 +75,41 @@ describe("usage and usage --stats read the same instance", () => {
       expect(stats).toMatchObject({ source: "jsonl", paths: [ccp.usageFile], groups: [{ key: "all", requests: 1 }] });
     } finally {
       await ccp.stop();
+    }
+  });
+});
+
+describe("usage --follow", () => {
+  test("the tail and the lines that follow it line up with the one header", async () => {
+    const h = cliHome();
+    const log = join(h.state, "logs", "default", "usage.jsonl");
+    mkdirSync(join(h.state, "logs", "default"), { recursive: true, mode: 0o700 });
+    const line = (o: Record<string, unknown>) => `${JSON.stringify({ ts: new Date().toISOString(), rid: `ccp_${Math.random()}`, status: 200, h2: true, latency_ms: 5, ...o })}\n`;
+    writeFileSync(log, line({ lane: "anthropic", model: "claude-opus-4-8", ttft_ms: 12, input_tokens: 1, output_tokens: 2 }), { mode: 0o600 });
+    // Nothing runs on that port: the config's log, the one written above.
+    const follow = Bun.spawn([...ccpCommand(), "usage", "--follow", "--port", String(await freePort())], { env: h.env, stdout: "pipe", stderr: "pipe" });
+    try {
+      let text = "";
+      const reader = follow.stdout.getReader();
+      const readLines = async (n: number) => {
+        while (text.split("\n").length <= n) {
+          const { done, value } = await reader.read();
+          if (done) throw new Error(`usage --follow ended after:\n${text}${await new Response(follow.stderr).text()}`);
+          text += new TextDecoder().decode(value);
+        }
+        return text.split("\n").slice(0, n);
+      };
+      await readLines(2);
+      appendFileSync(log, line({ lane: "zai", model: "claude-haiku-4-5-20251001-long-variant", ttft_ms: 123_456, latency_ms: 1_234_567, input_tokens: 198_765, output_tokens: 64_000, retries: 2 }));
+      const [header, first, second] = await readLines(3);
+      const starts = [...header!.matchAll(/\S+/g)].map((m) => m.index);
+      expect(starts).toHaveLength(10);
+      for (const row of [first!, second!]) {
+        for (const at of starts.slice(1, -1)) expect([row[at - 1], row[at] === " "]).toEqual([" ", false]);
+      }
+      expect(second!.slice(starts[7]!, starts[8]).trim()).toBe("198765/64000");
+    } finally {
+      follow.kill("SIGKILL");
     }
   });
 });
