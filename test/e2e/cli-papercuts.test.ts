@@ -113,3 +113,18 @@ describe("usage --follow", () => {
     }
   });
 });
+
+describe("config errors say what to write", () => {
+  test("config check: a missing [[routes]] says what to add; a misspelled key gets the nearest known one", async () => {
+    const h = cliHome();
+    const file = join(h.home, "typo.toml");
+    writeFileSync(file, `[lanes.main]\nbase_url = "https://api.anthropic.com"\ntrasport = "h2"\n`);
+    const r = expectExit(await runCli(["config", "check", "--config", file], { env: h.env }), 2);
+    expect(r.stderr).toBe(
+      `ccp: ${file}: invalid configuration\n` +
+        "  lanes.main.trasport: unknown key (did you mean transport?)\n" +
+        '  routes: required: add at least one [[routes]] entry, e.g. match = "*" and lane = "main"\n' +
+        "hint: fix the key named above, then run the command again (ccp config check validates a file)\n",
+    );
+  });
+});
