@@ -4,6 +4,7 @@ import { loadConfig } from "../../config/load.ts";
 import { readEnv } from "../../config/env.ts";
 import { heapHintNote } from "../../ops/heap-hint.ts";
 import { launchDetached, portProblem, type LaunchResult } from "../../ops/launch.ts";
+import { instanceUrl } from "../../ops/local-http.ts";
 import { prepareStateDir } from "../../ops/state-dir.ts";
 import { startServer } from "../../server/serve.ts";
 import { ExitError } from "../exit-error.ts";
@@ -70,7 +71,7 @@ function runForeground(config: ReturnType<typeof loadConfig>, warnings: readonly
   for (const w of warnings) log.warn(w);
   const server = startServer(config, log);
   const lanes = Object.values(config.lanes).map((l) => `${l.name}=${l.transport} ${l.base_url}`).join(", ");
-  log.info(`ccp listening on ${server.url} dashboard=${server.url}/dashboard pid=${process.pid} profile=${config.profile} config=${config.source ?? "built-in defaults"} ${heapHintNote(readEnv().all)} lanes: ${lanes}`);
+  log.info(`ccp listening on ${server.url} dashboard=${instanceUrl(config.host, server.port)}/dashboard pid=${process.pid} profile=${config.profile} config=${config.source ?? "built-in defaults"} ${heapHintNote(readEnv().all)} lanes: ${lanes}`);
   return new Promise((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
