@@ -18,7 +18,6 @@ export const paint = {
   hint: (s: string) => e.dim(`hint: ${s}`),
   ok: (s: string) => o.green(s),
   bold: (s: string) => o.bold(s),
-  dim: (s: string) => o.dim(s),
 };
 
 /** Cells and lines on stdout. */
