@@ -19,7 +19,14 @@ import type { WrapOptions } from "./commands/wrap.ts";
  */
 export function parsePort(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError("expected a port number between 1 and 65535 (0 picks a free one)");
+  if (!Number.isInteger(n) || n < 1 || n > 65_535) throw new InvalidArgumentError("expected a port number between 1 and 65535");
+  return n;
+}
+
+/** start's --port: 0 asks the system for a free port, which only a foreground server can report back. */
+export function parseListenPort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError("expected a port number between 1 and 65535 (or 0 with --foreground: a free one)");
   return n;
 }
 
@@ -79,7 +86,7 @@ export function buildProgram(run: Dispatch = lazy): Command {
   program
     .command("start")
     .description("start the proxy (detached unless --foreground) and wait until it is healthy")
-    .addOption(new Option("-p, --port <port>", "port to listen on (default: config port, else 8082)").argParser(parsePort))
+    .addOption(new Option("-p, --port <port>", "port to listen on (default: config port, else 8082; 0 with --foreground: a free one)").argParser(parseListenPort))
     .option("--host <address>", "address to listen on (default: config host, else 127.0.0.1); anything but loopback needs a proxy key ($CCP_PROXY_KEY)")
     .option("--profile <name>", "profile overlay to apply (default: $CCP_PROFILE)")
     .option("-c, --config <file>", "config file (default: $CCP_CONFIG, else ~/.config/ccp/config.toml)")

@@ -8,14 +8,16 @@ const chalkFor = (tty: boolean | undefined): ChalkInstance => (tty && !noColor ?
 const e = chalkFor(process.stderr.isTTY);
 const o = chalkFor(process.stdout.isTTY);
 
-/** Messages on stderr. */
+/**
+ * Messages on stderr. An error is `ccp: …` (the command failed); a warning is `warning: …`
+ * (the command goes on), so neither a reader nor a script takes one for the other.
+ */
 export const paint = {
   error: (s: string) => e.red(`ccp: ${s}`),
-  warn: (s: string) => e.yellow(`ccp: ${s}`),
+  warn: (s: string) => e.yellow(`warning: ${s}`),
   hint: (s: string) => e.dim(`hint: ${s}`),
   ok: (s: string) => o.green(s),
   bold: (s: string) => o.bold(s),
-  dim: (s: string) => o.dim(s),
 };
 
 /** Cells and lines on stdout. */
@@ -46,11 +48,25 @@ export function spinner(text: string): { stop(): void } {
   return { stop: () => s.stop() };
 }
 
+const strip = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
+
 /** Plain-text table; widths ignore colour codes. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const strip = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => strip(r[i] ?? "").length)));
   const line = (cells: readonly string[]) =>
     cells.map((c, i) => (i === cells.length - 1 ? c : c + " ".repeat(widths[i]! - strip(c).length))).join("  ").trimEnd();
   return [line(header.map((h) => o.bold(h))), ...rows.map(line)].join("\n");
+}
+
+/**
+ * One line of a table whose column widths are fixed in advance, so rows printed as they arrive
+ * line up with a header printed long before (`ccp usage --follow`). A cell longer than its
+ * column is cut to fit, ending in "…" (and loses its colour); the last column is never cut.
+ */
+export function fixedRow(cells: readonly string[], widths: readonly number[]): string {
+  const fit = (c: string, w: number) => {
+    const plain = strip(c);
+    return plain.length > w ? `${plain.slice(0, w - 1)}…` : c + " ".repeat(w - plain.length);
+  };
+  return cells.map((c, i) => (i === cells.length - 1 ? c : fit(c, widths[i] ?? 0))).join("  ").trimEnd();
 }

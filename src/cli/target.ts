@@ -19,11 +19,23 @@ export interface Target {
   readonly config: Config | undefined;
 }
 
+/** One instance, or several running and no --port to choose between them. */
+export type Resolution = { readonly kind: "one"; readonly target: Target } | { readonly kind: "several"; readonly ports: readonly number[] };
+
 /**
  * Resolves --port (or the positional port) to one instance. With `tolerant`, a broken
  * config does not stop the command (stop and status must work whatever the file says).
  */
 export async function resolveTarget(opts: TargetOptions, tolerant = false): Promise<Target> {
+  const r = await resolveInstance(opts, tolerant);
+  if (r.kind === "several") {
+    throw new ExitError(2, `several ccp instances are running (ports ${r.ports.join(", ")})`, `choose one with --port, e.g. --port ${r.ports[0]}`);
+  }
+  return r.target;
+}
+
+/** resolveTarget for a command that has something to say when several instances run. */
+export async function resolveInstance(opts: TargetOptions, tolerant = false): Promise<Resolution> {
   let config: Config | undefined;
   try {
     config = loadConfig({ file: opts.config, profile: opts.profile });
@@ -32,12 +44,10 @@ export async function resolveTarget(opts: TargetOptions, tolerant = false): Prom
   }
   const home = config?.home ?? readEnv().home;
   const choice = await choosePort({ explicit: opts.port, home, host: config?.host ?? "127.0.0.1", configPort: config?.port ?? 8082 });
-  if (choice.kind === "ambiguous") {
-    throw new ExitError(2, `several ccp instances are running (ports ${choice.ports.join(", ")})`, `choose one with --port, e.g. --port ${choice.ports[0]}`);
-  }
+  if (choice.kind === "ambiguous") return { kind: "several", ports: choice.ports };
   // An instance started with --host listens there, whatever the config says now.
   const host = readState(home, choice.port)?.host ?? config?.host ?? "127.0.0.1";
-  return { host, port: choice.port, home, config };
+  return { kind: "one", target: { host, port: choice.port, home, config } };
 }
 
 /** A positional port and --port mean the same; giving both differently is a mistake. */

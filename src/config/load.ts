@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import type { z } from "zod";
+import { z } from "zod";
 import { makeAccess, PROXY_KEY_ENV } from "./access.ts";
 import type { Config, Lane } from "./config.ts";
 import { defaultRawConfig, ZAI_KEY_ENV } from "./defaults.ts";
@@ -48,7 +48,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     if (!host.success) throw new ConfigError(`--host ${JSON.stringify(options.host)}: ${host.error.issues[0]?.message}`, "give an address such as 127.0.0.1 or ::1 (no scheme, no port)");
   }
   const parsed = ConfigSchema.safeParse(options.host === undefined ? overlaid : { ...overlaid, host: options.host });
-  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, where, profile));
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, overlaid, where, profile));
   const c = parsed.data;
 
   const lanes: Record<string, Lane> = {};
@@ -159,13 +159,85 @@ function applyProfile(raw: Record<string, unknown>, profile: string, where: stri
   return deepMerge(raw, overlay as Record<string, unknown>);
 }
 
-function describeIssues(error: z.ZodError, where: string, profile: string): string {
-  const lines = error.issues.map((issue) => {
-    const key = issue.path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("");
+/** `input` is what was validated (the file with its profile applied): it tells a missing key from a wrong one. */
+function describeIssues(error: z.ZodError, input: Record<string, unknown>, where: string, profile: string): string {
+  const lines = error.issues.flatMap((issue) => {
+    // One line per unknown key, named in full, with the nearest known key of its table.
+    if (issue.code === "unrecognized_keys") return issue.keys.map((k) => `  ${keyPath([...issue.path, k])}: ${unknownKey(k, knownKeys(issue.path))}`);
+    const missing = issue.code === "invalid_type" && valueAt(input, issue.path) === undefined;
     // A bad record key (a lane name) carries its own reason inside.
-    const message = issue.code === "invalid_key" ? (issue.issues[0]?.message ?? issue.message) : issue.message;
-    return `  ${key || "(top level)"}: ${message}`;
+    const message = missing ? required(issue.path, input) : issue.code === "invalid_key" ? (issue.issues[0]?.message ?? issue.message) : issue.message;
+    return [`  ${keyPath(issue.path) || "(top level)"}: ${message}`];
   });
   const suffix = profile === DEFAULT_PROFILE ? "" : ` (with profile "${profile}" applied)`;
   return `${where}: invalid configuration${suffix}\n${lines.join("\n")}`;
+}
+
+const keyPath = (path: readonly PropertyKey[]) => path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("");
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v = root;
+  for (const p of path) v = typeof v === "object" && v !== null ? (v as Record<PropertyKey, unknown>)[p] : undefined;
+  return v;
+}
+
+/** What to write for a required key the file lacks: an example in the file's own terms. */
+function required(path: readonly PropertyKey[], input: Record<string, unknown>): string {
+  const lanes = input.lanes;
+  const lane = typeof lanes === "object" && lanes !== null ? (Object.keys(lanes)[0] ?? "<lane>") : "<lane>";
+  const key = String(path.at(-1));
+  if (path.length === 1 && key === "routes") return `required: add at least one [[routes]] entry, e.g. match = "*" and lane = "${lane}"`;
+  if (path.length === 1 && key === "lanes") return 'required: add at least one [lanes.<name>] table, e.g. [lanes.anthropic] with base_url = "https://api.anthropic.com"';
+  if (path[0] === "lanes" && key === "base_url") return 'required: the upstream\'s URL, e.g. base_url = "https://api.anthropic.com"';
+  if (path[0] === "routes" && key === "match") return 'required: the glob over the client\'s model, e.g. match = "*"';
+  if (path[0] === "routes" && key === "lane") return `required: the lane's name, e.g. lane = "${lane}"`;
+  return `required: add ${key} = …`;
+}
+
+/** The keys the schema knows in the table at `path` (lanes.<name> is a lane, routes[i] a route). */
+function knownKeys(path: readonly PropertyKey[]): string[] {
+  const unwrap = (s: z.ZodType): z.ZodType => (s instanceof z.ZodDefault || s instanceof z.ZodOptional ? unwrap(s.unwrap() as z.ZodType) : s);
+  let s: z.ZodType | undefined = ConfigSchema;
+  for (const p of path) {
+    const t: z.ZodType = unwrap(s);
+    s = t instanceof z.ZodObject ? (t.shape as Record<string, z.ZodType>)[String(p)] : t instanceof z.ZodRecord ? (t.valueType as z.ZodType) : t instanceof z.ZodArray ? (t.element as z.ZodType) : undefined;
+    if (!s) return [];
+  }
+  const table = unwrap(s);
+  return table instanceof z.ZodObject ? Object.keys(table.shape) : [];
+}
+
+function unknownKey(key: string, known: readonly string[]): string {
+  const near = nearest(key, known);
+  if (near.length) return `unknown key (did you mean ${near.join(" or ")}?)`;
+  return known.length ? `unknown key (known here: ${known.join(", ")})` : "unknown key";
+}
+
+/**
+ * The known keys a misspelling most likely meant: those the fewest edits away (optimal string
+ * alignment, as commander suggests commands), at most 3 and under 60 % of the longer name.
+ */
+export function nearest(word: string, candidates: readonly string[]): string[] {
+  let best: string[] = [];
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d > 3 || d / Math.max(word.length, c.length) >= 0.6) continue;
+    if (d < bestDistance) [best, bestDistance] = [[c], d];
+    else if (d === bestDistance) best.push(c);
+  }
+  return best;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and adjacent transpositions. */
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = d[i]!;
+      row[j] = Math.min(d[i - 1]![j]! + 1, row[j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
 }

@@ -245,7 +245,7 @@ describe("env", () => {
     expect(r.stdout.toString().trim()).toBe(`http://127.0.0.1:${port}|unset|unset`);
     const fish = expectExit(await runCli(["env", "--port", String(port), "--shell", "fish"], { env: h.env }), 0);
     expect(fish.stdout).toContain(`set -gx ANTHROPIC_BASE_URL 'http://127.0.0.1:${port}';`);
-    expect(fish.stderr).toContain(`no ccp is answering on port ${port}`);
+    expect(fish.stderr).toContain(`warning: no ccp is answering on port ${port}`);
   });
 });
 

@@ -50,6 +50,7 @@ export function describeOperatorFlow(label: string, cmd: () => readonly string[]
       expect(r.stderr).toBe("");
       expect(r.stdout).toContain(`ccp is running at http://127.0.0.1:${port}`);
       expect(r.stdout).toContain(`ccp env ${port}`);
+      expect(r.stdout).toContain(`dashboard: http://127.0.0.1:${port}/dashboard\n`);
       expect(existsSync(join(h.state, `ccp-${port}.out`))).toBe(true);
       expect(existsSync(join(h.state, "run", `ccp-${port}.json`))).toBe(true);
       // The server it launched starts with the heap hint (JSC reads it only at process start).
@@ -74,11 +75,21 @@ export function describeOperatorFlow(label: string, cmd: () => readonly string[]
       expect(lanes.zai).toMatchObject({ transport: "h2", base_url: `${upstream.url}/zai/api/anthropic`, credentials: "present" });
       expect(lanes.anthropic).toMatchObject({ transport: "h2", base_url: `${upstream.url}/anthropic`, credentials: "client" });
 
+      expect(s.dashboard).toBe(`http://127.0.0.1:${port}/dashboard`);
+
       const text = await ccp(["status"]);
       expectExit(text, 0);
       expect(text.stdout).toContain(`pid ${s.pid}`);
+      expect(text.stdout).toContain(`dashboard  http://127.0.0.1:${port}/dashboard\n`);
       expect(text.stdout).toMatch(/zai\s+h2\s+https:\/\/127\.0\.0\.1:\d+\/zai\/api\/anthropic/);
       for (const out of [r.stdout, text.stdout]) expect(out).not.toContain(ZAI_KEY);
+    });
+
+    test("config init while it runs says to restart it with the new file, not to start one", async () => {
+      const fresh = join(h.home, "fresh.toml");
+      const r = expectExit(await ccp(["config", "init", "--config", fresh]), 0);
+      expect(r.stdout).toContain(`ccp config check --config ${fresh} && ccp restart ${port} --config ${fresh}   (a ccp is already running on port ${port}`);
+      expect(r.stdout).not.toContain("ccp start");
     });
 
     test("ok passes with one line per check: proxy, config, each lane's credentials, TLS connect and request", async () => {

@@ -21,6 +21,7 @@ async function parse(argv: string[]): Promise<[string, ...unknown[]]> {
 const CASES: [string, [string, ...unknown[]]][] = [
   ["start", ["start", {}]],
   ["start --port 8082 --profile dev -c ./c.toml -f", ["start", { port: 8082, profile: "dev", config: "./c.toml", foreground: true }]],
+  ["start --foreground --port 0", ["start", { foreground: true, port: 0 }]],
   ["stop", ["stop", {}]],
   ["stop -p 8083", ["stop", { port: 8083 }]],
   ["stop 8083", ["stop", { port: 8083 }]],
@@ -57,9 +58,17 @@ describe("argv → command and options", () => {
     expect(await parse(["wrap", "sh", "-c", `echo "a b" 'c'`, "x y"])).toEqual(["wrap", "sh", ["-c", `echo "a b" 'c'`, "x y"], {}]);
   });
 
-  for (const bad of ["start --port 70000", "probe --runs 0", "probe --expect-h2 maybe", "probe --via ssh", "env --shell tcsh", "restart 8082 --port 8083", "restart http", "stop 8082 --port 8083", "config init --profile dev"]) {
+  for (const bad of ["start --port 70000", "status --port 0", "stop 0", "env --port 0", "usage --port 0", "probe --runs 0", "probe --expect-h2 maybe", "probe --via ssh", "env --shell tcsh", "restart 8082 --port 8083", "restart http", "stop 8082 --port 8083", "config init --profile dev"]) {
     test(`ccp ${bad} is refused`, async () => {
       await expect(parse(bad.split(" "))).rejects.toThrow();
     });
   }
+
+  test("port 0 (a free one) is offered only where it works: start, with --foreground", async () => {
+    const message = (argv: string) => parse(argv.split(" ")).then(() => "accepted", (e: Error) => e.message);
+    expect(await message("start --port 70000")).toContain("between 1 and 65535 (or 0 with --foreground: a free one)");
+    for (const argv of ["status --port 0", "stop --port 70000", "probe --port x"]) {
+      expect(await message(argv)).toEndWith("expected a port number between 1 and 65535");
+    }
+  });
 });

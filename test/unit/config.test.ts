@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { ConfigError, loadConfig } from "../../src/config/load.ts";
+import { ConfigError, loadConfig, nearest } from "../../src/config/load.ts";
 import { writeConfig } from "../support/config-file.ts";
 import { ISSUE_CONFIG } from "../support/issue-config.ts";
 
@@ -86,7 +86,7 @@ describe("validation errors name the file and the key", () => {
     [`[lanes.a]\nbase_url = "https://x.test"\nauth = "key"\n[[routes]]\nmatch = "*"\nlane = "a"\n`, 'lanes.a.key_env: auth = "key" needs key_env'],
     [`[lanes.a]\nbase_url = "not a url"\n[[routes]]\nmatch = "*"\nlane = "a"\n`, "lanes.a.base_url: must be an absolute URL"],
     [`port = "eighty"\n${lanes}[[routes]]\nmatch = "*"\nlane = "a"\n`, "port:"],
-    [`${lanes}[[routes]]\nmatch = "*"\nlane = "a"\ntypo_key = 1\n`, "routes[0]: Unrecognized key"],
+    [`${lanes}[[routes]]\nmatch = "*"\nlane = "a"\ntypo_key = 1\n`, "routes[0].typo_key: unknown key (known here: match, lane, model)"],
     [`${lanes}`, "routes:"],
     [`[lanes.a]\nbase_url = "http://x.test"\ntransport = "h2"\n[[routes]]\nmatch = "*"\nlane = "a"\n`, "lanes.a.transport: transport = \"h2\" or \"auto\" needs an https:// base_url"],
     [`[lanes.Bad]\nbase_url = "https://x.test"\n[[routes]]\nmatch = "*"\nlane = "Bad"\n`, "lanes.Bad: lane names are lower-case letters, digits, - and _"],
@@ -94,6 +94,44 @@ describe("validation errors name the file and the key", () => {
     const message = errorOf(() => load(toml));
     expect(message).toContain("config.toml: invalid configuration");
     expect(message).toContain(expected);
+  });
+
+  test("a missing required key says what to add, in the file's own terms", () => {
+    expect(errorOf(() => load(lanes))).toEndWith('\n  routes: required: add at least one [[routes]] entry, e.g. match = "*" and lane = "a"');
+    expect(errorOf(() => load(`[[routes]]\nmatch = "*"\nlane = "a"\n`))).toContain("  lanes: required: add at least one [lanes.<name>] table");
+    const entry = errorOf(() => load(`[lanes.a]\nauth = "passthrough"\n[[routes]]\nlane = "a"\n`));
+    expect(entry).toContain('  lanes.a.base_url: required: the upstream\'s URL, e.g. base_url = "https://api.anthropic.com"');
+    expect(entry).toContain('  routes[0].match: required: the glob over the client\'s model, e.g. match = "*"');
+    // A key that is there but wrong keeps its own reason.
+    expect(errorOf(() => load(`routes = "all"\n${lanes}`))).toContain("  routes: Invalid input: expected array, received string");
+  });
+
+  test("a misspelled key at any level gets the nearest known key of its table", () => {
+    const message = errorOf(() =>
+      load(`prot = 8082\n[lanes.a]\nbase_url = "https://x.test"\ntrasport = "h2"\nkeyEnv = "K"\ntimeouts = { conect_ms = 1 }\n[[routes]]\nmatch = "*"\nlane = "a"\nmodle = "x"\n`),
+    );
+    for (const line of [
+      "  prot: unknown key (did you mean port?)",
+      "  lanes.a.trasport: unknown key (did you mean transport?)",
+      "  lanes.a.keyEnv: unknown key (did you mean key_env?)",
+      "  lanes.a.timeouts.conect_ms: unknown key (did you mean connect_ms?)",
+      "  routes[0].modle: unknown key (did you mean model?)",
+    ]) {
+      expect(message.split("\n")).toContain(line);
+    }
+    // Through a profile too: the overlay's keys are checked once applied.
+    const overlay = errorOf(() => load(`${lanes}[[routes]]\nmatch = "*"\nlane = "a"\n[profiles.dev]\nfalback = "any"\n`, { profile: "dev" }));
+    expect(overlay).toContain('(with profile "dev" applied)\n  falback: unknown key (did you mean fallback?)');
+  });
+
+  test("nearest: the fewest edits, ties all named, nothing far-fetched", () => {
+    expect(nearest("trasnport", ["transport", "timeouts"])).toEqual(["transport"]);
+    expect(nearest("Persist", ["persist", "port"])).toEqual(["persist"]);
+    expect(nearest("hots", ["host", "port"])).toEqual(["host"]);
+    expect(nearest("rout", ["routes", "port"])).toEqual(["routes", "port"]);
+    expect(nearest("xyz", ["port", "host"])).toEqual([]);
+    expect(nearest("whatever", ["base_url", "auth", "header"])).toEqual([]);
+    expect(nearest("lan", ["lane", "land"])).toEqual(["lane", "land"]);
   });
 
   test("a bad --host is blamed on --host, not on the file", () => {

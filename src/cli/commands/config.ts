@@ -1,12 +1,15 @@
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import type { Config } from "../../config/config.ts";
+import { ZAI_KEY_ENV } from "../../config/defaults.ts";
 import { readEnv } from "../../config/env.ts";
 import { exposureProblem } from "../../config/access.ts";
 import { ConfigError, loadConfig } from "../../config/load.ts";
 import { CONFIG_TEMPLATE } from "../../config/template.ts";
+import { askStatus } from "../../ops/instance.ts";
 import { ExitError } from "../exit-error.ts";
 import { out, paint } from "../render.ts";
+import { resolveInstance } from "../target.ts";
 import { toToml } from "../toml-out.ts";
 
 export interface ConfigOptions {
@@ -17,15 +20,49 @@ export interface ConfigOptions {
 }
 
 /** Writes the commented starting config (to --config, else the default path); never overwrites without --force. */
-export function configInit(opts: ConfigOptions): void {
+export async function configInit(opts: ConfigOptions): Promise<void> {
   const env = readEnv();
   const file = opts.config ?? env.configFile ?? env.defaultConfigFile;
   if (existsSync(file) && !opts.force) throw new ExitError(1, `${file} already exists`, "edit it, or overwrite it with ccp config init --force");
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, CONFIG_TEMPLATE, { mode: 0o600 });
   console.log(`${out.ok("wrote")} ${file}`);
-  console.log("next: export ZAI_API_KEY=... (or remove the zai lane), then ccp config check && ccp start");
+  const byDefault = file === (env.configFile ?? env.defaultConfigFile);
+  console.log(nextStep({ file, byDefault, zaiKeySet: env.secret(ZAI_KEY_ENV) !== undefined, running: await runningNow(file) }));
 }
+
+/** What runs already, as the commands that follow init would find it. */
+export type RunningNow =
+  | { readonly kind: "none" }
+  /** config: the file it runs with (null: built-in defaults; undefined: it did not say, wanting its proxy key). */
+  | { readonly kind: "one"; readonly port: number; readonly config: string | null | undefined }
+  | { readonly kind: "several"; readonly ports: readonly number[] };
+
+async function runningNow(file: string): Promise<RunningNow> {
+  const r = await resolveInstance({ config: file }, true);
+  if (r.kind === "several") return r;
+  const answer = await askStatus(r.target.host, r.target.port);
+  if (answer.kind === "none") return { kind: "none" };
+  return { kind: "one", port: r.target.port, config: answer.kind === "running" ? answer.body.config : undefined };
+}
+
+/** The line after "wrote": `ccp start` only when nothing runs (a start would be refused), else the restart that uses the file. */
+export function nextStep(o: { readonly file: string; readonly byDefault: boolean; readonly zaiKeySet: boolean; readonly running: RunningNow }): string {
+  const configArg = ` --config ${shellWord(o.file)}`;
+  const key = o.zaiKeySet ? "" : `export ${ZAI_KEY_ENV}=... (or remove the zai lane), then `;
+  const check = `ccp config check${o.byDefault ? "" : configArg}`;
+  const r = o.running;
+  if (r.kind === "none") return `next: ${key}${check} && ccp start${o.byDefault ? "" : configArg}`;
+  if (r.kind === "several") {
+    return `next: ${key}${check}; ccp instances are running on ports ${r.ports.join(", ")}: ccp restart <port>${configArg} moves one of them to this file`;
+  }
+  // restart keeps the --config its previous start was given: name the file unless it already runs with it.
+  if (r.config === resolve(o.file)) return `next: ${key}${check} && ccp restart ${r.port}   (the ccp on port ${r.port} runs with this file; a restart reads it again)`;
+  return `next: ${key}${check} && ccp restart ${r.port}${configArg}   (a ccp is already running on port ${r.port}; this restarts it with the new file)`;
+}
+
+/** A path as one shell word. */
+const shellWord = (s: string) => (/^[A-Za-z0-9_./:@%+=,-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`);
 
 /** Validates a config (with its profile); the loader's error names the file and key. */
 export function configCheck(opts: ConfigOptions): void {

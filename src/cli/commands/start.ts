@@ -4,6 +4,7 @@ import { loadConfig } from "../../config/load.ts";
 import { readEnv } from "../../config/env.ts";
 import { heapHintNote } from "../../ops/heap-hint.ts";
 import { launchDetached, portProblem, type LaunchResult } from "../../ops/launch.ts";
+import { instanceUrl } from "../../ops/local-http.ts";
 import { prepareStateDir } from "../../ops/state-dir.ts";
 import { startServer } from "../../server/serve.ts";
 import { ExitError } from "../exit-error.ts";
@@ -33,8 +34,12 @@ export async function start(opts: StartOptions): Promise<void> {
     if (problem) throw refusal(problem, config.port, config.host);
     return runForeground(config, warnings);
   }
-  if (config.port === 0) throw new ExitError(2, "--port 0 needs --foreground", "give a port, e.g. ccp start --port 8082");
-  for (const w of warnings) console.error(paint.warn(`warning: ${w}`));
+  // A detached start reports, and writes its files under, the port it was given: 0 (a free one) cannot be.
+  if (config.port === 0) {
+    const given = opts.port === 0 ? "--port 0" : `port = 0 in ${config.source ?? "the config"}`;
+    throw new ExitError(2, `${given} (a free port) works only with --foreground`, "give a port (ccp start --port 8082), or run it in this terminal: ccp start --foreground --port 0");
+  }
+  for (const w of warnings) console.error(paint.warn(w));
   const wait = spinner(`starting ccp on port ${config.port}`);
   const options = { profile: opts.profile, config: opts.config === undefined ? undefined : (config.source ?? undefined), host: opts.host };
   const result = await launchDetached({ config, options }).finally(() => wait.stop());
@@ -50,6 +55,7 @@ export function reportLaunch(result: LaunchResult, port: number, host: string): 
   }
   const { state, url } = result;
   console.log(`${paint.ok("ccp is running")} at ${url} (pid ${state.pid}, profile ${state.profile})`);
+  console.log(`dashboard: ${url}/dashboard`);
   console.log(`log: ${result.log}`);
   console.log(`point Claude Code at it:  eval "$(ccp env ${port})"   (or: export ANTHROPIC_BASE_URL=${url})`);
 }
@@ -65,7 +71,7 @@ function runForeground(config: ReturnType<typeof loadConfig>, warnings: readonly
   for (const w of warnings) log.warn(w);
   const server = startServer(config, log);
   const lanes = Object.values(config.lanes).map((l) => `${l.name}=${l.transport} ${l.base_url}`).join(", ");
-  log.info(`ccp listening on ${server.url} pid=${process.pid} profile=${config.profile} config=${config.source ?? "built-in defaults"} ${heapHintNote(readEnv().all)} lanes: ${lanes}`);
+  log.info(`ccp listening on ${server.url} dashboard=${instanceUrl(config.host, server.port)}/dashboard pid=${process.pid} profile=${config.profile} config=${config.source ?? "built-in defaults"} ${heapHintNote(readEnv().all)} lanes: ${lanes}`);
   return new Promise((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {

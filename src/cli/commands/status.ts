@@ -37,7 +37,7 @@ export async function status(opts: StatusOptions): Promise<void> {
     return;
   }
   if (opts.json) {
-    console.log(JSON.stringify({ running: true, ...body }, null, 2));
+    console.log(JSON.stringify({ running: true, ...body, dashboard: dashboardUrl(body) }, null, 2));
     return;
   }
   console.log(render(body));
@@ -54,9 +54,13 @@ export function formatUptime(seconds: number): string {
   return `${s}s`;
 }
 
+/** Where a browser on this machine finds the instance's dashboard. */
+const dashboardUrl = (b: StatusBody) => `${instanceUrl(b.host, b.port)}/dashboard`;
+
 function render(b: StatusBody): string {
   const head = [
     `${out.ok("running")} on http://${hostPort(b.host, b.port)}  pid ${b.pid}  profile ${b.profile}  up ${formatUptime(b.uptime_s)}`,
+    `dashboard  ${dashboardUrl(b)}`,
     `config     ${b.config ?? "built-in defaults"}`,
     `persist    ${b.persist ? "on" : "off"}`,
     `fallback   ${b.fallback}`,

@@ -1,13 +1,14 @@
-import { loadConfig } from "../../config/load.ts";
 import { parseSince, statusMatcher } from "../../ops/usage-filter.ts";
 import { usageDbPath } from "../../usage/sqlite-store.ts";
 import { loadStatInputs } from "../../usage/stats-source.ts";
 import { computeStats, GROUP_BY, isError, type GroupBy, type StatGroup, type StatInput } from "../../usage/stats.ts";
 import { ExitError } from "../exit-error.ts";
 import { table } from "../render.ts";
+import { usageSource, type UsageSource } from "../usage-source.ts";
 
 /** `ccp usage --stats`: the usage command's options that apply to a summary. */
 export interface UsageStatsOptions {
+  readonly port?: number | undefined;
   readonly since?: string | undefined;
   readonly by?: string | undefined;
   readonly json?: boolean | undefined;
@@ -26,18 +27,20 @@ export interface UsageStatsResult {
   readonly groups: StatGroup[];
 }
 
-/** The numbers, from SQLite when persistence is on and the database exists, else usage.jsonl. */
-export function usageStatsData(opts: UsageStatsOptions, now = Date.now()): UsageStatsResult {
+/**
+ * The numbers of one instance's usage (`source`: the one `ccp usage` reads too), from SQLite
+ * when persistence is on and the database exists, else usage.jsonl.
+ */
+export function usageStatsData(opts: UsageStatsOptions, source: UsageSource, now = Date.now()): UsageStatsResult {
   const by = opts.by as GroupBy | undefined;
   if (by !== undefined && !GROUP_BY.includes(by)) throw new ExitError(2, `--by ${opts.by}: expected one of ${GROUP_BY.join(", ")}`);
   const sinceMs = opts.since === undefined ? undefined : parseSince(opts.since, now);
   if (opts.since !== undefined && sinceMs === undefined) throw new ExitError(2, `--since "${opts.since}" is not a duration or a date`, "give one like 1h, 24h, 7d or 2025-06-01T12:00:00Z");
   const status = opts.status === undefined ? undefined : statusMatcher(opts.status);
   if (opts.status !== undefined && !status) throw new ExitError(2, `--status "${opts.status}" is not a status`, "give one like 502 or a class like 5xx");
-  const config = loadConfig({ file: opts.config, profile: opts.profile });
-  const source = readStatInputs({ home: config.home, profile: config.profile, persist: config.persist, keep: config.rotation.keep, sinceMs });
+  const inputs = readStatInputs({ home: source.home, profile: source.profile, persist: source.persist, keep: source.keep, sinceMs });
   const keep = (r: StatInput) => (opts.lane === undefined || r.lane === opts.lane) && (!status || status(r.status)) && (!opts.errors || isError(r));
-  return { source: source.kind, paths: source.paths, since: opts.since ?? null, by: by ?? null, groups: computeStats(source.records.filter(keep), { by }) };
+  return { source: inputs.kind, paths: inputs.paths, since: opts.since ?? null, by: by ?? null, groups: computeStats(inputs.records.filter(keep), { by }) };
 }
 
 /** The records; a damaged database is a clear error, not a stack trace. */
@@ -75,6 +78,6 @@ export function renderStats(r: UsageStatsResult): string {
 }
 
 export async function usageStats(opts: UsageStatsOptions): Promise<void> {
-  const result = usageStatsData(opts);
+  const result = usageStatsData(opts, await usageSource(opts));
   console.log(opts.json ? JSON.stringify(result, null, 2) : renderStats(result));
 }

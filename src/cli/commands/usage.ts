@@ -1,11 +1,8 @@
-import { loadConfig } from "../../config/load.ts";
-import { fetchStatus } from "../../ops/instance.ts";
 import { fallbackOf, matchesFilter, parseSince, retriesOf, statusMatcher, type UsageFilter, type UsageLine } from "../../ops/usage-filter.ts";
 import { fileSize, readSince, tailAcrossRotations } from "../../ops/usage-log.ts";
-import { usageLogPath } from "../../server/serve.ts";
 import { ExitError } from "../exit-error.ts";
-import { out, table } from "../render.ts";
-import { resolveTarget } from "../target.ts";
+import { fixedRow, out, table } from "../render.ts";
+import { usageSource } from "../usage-source.ts";
 
 export interface UsageOptions {
   readonly port?: number;
@@ -32,47 +29,41 @@ export function usageFilter(opts: UsageOptions, now = Date.now()): UsageFilter {
   return { lane: opts.lane, status: opts.status, errors: opts.errors, since };
 }
 
-/**
- * The usage log this command reads: the running instance's (it knows its profile), else the
- * one the config and profile point at, so past logs can be read with no proxy running.
- */
-export async function usageFile(opts: UsageOptions): Promise<string> {
-  const target = await resolveTarget(opts, true);
-  const status = await fetchStatus(target.host, target.port);
-  if (status && opts.profile === undefined) return status.usage_log;
-  return usageLogPath(loadConfig({ file: opts.config, profile: opts.profile }));
-}
-
 export async function usage(opts: UsageOptions): Promise<void> {
   const filter = usageFilter(opts);
-  const file = await usageFile(opts);
+  // The running instance's log (it knows its profile), else the config's: past logs read with no proxy running.
+  const file = (await usageSource(opts)).log;
   const keep = (r: UsageLine) => matchesFilter(r, filter);
   const lines = tailAcrossRotations(file, opts.tail, keep);
   if (opts.json) for (const l of lines) console.log(l.raw);
+  // --follow prints the header and the tail in the widths of the rows still to come.
+  else if (opts.follow) console.log(followLines(lines.map((l) => l.record), true).join("\n"));
   else if (lines.length) console.log(renderTable(lines.map((l) => l.record)));
-  else if (!opts.follow) console.error(out.dim(fileSize(file) ? `no usage lines match in ${file}` : `no usage lines yet (${file})`));
+  else console.error(out.dim(fileSize(file) ? `no usage lines match in ${file}` : `no usage lines yet (${file})`));
   if (!opts.follow) return;
 
   // --follow: poll for appended lines (fs.watch misses appends on some filesystems); Ctrl-C ends it.
   let offset = fileSize(file);
-  let header = !opts.json && lines.length === 0;
   for (;;) {
     await Bun.sleep(250);
     const next = readSince(file, offset);
     offset = next.offset;
     next.records.forEach((r, i) => {
       if (!keep(r)) return;
-      if (opts.json) return console.log(next.raw[i]);
-      // Each new line is its own one-row table, its widths fixed so columns line up.
-      const rendered = renderTable([r], true).split("\n");
-      if (header) console.log(rendered[0]);
-      header = false;
-      console.log(rendered[1]);
+      console.log(opts.json ? next.raw[i] : followLines([r], false)[0]);
     });
   }
 }
 
-const WIDTHS = [8, 10, 26, 6, 5, 7, 7, 7, 7, 0];
+const HEADER = ["time", "lane", "model", "status", "proto", "ttft", "ms", "tokens", "retries", "notes"] as const;
+/** --follow's column widths, fixed before the rows are known: room for today's model ids and six-digit token counts. */
+const FOLLOW_WIDTHS = [8, 12, 28, 6, 5, 6, 7, 13, 7] as const;
+
+/** --follow's lines: the header (when asked) and one line per record, every one in the same fixed widths. */
+export function followLines(records: readonly UsageLine[], header: boolean): string[] {
+  const rows = records.map((r) => fixedRow(cells(r), FOLLOW_WIDTHS));
+  return header ? [fixedRow(HEADER.map((h) => out.bold(h)), FOLLOW_WIDTHS), ...rows] : rows;
+}
 
 function time(ts: string | undefined): string {
   const d = new Date(ts ?? "");
@@ -98,11 +89,6 @@ function cells(r: UsageLine): string[] {
   ];
 }
 
-function renderTable(records: readonly UsageLine[], fixed = false): string {
-  const header = ["time", "lane", "model", "status", "proto", "ttft", "ms", "tokens", "retries", "notes"];
-  const rows = records.map(cells);
-  // Fixed widths for --follow, where rows arrive one at a time.
-  if (fixed) rows.push(WIDTHS.map((w) => " ".repeat(w)));
-  const text = table(header, rows);
-  return fixed ? text.split("\n").slice(0, -1).join("\n") : text;
+function renderTable(records: readonly UsageLine[]): string {
+  return table(HEADER, records.map(cells));
 }

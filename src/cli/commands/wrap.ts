@@ -38,7 +38,7 @@ export async function wrap(command: string, args: readonly string[], opts: WrapO
     if (!result.ok && result.reason === "state-dir") throw new ExitError(2, result.problem.message, result.problem.hint);
     // ccp_already_running: another session started it meanwhile, which is as good.
     if (!result.ok && result.reason !== "ccp-running") throw new ExitError(1, `could not start ccp on port ${target.port} (${result.reason})`, `see the server log: ${result.log}`);
-    console.error(paint.dim(`ccp: started on port ${target.port}; it keeps running after this command (ccp stop ${target.port} stops it)`));
+    console.error(paint.warn(`started ccp on port ${target.port}; it keeps running after this command (ccp stop ${target.port} stops it)`));
   }
 
   const env = applyPlan(parent, proxyEnvPlan(instanceUrl(target.host, target.port), proxyKeyEnvFor(parent)));
