@@ -22,7 +22,7 @@ describe("warnings are not errors", () => {
     const file = join(h.home, "c.toml");
     writeFileSync(file, laneConfig(upstream.url, upstream.caFile));
     const r = expectExit(await runCli(["config", "check", "--config", file], { env: h.env }), 0);
-    expect(r.stderr).toBe("warning: lane zai: ZAI_API_KEY is not set in this environment; its requests will fail until it is\n");
+    expect(r.stderr).toBe('warning: lane "zai" needs its key in $ZAI_API_KEY, which is not set: requests for claude-haiku-* will be refused until you export ZAI_API_KEY and restart ccp\n');
   });
 
   test("start's config-file warning says warning: (once), apart from the error that follows", async () => {

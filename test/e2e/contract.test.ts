@@ -77,3 +77,23 @@ describe("configuration mistakes fail fast", () => {
     }
   }, 120_000);
 });
+
+describe("configuration mistakes fail fast, as the command line says them", () => {
+  test("ccp start (detached) and config check warn about a key lane whose variable is unset, naming the routes that use it", async () => {
+    const { cliHome, expectExit, freePort, runCli } = await import("../support/cli.ts");
+    const { writeFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const h = cliHome();
+    const file = join(h.home, "ccp.toml");
+    writeFileSync(file, laneConfig(upstream.url, upstream.caFile));
+    const check = expectExit(await runCli(["config", "check", "--config", file], { env: h.env }), 0);
+    expect(check.stderr).toContain('warning: lane "zai" needs its key in $ZAI_API_KEY, which is not set: requests for claude-haiku-* will be refused');
+    const port = String(await freePort());
+    const start = await runCli(["start", "--port", port, "--config", file], { env: h.env });
+    try {
+      expect(start.stderr).toContain('warning: lane "zai" needs its key in $ZAI_API_KEY');
+    } finally {
+      await runCli(["stop", port], { env: h.env });
+    }
+  }, 60_000);
+});

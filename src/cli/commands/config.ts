@@ -11,6 +11,7 @@ import { ExitError } from "../exit-error.ts";
 import { out, paint } from "../render.ts";
 import { resolveInstance } from "../target.ts";
 import { toToml } from "../toml-out.ts";
+import { missingKeys, missingKeyWarning } from "../../config/lane-keys.ts";
 
 export interface ConfigOptions {
   readonly config?: string;
@@ -78,7 +79,7 @@ export function configCheck(opts: ConfigOptions): void {
   }
   const lanes = Object.values(config.lanes);
   // What this environment lacks: the file is valid, but start (or a lane's requests) would fail here.
-  const warnings = lanes.filter((l) => l.auth === "key" && l.key === undefined).map((l) => `lane ${l.name}: ${l.key_env} is not set in this environment; its requests will fail until it is`);
+  const warnings = missingKeys(config).map(missingKeyWarning);
   const exposure = exposureProblem(config);
   if (exposure) warnings.push(`ccp start would refuse here: ${exposure.message}`);
   if (opts.json) {

@@ -1,9 +1,10 @@
+import { missingKeys, missingKeyWarning } from "../../config/lane-keys.ts";
 import { loadConfig } from "../../config/load.ts";
 import { launchDetached } from "../../ops/launch.ts";
 import { readState } from "../../ops/state-file.ts";
 import { stopInstance } from "../../ops/stop-instance.ts";
 import { ExitError } from "../exit-error.ts";
-import { spinner } from "../render.ts";
+import { paint, spinner } from "../render.ts";
 import { resolveTarget } from "../target.ts";
 import { reportLaunch } from "./start.ts";
 
@@ -32,6 +33,7 @@ export async function restart(opts: RestartOptions): Promise<void> {
   if (stopped.kind === "stopped") console.log(`stopped ccp on port ${target.port} (pid ${stopped.pid})`);
   else console.log(`no ccp was running on port ${target.port}${stopped.staleStateRemoved ? " (removed a stale pid file)" : ""}; starting one`);
 
+  for (const missing of missingKeys(config)) console.error(paint.warn(missingKeyWarning(missing)));
   const wait = spinner(`starting ccp on port ${config.port}`);
   const result = await launchDetached({ config, options }).finally(() => wait.stop());
   reportLaunch(result, config.port, config.host);

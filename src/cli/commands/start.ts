@@ -1,5 +1,6 @@
 import { exposureProblem } from "../../config/access.ts";
 import { configFileWarnings } from "../../config/file-safety.ts";
+import { missingKeys, missingKeyWarning } from "../../config/lane-keys.ts";
 import { loadConfig } from "../../config/load.ts";
 import { readEnv } from "../../config/env.ts";
 import { heapHintNote } from "../../ops/heap-hint.ts";
@@ -39,7 +40,8 @@ export async function start(opts: StartOptions): Promise<void> {
     const given = opts.port === 0 ? "--port 0" : `port = 0 in ${config.source ?? "the config"}`;
     throw new ExitError(2, `${given} (a free port) works only with --foreground`, "give a port (ccp start --port 8082), or run it in this terminal: ccp start --foreground --port 0");
   }
-  for (const w of warnings) console.error(paint.warn(w));
+  // The server logs these too, but a detached one logs into a file nobody reads at this moment.
+  for (const w of [...warnings, ...missingKeys(config).map(missingKeyWarning)]) console.error(paint.warn(w));
   const wait = spinner(`starting ccp on port ${config.port}`);
   const options = { profile: opts.profile, config: opts.config === undefined ? undefined : (config.source ?? undefined), host: opts.host };
   const result = await launchDetached({ config, options }).finally(() => wait.stop());
