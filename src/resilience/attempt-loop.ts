@@ -206,7 +206,7 @@ async function attemptOnce(input: LoopInput, runtime: LaneRuntime, attempts: Att
     let verdict: Verdict;
     let retryAfterMs: number | undefined;
     if (peeked.kind === "http_status") {
-      verdict = classifyStatus(response.status, bodyText);
+      verdict = classifyStatus(response.status, bodyText, response.headers);
       retryAfterMs = parseRetryAfter(response.headers.find(([k]) => k === "retry-after")?.[1], Date.now());
       record("http_status", verdict.code ?? null);
     } else {

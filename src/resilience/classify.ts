@@ -37,9 +37,21 @@ export function classifyFailure(failureClass: FailureClass): Verdict {
   };
 }
 
-/** An HTTP error answer (status ≥ 400) with its body text. */
-export function classifyStatus(status: number, body: string): Verdict {
+/**
+ * A subscription's plan limit (CLAUDE-CODE-GATEWAY.md §3): a 429 whose unified rate-limit
+ * headers say `rejected`. Claude Code ends the turn on it ("resets at ...") and reads the
+ * headers itself: passed on at once, as it came. A 429 without them is a short throttle.
+ */
+export function isPlanLimit(status: number, headers: ReadonlyArray<readonly [string, string]>): boolean {
+  return status === 429 && headers.some(([k, v]) => /^anthropic-ratelimit-unified(-[a-z0-9_]+)?-status$/.test(k) && v.trim().toLowerCase() === "rejected");
+}
+
+/** An HTTP error answer (status ≥ 400) with its body text and headers. */
+export function classifyStatus(status: number, body: string, headers: ReadonlyArray<readonly [string, string]> = []): Verdict {
   const code = businessCode(body);
+  // The provider's own word on retrying (x-should-retry, as Anthropic's clients read it) wins.
+  const says = headers.find(([k]) => k === "x-should-retry")?.[1]?.trim().toLowerCase();
+  if (says === "false" || isPlanLimit(status, headers)) return { retryable: false, network: false, overload: false, code };
   if (code !== undefined && NEVER_RETRY_CODES.has(code)) return { retryable: false, network: false, overload: false, code };
   if (/"type"\s*:\s*"billing_error"/.test(body)) return { retryable: false, network: false, overload: false, code };
   const overload = status === 429 || status === 529 || status === 503 || (code !== undefined && BURST_CODES.has(code));

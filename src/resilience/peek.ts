@@ -29,7 +29,16 @@ const MAX_ERROR_BODY_BYTES = 64 * 1024;
  * content block anyway, and Claude Code's own idle limit (300 s) is far away, but a provider
  * that thinks for minutes before its first block must not keep message_start back that long.
  */
-export const MESSAGE_START_HOLD = { ms: 2_000, bytes: 64 * 1024 } as const;
+export const MESSAGE_START_HOLD = {
+  ms: 2_000,
+  bytes: 64 * 1024,
+  /**
+   * Pings before message_start are held too (Z.ai sends one before its burst error, which must
+   * be retried), but not past this: Claude Code counts the wait for response headers against
+   * API_TIMEOUT_MS, which a user may set low, and a provider pinging for minutes is alive.
+   */
+  pingsMs: 30_000,
+} as const;
 
 /** The upstream produced what was asked for (or something a client can use): the response may be committed. */
 export interface Committed {
@@ -150,11 +159,15 @@ async function peekStream(response: UpstreamResponse, reader: ByteReader, hold: 
   const head: Uint8Array[] = [];
   let held = 0;
   let started: { at: number; bytes: number } | undefined;
+  const since = performance.now();
+  let pinged = false;
   const committed = (source: ByteReader): Committed => ({ kind: "commit", response, sse: true, head, reader: source, parser, observation });
   for (;;) {
     const next = reader.read();
-    const waited = started ? await beforeDeadline(next, started.at + hold.ms) : await next;
-    // message_start came and the first block is slow: commit now; the read under way is the guard's first.
+    const deadline = started ? started.at + hold.ms : pinged ? since + hold.pingsMs : undefined;
+    const waited = deadline === undefined ? await next : await beforeDeadline(next, deadline);
+    // message_start came and the first block is slow (or pings have gone on long enough):
+    // commit now; the read under way is the guard's first.
     if (waited === "late") return committed(withPending(reader, next));
     const { done, value } = waited;
     if (done) {
@@ -168,6 +181,7 @@ async function peekStream(response: UpstreamResponse, reader: ByteReader, hold: 
     let wrongFirst: string | undefined;
     for (const ev of parser.push(value)) {
       observeEvent(observation, ev);
+      if (ev.event === "ping") pinged = true;
       if (verdict || wrongFirst !== undefined || ev.event === "ping") continue;
       if (ev.event === "error") verdict = "error";
       else if (started) verdict = "commit";

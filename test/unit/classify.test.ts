@@ -60,3 +60,14 @@ test("docs/ARCHITECTURE.md's failure-class table is FAILURE_TABLE, row for row",
   const rows = [...doc.matchAll(/^\| `([a-z_0-9]+)` \| (yes)? \| (yes)? \| (yes)? \| (yes)? \| (.+) \|$/gm)].map((m) => [m[1], { retryable: !!m[2], network: !!m[3], h2: !!m[4], overload: !!m[5], means: m[6] }]);
   expect(Object.fromEntries(rows)).toEqual(JSON.parse(JSON.stringify(FAILURE_TABLE)));
 });
+
+describe("the provider's own word", () => {
+  test("x-should-retry: false is never retried; a 429 whose unified headers say rejected is a plan limit, passed on", () => {
+    expect(classifyStatus(529, "{}", [["x-should-retry", "false"]])).toMatchObject({ retryable: false, overload: false });
+    expect(classifyStatus(429, "{}", [["anthropic-ratelimit-unified-status", "rejected"], ["anthropic-ratelimit-unified-5h-status", "rejected"]])).toMatchObject({ retryable: false, overload: false });
+    expect(classifyStatus(429, "{}", [["anthropic-ratelimit-unified-7d-status", "rejected"]])).toMatchObject({ retryable: false, overload: false });
+    // A throttle on subscription traffic: unified headers, but not rejected.
+    expect(classifyStatus(429, "{}", [["anthropic-ratelimit-unified-status", "allowed_warning"]])).toMatchObject({ retryable: true, overload: true });
+    expect(classifyStatus(429, "{}", [])).toMatchObject({ retryable: true, overload: true });
+  });
+});

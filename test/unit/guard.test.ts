@@ -136,3 +136,21 @@ test("an SSE frame over 1 MiB, a key cut by a read inside it: the held-back tail
   expect(text).toContain("[redacted]");
   expect(text).toEndWith("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
 });
+
+test("pings before message_start are held, but only as long as the hold allows: then the answer commits and goes on", async () => {
+  const ping = "event: ping\ndata: {\"type\": \"ping\"}\n\n";
+  let i = 0;
+  const pieces = [ping, ping, STREAM];
+  const body = new ReadableStream<Uint8Array>({
+    async pull(c) {
+      await Bun.sleep(i === 2 ? 300 : 10);
+      if (i < pieces.length) c.enqueue(enc.encode(pieces[i++]!));
+      else c.close();
+    },
+  });
+  const peeked = await peek({ protocol: "h1", status: 200, headers: [["content-type", "text/event-stream"]], body: body.getReader() as unknown as ByteSource }, "stream", { ms: 2_000, bytes: 65_536, pingsMs: 100 });
+  if (peeked.kind !== "commit") throw new Error(`not committed: ${peeked.kind}`);
+  expect(peeked.observation.messageStart).toBe(false); // committed on the pings, before message_start came
+  const text = await new Response(guardStream(peeked, "ccp_test", { onFirstContent: () => {}, onEnd: () => {} })).text();
+  expect(text).toBe(ping + ping + STREAM);
+});
