@@ -29,7 +29,7 @@ const MAX_ERROR_BODY_BYTES = 64 * 1024;
  * content block anyway, and Claude Code's own idle limit (300 s) is far away, but a provider
  * that thinks for minutes before its first block must not keep message_start back that long.
  */
-export const MESSAGE_START_HOLD = {
+export const MESSAGE_START_HOLD: Hold = {
   ms: 2_000,
   bytes: 64 * 1024,
   /**
@@ -38,7 +38,13 @@ export const MESSAGE_START_HOLD = {
    * API_TIMEOUT_MS, which a user may set low, and a provider pinging for minutes is alive.
    */
   pingsMs: 30_000,
-} as const;
+};
+
+export interface Hold {
+  readonly ms: number;
+  readonly bytes: number;
+  readonly pingsMs: number;
+}
 
 /** The upstream produced what was asked for (or something a client can use): the response may be committed. */
 export interface Committed {
@@ -88,7 +94,7 @@ function described(r: UpstreamResponse, bytes: Uint8Array): string {
  * envelope aside, is a `protocol` failure, retried like one); a stream is held until its first
  * content block (MESSAGE_START_HOLD). Throws UpstreamFailure when the body breaks or is wrong.
  */
-export async function peek(upstream: UpstreamResponse, expects: Expected = "stream", hold = MESSAGE_START_HOLD): Promise<Peeked> {
+export async function peek(upstream: UpstreamResponse, expects: Expected = "stream", hold: Hold = MESSAGE_START_HOLD): Promise<Peeked> {
   const reader = upstream.body;
   const coding = contentCoding(upstream.headers);
   const refuse = (why: string) => {
@@ -153,7 +159,7 @@ const WHAT: Record<Expected, string> = {
 };
 
 /** Reads a stream until its first content block: an error before it is an in-stream error; anything but message_start first is a protocol failure. */
-async function peekStream(response: UpstreamResponse, reader: ByteReader, hold: typeof MESSAGE_START_HOLD, refuse: (why: string) => UpstreamFailure): Promise<Peeked> {
+async function peekStream(response: UpstreamResponse, reader: ByteReader, hold: Hold, refuse: (why: string) => UpstreamFailure): Promise<Peeked> {
   const parser = new SseParser(observedData);
   const observation = newObservation();
   const head: Uint8Array[] = [];
