@@ -41,8 +41,8 @@ export function simpleRequestProblem(method: string, headers: Headers): string |
   return "ccp forwards a GET only with anthropic-version or credentials (x-api-key, authorization), which Anthropic's clients send and a web page cannot";
 }
 
-export function browserPolicy(c: { readonly host: string; readonly allowedHosts: readonly string[]; readonly allowedOrigins: readonly string[]; readonly access: { readonly key_set: boolean } }): BrowserPolicy {
-  return { hosts: [c.host, ...c.allowedHosts].map(normalHost), anyHost: c.access.key_set, origins: c.allowedOrigins };
+export function browserPolicy(c: { readonly host: string; readonly allowed_hosts: readonly string[]; readonly allowed_origins: readonly string[]; readonly access: { readonly key_set: boolean } }): BrowserPolicy {
+  return { hosts: [c.host, ...c.allowed_hosts].map(normalHost), anyHost: c.access.key_set, origins: c.allowed_origins };
 }
 
 /** 127.0.0.0/8 and ::1, as URL writes them (no IPv4-mapped forms: see above). */

@@ -4,7 +4,7 @@ import { prng } from "../support/usage-records.ts";
 
 const SEED = 18_001;
 const keyless = { key_set: false };
-const policy = browserPolicy({ host: "127.0.0.1", allowedHosts: ["ccp.team.lan", ".corp.example"], allowedOrigins: ["http://localhost:3000"], access: keyless });
+const policy = browserPolicy({ host: "127.0.0.1", allowed_hosts: ["ccp.team.lan", ".corp.example"], allowed_origins: ["http://localhost:3000"], access: keyless });
 const check = (url: string, headers: Record<string, string> = {}) => browserProblem(new URL(url), new Headers(headers), policy);
 
 describe("the Host ccp answers for", () => {
@@ -35,12 +35,12 @@ describe("the Host ccp answers for", () => {
   });
 
   test("the listen host is allowed when it is a name", () => {
-    expect(hostAllowed("mybox", browserPolicy({ host: "mybox", allowedHosts: [], allowedOrigins: [], access: keyless }))).toBe(true);
-    expect(hostAllowed("mybox", browserPolicy({ host: "0.0.0.0", allowedHosts: [], allowedOrigins: [], access: keyless }))).toBe(false);
+    expect(hostAllowed("mybox", browserPolicy({ host: "mybox", allowed_hosts: [], allowed_origins: [], access: keyless }))).toBe(true);
+    expect(hostAllowed("mybox", browserPolicy({ host: "0.0.0.0", allowed_hosts: [], allowed_origins: [], access: keyless }))).toBe(false);
   });
 
   test("with a proxy key any name is answered (no page can present the key); Origin is still checked", () => {
-    const keyed = browserPolicy({ host: "0.0.0.0", allowedHosts: [], allowedOrigins: [], access: { key_set: true } });
+    const keyed = browserPolicy({ host: "0.0.0.0", allowed_hosts: [], allowed_origins: [], access: { key_set: true } });
     expect(hostAllowed("gateway.lan", keyed)).toBe(true);
     expect(browserProblem(new URL("http://gateway.lan:8082/v1/messages"), new Headers({ origin: "http://evil.example" }), keyed)).toMatch(/refused/);
   });
