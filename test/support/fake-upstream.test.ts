@@ -433,6 +433,91 @@ describe("fake upstream", () => {
     }
   }, 20_000);
 
+  /** One h2 request read to its end or reset: status (0 without headers), body, RST_STREAM code, GOAWAY seen. */
+  function h2raw(s: http2.ClientHttp2Session, payload = body()): Promise<{ status: number; text: string; rstCode: number | undefined; chunks: number; goaway: boolean }> {
+    let goaway = false;
+    s.once("goaway", () => (goaway = true));
+    return new Promise((resolve) => {
+      const req = s.request({ ":method": "POST", ":path": "/v1/messages" });
+      let status = 0;
+      let text = "";
+      let chunks = 0;
+      req.setEncoding("utf8");
+      req.on("response", (h) => (status = Number(h[":status"])));
+      req.on("data", (c: string) => {
+        chunks++;
+        text += c;
+      });
+      req.on("error", () => {});
+      req.on("close", () => resolve({ status, text, rstCode: req.rstCode, chunks, goaway }));
+      req.end(payload);
+    });
+  }
+
+  test("raw: head delay, waits, 1-byte writes (UTF-8 split), and each way of ending over h2", async () => {
+    const piece = "data: é\n\n";
+    await up.script([
+      { kind: "raw", headers: [["content-type", "text/event-stream"]], pieces: ["a", piece], headersDelayMs: 150, waits: [0, 150], chunkBytes: 1 },
+      { kind: "raw", pieces: ["part"], then: "rst_stream", code: http2.constants.NGHTTP2_ENHANCE_YOUR_CALM },
+      { kind: "raw", pieces: ["part"], then: "goaway" },
+      { kind: "raw", pieces: ["whole"], then: "end_goaway" },
+    ]);
+    let s = h2connect();
+    try {
+      const t0 = Date.now();
+      const a = await h2raw(s);
+      expect(a.status).toBe(200);
+      expect(a.text).toBe(`a${piece}`);
+      expect(a.chunks).toBeGreaterThanOrEqual(Buffer.byteLength(piece)); // é's two bytes arrive apart
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(280);
+      const b = await h2raw(s);
+      expect(b).toMatchObject({ status: 200, text: "part", rstCode: http2.constants.NGHTTP2_ENHANCE_YOUR_CALM });
+      const c = await h2raw(s);
+      expect(c).toMatchObject({ status: 200, text: "part", goaway: true });
+      expect(c.rstCode).not.toBe(http2.constants.NGHTTP2_NO_ERROR);
+      s.destroy();
+      s = h2connect();
+      const d = await h2raw(s);
+      expect(d).toMatchObject({ status: 200, text: "whole", goaway: true, rstCode: http2.constants.NGHTTP2_NO_ERROR });
+    } finally {
+      s.destroy();
+    }
+  }, 20_000);
+
+  test("raw over h1: end_goaway says connection: close, a cut resets, a stall never ends; rst_stream before headers", async () => {
+    await up.script([
+      { kind: "raw", pieces: ["whole"], then: "end_goaway" },
+      { kind: "raw", pieces: ["cut"], then: "rst_stream" },
+      { kind: "raw", pieces: ["quiet"], then: "stall" },
+      { kind: "rst_stream" },
+    ]);
+    const a = await fetchUp("/v1/messages", { method: "POST", body: body() });
+    expect(a.headers.get("connection")).toBe("close");
+    expect(await a.text()).toBe("whole");
+    const b = await fetchUp("/v1/messages", { method: "POST", body: body() });
+    expect(await b.text().then(() => "ended", () => "broken")).toBe("broken");
+    const c = await fetchUp("/v1/messages", { method: "POST", body: body() });
+    const reader = c.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe("quiet");
+    expect(await Promise.race([reader.read().then(() => "more"), Bun.sleep(300).then(() => "silent")])).toBe("silent");
+    void reader.cancel();
+    const d = await fetchUp("/v1/messages", { method: "POST", body: body() }).then(() => "answered", () => "refused");
+    expect(d).toBe("refused");
+    const s = h2connect();
+    try {
+      await up.script([{ kind: "rst_stream", code: http2.constants.NGHTTP2_REFUSED_STREAM }]);
+      expect(await h2raw(s)).toMatchObject({ status: 0, text: "", rstCode: http2.constants.NGHTTP2_REFUSED_STREAM });
+    } finally {
+      s.destroy();
+    }
+  }, 20_000);
+
+  test("requests({ model }) lists one model's requests", async () => {
+    for (const m of ["a", "b", "a"]) await (await fetchUp("/v1/messages", { method: "POST", body: body(m, false) })).text();
+    expect((await up.requests({ model: "a" })).map((q) => q.model)).toEqual(["a", "a"]);
+    expect(await up.requests({ model: "a b/c" })).toEqual([]);
+  }, 20_000);
+
   test("stall_upload: an h2 client writing 1 MB never drains within 2 s", async () => {
     await up.script([{ kind: "stall_upload" }], { pathPrefix: "/stall" });
     const s = h2connect();

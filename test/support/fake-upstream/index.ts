@@ -10,7 +10,7 @@ import { createInterface } from "node:readline";
 
 import type { Behaviour, Match, ReadyLine, RecordedRequest } from "./protocol.ts";
 
-export type { Behaviour, Match, RecordedRequest } from "./protocol.ts";
+export type { Behaviour, Match, RawEnd, RecordedRequest } from "./protocol.ts";
 export {
   RICH_MESSAGE_ID,
   RICH_SIGNATURE,
@@ -51,8 +51,8 @@ export interface FakeUpstream {
   readonly controlUrl: string;
   /** queue behaviours, consumed one per matching request; when no script matches: "normal" */
   script(behaviours: Behaviour[], match?: Match): Promise<void>;
-  /** everything received, in arrival order */
-  requests(): Promise<RecordedRequest[]>;
+  /** everything received, in arrival order; with `model`, only the requests whose body named it */
+  requests(o?: { model?: string }): Promise<RecordedRequest[]>;
   /**
    * Provider-side concurrency: beyond maxConcurrent streams in flight, a messages request
    * gets HTTP 200 and an immediate in-stream [1302] error (Z.ai's burst limit). Cleared by reset().
@@ -180,8 +180,8 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     async script(behaviours: Behaviour[], match?: Match): Promise<void> {
       await call("POST", "/script", { behaviours, match: match ?? {} });
     },
-    requests(): Promise<RecordedRequest[]> {
-      return call<RecordedRequest[]>("GET", "/requests");
+    requests(o?: { model?: string }): Promise<RecordedRequest[]> {
+      return call<RecordedRequest[]>("GET", o?.model === undefined ? "/requests" : `/requests?model=${encodeURIComponent(o.model)}`);
     },
     async reset(): Promise<void> {
       await call("POST", "/reset", {});

@@ -42,7 +42,8 @@ export type Behaviour =
   /**
    * h2: GOAWAY(NO_ERROR) then destroy the session ~50 ms later, which cuts the stream.
    * afterEvents undefined: before headers, with last-stream-id below this stream (the
-   * client sees REFUSED_STREAM: safe to retry); N: after headers + N events, with
+   * client sees REFUSED_STREAM: safe to retry; a session's first stream, whose last-stream-id
+   * would be 0, which Node does not send, is refused with RST_STREAM REFUSED_STREAM first); N: after headers + N events, with
    * last-stream-id = this stream. N >= number of events: graceful, the response
    * completes, then GOAWAY + session.close(). h1: behaves like reset.
    */
@@ -63,7 +64,39 @@ export type Behaviour =
    * `{{credential.escaped}}` it with every character a JSON \u escape. `gzip` compresses the
    * joined pieces into one, with content-encoding: gzip.
    */
-  | { kind: "raw"; status?: number; headers?: [string, string][]; pieces: string[]; delayMs?: number; gzip?: boolean };
+  | {
+      kind: "raw";
+      status?: number;
+      headers?: [string, string][];
+      pieces: string[];
+      delayMs?: number;
+      gzip?: boolean;
+      /** ms before each piece (piece i waits waits[i]; a missing entry: delayMs); the head is sent at once. */
+      waits?: number[];
+      /** ms before the response head (a slow first byte). */
+      headersDelayMs?: number;
+      /** Each piece goes out in writes of at most this many bytes (1: byte by byte, UTF-8 characters split). */
+      chunkBytes?: number;
+      /** What follows the last piece (default "end"); see RawEnd. */
+      then?: RawEnd;
+      /** then: "rst_stream": the RST_STREAM error code (default 2, INTERNAL_ERROR). */
+      code?: number;
+    }
+  /** h2: RST_STREAM (`code`, default 2 INTERNAL_ERROR; 7 REFUSED_STREAM is "never processed") before any response header. h1: as reset. */
+  | { kind: "rst_stream"; code?: number };
+
+/**
+ * How a raw response ends once its pieces are out (each after they have reached the socket):
+ * - "end": cleanly (h1: the last chunk, or the Content-Length given; h2: END_STREAM);
+ * - "reset": the connection destroyed (as the reset behaviour: on h2 the whole session);
+ * - "rst_stream": h2: this stream reset with `code`, the session untouched; h1: as reset;
+ * - "goaway": h2: GOAWAY(NO_ERROR, last-stream-id = this stream), the session destroyed 50 ms
+ *   later, which cuts the stream; h1: as reset;
+ * - "end_goaway": the response ends cleanly, then h2: GOAWAY and a graceful session close;
+ *   h1: the response carries `connection: close` and the connection closes after it;
+ * - "stall": silence, the response never ends (until the client gives up, or reset()).
+ */
+export type RawEnd = "end" | "reset" | "rst_stream" | "goaway" | "end_goaway" | "stall";
 
 /** Fills the {{credential...}} placeholders of a raw behaviour. */
 export function withCredential(text: string, credential: string): string {

@@ -5,7 +5,7 @@
 //
 // Data plane: one TLS port, ALPN h2 + http/1.1 (node:http2 createSecureServer allowHTTP1).
 // Blackhole:  one TCP port that accepts connections and never answers (TLS stall).
-// Control:    plain HTTP on 127.0.0.1 (POST /script, GET /requests, POST /reset).
+// Control:    plain HTTP on 127.0.0.1 (POST /script, GET /requests[?model=M], POST /reset).
 // Ready line: one JSON line on stdout {"port","controlPort","blackholePort","caFile"}.
 
 import { execFileSync } from "node:child_process";
@@ -64,9 +64,10 @@ const BEHAVIOUR_KINDS = new Set([
   "stall_upload",
   "end_without_stop",
   "raw",
+  "rst_stream",
 ]);
 
-const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL } = http2.constants;
+const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
 // ---------------------------------------------------------------- state
 
@@ -319,6 +320,107 @@ interface Ctx {
   validBody: boolean;
 }
 
+type RawBehaviour = Extract<Behaviour, { kind: "raw" }>;
+
+/** The raw behaviour: any head and body, written as told, then ended as told (protocol.ts, RawEnd). */
+async function raw(req: Req, res: Res, b: RawBehaviour, rid: Record<string, string>): Promise<void> {
+  const credential = String(req.headers["x-api-key"] ?? /^Bearer\s+(.+)$/i.exec(String(req.headers.authorization ?? ""))?.[1] ?? "");
+  const headers: Record<string, string | string[]> = { ...rid };
+  for (const [name, value] of b.headers ?? []) {
+    const v = withCredential(value, credential);
+    const had = headers[name];
+    headers[name] = had === undefined ? v : [...(Array.isArray(had) ? had : [had]), v];
+  }
+  let pieces: (string | Buffer)[] = b.pieces.map((p) => withCredential(p, credential));
+  if (b.gzip) {
+    pieces = [zlib.gzipSync(Buffer.from(pieces.join("")))];
+    headers["content-encoding"] = "gzip";
+  }
+  const then = b.then ?? "end";
+  // HTTP/1.1 has no GOAWAY: its graceful "no more requests on this connection" is Connection: close.
+  if (then === "end_goaway" && !isH2(req)) headers.connection = "close";
+  let closed = false;
+  res.once("close", () => {
+    closed = true;
+  });
+  const gone = (): boolean => closed || res.destroyed === true;
+  if (b.headersDelayMs) {
+    await sleep(b.headersDelayMs);
+    if (gone()) return;
+  }
+  res.writeHead(b.status ?? 200, headers as Record<string, string>);
+  // The head goes out before a first wait, or before a cut or a silence with nothing written
+  // (HTTP/1.1 would otherwise hold it for the first piece that never comes).
+  if (b.waits || b.headersDelayMs || then !== "end") (res as { flushHeaders?: () => void }).flushHeaders?.();
+  let flushed: Promise<void> = Promise.resolve();
+  const write = (chunk: string | Buffer): void => {
+    flushed = new Promise<void>((resolve) => {
+      res.write(chunk, () => resolve());
+    });
+  };
+  for (const [i, piece] of pieces.entries()) {
+    const wait = b.waits?.[i] ?? b.delayMs ?? 0;
+    if (wait) await sleep(wait);
+    if (gone()) return;
+    if (!b.chunkBytes) {
+      write(piece);
+      continue;
+    }
+    const bytes = Buffer.isBuffer(piece) ? piece : Buffer.from(piece);
+    for (let at = 0; at < bytes.length; at += b.chunkBytes) {
+      write(bytes.subarray(at, at + b.chunkBytes));
+      // One socket write (h1 chunk, h2 DATA frame) per chunk: let each leave before the next.
+      await sleep(0);
+      if (gone()) return;
+    }
+  }
+  if (then === "stall") {
+    stall(req);
+    return;
+  }
+  if (then === "end" || then === "end_goaway") {
+    res.end();
+    if (then === "end_goaway" && isH2(req)) closeSessionAfter(req);
+    return;
+  }
+  // A cut: what was written reaches the client first, as for the reset behaviour.
+  await Promise.race([flushed, sleep(500)]);
+  await sleep(20);
+  if (gone()) return;
+  if (then === "rst_stream" && isH2(req)) req.stream.close(b.code ?? NGHTTP2_INTERNAL_ERROR);
+  else if (then === "goaway" && isH2(req)) await goawayAndDestroy(req, req.stream.id ?? 0);
+  else killConnection(req);
+}
+
+/** GOAWAY(NO_ERROR, last) on the request's session, then the session destroyed once the frame has left. */
+async function goawayAndDestroy(req: http2.Http2ServerRequest, last: number): Promise<void> {
+  const session = req.stream.session;
+  if (!session) return;
+  try {
+    session.goaway(NGHTTP2_NO_ERROR, last);
+  } catch {
+    /* session already closing */
+  }
+  await sleep(50); // let the GOAWAY frame flush
+  if (!session.destroyed) session.destroy();
+}
+
+/** GOAWAY(NO_ERROR, this stream) and a graceful close: streams under way finish, no new ones. */
+function closeSessionAfter(req: http2.Http2ServerRequest): void {
+  const session = req.stream.session;
+  if (!session) return;
+  try {
+    session.goaway(NGHTTP2_NO_ERROR, req.stream.id ?? 0);
+    session.close();
+  } catch {
+    /* already closing */
+  }
+  const t = setTimeout(() => {
+    if (!session.destroyed) session.destroy();
+  }, 2_000);
+  session.once("close", () => clearTimeout(t));
+}
+
 async function act(req: Req, res: Res, b: Behaviour, ctx: Ctx): Promise<void> {
   const rid = { "request-id": ctx.requestId };
   switch (b.kind) {
@@ -332,28 +434,13 @@ async function act(req: Req, res: Res, b: Behaviour, ctx: Ctx): Promise<void> {
       res.end(b.frames);
       return;
     }
-    case "raw": {
-      const credential = String(req.headers["x-api-key"] ?? /^Bearer\s+(.+)$/i.exec(String(req.headers.authorization ?? ""))?.[1] ?? "");
-      const headers: Record<string, string | string[]> = { ...rid };
-      for (const [name, value] of b.headers ?? []) {
-        const v = withCredential(value, credential);
-        const had = headers[name];
-        headers[name] = had === undefined ? v : [...(Array.isArray(had) ? had : [had]), v];
-      }
-      let pieces: (string | Buffer)[] = b.pieces.map((p) => withCredential(p, credential));
-      if (b.gzip) {
-        pieces = [zlib.gzipSync(Buffer.from(pieces.join("")))];
-        headers["content-encoding"] = "gzip";
-      }
-      res.writeHead(b.status ?? 200, headers as Record<string, string>);
-      for (const piece of pieces) {
-        if (b.delayMs) await sleep(b.delayMs);
-        if (res.destroyed) return;
-        res.write(piece);
-      }
-      res.end();
+    case "raw":
+      await raw(req, res, b, rid);
       return;
-    }
+    case "rst_stream":
+      if (isH2(req)) req.stream.close(b.code ?? NGHTTP2_INTERNAL_ERROR);
+      else killConnection(req);
+      return;
     case "stall_headers":
     case "stall_upload": // reached only when a model match forced reading the body first
       stall(req);
@@ -414,17 +501,11 @@ async function act(req: Req, res: Res, b: Behaviour, ctx: Ctx): Promise<void> {
       return;
     }
     if (fault === "goaway" && isH2(req)) {
-      const stream = req.stream;
-      const session = stream.session;
-      if (!session) return;
-      const last = headersSent ? stream.id ?? 0 : Math.max(0, (stream.id ?? 0) - 2);
-      try {
-        session.goaway(NGHTTP2_NO_ERROR, last);
-      } catch {
-        /* session already closing */
-      }
-      await sleep(50); // let the GOAWAY frame flush
-      if (!session.destroyed) session.destroy();
+      const id = req.stream.id ?? 0;
+      // Node sends a GOAWAY whose last-stream-id would be 0 with its last processed stream
+      // instead (this one): a session's first stream is refused with RST_STREAM REFUSED_STREAM.
+      if (!headersSent && id <= 1) req.stream.close(NGHTTP2_REFUSED_STREAM);
+      await goawayAndDestroy(req, headersSent ? id : Math.max(0, id - 2));
       return;
     }
     killConnection(req); // reset, or goaway on HTTP/1.1
@@ -477,18 +558,7 @@ async function act(req: Req, res: Res, b: Behaviour, ctx: Ctx): Promise<void> {
       // Graceful variant: complete this response, then GOAWAY and close the session
       // once its streams are done.
       res.end();
-      const session = req.stream.session;
-      if (!session) return;
-      try {
-        session.goaway(NGHTTP2_NO_ERROR, req.stream.id ?? 0);
-        session.close();
-      } catch {
-        /* already closing */
-      }
-      const t = setTimeout(() => {
-        if (!session.destroyed) session.destroy();
-      }, 2_000);
-      session.once("close", () => clearTimeout(t));
+      closeSessionAfter(req);
       return;
     }
     await sleep(0);
@@ -613,6 +683,10 @@ const control = http.createServer((req, res) => {
       return send(200, { ok: true });
     }
     if (req.method === "GET" && req.url === "/requests") return send(200, records);
+    if (req.method === "GET" && req.url?.startsWith("/requests?model=")) {
+      const model = decodeURIComponent(req.url.slice("/requests?model=".length));
+      return send(200, records.filter((r) => r.model === model));
+    }
     if (req.method === "POST" && req.url === "/reset") {
       req.resume();
       resetState();
