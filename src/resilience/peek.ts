@@ -78,6 +78,9 @@ export interface InStreamError {
 
 export type Peeked = Committed | HttpStatusAnswer | InStreamError;
 
+/** The events of a Messages stream; any other (but error) is passed on unjudged. */
+const MESSAGE_EVENTS: ReadonlySet<string> = new Set(["message_start", "content_block_start", "content_block_delta", "content_block_stop", "message_delta", "message_stop", "error"]);
+
 const headerOf = (r: UpstreamResponse, name: string) => r.headers.find(([k]) => k === name)?.[1];
 const isEventStream = (r: UpstreamResponse) => (headerOf(r, "content-type") ?? "").toLowerCase().startsWith("text/event-stream");
 const decoder = new TextDecoder();
@@ -142,7 +145,8 @@ function judgeWhole(response: UpstreamResponse, head: Uint8Array[], done: boolea
   }
   const fits = expects === "count" ? typeof body?.input_tokens === "number" : expects === "models" ? Array.isArray(body?.data) : body?.type === "message";
   if (!fits) throw refuse(`the upstream's answer is not ${WHAT[expects]} (${described(response, bytes)})`);
-  if (expects !== "stream") return committed(response, head, false);
+  // What was asked for, whatever its label said (text/plain, none): labelled as what it is.
+  if (expects !== "stream") return committed({ ...response, headers: [...response.headers.filter(([k]) => k !== "content-type"), ["content-type", "application/json"] as const] }, head, false);
   // It ignored stream: true but answered the Message: the client gets it as the stream it asked for.
   const sse = new TextEncoder().encode(messageToSse(body!));
   const headers = [...response.headers.filter(([k]) => k !== "content-type" && k !== "content-length"), ["content-type", "text/event-stream; charset=utf-8"] as const];
@@ -187,8 +191,10 @@ async function peekStream(response: UpstreamResponse, reader: ByteReader, hold: 
     let wrongFirst: string | undefined;
     for (const ev of parser.push(value)) {
       observeEvent(observation, ev);
-      if (ev.event === "ping") pinged = true;
-      if (verdict || wrongFirst !== undefined || ev.event === "ping") continue;
+      // Pings and events ccp does not know (PROTOCOL.md: pass them on) are held with the rest.
+      const aside = ev.event === "ping" || !MESSAGE_EVENTS.has(ev.event);
+      if (aside) pinged = true;
+      if (verdict || wrongFirst !== undefined || aside) continue;
       if (ev.event === "error") verdict = "error";
       else if (started) verdict = "commit";
       else if (ev.event === "message_start") started = { at: performance.now(), bytes: held };

@@ -81,6 +81,16 @@ export function answerUncommitted(result: Unanswered, rid: string, secrets: Secr
   const observation = newObservation();
   observeJsonBody(observation, text);
   const status = peeked.response.status;
+  if (!isErrorBody(text)) {
+    // Not Anthropic's envelope (an HTML page, plain text, nothing, cut JSON): a client cannot
+    // read it as an error, so ccp says what came back in its own, with the same status.
+    const kept = Object.fromEntries(["retry-after", "x-should-retry"].flatMap((k) => (headers.has(k) ? [[k, headers.get(k)!]] : [])));
+    const type = peeked.response.headers.find(([k]) => k === "content-type")?.[1] ?? "(none)";
+    const shown = quote(text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").trim(), 300);
+    return error(status, `upstream answered HTTP ${status} (content-type ${quote(type, 60)}) ${shown ? `with ${JSON.stringify(shown)}` : "with an empty body"}${after}`, undefined, kept);
+  }
+  // An envelope is passed on verbatim: Claude Code's own recovery matches the provider's words.
+  headers.set("content-type", "application/json");
   const body = secrets ? secrets.bytes(peeked.body) : peeked.body;
   return { response: new Response(body, { status, headers }), status, errType: observation.error?.type ?? ERROR_TYPE_BY_STATUS[status] ?? "api_error" };
 }
@@ -93,6 +103,17 @@ export function laneRetryAfterS(runtime: Pick<LaneRuntime, "lane" | "limiter">):
   const { limit, queueDepth } = runtime.limiter;
   const ahead = Number.isFinite(limit) ? Math.ceil(queueDepth / Math.max(1, limit)) : 0;
   return Math.min(MAX_CLIENT_RETRY_AFTER_S, Math.max(1, Math.ceil(runtime.lane.retry.cap_ms / 1000) + ahead));
+}
+
+/** An error body a client can read: a JSON object with an `error` object (Anthropic's envelope, or Z.ai's without its `type`). */
+function isErrorBody(text: string): boolean {
+  try {
+    const v: unknown = JSON.parse(text);
+    const error = typeof v === "object" && v !== null ? (v as { error?: unknown }).error : undefined;
+    return typeof error === "object" && error !== null && !Array.isArray(error);
+  } catch {
+    return false;
+  }
 }
 
 function messageOf(text: string): string | undefined {

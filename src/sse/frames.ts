@@ -6,7 +6,8 @@ const CR = 13;
 /**
  * End of the last complete SSE frame in `bytes` (just past its blank line), or 0.
  * Only ends at or after `from` are looked for (the caller knows the part before has none).
- * A frame ends with an empty line: LF LF, CR LF CR LF, or CR CR (WHATWG SSE).
+ * A frame ends with an empty line: LF LF, CR LF CR LF, CR CR, or LF CR (WHATWG SSE: CR, LF and
+ * CRLF all end a line; a piece that stops between a blank line's CR and its LF has its frame).
  */
 export function lastFrameEnd(bytes: Uint8Array, from = 0): number {
   // A frame end found at or after `from` (minus the 3 bytes a CRLFCRLF can straddle back).
@@ -14,6 +15,8 @@ export function lastFrameEnd(bytes: Uint8Array, from = 0): number {
     const b = bytes[i];
     if (b === LF && (bytes[i - 1] === LF || (bytes[i - 1] === CR && i >= 3 && bytes[i - 2] === LF && bytes[i - 3] === CR))) return i + 1;
     if (b === CR && bytes[i - 1] === CR) return i + 1;
+    // LF then CR: the CR ends an empty line (the LF ended the line before it), alone or as CRLF.
+    if (b === CR && bytes[i - 1] === LF) return bytes[i + 1] === LF ? i + 2 : i + 1;
   }
   return 0;
 }

@@ -15,6 +15,15 @@ export interface GuardHooks {
   readonly onEnd: (failure: UpstreamFailure | undefined) => void;
 }
 
+/** Reads what is left of an answer already whole, ignoring how it ends. */
+async function drain(reader: Committed["reader"]): Promise<void> {
+  try {
+    while (!(await reader.read()).done);
+  } catch {
+    // The answer was complete; its connection's fate is the transport's business.
+  }
+}
+
 /**
  * The client-facing body of a committed response. Upstream bytes pass through unchanged
  * as they arrive, released by a Releaser (whole SSE frames, secrets hidden), so anything ccp
@@ -47,11 +56,16 @@ export function guardStream(c: Committed, rid: string, hooks: GuardHooks): Reada
     async pull(controller) {
       try {
         for (const bytes of release.first()) await send(controller, bytes);
-        for (let r = await c.reader.read(); !r.done; r = await c.reader.read()) {
+        // A stream is over at message_stop (or at the upstream's error frame): what the upstream
+        // does after it (a reset, silence, a close) is not the client's concern, and is read off
+        // in the background so a kept-alive connection still ends cleanly.
+        let r = release.over() ? { done: true as const } : await c.reader.read();
+        for (; !r.done; r = release.over() ? { done: true as const } : await c.reader.read()) {
           const w = send(controller, release.take(r.value));
           if (typeof w !== "number") await w;
         }
         if (ended) return; // cancelled by the client: nothing more to send
+        if (release.over()) void drain(c.reader);
         await send(controller, release.end());
         controller.close();
         end(undefined);

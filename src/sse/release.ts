@@ -75,6 +75,12 @@ export class Releaser {
     return this.#hidden(cut === pending.byteLength ? pending : pending.subarray(0, cut));
   }
 
+  /** The stream's last frame (message_stop, or the upstream's error) has been released: nothing more can follow. */
+  over(): boolean {
+    // That frame ended (the parser saw its empty line), so it was released with it.
+    return this.c.sse && (this.c.observation.messageStop || this.c.observation.error !== undefined);
+  }
+
   /** The body ended: the frames a stream still needs, or a JSON body's held-back tail. */
   end(): Uint8Array {
     const { c } = this;

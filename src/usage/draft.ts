@@ -88,10 +88,12 @@ export function applyStreamEnd(r: UsageRecord, end: StreamEnd): void {
   const { observation, failure } = end;
   applyObservation(r, observation);
   let code: string | null = null;
-  if (failure) {
+  // A client that leaves on reading the upstream's error frame left because of that error.
+  const upstreamError = observation.error !== undefined && (!failure || failure.failureClass === "client_abort");
+  if (failure && !upstreamError) {
     r.failure_class = failure.failureClass;
     r.err_type ??= failure.failureClass === "client_abort" ? "client_abort" : "stream_error";
-  } else if (observation.error) {
+  } else if (upstreamError) {
     // The upstream answered and then sent an error (after commit): the in-stream error it is,
     // with the provider's code, as one before commit would be.
     r.failure_class = "in_stream_error";

@@ -58,31 +58,10 @@ function generate(seed: number, n: number): Case {
  * ccp and the lanes, but is not judged. Each entry names its report; remove it with the fix.
  */
 const KNOWN: readonly { readonly id: string; readonly report: string; readonly matches: (c: Case, e: Expectation, line: UsageLine | undefined) => boolean }[] = [
-  {
-    id: "B1",
-    report: "issue 19 campaign report, B1: an upstream error status whose body is not Anthropic's envelope (HTML, text, empty, truncated JSON) is passed on as it came (server/answers.ts)",
-    matches: (c, e) => (e.determined ? e.outcome.kind === "error" && !e.outcome.envelope : c.steps.some((s) => s.effect.kind === "fail" && !s.effect.envelope)),
-  },
-  {
-    id: "B2",
-    report: "issue 19 campaign report, B2: a stream cut (reset, RST_STREAM, GOAWAY, silence) after message_stop gets an event: error after message_stop, and its line says the answer failed (sse/guard.ts)",
-    matches: (c, e) => c.stream && e.determined && e.outcome.kind === "complete" && rawEnd(answering(c, e)) !== undefined && ["reset", "rst_stream", "goaway", "stall"].includes(rawEnd(answering(c, e))!),
-  },
-  {
-    id: "B3",
-    report: "issue 19 campaign report, B3: a JSON Message in a 2xx labelled other than application/json (text/plain) is committed to a non-streaming request with that content type, which the SDK does not parse (resilience/peek.ts)",
-    matches: (c, e) => !c.stream && e.determined && e.outcome.kind === "complete" && !/^application\/json/i.test(contentType(answering(c, e)) ?? "application/json"),
-  },
-  {
-    id: "B4",
-    report: "issue 19 campaign report, B4: a CRLF stream that ends cleanly between the CR and the LF of a frame's blank line: the parser has the event, the releaser holds the frame back, and the closing frames take it as sent (sse/release.ts, sse/frames.ts)",
-    matches: (c, e) => c.stream && e.determined && (answering(c, e).tags ?? []).some((t) => t.startsWith("crlf-split")),
-  },
-  {
-    id: "B5",
-    report: "issue 19 campaign report, B5: the client (the SDK, Claude Code) leaves as soon as it reads an upstream's event: error after commit; when that beats the upstream's end, the line says client_abort and the attempt loses the error's code (sse/guard.ts cancel, usage/draft.ts)",
-    matches: (_c, e, line) => e.determined && e.outcome.kind === "error_after" && line?.failure_class === "client_abort",
-  },
+  // B1-B5, the campaign's first finds, are fixed: an error status without an envelope is
+  // wrapped in ccp's, a stream is over at message_stop (or the upstream's error frame), a JSON
+  // answer is labelled as JSON, a frame whose blank line's CR ends a piece is released, and a
+  // client leaving on an error frame leaves the line saying in_stream_error.
 ];
 
 /** The step whose attempt answered, when the sequence says which. */
@@ -198,6 +177,10 @@ async function runCase(client: Anthropic, tail: UsageTail, w: number, n: number)
   const seen = await ask(client, { model, stream: c.stream, deadlineMs });
   const line = seen.rid ? await tail.line(seen.rid) : undefined;
   const upstreamCount = (await upstream.requests({ model })).length;
+  // ccp ends a stream at message_stop, so the next case may leave while the upstream's GOAWAY
+  // for this one is still on its way: its stream would be refused (goaway) and retried, as in
+  // life, but the next case's sequence would be off by one. The lane's session is left to close.
+  if (c.transport === "h2" && c.steps.some((s) => s.behaviour.kind === "raw" && String(s.behaviour.then ?? "").includes("goaway"))) await Bun.sleep(300);
   const known = KNOWN.find((k) => k.matches(c, expectation, line))?.id;
   const problems = known ? (seen.hung ? ["hang"] : []) : judge(c, expectation, seen, line, upstreamCount, `w${w}${c.transport}`);
   return { c, expectation, seen, line, upstreamCount, problems, known };

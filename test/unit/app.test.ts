@@ -88,4 +88,14 @@ describe("the app in process", () => {
     expect(await upstream.json()).toEqual({ input_tokens: 42 });
     expect(a.sent).toHaveLength(1);
   });
+
+  test("campaign B1: an upstream error status whose body is not an error envelope gets ccp's, with the same status", async () => {
+    const a = inProcessApp(CONFIG, stepsInOrder([{ status: 401, headers: [["content-type", "text/html"]], body: "<html>denied</html>" }]));
+    const res = await a.request("/v1/messages", post(json("claude-sonnet-4-5")));
+    expect(res.status).toBe(401);
+    expect(res.headers.get("content-type")).toBe("application/json");
+    const body = (await res.json()) as { type: string; error: { type: string; message: string } };
+    expect(body).toMatchObject({ type: "error", error: { type: "authentication_error" } });
+    expect(body.error.message).toContain("text/html");
+  });
 });

@@ -38,3 +38,10 @@ test("lastFrameEnd with a start offset only looks at ends past it, including a C
   expect(lastFrameEnd(enc("data: 1 xx\ndata: 2 still going"), 10)).toBe(0);
   expect(lastFrameEnd(enc("data: 1\r\n\r\n"), 10)).toBe(11);
 });
+
+test("a blank line's CR right after a line's LF ends the frame, with or without its LF (campaign B4)", () => {
+  const enc = new TextEncoder();
+  expect(lastFrameEnd(enc.encode("event: a\r\ndata: 1\r\n\r"))).toBe(20);
+  expect(lastFrameEnd(enc.encode("event: a\r\ndata: 1\r\n\r\n"))).toBe(21);
+  expect(lastFrameEnd(enc.encode("event: a\ndata: 1\n\rdata"))).toBe(18);
+});

@@ -154,3 +154,20 @@ test("pings before message_start are held, but only as long as the hold allows: 
   const text = await new Response(guardStream(peeked, "ccp_test", { onFirstContent: () => {}, onEnd: () => {} })).text();
   expect(text).toBe(ping + ping + STREAM);
 });
+
+test("campaign B2: a stream is over at message_stop; a reset after it reaches neither the client nor the record", async () => {
+  let ended: UpstreamFailure | undefined | "not yet" = "not yet";
+  const peeked = await peek(upstream([STREAM], new UpstreamFailure("reset", "cut after the end")));
+  if (peeked.kind !== "commit") throw new Error("not committed");
+  const text = await new Response(guardStream(peeked, "ccp_test", { onFirstContent: () => {}, onEnd: (f) => (ended = f) })).text();
+  expect(text).toBe(STREAM);
+  expect(ended).toBeUndefined();
+});
+
+test("campaign B4: a CRLF stream that stops between its last blank line's CR and LF still gives the client message_stop, once", async () => {
+  const crlf = STREAM.replaceAll("\n", "\r\n");
+  const { text, ended } = await through([crlf.slice(0, -1)]);
+  expect(text).toBe(crlf.slice(0, -1));
+  expect(text.match(/event: message_stop/g)).toHaveLength(1);
+  expect(ended).toBeUndefined();
+});

@@ -92,3 +92,22 @@ describe("what the upstream says, as ccp records it", () => {
     expect(logValue(null)).toBe("-");
   });
 });
+
+describe("campaign finds, by their shape", () => {
+  test("B5: a client that leaves on reading the upstream's error frame is recorded as that in-stream error, with its code", async () => {
+    const { applyStreamEnd } = await import("../../src/usage/draft.ts");
+    const { newObservation } = await import("../../src/sse/observer.ts");
+    const r = draftRecord("ccp_x", "messages", "default", 8082);
+    r.attempts = [{ lane: "zai", protocol: "h1", outcome: "ok", status: 200, ms: 1, wait_ms: 0, code: null }];
+    const observation = newObservation();
+    observation.error = { type: "rate_limit_error", message: "[1302] busy", raw: "{}" };
+    applyStreamEnd(r, { observation, sse: true, failure: new UpstreamFailure("client_abort", "left"), code: "1302" });
+    expect(r).toMatchObject({ failure_class: "in_stream_error", err_type: "rate_limit_error" });
+    expect(r.attempts[0]).toMatchObject({ outcome: "in_stream_error", code: "1302" });
+  });
+
+  test("B3: a JSON message labelled text/plain answering stream: false is committed as application/json", async () => {
+    const p = await peek(response(200, [["content-type", "text/plain"]], enc('{"type":"message","content":[]}')), "message");
+    expect(p.kind === "commit" && p.response.headers.find(([k]) => k === "content-type")?.[1]).toBe("application/json");
+  });
+});

@@ -137,8 +137,8 @@ export const IN_STREAM_ERRORS: readonly { readonly type: string; readonly messag
 ];
 
 /**
- * An event stream cut at `cut` chars, then ended as `then`: before message_start only pings may
- * come (an error is judged, anything else is `protocol`); after it, the first other event
+ * An event stream cut at `cut` chars, then ended as `then`: before message_start only pings and
+ * events ccp does not know may come (an error is judged, another Messages event is `protocol`); after it, the first other event
  * commits (an error there is still judged); after commit, a clean end is closed by ccp, a cut
  * breaks the stream with an error frame, and an upstream error frame ends it. A stream whose
  * message_stop has arrived is the whole answer, whatever the connection does next.
@@ -150,6 +150,8 @@ export function judgeStream(placed: readonly Placed[], cut: number, then: RawEnd
   for (const f of placed) {
     if (f.dispatch > cut) break;
     if (f.event === null || f.event === "ping") continue;
+    // Events ccp does not know are held with the pings before commit (PROTOCOL.md: pass them on).
+    if (state !== "committed" && !MESSAGE_EVENTS.has(f.event)) continue;
     if (state !== "committed") {
       if (f.event === "error") return errorEffect(f.error!.type, f.error!.message);
       if (state === "pre") {
@@ -169,10 +171,13 @@ export function judgeStream(placed: readonly Placed[], cut: number, then: RawEnd
   return { kind: "broken", outcomes: then === "stall" ? ["idle_timeout"] : CUT[t], text };
 }
 
-/** Where a stream commits: the dispatch offsets of message_start and of the first event after it that is not a ping. */
+/** The events of a Messages stream (ccp's peek.ts): any other is held and passed on unjudged before commit. */
+const MESSAGE_EVENTS: ReadonlySet<string> = new Set(["message_start", "content_block_start", "content_block_delta", "content_block_stop", "message_delta", "message_stop", "error"]);
+
+/** Where a stream commits: the dispatch offsets of message_start and of the first Messages event after it. */
 export function commitPoints(placed: readonly Placed[]): { start: number; commit: number; stop: number } {
   const start = placed.find((f) => f.event === "message_start");
-  const after = start ? placed.slice(placed.indexOf(start) + 1).find((f) => f.event !== null && f.event !== "ping") : undefined;
+  const after = start ? placed.slice(placed.indexOf(start) + 1).find((f) => f.event !== null && MESSAGE_EVENTS.has(f.event)) : undefined;
   const stop = placed.find((f) => f.event === "message_stop");
   return { start: start?.dispatch ?? Number.POSITIVE_INFINITY, commit: after?.dispatch ?? Number.POSITIVE_INFINITY, stop: stop?.dispatch ?? Number.POSITIVE_INFINITY };
 }
