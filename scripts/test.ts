@@ -11,6 +11,12 @@ mkdirSync(outDir, { recursive: true });
 const junit = join(outDir, "junit.xml");
 writeFileSync(junit, "");
 
+// A whole run checks the code's shape first (biome's lint rules and formatter, as `npm run lint`):
+// it counts as one test, and a finding as a failure.
+const whole = process.argv.length <= 2;
+const lintFailed = whole && Bun.spawnSync([join(root, "node_modules", ".bin", "biome"), "ci", "."], { cwd: root, stdio: ["ignore", "inherit", "inherit"] }).exitCode !== 0;
+if (lintFailed) console.error("lint: biome ci found problems (npm run format fixes the formatting; see above)");
+
 const proc = Bun.spawn([process.execPath, "test", "--timeout", "120000", "--reporter=junit", `--reporter-outfile=${junit}`, ...process.argv.slice(2)], {
   cwd: root,
   stdio: ["inherit", "inherit", "inherit"],
@@ -22,12 +28,12 @@ const top = /<testsuites\b[^>]*>/.exec(xml)?.[0] ?? "";
 const attr = (name: string) => Number(new RegExp(`\\b${name}="(\\d+)"`).exec(top)?.[1] ?? 0);
 const tests = attr("tests");
 const skipped = attr("skipped");
-let failed = attr("failures");
+let failed = attr("failures") + (lintFailed ? 1 : 0);
 // bun exits non-zero for errors outside any test too (an unhandled rejection between tests):
 // count that as a failure so the summary never reads green on a red run.
 if (code !== 0 && failed === 0) failed = 1;
-const passed = Math.max(0, tests - attr("failures") - skipped);
+const passed = Math.max(0, tests - attr("failures") - skipped) + (whole && !lintFailed ? 1 : 0);
 const summary = `${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`;
-writeFileSync(join(outDir, "summary.txt"), summary + "\n");
+writeFileSync(join(outDir, "summary.txt"), `${summary}\n`);
 console.log(summary);
 process.exit(code !== 0 || failed > 0 || tests === 0 ? 1 : 0);

@@ -32,7 +32,12 @@ const start = (name: string, bin: string) => {
 const a = await start("a", binA);
 const b = await start("b", binB);
 const body = requestBody(proto === "h2" ? "bench-h2" : "bench-h1", Number(bodyArg));
-const headers = { "content-type": "application/json", "x-api-key": "k", "anthropic-version": "2023-06-01", ...shapeHeaders({ deltas: 20, intervalMs: 1, deltaChars: 12 }) };
+const headers = {
+  "content-type": "application/json",
+  "x-api-key": "k",
+  "anthropic-version": "2023-06-01",
+  ...shapeHeaders({ deltas: 20, intervalMs: 1, deltaChars: 12 }),
+};
 
 async function phase(ccp: Ccp, n: number): Promise<void> {
   let left = n;
@@ -52,7 +57,16 @@ try {
   await phase(b, 500);
   const perRequest: Record<"A" | "B", number[]> = { A: [], B: [] };
   for (let i = 0; i < phases; i++) {
-    const order: ["A" | "B", Ccp][] = i % 2 ? [["A", a], ["B", b]] : [["B", b], ["A", a]];
+    const order: ["A" | "B", Ccp][] =
+      i % 2
+        ? [
+            ["A", a],
+            ["B", b],
+          ]
+        : [
+            ["B", b],
+            ["A", a],
+          ];
     for (const [name, ccp] of order) {
       const before = cpuSeconds(ccp.proc.pid);
       await phase(ccp, requests);

@@ -37,7 +37,11 @@ async function onFreshCcp(name: string, work: (post: (body: string, shape: Strea
   await Bun.sleep(500);
   const idle = memory(ccp.proc.pid).rssMb;
   const post = async (body: string, shape: StreamShape) => {
-    const res = await fetch(`${ccp.url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json", "x-api-key": "k", ...shapeHeaders(shape) }, body });
+    const res = await fetch(`${ccp.url}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": "k", ...shapeHeaders(shape) },
+      body,
+    });
     await res.arrayBuffer();
     return res.status;
   };

@@ -18,19 +18,31 @@ function sourceFiles(dir: string): string[] {
 }
 
 let files: { path: string; text: string }[] | undefined;
-const repoFiles = () => (files ??= sourceFiles(SRC).sort().map((path) => ({ path, text: readFileSync(path, "utf8") })));
+const repoFiles = () =>
+  (files ??= sourceFiles(SRC)
+    .sort()
+    .map((path) => ({ path, text: readFileSync(path, "utf8") })));
 
 const words = "the proxy reads a request body once and routes it by model before any upstream sees it".split(" ");
 const prose = (n: number, seed: number) => Array.from({ length: n }, (_, i) => words[(i * 7 + seed) % words.length]).join(" ");
 
 function tool(i: number): Record<string, unknown> {
   const props = Object.fromEntries(
-    Array.from({ length: 3 + (i % 6) }, (_, k) => [`param_${k}`, k % 3 === 2 ? { type: "array", items: { type: "string" }, description: prose(20, k) } : { type: k % 2 ? "number" : "string", description: prose(30, k) }]),
+    Array.from({ length: 3 + (i % 6) }, (_, k) => [
+      `param_${k}`,
+      k % 3 === 2 ? { type: "array", items: { type: "string" }, description: prose(20, k) } : { type: k % 2 ? "number" : "string", description: prose(30, k) },
+    ]),
   );
   return {
     name: `Tool${i}`,
     description: prose(250 + 40 * (i % 5), i),
-    input_schema: { $schema: "https://json-schema.org/draft/2020-12/schema", type: "object", properties: props, required: Object.keys(props).slice(0, 2), additionalProperties: false },
+    input_schema: {
+      $schema: "https://json-schema.org/draft/2020-12/schema",
+      type: "object",
+      properties: props,
+      required: Object.keys(props).slice(0, 2),
+      additionalProperties: false,
+    },
   };
 }
 
@@ -41,7 +53,7 @@ function turnPair(n: number): Record<string, unknown>[] {
     {
       role: "assistant",
       content: [
-        { type: "thinking", thinking: prose(60, n), signature: "Eu" + "A".repeat(300) },
+        { type: "thinking", thinking: prose(60, n), signature: `Eu${"A".repeat(300)}` },
         { type: "text", text: prose(25, n + 1) },
         { type: "tool_use", id, name: "Read", input: { file_path: file.path, limit: 2000 } },
       ],
@@ -60,7 +72,10 @@ export interface ClaudeBodyOptions {
 export function claudeBody(bytes: number, o: ClaudeBodyOptions = {}): string {
   const first = [
     { type: "text", text: `<system-reminder>\n${prose(200, 3)}\n</system-reminder>` },
-    ...(o.images ?? []).map((size, i) => ({ type: "image", source: { type: "base64", media_type: "image/png", data: Buffer.alloc(Math.floor((size * 3) / 4), i + 1).toString("base64") } })),
+    ...(o.images ?? []).map((size, i) => ({
+      type: "image",
+      source: { type: "base64", media_type: "image/png", data: Buffer.alloc(Math.floor((size * 3) / 4), i + 1).toString("base64") },
+    })),
     { type: "text", text: "Read the source and explain where a request body is parsed.", cache_control: { type: "ephemeral" } },
   ];
   const body = {

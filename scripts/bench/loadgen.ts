@@ -292,6 +292,6 @@ if (import.meta.main) {
     if (!line.trim()) continue;
     const job = JSON.parse(line) as Job;
     const result = await run(job).catch((e: Error): JobResult => ({ id: job.id, count: 0, errorCount: 1, errors: [`load generator: ${e.message}`], wallMs: 0, ttftMs: [], totalMs: [] }));
-    process.stdout.write(JSON.stringify(result) + "\n");
+    process.stdout.write(`${JSON.stringify(result)}\n`);
   }
 }

@@ -73,10 +73,18 @@ export interface Upstream {
 /** Bundles upstream.ts for Node.js and starts it. */
 export async function startUpstream(dir: string, cert: Cert): Promise<Upstream> {
   const script = join(dir, "upstream.js");
-  const build = spawnSync([process.execPath, "build", join(HERE, "upstream.ts"), "--target", "node", "--outfile", script], { stdout: "ignore", stderr: "pipe" });
+  const build = spawnSync([process.execPath, "build", join(HERE, "upstream.ts"), "--target", "node", "--outfile", script], {
+    stdout: "ignore",
+    stderr: "pipe",
+  });
   if (build.exitCode !== 0) throw new Error(`bundling the fake upstream failed: ${build.stderr.toString()}`);
   const node = existsSync("/usr/bin/node") ? "/usr/bin/node" : "node";
-  const proc = Bun.spawn([node, script, "--cert", cert.certFile, "--key", cert.keyFile], { stdin: "pipe", stdout: "pipe", stderr: "inherit", env: baseEnv(dir) });
+  const proc = Bun.spawn([node, script, "--cert", cert.certFile, "--key", cert.keyFile], {
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "inherit",
+    env: baseEnv(dir),
+  });
   started.add(proc);
   const ready = await new Promise<{ port: number; controlPort: number }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("the fake upstream did not start within 10 s")), 10_000);
@@ -157,7 +165,12 @@ export type FloorKind = "serve" | "relay";
 /** Starts a floor proxy in front of the upstream (serve: floor.ts, relay: relay.ts); returns its URL. */
 export async function startFloor(dir: string, upstreamUrl: string, cert: Cert, kind: FloorKind): Promise<{ readonly url: string; readonly pid: number }> {
   const logFile = join(dir, "floor.out");
-  const proc = Bun.spawn([process.execPath, join(HERE, kind === "relay" ? "relay.ts" : "floor.ts"), "--upstream", upstreamUrl, "--ca", cert.certFile], { env: baseEnv(dir), stdin: "ignore", stdout: Bun.file(logFile), stderr: "inherit" });
+  const proc = Bun.spawn([process.execPath, join(HERE, kind === "relay" ? "relay.ts" : "floor.ts"), "--upstream", upstreamUrl, "--ca", cert.certFile], {
+    env: baseEnv(dir),
+    stdin: "ignore",
+    stdout: Bun.file(logFile),
+    stderr: "inherit",
+  });
   started.add(proc);
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
@@ -201,7 +214,7 @@ export function startLoadGen(home: string): LoadGen {
           clearTimeout(timer);
           resolve(r);
         });
-        proc.stdin.write(JSON.stringify({ ...job, id }) + "\n");
+        proc.stdin.write(`${JSON.stringify({ ...job, id })}\n`);
         proc.stdin.flush();
       });
     },

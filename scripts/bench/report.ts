@@ -144,20 +144,61 @@ export function targets(r: Pick<Report, "scenarios" | "soak" | "slow" | "stalled
     if (xs.length === 0) return;
     const v = worst(xs, get, "through", max) ?? NaN;
     const t = worst(xs, get, "third", max);
-    out.push({ name: `${name} (worst of ${xs.length})`, value: `${f(v)}${unit}`, pass: ok(v), ...(t === undefined ? {} : { third: { value: `${f(t)}${unit}`, pass: ok(t) } }) });
+    out.push({
+      name: `${name} (worst of ${xs.length})`,
+      value: `${f(v)}${unit}`,
+      pass: ok(v),
+      ...(t === undefined ? {} : { third: { value: `${f(t)}${unit}`, pass: ok(t) } }),
+    });
   };
   const small = (s: Scenario) => s.bodyBytes < 1024 * 1024;
-  add("added ttft p50 ≤ 1 ms at c=1", pick((s) => s.concurrency === 1 && small(s)), addedP50, (v) => v <= 1);
-  add("added ttft p99 ≤ 5 ms at c=1", pick((s) => s.concurrency === 1 && small(s)), addedP99, (v) => v <= 5);
-  add("added ttft p99 ≤ 10 ms at c=50", pick((s) => s.concurrency === 50 && small(s)), addedP99, (v) => v <= 10);
-  add("throughput ≥ 0.9 of direct at c=50, c=200", pick((s) => s.concurrency >= 50 && small(s)), throughput, (v) => v >= 0.9, false, "×");
-  add("1 MB body adds ≤ 3 ms p50 (c=1)", pick((s) => s.concurrency === 1 && !small(s)), addedP50, (v) => v <= 3);
-  add("peak RSS ≤ 100 MB at 200 streams", pick((s) => s.concurrency === 200), peakRss, (v) => v <= 100, true, " MB");
+  add(
+    "added ttft p50 ≤ 1 ms at c=1",
+    pick((s) => s.concurrency === 1 && small(s)),
+    addedP50,
+    (v) => v <= 1,
+  );
+  add(
+    "added ttft p99 ≤ 5 ms at c=1",
+    pick((s) => s.concurrency === 1 && small(s)),
+    addedP99,
+    (v) => v <= 5,
+  );
+  add(
+    "added ttft p99 ≤ 10 ms at c=50",
+    pick((s) => s.concurrency === 50 && small(s)),
+    addedP99,
+    (v) => v <= 10,
+  );
+  add(
+    "throughput ≥ 0.9 of direct at c=50, c=200",
+    pick((s) => s.concurrency >= 50 && small(s)),
+    throughput,
+    (v) => v >= 0.9,
+    false,
+    "×",
+  );
+  add(
+    "1 MB body adds ≤ 3 ms p50 (c=1)",
+    pick((s) => s.concurrency === 1 && !small(s)),
+    addedP50,
+    (v) => v <= 3,
+  );
+  add(
+    "peak RSS ≤ 100 MB at 200 streams",
+    pick((s) => s.concurrency === 200),
+    peakRss,
+    (v) => v <= 100,
+    true,
+    " MB",
+  );
   if (r.soak) {
     // A short soak (--quick) shows the garbage collector's rhythm more than a leak: shown, not judged.
     const judged = r.soak.requests >= SOAK_JUDGED_REQUESTS;
     out.push({
-      name: judged ? `soak: RSS growth ≤ 10 % after warm-up (${r.soak.requests} requests)` : `soak: RSS growth after warm-up (${r.soak.requests} requests; judged from ${SOAK_JUDGED_REQUESTS}, the full run)`,
+      name: judged
+        ? `soak: RSS growth ≤ 10 % after warm-up (${r.soak.requests} requests)`
+        : `soak: RSS growth after warm-up (${r.soak.requests} requests; judged from ${SOAK_JUDGED_REQUESTS}, the full run)`,
       value: `${f(r.soak.growthPct, 1)} %`,
       pass: judged ? r.soak.growthPct <= 10 : undefined,
     });
@@ -185,7 +226,11 @@ export function targets(r: Pick<Report, "scenarios" | "soak" | "slow" | "stalled
   }
   for (const d of r.disconnect) {
     const ok = d.upstreamAborted === d.disconnected && d.upstreamCompleted === 0 && d.cancelMs >= 0 && d.cancelMs <= 1000;
-    out.push({ name: `disconnects (${d.proto}): every upstream stream cancelled within 1 s`, value: `${d.upstreamAborted}/${d.disconnected} in ${d.cancelMs} ms`, pass: ok });
+    out.push({
+      name: `disconnects (${d.proto}): every upstream stream cancelled within 1 s`,
+      value: `${d.upstreamAborted}/${d.disconnected} in ${d.cancelMs} ms`,
+      pass: ok,
+    });
   }
   return out;
 }
@@ -256,12 +301,22 @@ export function render(r: Report): string {
       "",
     );
   }
-  if (r.soak) out.push(`soak: ${r.soak.requests} requests, ccp RSS start ${f(r.soak.rssMb.start, 1)} MB, middle ${f(r.soak.rssMb.middle, 1)} MB, end ${f(r.soak.rssMb.end, 1)} MB (${signed(r.soak.growthPct)} %)`);
+  if (r.soak)
+    out.push(
+      `soak: ${r.soak.requests} requests, ccp RSS start ${f(r.soak.rssMb.start, 1)} MB, middle ${f(r.soak.rssMb.middle, 1)} MB, end ${f(r.soak.rssMb.end, 1)} MB (${signed(r.soak.growthPct)} %)`,
+    );
   for (const s of r.slow) out.push(`slow readers ${s.proto}: ${s.clients} clients × ${f(s.streamMb, 1)} MB, RSS ${f(s.baselineRssMb, 1)} → peak ${f(s.peakRssMb, 1)} MB, ${f(s.seconds, 1)} s`);
   for (const s of r.stalled) {
-    out.push(`stalled readers ${s.proto}: ${s.clients} clients read nothing for ${f(s.stallSeconds, 1)} s; the upstream sent ${f(s.sentPerStreamMb, 1)} MB per stream, ${f(s.lastSecondKb, 0)} KB in the last second; RSS ${f(s.rssAtStallMb, 1)} → ${f(s.peakRssMb, 1)} MB`);
+    out.push(
+      `stalled readers ${s.proto}: ${s.clients} clients read nothing for ${f(s.stallSeconds, 1)} s; the upstream sent ${f(s.sentPerStreamMb, 1)} ` +
+        `MB per stream, ${f(s.lastSecondKb, 0)} KB in the last second; RSS ${f(s.rssAtStallMb, 1)} → ${f(s.peakRssMb, 1)} MB`,
+    );
   }
-  for (const d of r.disconnect) out.push(`disconnects ${d.proto}: ${d.disconnected} clients left mid-stream; upstream aborted ${d.upstreamAborted}, completed ${d.upstreamCompleted}, all closed ${d.cancelMs} ms after the last left; RSS ${f(d.rssAfterMb, 1)} MB`);
+  for (const d of r.disconnect)
+    out.push(
+      `disconnects ${d.proto}: ${d.disconnected} clients left mid-stream; upstream aborted ${d.upstreamAborted}, completed ${d.upstreamCompleted}, ` +
+        `all closed ${d.cancelMs} ms after the last left; RSS ${f(d.rssAfterMb, 1)} MB`,
+    );
   out.push(`ccp usage log: ${r.usageLog.records} records, ${r.usageLog.retried} retried, ${r.usageLog.non200} not 200, failure classes ${JSON.stringify(r.usageLog.failures)} (streaming scenarios)`);
   out.push("", "targets:");
   const verdict = (pass: boolean | undefined) => (pass === undefined ? "INFO" : pass ? "PASS" : "FAIL");

@@ -53,7 +53,7 @@ function parseArgs(argv: readonly string[]): Options {
     if (a.startsWith("--") && !known.has(a)) throw new Error(`unknown option ${a} (options: ${[...known].join(" ")})`);
   }
   // --floor alone is the serve floor; a word after it chooses.
-  const floorWord = argv.includes("--floor") ? (value("--floor")?.replace(/^--.*/, "") || "serve") : undefined;
+  const floorWord = argv.includes("--floor") ? value("--floor")?.replace(/^--.*/, "") || "serve" : undefined;
   if (floorWord !== undefined && floorWord !== "serve" && floorWord !== "relay") throw new Error(`--floor takes serve (the default) or relay, not ${floorWord}`);
   const floor: FloorKind | undefined = floorWord;
   if (argv.includes("--help")) {
@@ -195,7 +195,8 @@ async function runScenario(ctx: Ctx, s: Scenario, ccp: Ccp): Promise<ScenarioRes
   };
   const x = result;
   console.error(
-    `  ${s.name}: +ttft p50 ${x.addedTtftP50.toFixed(2)} p99 ${x.addedTtftP99.toFixed(2)} ms, thr ${x.throughputRatio.toFixed(2)}, RSS ${x.ccpPeakRssMb.toFixed(0)} MB, CPU ${x.ccpCpuSecPer1k.toFixed(2)} s/1k, errors ${direct.errors + through.errors}`,
+    `  ${s.name}: +ttft p50 ${x.addedTtftP50.toFixed(2)} p99 ${x.addedTtftP99.toFixed(2)} ms, thr ${x.throughputRatio.toFixed(2)}, RSS ` +
+      `${x.ccpPeakRssMb.toFixed(0)} MB, CPU ${x.ccpCpuSecPer1k.toFixed(2)} s/1k, errors ${direct.errors + through.errors}`,
   );
   return result;
 }
@@ -213,7 +214,9 @@ async function soak(ctx: Ctx, plan: Plan["soak"], ccp: Ccp): Promise<SoakResult>
     exact: true,
   });
   const errors: string[] = [];
-  const check = (r: JobResult) => r.errors.forEach((e) => errors.push(`soak: ${e}`));
+  const check = (r: JobResult) => {
+    for (const e of r.errors) errors.push(`soak: ${e}`);
+  };
   for (let done = 0, i = 0; done < plan.warmup; done += plan.batch, i++) check(await ctx.gen.run(job(i % 2 ? "h1" : "h2", plan.batch)));
   const series = [memory(ccp.proc.pid).rssMb];
   const batches = Math.ceil(plan.requests / plan.batch);
@@ -225,13 +228,27 @@ async function soak(ctx: Ctx, plan: Plan["soak"], ccp: Ccp): Promise<SoakResult>
   const end = series.at(-1)!;
   ctx.errors.push(...errors);
   console.error(`  soak: RSS ${series.map((m) => m.toFixed(0)).join(" ")} MB`);
-  return { requests: batches * plan.batch, rssMb: { start, middle: series[Math.floor(series.length / 2)]!, end }, series, growthPct: ((end - start) / start) * 100, errors };
+  return {
+    requests: batches * plan.batch,
+    rssMb: { start, middle: series[Math.floor(series.length / 2)]!, end },
+    series,
+    growthPct: ((end - start) / start) * 100,
+    errors,
+  };
 }
 
 async function slowReaders(ctx: Ctx, plan: Plan["slow"], ccp: Ccp, proto: Proto): Promise<SlowResult> {
   const baseline = memory(ccp.proc.pid).rssMb;
   const sampler = rssSampler(ccp.proc.pid);
-  const job: Omit<SlowJob, "id"> = { kind: "slow", port: ccp.port, clients: plan.clients, model: modelFor(proto), shape: plan.shape, readChunk: plan.readChunk, pauseMs: plan.pauseMs };
+  const job: Omit<SlowJob, "id"> = {
+    kind: "slow",
+    port: ccp.port,
+    clients: plan.clients,
+    model: modelFor(proto),
+    shape: plan.shape,
+    readChunk: plan.readChunk,
+    pauseMs: plan.pauseMs,
+  };
   const r = await ctx.gen.run(job);
   const peak = sampler.stop();
   const errors = r.errors.map((e) => `slow ${proto}: ${e}`);
@@ -296,14 +313,22 @@ async function stalledReaders(ctx: Ctx, plan: Plan["stall"], ccp: Ccp, proto: Pr
     errors,
   };
   console.error(
-    `  stalled readers ${proto}: ${plan.clients} clients, upstream sent ${result.sentPerStreamMb.toFixed(1)} MB per stream, ${result.lastSecondKb.toFixed(0)} KB in the stall's last second; RSS ${result.rssAtStallMb.toFixed(0)} → ${result.peakRssMb.toFixed(0)} MB`,
+    `  stalled readers ${proto}: ${plan.clients} clients, upstream sent ${result.sentPerStreamMb.toFixed(1)} MB per stream, ` +
+      `${result.lastSecondKb.toFixed(0)} KB in the stall's last second; RSS ${result.rssAtStallMb.toFixed(0)} → ${result.peakRssMb.toFixed(0)} MB`,
   );
   return result;
 }
 
 async function disconnects(ctx: Ctx, plan: Plan["disconnect"], ccp: Ccp, proto: Proto): Promise<DisconnectResult> {
   await quietUpstream(ctx);
-  const job: Omit<DisconnectJob, "id"> = { kind: "disconnect", port: ccp.port, clients: plan.clients, model: modelFor(proto), shape: plan.shape, afterDeltas: plan.afterDeltas };
+  const job: Omit<DisconnectJob, "id"> = {
+    kind: "disconnect",
+    port: ccp.port,
+    clients: plan.clients,
+    model: modelFor(proto),
+    shape: plan.shape,
+    afterDeltas: plan.afterDeltas,
+  };
   const r = await ctx.gen.run(job);
   const left = r.lastDisconnectAt ?? Date.now();
   // Bounded wait: the streams would end on their own after deltas × interval (3 s); cancellation must come well before.
@@ -313,7 +338,16 @@ async function disconnects(ctx: Ctx, plan: Plan["disconnect"], ccp: Ccp, proto: 
   if (stats.active > 0) errors.push(`disconnect ${proto}: ${stats.active} upstream streams still open 3 s after the clients left`);
   ctx.errors.push(...errors);
   console.error(`  disconnects ${proto}: ${r.count} left, upstream aborted ${stats.aborted} completed ${stats.completed}, closed after ${cancelMs} ms`);
-  return { proto, clients: plan.clients, disconnected: r.count, upstreamAborted: stats.aborted, upstreamCompleted: stats.completed, cancelMs, rssAfterMb: memory(ccp.proc.pid).rssMb, errors };
+  return {
+    proto,
+    clients: plan.clients,
+    disconnected: r.count,
+    upstreamAborted: stats.aborted,
+    upstreamCompleted: stats.completed,
+    cancelMs,
+    rssAfterMb: memory(ccp.proc.pid).rssMb,
+    errors,
+  };
 }
 
 /** ccp's own record of the streaming scenarios: nothing may have been retried or answered other than 200. */
@@ -324,7 +358,10 @@ function usageLog(ccp: Ccp): { records: number; retried: number; non200: number;
   } catch {
     return { records: 0, retried: 0, non200: 0, failures: {} };
   }
-  const recs = text.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { retries: number; status: number; failure_class: string | null });
+  const recs = text
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { retries: number; status: number; failure_class: string | null });
   const failures: Record<string, number> = {};
   for (const r of recs) if (r.failure_class) failures[r.failure_class] = (failures[r.failure_class] ?? 0) + 1;
   return { records: recs.length, retried: recs.filter((r) => r.retries > 0).length, non200: recs.filter((r) => r.status !== 200).length, failures };
@@ -337,8 +374,11 @@ async function main(): Promise<number> {
   const t0 = performance.now();
   const dir = mkdtempSync(join(os.tmpdir(), "ccp-bench-"));
   const notes = [
-    "direct = load generator → upstream over TLS with HTTP/1.1, as Claude Code connects (its CLI picks http/1.1 when the upstream offers h2 too); through = the same client → ccp over plain HTTP/1.1 on loopback → upstream over TLS with the lane's protocol (h1 or h2). The through arm skips the client's TLS and adds a hop; the difference is ccp's cost plus one loopback hop.",
-    "h2 scenarios (not with --quick) also run direct-h2, a client that speaks HTTP/2 to the upstream itself (one multiplexed connection): a reference no Claude Code setup reaches directly, shown in its own table.",
+    "direct = load generator → upstream over TLS with HTTP/1.1, as Claude Code connects (its CLI picks http/1.1 when the upstream offers h2 " +
+      "too); through = the same client → ccp over plain HTTP/1.1 on loopback → upstream over TLS with the lane's protocol (h1 or h2). The " +
+      "through arm skips the client's TLS and adds a hop; the difference is ccp's cost plus one loopback hop.",
+    "h2 scenarios (not with --quick) also run direct-h2, a client that speaks HTTP/2 to the upstream itself (one multiplexed connection): a " +
+      "reference no Claude Code setup reaches directly, shown in its own table.",
     "all processes (upstream under Node.js, ccp, load generator under Bun) share the machine's cores; throughput at c=50/200 is bounded by CPU, so its ratio reflects ccp's CPU per request.",
     "added ttft = through percentile − direct percentile over all interleaved rounds; ttft is measured at the first content_block_delta byte at the client.",
   ];
@@ -417,7 +457,7 @@ async function main(): Promise<number> {
     await stopAll();
   }
   mkdirSync(join(o.out, ".."), { recursive: true });
-  writeFileSync(o.out, JSON.stringify({ ...report, errors: ctx0.errors }, null, 2) + "\n");
+  writeFileSync(o.out, `${JSON.stringify({ ...report, errors: ctx0.errors }, null, 2)}\n`);
   console.log(render(report));
   for (const e of ctx0.errors.slice(0, 20)) console.log(`  error: ${e}`);
   console.log(`\nJSON: ${o.out}`);

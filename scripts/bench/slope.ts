@@ -35,7 +35,12 @@ try {
 
   const load = async (url: string, model: string, deltas: number, n: number) => {
     const body = requestBody(model, 4096);
-    const headers = { "content-type": "application/json", "x-api-key": "k", "anthropic-version": "2023-06-01", ...shapeHeaders({ deltas, intervalMs: 1, deltaChars: 12 }) };
+    const headers = {
+      "content-type": "application/json",
+      "x-api-key": "k",
+      "anthropic-version": "2023-06-01",
+      ...shapeHeaders({ deltas, intervalMs: 1, deltaChars: 12 }),
+    };
     let left = n;
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
@@ -66,7 +71,10 @@ try {
   for (const [name, f] of figures) {
     const perChunkUs = ((mean(f.long) - mean(f.short)) / (LONG - SHORT)) * 1000;
     const fixed = mean(f.short) - (perChunkUs / 1000) * SHORT;
-    console.log(`  ${name.padEnd(12)} ${SHORT} deltas ${f.short.map((x) => x.toFixed(2)).join("/")} ms, ${LONG} deltas ${f.long.map((x) => x.toFixed(2)).join("/")} ms → fixed ${fixed.toFixed(2)} ms + ${perChunkUs.toFixed(0)} µs per delta`);
+    console.log(
+      `  ${name.padEnd(12)} ${SHORT} deltas ${f.short.map((x) => x.toFixed(2)).join("/")} ms, ${LONG} deltas ${f.long.map((x) => x.toFixed(2)).join("/")} ` +
+        `ms → fixed ${fixed.toFixed(2)} ms + ${perChunkUs.toFixed(0)} µs per delta`,
+    );
   }
 } finally {
   await stopAll();

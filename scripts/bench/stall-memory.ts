@@ -27,7 +27,6 @@ import { watchBodyQueues } from "./queue-watch.ts";
 
 const clients = Number(process.argv[2] ?? 20);
 const lanes = (process.argv[3] ?? "h1,h2").split(",") as ("h1" | "h2")[];
-const MIB = 1024 * 1024;
 const KIB = 1024;
 
 const dir = mkdtempSync(join(os.tmpdir(), "ccp-stall-memory-"));
@@ -60,7 +59,13 @@ function memoryNow(): { rss: number; heap: number } {
 try {
   // One request per lane first: connections, sessions and the JIT, outside the measure.
   for (const model of ["bench-h1", "bench-h2"]) {
-    await (await fetch(`${server.url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json", "x-api-key": "k" }, body: JSON.stringify({ model, messages: [] }) })).text();
+    await (
+      await fetch(`${server.url}/v1/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-api-key": "k" },
+        body: JSON.stringify({ model, messages: [] }),
+      })
+    ).text();
   }
   console.log(`${clients} clients stalled 6 s on each lane; per stream (KB) and per client:`);
   console.log("| lane | upstream sent | in kernel queues | in ccp's queue: at the end / most | ccp RSS | ccp live heap |");
@@ -70,7 +75,14 @@ try {
     await Bun.sleep(500);
     queues.clear();
     const before = memoryNow();
-    const job: Omit<StallJob, "id"> = { kind: "stall", port: server.port, clients, model: `bench-${lane}`, shape: { deltas: 1_000_000, intervalMs: 0, deltaChars: 400 }, stallMs: 6_000 };
+    const job: Omit<StallJob, "id"> = {
+      kind: "stall",
+      port: server.port,
+      clients,
+      model: `bench-${lane}`,
+      shape: { deltas: 1_000_000, intervalMs: 0, deltaChars: 400 },
+      stallMs: 6_000,
+    };
     const run = gen.run(job);
     await Bun.sleep(4_500);
     const { sentBytes } = await upstream.stats();

@@ -144,7 +144,7 @@ server.listen(0, "127.0.0.1", () => {
   control.listen(0, "127.0.0.1", () => {
     const port = (server.address() as AddressInfo).port;
     const controlPort = (control.address() as AddressInfo).port;
-    process.stdout.write(JSON.stringify({ port, controlPort }) + "\n");
+    process.stdout.write(`${JSON.stringify({ port, controlPort })}\n`);
   });
 });
 process.stdin.on("end", () => process.exit(0));

@@ -56,9 +56,7 @@ const COMMANDS: Record<string, (...args: unknown[]) => Promise<void>> = {
   wrap: async (cmd, args, o) => (await import("./commands/wrap.ts")).wrap(cmd as string, args as string[], o as WrapOptions),
   probe: async (o) => (await import("./commands/probe.ts")).probe(o as ProbeOptions),
   usage: async (o) =>
-    (o as { stats?: boolean }).stats
-      ? (await import("./commands/usage-stats.ts")).usageStats(o as UsageStatsOptions)
-      : (await import("./commands/usage.ts")).usage(o as UsageOptions),
+    (o as { stats?: boolean }).stats ? (await import("./commands/usage-stats.ts")).usageStats(o as UsageStatsOptions) : (await import("./commands/usage.ts")).usage(o as UsageOptions),
   "config init": async (o) => (await import("./commands/config.ts")).configInit(o as ConfigOptions),
   "config check": async (o) => (await import("./commands/config.ts")).configCheck(o as ConfigOptions),
   "config show": async (o) => (await import("./commands/config.ts")).configShow(o as ConfigOptions),
@@ -72,8 +70,7 @@ const withPortArgument = (run: Dispatch, command: string) => async (port: string
   return run(command, { ...opts, port: portArg(port, opts.port, command) });
 };
 
-const portOption = (what = "port of the instance (default: the one running instance, else the config port, else 8082)") =>
-  new Option("-p, --port <port>", what).argParser(parsePort);
+const portOption = (what = "port of the instance (default: the one running instance, else the config port, else 8082)") => new Option("-p, --port <port>", what).argParser(parsePort);
 const examples = (...lines: string[]) => `\nExamples:\n${lines.map((l) => `  ${l}`).join("\n")}\n`;
 
 export function buildProgram(run: Dispatch = lazy): Command {
@@ -183,7 +180,10 @@ export function buildProgram(run: Dispatch = lazy): Command {
     .option("--json", "the raw usage records, one JSON object per line")
     .option("--stats", "statistics per group instead of lines: requests, error rate, ttft and duration p50/p95/p99, retries, fallbacks, tokens (SQLite when on, else usage.jsonl)")
     .addOption(new Option("--by <key>", "statistics (implies --stats) with one row per lane, model, status or protocol").choices(["lane", "model", "status", "proto"]).implies({ stats: true }))
-    .addHelpText("after", examples("ccp usage --tail 20", "ccp usage --errors --since 1h", "ccp usage --follow --lane zai", "ccp usage --json --status 5xx | jq .rid", "ccp usage --stats --since 1h --by lane"))
+    .addHelpText(
+      "after",
+      examples("ccp usage --tail 20", "ccp usage --errors --since 1h", "ccp usage --follow --lane zai", "ccp usage --json --status 5xx | jq .rid", "ccp usage --stats --since 1h --by lane"),
+    )
     .action((opts) => run("usage", opts));
 
   const config = program

@@ -54,7 +54,10 @@ const strip = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => strip(r[i] ?? "").length)));
   const line = (cells: readonly string[]) =>
-    cells.map((c, i) => (i === cells.length - 1 ? c : c + " ".repeat(widths[i]! - strip(c).length))).join("  ").trimEnd();
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c + " ".repeat(widths[i]! - strip(c).length)))
+      .join("  ")
+      .trimEnd();
   return [line(header.map((h) => o.bold(h))), ...rows.map(line)].join("\n");
 }
 
@@ -68,5 +71,8 @@ export function fixedRow(cells: readonly string[], widths: readonly number[]): s
     const plain = strip(c);
     return plain.length > w ? `${plain.slice(0, w - 1)}…` : c + " ".repeat(w - plain.length);
   };
-  return cells.map((c, i) => (i === cells.length - 1 ? c : fit(c, widths[i] ?? 0))).join("  ").trimEnd();
+  return cells
+    .map((c, i) => (i === cells.length - 1 ? c : fit(c, widths[i] ?? 0)))
+    .join("  ")
+    .trimEnd();
 }

@@ -33,5 +33,5 @@ function section(table: Table, path: readonly string[], header: string | undefin
 export function toToml(data: Table): string {
   const out: string[] = [];
   section(data, [], undefined, out);
-  return out.join("\n").trim() + "\n";
+  return `${out.join("\n").trim()}\n`;
 }

@@ -71,7 +71,10 @@ export function exposureProblem(c: { readonly host: string; readonly access: Acc
     };
   }
   if (key !== undefined && /[\s\0-\x1f\x7f]/.test(key)) {
-    return { message: `the proxy key in $${access.key_env} contains whitespace or control characters`, hint: "use a random string of letters and digits, e.g. openssl rand -hex 24" };
+    return {
+      message: `the proxy key in $${access.key_env} contains whitespace or control characters`,
+      hint: "use a random string of letters and digits, e.g. openssl rand -hex 24",
+    };
   }
   if (key === undefined && !isLoopbackHost(host)) {
     return {

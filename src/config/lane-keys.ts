@@ -22,4 +22,5 @@ export function missingKeys(c: Pick<Config, "lanes" | "routes">): MissingKey[] {
 
 /** One line per missing key, as ccp says it. */
 export const missingKeyWarning = (m: MissingKey): string =>
-  `lane "${m.lane}" needs its key in $${m.variable}, which is not set: ${m.routes.length ? `requests for ${m.routes.join(", ")} will be refused` : "it is used by no route"} until you export ${m.variable} and restart ccp`;
+  `lane "${m.lane}" needs its key in $${m.variable}, which is not set: ${m.routes.length ? `requests for ${m.routes.join(", ")} will be refused` : "it is used by no route"} ` +
+  `until you export ${m.variable} and restart ccp`;

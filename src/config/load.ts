@@ -134,7 +134,7 @@ function errorLine(text: string, message: string): number | undefined {
   const lines = text.split("\n");
   for (let n = 1; n <= lines.length; n++) {
     try {
-      Bun.TOML.parse(lines.slice(0, n).join("\n") + "\n");
+      Bun.TOML.parse(`${lines.slice(0, n).join("\n")}\n`);
     } catch (e) {
       if ((e as Error).message === message) return n;
     }
@@ -149,7 +149,7 @@ function applyProfile(raw: Record<string, unknown>, profile: string, where: stri
     if (profile === DEFAULT_PROFILE) return raw;
     const known = Object.keys(profiles);
     throw new ConfigError(
-      `${where}: profile "${profile}" is not defined` + (known.length ? ` (known: ${known.join(", ")})` : " (the file has no [profiles.*] tables)"),
+      `${where}: profile "${profile}" is not defined${known.length ? ` (known: ${known.join(", ")})` : " (the file has no [profiles.*] tables)"}`,
       `pick a defined profile with --profile (or $CCP_PROFILE), or add a [profiles.${profile}] table`,
     );
   }
@@ -200,7 +200,14 @@ function knownKeys(path: readonly PropertyKey[]): string[] {
   let s: z.ZodType | undefined = ConfigSchema;
   for (const p of path) {
     const t: z.ZodType = unwrap(s);
-    s = t instanceof z.ZodObject ? (t.shape as Record<string, z.ZodType>)[String(p)] : t instanceof z.ZodRecord ? (t.valueType as z.ZodType) : t instanceof z.ZodArray ? (t.element as z.ZodType) : undefined;
+    s =
+      t instanceof z.ZodObject
+        ? (t.shape as Record<string, z.ZodType>)[String(p)]
+        : t instanceof z.ZodRecord
+          ? (t.valueType as z.ZodType)
+          : t instanceof z.ZodArray
+            ? (t.element as z.ZodType)
+            : undefined;
     if (!s) return [];
   }
   const table = unwrap(s);

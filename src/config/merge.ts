@@ -1,7 +1,6 @@
 type Plain = Record<string, unknown>;
 
-const isPlain = (v: unknown): v is Plain =>
-  typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date);
+const isPlain = (v: unknown): v is Plain => typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date);
 
 /** Overlays `over` onto `base`: tables merge key by key, everything else (arrays included) replaces. */
 export function deepMerge(base: Plain, over: Plain): Plain {

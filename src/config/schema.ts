@@ -67,7 +67,10 @@ export const LaneSchema = z
     /** passthrough: forward the client's x-api-key / authorization untouched; key: inject the lane's own key. */
     auth: z.enum(["passthrough", "key"]).default("passthrough"),
     /** Environment variable holding the lane's key (auth = "key"). */
-    key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name").optional(),
+    key_env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
+      .optional(),
     /** How the lane's key is sent: x-api-key, or authorization: Bearer. */
     header: z.enum(["x-api-key", "authorization"]).default("x-api-key"),
     /** auto: HTTP/2, falling back to HTTP/1.1 for a cool-down after an HTTP/2-shaped failure. */
@@ -143,22 +146,42 @@ const settings = {
   /** 0 picks a free port (tests). */
   port: z.number().int().min(0).max(65_535).default(8082),
   /** Address to listen on. Anything but loopback needs a proxy key (SECURITY.md). */
-  host: z.string().min(1).regex(/^[A-Za-z0-9.:_-]+$/, "must be an IP address or a host name").default("127.0.0.1"),
+  host: z
+    .string()
+    .min(1)
+    .regex(/^[A-Za-z0-9.:_-]+$/, "must be an IP address or a host name")
+    .default("127.0.0.1"),
   /**
    * Environment variable holding the proxy key (default CCP_PROXY_KEY). Naming it here makes the key
    * mandatory: ccp refuses to start when that variable is not set.
    */
-  proxy_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name").optional(),
+  proxy_key_env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
+    .optional(),
   /**
    * Host names ccp answers for besides IP addresses and localhost (a web page can reach ccp
    * under any name through DNS rebinding: SECURITY.md). ".example.com" allows it and its subdomains.
    */
-  allowed_hosts: z.array(z.string().regex(/^\.?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/, "must be a host name such as ccp.example.lan (no scheme, no port), or .example.lan for a domain")).default([]),
+  allowed_hosts: z
+    .array(
+      z
+        .string()
+        .regex(
+          /^\.?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/,
+          "must be a host name such as ccp.example.lan (no scheme, no port), or .example.lan for a domain",
+        ),
+    )
+    .default([]),
   /** Origins of web pages allowed to call ccp (every other page is refused: SECURITY.md). */
-  allowed_origins: z.array(z.string().superRefine((s, ctx) => {
-    const problem = originProblem(s);
-    if (problem) ctx.addIssue({ code: "custom", message: problem });
-  })).default([]),
+  allowed_origins: z
+    .array(
+      z.string().superRefine((s, ctx) => {
+        const problem = originProblem(s);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      }),
+    )
+    .default([]),
   limits: LimitsSchema.default(LimitsSchema.parse({})),
   /** SQLite usage store; usage.jsonl is always written. */
   persist: z.boolean().default(true),
@@ -182,7 +205,11 @@ export const ConfigSchema = z
   .superRefine((c, ctx) => {
     for (const [name, lane] of Object.entries(c.lanes)) {
       if (lane.fallback_lane !== undefined && !(lane.fallback_lane in c.lanes)) {
-        ctx.addIssue({ code: "custom", path: ["lanes", name, "fallback_lane"], message: `names lane "${lane.fallback_lane}", which is not defined under [lanes]` });
+        ctx.addIssue({
+          code: "custom",
+          path: ["lanes", name, "fallback_lane"],
+          message: `names lane "${lane.fallback_lane}", which is not defined under [lanes]`,
+        });
       }
       if (lane.fallback_lane === name) ctx.addIssue({ code: "custom", path: ["lanes", name, "fallback_lane"], message: "a lane cannot fall back to itself" });
     }

@@ -6,10 +6,7 @@ import { proxyKeyEnvFor } from "./shell-env.ts";
 import { listStates } from "./state-file.ts";
 
 /** What GET /status says: a ccp's status, a ccp that wants the proxy key, or no ccp at all. */
-export type StatusAnswer =
-  | { readonly kind: "running"; readonly body: StatusBody }
-  | { readonly kind: "needs-key"; readonly keySent: boolean }
-  | { readonly kind: "none" };
+export type StatusAnswer = { readonly kind: "running"; readonly body: StatusBody } | { readonly kind: "needs-key"; readonly keySent: boolean } | { readonly kind: "none" };
 
 /**
  * Asks a running ccp for GET /status. A keyed instance answers it only with its proxy key
@@ -46,9 +43,7 @@ export function keyNeeded(keySent: boolean): { readonly what: string; readonly h
     : { what: "asks for its proxy key", hint: "export the key it was started with (its proxy_key_env, else CCP_PROXY_KEY) in this shell; clients need it too" };
 }
 
-export type PortChoice =
-  | { readonly kind: "port"; readonly port: number; readonly why: "option" | "single-instance" | "config" }
-  | { readonly kind: "ambiguous"; readonly ports: readonly number[] };
+export type PortChoice = { readonly kind: "port"; readonly port: number; readonly why: "option" | "single-instance" | "config" } | { readonly kind: "ambiguous"; readonly ports: readonly number[] };
 
 /**
  * Which instance a command means: the port given; else the one healthy instance recorded

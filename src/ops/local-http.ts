@@ -36,7 +36,11 @@ export function httpRequest(url: string, o: HttpOptions): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const req = lib.request(
       u,
-      { method: o.method ?? "GET", headers: { ...o.headers, ...(o.body !== undefined ? { "content-length": String(Buffer.byteLength(o.body)) } : {}) }, agent: false },
+      {
+        method: o.method ?? "GET",
+        headers: { ...o.headers, ...(o.body !== undefined ? { "content-length": String(Buffer.byteLength(o.body)) } : {}) },
+        agent: false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));

@@ -94,7 +94,12 @@ async function viaClaude(t: ProbeTarget, cs: readonly Completion[]): Promise<Pro
   env.CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC = "1";
   const errors = await Promise.all(
     cs.map(async (c) => {
-      const proc = Bun.spawn([t.claude ?? "claude", "-p", t.prompt, "--model", c.model, "--output-format", "json"], { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+      const proc = Bun.spawn([t.claude ?? "claude", "-p", t.prompt, "--model", c.model, "--output-format", "json"], {
+        env,
+        stdin: "ignore",
+        stdout: "pipe",
+        stderr: "pipe",
+      });
       const timer = setTimeout(() => proc.kill("SIGKILL"), t.timeoutMs);
       const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
       const code = await proc.exited;

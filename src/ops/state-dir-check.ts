@@ -86,7 +86,10 @@ function linkProblem(p: CheckedPath, linkUid: number, uid: number): StateDirProb
   }
   const target = p.target;
   if (target === undefined || target.kind === "missing") {
-    return { message: `${path} is a symbolic link to nothing`, hint: `create the directory it points at (mkdir -m 700 "$(readlink ${path})"), or remove the link (rm ${path}): ccp then creates the directory` };
+    return {
+      message: `${path} is a symbolic link to nothing`,
+      hint: `create the directory it points at (mkdir -m 700 "$(readlink ${path})"), or remove the link (rm ${path}): ccp then creates the directory`,
+    };
   }
   // stat follows every link: what it reports is never one.
   return target.kind === "symlink" ? undefined : dirProblem(path, target, uid, p.chosenBy);

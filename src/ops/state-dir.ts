@@ -28,12 +28,7 @@ export function statePaths(config: StateConfig): StatePath[] {
     { path: join(home, "logs", config.profile), expect: "dir" },
   ];
   if (config.capture !== "off") dirs.push(config.captureDir === defaultCaptures ? { path: defaultCaptures, expect: "dir" } : { path: config.captureDir, expect: "dir", chosenBy: "CCP_CAPTURE_DIR" });
-  const files = [
-    instance.state,
-    ...rotatedNames(instance.log, config.rotation.keep),
-    ...rotatedNames(usage, config.rotation.keep),
-    ...(config.persist ? [db, `${db}-wal`, `${db}-shm`] : []),
-  ];
+  const files = [instance.state, ...rotatedNames(instance.log, config.rotation.keep), ...rotatedNames(usage, config.rotation.keep), ...(config.persist ? [db, `${db}-wal`, `${db}-shm`] : [])];
   return [...dirs, ...files.map((path): StatePath => ({ path, expect: "file" }))];
 }
 
@@ -72,7 +67,10 @@ export function prepareStateDir(config: StateConfig): StateDirProblem | undefine
     try {
       mkdirPrivate(p.path);
     } catch (e) {
-      return { message: `cannot create ${p.path} (${errorCode(e)})`, hint: `check that you can write to its parent, or point ${p.chosenBy ?? "CCP_HOME"} at a directory of your own` };
+      return {
+        message: `cannot create ${p.path} (${errorCode(e)})`,
+        hint: `check that you can write to its parent, or point ${p.chosenBy ?? "CCP_HOME"} at a directory of your own`,
+      };
     }
   }
   const second = check(paths, uid);

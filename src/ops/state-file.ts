@@ -23,7 +23,7 @@ export interface InstanceState {
 export function writeState(home: string, state: InstanceState): void {
   const file = instancePaths(home, state.port).state;
   mkdirPrivate(dirname(file));
-  replacePrivate(file, JSON.stringify(state) + "\n");
+  replacePrivate(file, `${JSON.stringify(state)}\n`);
 }
 
 export function readState(home: string, port: number): InstanceState | undefined {

@@ -32,13 +32,12 @@ export function statusMatcher(text: string): ((status: number) => boolean) | und
   return undefined;
 }
 
-
 export function matchesFilter(r: UsageLine, f: UsageFilter): boolean {
   if (f.lane !== undefined && r.lane !== f.lane) return false;
   if (f.errors && !isError(r)) return false;
   if (f.status !== undefined) {
     const m = statusMatcher(f.status);
-    if (!m || !m(r.status ?? 0)) return false;
+    if (!m?.(r.status ?? 0)) return false;
   }
   if (f.since !== undefined) {
     const t = Date.parse(r.ts ?? "");

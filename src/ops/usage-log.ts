@@ -35,7 +35,10 @@ export function readSince(path: string, offset: number): { readonly records: Usa
     const kept: string[] = [];
     for (const line of raw) {
       const r = parseLine(line);
-      if (r) (records.push(r), kept.push(line));
+      if (r) {
+        records.push(r);
+        kept.push(line);
+      }
     }
     return { records, raw: kept, offset: offset + Buffer.byteLength(text.slice(0, end + 1)) };
   } finally {

@@ -124,7 +124,13 @@ export async function runAttempts(input: LoopInput): Promise<LoopResult> {
   let laneTries = 0;
   let waitMs = 0;
   const outcome = (): Outcome => ({ attempts, runtime, fallbackFrom, downgraded, queueMs });
-  const gone = (verdict: Verdict | undefined): LoopResult => ({ kind: "failed", failure: abortFailure(signal, "the client went away"), verdict, exhausted: false, ...outcome() });
+  const gone = (verdict: Verdict | undefined): LoopResult => ({
+    kind: "failed",
+    failure: abortFailure(signal, "the client went away"),
+    verdict,
+    exhausted: false,
+    ...outcome(),
+  });
 
   for (;;) {
     const lane = runtime.lane;

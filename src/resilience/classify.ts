@@ -50,7 +50,10 @@ export function isPlanLimit(status: number, headers: ReadonlyArray<readonly [str
 export function classifyStatus(status: number, body: string, headers: ReadonlyArray<readonly [string, string]> = []): Verdict {
   const code = businessCode(body);
   // The provider's own word on retrying (x-should-retry, as Anthropic's clients read it) wins.
-  const says = headers.find(([k]) => k === "x-should-retry")?.[1]?.trim().toLowerCase();
+  const says = headers
+    .find(([k]) => k === "x-should-retry")?.[1]
+    ?.trim()
+    .toLowerCase();
   if (says === "false" || isPlanLimit(status, headers)) return { retryable: false, network: false, overload: false, code };
   if (code !== undefined && NEVER_RETRY_CODES.has(code)) return { retryable: false, network: false, overload: false, code };
   if (/"type"\s*:\s*"billing_error"/.test(body)) return { retryable: false, network: false, overload: false, code };

@@ -87,7 +87,13 @@ const decoder = new TextDecoder();
 
 /** What came back, for a protocol failure's message: status, content type and the first bytes, on one line. */
 function described(r: UpstreamResponse, bytes: Uint8Array): string {
-  const first = quote(decoder.decode(bytes.subarray(0, 1024)).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").trim(), 160);
+  const first = quote(
+    decoder
+      .decode(bytes.subarray(0, 1024))
+      .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ")
+      .trim(),
+    160,
+  );
   return `HTTP ${r.status}, content-type ${headerOf(r, "content-type") ?? "(none)"}, ${first ? `body ${JSON.stringify(first)}` : "empty body"}`;
 }
 
@@ -104,7 +110,8 @@ export async function peek(upstream: UpstreamResponse, expects: Expected = "stre
     void reader.cancel().catch(() => {});
     return new UpstreamFailure("protocol", why);
   };
-  if (coding === undefined) throw refuse(`the upstream answered in a content coding ccp cannot read (content-encoding: ${quote(headerOf(upstream, "content-encoding") ?? "", 40)}), though ccp asked for identity`);
+  if (coding === undefined)
+    throw refuse(`the upstream answered in a content coding ccp cannot read (content-encoding: ${quote(headerOf(upstream, "content-encoding") ?? "", 40)}), though ccp asked for identity`);
   // A body read whole is decoded here, so everything after the peek sees plain bytes.
   const decoded = (bytes: Uint8Array, max: number): Uint8Array => {
     const out = decodeBody(coding, bytes, max);
@@ -129,7 +136,15 @@ export async function peek(upstream: UpstreamResponse, expects: Expected = "stre
 function judgeWhole(response: UpstreamResponse, head: Uint8Array[], done: boolean, reader: ByteReader, expects: Expected, refuse: (why: string) => UpstreamFailure): Peeked {
   const bytes = concat(head);
   const observation = newObservation();
-  const committed = (r: UpstreamResponse, h: Uint8Array[], sse: boolean): Committed => ({ kind: "commit", response: r, sse, head: h, reader, parser: new SseParser(observedData), observation });
+  const committed = (r: UpstreamResponse, h: Uint8Array[], sse: boolean): Committed => ({
+    kind: "commit",
+    response: r,
+    sse,
+    head: h,
+    reader,
+    parser: new SseParser(observedData),
+    observation,
+  });
   // Past 16 MiB the body streams on unjudged (no client can use half of it either way).
   if (!done) return committed(response, head, false);
   let json: unknown;

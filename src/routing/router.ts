@@ -20,7 +20,10 @@ export function createRouter(config: Pick<Config, "routes" | "lanes">): Router {
   const rules = config.routes.map((r) => ({ test: globToRegExp(r.match), lane: config.lanes[r.lane]!, model: r.model }));
   const maps = new Map<string, { test: RegExp; to: string }[]>();
   for (const lane of Object.values(config.lanes)) {
-    maps.set(lane.name, Object.entries(lane.models).map(([glob, to]) => ({ test: globToRegExp(glob), to })));
+    maps.set(
+      lane.name,
+      Object.entries(lane.models).map(([glob, to]) => ({ test: globToRegExp(glob), to })),
+    );
   }
   return (model) => {
     const rule = rules.find((r) => r.test.test(model));

@@ -45,7 +45,8 @@ export function createApp(ctx: ServerContext, obs?: Observability): App {
   const route = (req: Request, port: number, conn: Connection | undefined): Promise<Response> | Response => {
     // ccp is not a forward proxy; a request Bun could not turn into a URL (a Host with user info,
     // spaces or a path; HTTP/1.0 without Host) is the client's mistake, not ccp's.
-    if (req.method === "CONNECT") return errorResponse(400, "ccp: CONNECT is not supported: ccp is not a forward proxy; set ANTHROPIC_BASE_URL to ccp's URL instead", ctx.newRid(), undefined, { connection: "close" });
+    if (req.method === "CONNECT")
+      return errorResponse(400, "ccp: CONNECT is not supported: ccp is not a forward proxy; set ANTHROPIC_BASE_URL to ccp's URL instead", ctx.newRid(), undefined, { connection: "close" });
     const url = URL.canParse(req.url) ? new URL(req.url) : undefined;
     if (!url) return errorResponse(400, "ccp: the request has no valid Host header", ctx.newRid(), undefined, { connection: "close" });
     const path = url.pathname;

@@ -24,7 +24,14 @@ const MIB = 1024 * 1024;
 
 export const maxBodyBytes = (limits: Pick<Limits, "max_body_mb">): number => Math.floor(limits.max_body_mb * MIB);
 
-const fail = (status: number, errType: string, message: string, close = false, retryAfterS?: number): BodyRead => ({ ok: false, status, errType, message, close, retryAfterS });
+const fail = (status: number, errType: string, message: string, close = false, retryAfterS?: number): BodyRead => ({
+  ok: false,
+  status,
+  errType,
+  message,
+  close,
+  retryAfterS,
+});
 
 /**
  * Why a request body cannot be a Messages body, judged from its headers alone. A body we
@@ -43,7 +50,10 @@ export function bodyHeadersProblem(headers: Headers, limit: number): BodyRead | 
   if (media !== "application/json") {
     return fail(415, "invalid_request_error", `content-type must be application/json (got ${JSON.stringify(type.slice(0, 80))})`);
   }
-  const charset = params.find((p) => p.startsWith("charset="))?.slice(8).replace(/"/g, "");
+  const charset = params
+    .find((p) => p.startsWith("charset="))
+    ?.slice(8)
+    .replace(/"/g, "");
   if (charset !== undefined && charset !== "utf-8" && charset !== "utf8") {
     return fail(415, "invalid_request_error", `the body must be UTF-8 (got charset ${JSON.stringify(charset.slice(0, 40))})`);
   }
@@ -54,11 +64,15 @@ export function bodyHeadersProblem(headers: Headers, limit: number): BodyRead | 
 
 const tooLarge = (limit: number, seen?: number) =>
   // Known from content-length: the server discards the declared rest, the connection stays usable.
-  fail(413, "request_too_large", `request body is larger than ccp's limit of ${formatBytes(limit)}${seen ? ` (content-length ${seen})` : ""}; raise limits.max_body_mb to allow it`, seen === undefined);
+  fail(
+    413,
+    "request_too_large",
+    `request body is larger than ccp's limit of ${formatBytes(limit)}${seen ? ` (content-length ${seen})` : ""}; raise limits.max_body_mb to allow it`,
+    seen === undefined,
+  );
 
 /** Bodies received while others are: clients retry a 503 (Anthropic's SDKs and Claude Code retry every 5xx). */
-const busy = (close: boolean): BodyRead =>
-  fail(503, "api_error", "ccp is receiving and checking as many request bodies as limits.max_inflight_body_mb allows; retry the request", close, 1);
+const busy = (close: boolean): BodyRead => fail(503, "api_error", "ccp is receiving and checking as many request bodies as limits.max_inflight_body_mb allows; retry the request", close, 1);
 
 const timeoutFail = (ms: number) => fail(408, "timeout_error", `the request body did not arrive within ${ms} ms (limits.body_timeout_ms)`, true);
 

@@ -41,14 +41,23 @@ export function simpleRequestProblem(method: string, headers: Headers): string |
   return "ccp forwards a GET only with anthropic-version or credentials (x-api-key, authorization), which Anthropic's clients send and a web page cannot";
 }
 
-export function browserPolicy(c: { readonly host: string; readonly allowed_hosts: readonly string[]; readonly allowed_origins: readonly string[]; readonly access: { readonly key_set: boolean } }): BrowserPolicy {
+export function browserPolicy(c: {
+  readonly host: string;
+  readonly allowed_hosts: readonly string[];
+  readonly allowed_origins: readonly string[];
+  readonly access: { readonly key_set: boolean };
+}): BrowserPolicy {
   return { hosts: [c.host, ...c.allowed_hosts].map(normalHost), anyHost: c.access.key_set, origins: c.allowed_origins };
 }
 
 /** 127.0.0.0/8 and ::1, as URL writes them (no IPv4-mapped forms: see above). */
 const isLoopbackIp = (h: string) => (isIP(h) === 4 && h.startsWith("127.")) || h === "::1";
 
-const normalHost = (h: string) => h.toLowerCase().replace(/^\[|\]$/g, "").replace(/\.$/, "");
+const normalHost = (h: string) =>
+  h
+    .toLowerCase()
+    .replace(/^\[|\]$/g, "")
+    .replace(/\.$/, "");
 
 /** Whether ccp answers for this host name (no port; IPv6 with or without brackets). */
 export function hostAllowed(hostname: string, policy: BrowserPolicy): boolean {
@@ -60,12 +69,18 @@ export function hostAllowed(hostname: string, policy: BrowserPolicy): boolean {
 /** Why this request is refused as coming from a web page ccp does not serve, or undefined. */
 export function browserProblem(url: URL, headers: Headers, policy: BrowserPolicy): string | undefined {
   if (!hostAllowed(url.hostname, policy)) {
-    return `Host ${JSON.stringify(url.host.slice(0, 100))} is not one ccp answers for (loopback addresses, localhost and allowed_hosts): a web page on another site may be trying to reach ccp (DNS rebinding). If you reach ccp by this name, add it to allowed_hosts in the config`;
+    return (
+      `Host ${JSON.stringify(url.host.slice(0, 100))} is not one ccp answers for (loopback addresses, localhost and allowed_hosts): a ` +
+      `web page on another site may be trying to reach ccp (DNS rebinding). If you reach ccp by this name, add it to allowed_hosts in the config`
+    );
   }
   const origin = headers.get("origin");
   if (origin !== null && policy.origins.includes(origin)) return undefined;
   if (origin !== null && !sameHost(origin, url)) {
-    return `requests from web pages are refused (Origin ${JSON.stringify(origin.slice(0, 100))}): a page on another site may be trying to use ccp. To let a page of yours call ccp, add its origin to allowed_origins in the config`;
+    return (
+      `requests from web pages are refused (Origin ${JSON.stringify(origin.slice(0, 100))}): a page on another site may be trying to use ` +
+      `ccp. To let a page of yours call ccp, add its origin to allowed_origins in the config`
+    );
   }
   const site = headers.get("sec-fetch-site");
   if (site === "cross-site" || site === "same-site") {

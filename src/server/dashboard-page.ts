@@ -32,7 +32,9 @@ function chart(points) {
   const x = (i) => L + (i * (W - L - R)) / Math.max(1, points.length - 1);
   const y = (v) => T + (H - T - B) * (1 - v / max);
   let g = "";
-  for (let k = 0; k <= 4; k++) { const v = (max * k) / 4; g += '<line x1="' + L + '" x2="' + (W - R) + '" y1="' + y(v) + '" y2="' + y(v) + '" stroke="#2a3542"/><text x="4" y="' + (y(v) + 4) + '">' + ms(Math.round(v)) + "</text>"; }
+  for (let k = 0; k <= 4; k++) { const v = (max * k) / 4;
+    g += '<line x1="' + L + '" x2="' + (W - R) + '" y1="' + y(v) + '" y2="' + y(v) + '" stroke="#2a3542"/>' +
+      '<text x="4" y="' + (y(v) + 4) + '">' + ms(Math.round(v)) + "</text>"; }
   g += '<text x="' + L + '" y="' + (H - 4) + '">-60 min</text><text x="' + (W - R - 30) + '" y="' + (H - 4) + '">now</text>';
   for (const [key, colour] of [["p99", "#f85149"], ["p95", "#d29922"], ["p50", "#58a6ff"]]) {
     let d = "", pen = "M";
@@ -51,9 +53,11 @@ function render(d) {
   set("profile", d.profile); set("port", d.port); set("updated", new Date(d.now).toLocaleTimeString());
   $("#lanes").innerHTML = d.lanes.map((l) => '<tr data-lane="' + esc(l.name) + '"><td>' + esc(l.name) + '</td><td data-k="protocol">' + esc(l.protocol) +
     '</td><td><span class="pill ' + esc(l.state) + '" data-k="state">' + esc(l.state) + (l.failure_class ? " · " + esc(l.failure_class) : "") +
-    '</span></td><td data-k="lane_requests">' + l.requests + '</td><td data-k="lane_errors">' + l.errors + '</td><td data-k="lane_failed_attempts">' + l.failed_attempts + '</td><td data-k="queue">' + l.queue_depth + "</td></tr>").join("");
+    '</span></td><td data-k="lane_requests">' + l.requests + '</td><td data-k="lane_errors">' + l.errors +
+    '</td><td data-k="lane_failed_attempts">' + l.failed_attempts + '</td><td data-k="queue">' + l.queue_depth + "</td></tr>").join("");
   chart(d.minutes);
-  $("#recent").innerHTML = d.recent.map((r) => { const fail = r.status >= 400 || r.failure_class; return '<tr class="' + (fail ? "fail" : "") + '" data-rid="' + esc(r.rid) + '"><td>' + esc(new Date(r.ts).toLocaleTimeString()) +
+  $("#recent").innerHTML = d.recent.map((r) => { const fail = r.status >= 400 || r.failure_class;
+    return '<tr class="' + (fail ? "fail" : "") + '" data-rid="' + esc(r.rid) + '"><td>' + esc(new Date(r.ts).toLocaleTimeString()) +
     "</td><td>" + esc(r.lane) + "</td><td>" + esc(r.model) + "</td><td>" + esc(r.protocol) + '</td><td class="st">' + r.status + "</td><td>" + ms(r.ttft_ms) + "</td><td>" + ms(r.latency_ms) +
     "</td><td>" + r.attempts + "</td><td>" + esc(r.failure_class || r.err_type || "") + (r.capture ? " 📎" : "") + '</td><td class="dim">' + esc(r.rid) + "</td></tr>"; }).join("") ||
     '<tr><td colspan="10" class="dim">no requests in the last hour</td></tr>';
@@ -77,7 +81,8 @@ export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>ccp dashboard</title><style>${STYLE}</style></head>
 <body>
-<header><h1>ccp</h1><span class="dim">profile <span data-k="profile">-</span> · port <span data-k="port">-</span> · <span data-k="ready">-</span> · updated <span data-k="updated">-</span></span><span id="stale" data-k="stale"></span></header>
+<header><h1>ccp</h1><span class="dim">profile <span data-k="profile">-</span> · port <span data-k="port">-</span> · <span data-k="ready">-</span> · updated <span data-k="updated">-</span></span>
+<span id="stale" data-k="stale"></span></header>
 <main>
 <section class="kpis">
  <div class="kpi"><span class="dim">requests</span><b data-k="requests">-</b></div>
@@ -91,11 +96,14 @@ export const DASHBOARD_HTML = `<!doctype html>
  <div class="kpi"><span class="dim">fallbacks</span><b data-k="fallbacks">-</b></div>
  <div class="kpi"><span class="dim">failed attempts</span><b data-k="failed_attempts">-</b></div>
 </section>
-<section class="lanes"><h2>Lanes</h2><table><thead><tr><th>lane</th><th>protocol</th><th>health</th><th>requests</th><th>errors</th><th>failed attempts</th><th>queue</th></tr></thead><tbody id="lanes"></tbody></table></section>
+<section class="lanes"><h2>Lanes</h2><table>
+<thead><tr><th>lane</th><th>protocol</th><th>health</th><th>requests</th><th>errors</th><th>failed attempts</th><th>queue</th></tr></thead><tbody id="lanes"></tbody></table></section>
 <section class="chart"><h2>Time to first token, per minute, last hour</h2>
 <div class="legend"><span><i style="background:#58a6ff"></i>p50</span><span><i style="background:#d29922"></i>p95</span><span><i style="background:#f85149"></i>p99</span></div>
 <svg id="chart" viewBox="0 0 640 200" width="100%" role="img" aria-label="ttft percentiles per minute"></svg></section>
-<section class="recent"><h2>Recent requests</h2><table><thead><tr><th>time</th><th>lane</th><th>model</th><th>proto</th><th>status</th><th>ttft</th><th>duration</th><th>attempts</th><th>failure</th><th>rid</th></tr></thead><tbody id="recent"></tbody></table></section>
+<section class="recent"><h2>Recent requests</h2><table>
+<thead><tr><th>time</th><th>lane</th><th>model</th><th>protocol</th><th>status</th><th>ttft</th><th>duration</th><th>attempts</th><th>failure</th><th>rid</th></tr></thead>
+<tbody id="recent"></tbody></table></section>
 </main>
 <script>${SCRIPT}</script>
 </body></html>

@@ -74,7 +74,11 @@ function answerOwn(cr: ClientRequest, routed: Routed, endpoint: Endpoint): Respo
   const { lane, parsed } = routed;
   if (lane.auth === "key" && lane.key === undefined) {
     // A configuration mistake: retrying cannot help, so the client is told not to (x-should-retry).
-    return cr.refuse({ status: 500, message: `lane "${lane.name}" needs a key: set the environment variable ${lane.key_env} and restart ccp`, headers: { "x-should-retry": "false" } });
+    return cr.refuse({
+      status: 500,
+      message: `lane "${lane.name}" needs a key: set the environment variable ${lane.key_env} and restart ccp`,
+      headers: { "x-should-retry": "false" },
+    });
   }
   const counting = lane.count_tokens ?? (lane.dialect === "anthropic" ? "upstream" : "local");
   if (endpoint !== "/v1/messages/count_tokens" || !parsed || counting !== "local") return undefined;

@@ -36,9 +36,7 @@ export function createObservability(config: Config, live: LiveState, log: Logger
   const metrics = new MetricsSink(live, health);
   const recent = new RecentRequests();
   // persist = false: the database is neither opened nor created.
-  const store = config.persist
-    ? new SqliteSink(usageDbPath(config.home), { retentionDays: config.retention.days, onError: (e) => log.error(`usage store write failed: ${e.message}`) })
-    : undefined;
+  const store = config.persist ? new SqliteSink(usageDbPath(config.home), { retentionDays: config.retention.days, onError: (e) => log.error(`usage store write failed: ${e.message}`) }) : undefined;
   const capture =
     config.capture === "off"
       ? undefined

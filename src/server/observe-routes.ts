@@ -8,7 +8,6 @@ import type { Observability } from "./observability.ts";
 
 const NO_STORE = { "cache-control": "no-store" };
 
-
 const ROUTES: Record<string, (ctx: ServerContext, obs: Observability, port: number) => Response> = {
   "/metrics": (_ctx, obs) => new Response(obs.metrics.render(), { headers: { "content-type": PROMETHEUS_CONTENT_TYPE, ...NO_STORE } }),
   "/readyz": (ctx, obs) => {
@@ -20,7 +19,16 @@ const ROUTES: Record<string, (ctx: ServerContext, obs: Observability, port: numb
       headers: {
         "content-type": "text/html; charset=utf-8",
         // Self-contained and read-only: nothing may be loaded from elsewhere, nothing posted anywhere.
-        "content-security-policy": `default-src 'none'; script-src '${DASHBOARD_SCRIPT_HASH}'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'`,
+        "content-security-policy": [
+          "default-src 'none'",
+          `script-src '${DASHBOARD_SCRIPT_HASH}'`,
+          "style-src 'unsafe-inline'",
+          "connect-src 'self'",
+          "img-src data:",
+          "form-action 'none'",
+          "frame-ancestors 'none'",
+          "base-uri 'none'",
+        ].join("; "),
         ...NO_STORE,
       },
     }),

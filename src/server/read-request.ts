@@ -33,7 +33,14 @@ export async function readAndRoute(ctx: ServerContext, req: Request, endpoint: E
   const read = await readMessagesBody(req, ctx);
   if (!read.ok) {
     const left = read.status === 499;
-    return { ok: false, status: left ? 400 : read.status, message: read.message, errType: read.errType, failureClass: left ? "client_abort" : undefined, headers: read.headers };
+    return {
+      ok: false,
+      status: left ? 400 : read.status,
+      message: read.message,
+      errType: read.errType,
+      failureClass: left ? "client_abort" : undefined,
+      headers: read.headers,
+    };
   }
   const parsed = read.body;
   const decision = ctx.router(parsed.model);

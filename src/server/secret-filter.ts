@@ -43,7 +43,12 @@ export function secretFilter(secrets: Iterable<string | undefined>): SecretFilte
   const escaped = new RegExp(known.map(jsonEscapedForm).join("|"), "g");
   const escapedOnce = new RegExp(escaped.source);
   // What a secret written with escapes must contain: \u, or the short escape of one of its characters.
-  const escapes = ["\\u", ...Object.entries(SHORT_ESCAPES).filter(([c]) => known.some((s) => s.includes(c))).map(([, e]) => e)].map((e) => Buffer.from(e));
+  const escapes = [
+    "\\u",
+    ...Object.entries(SHORT_ESCAPES)
+      .filter(([c]) => known.some((s) => s.includes(c)))
+      .map(([, e]) => e),
+  ].map((e) => Buffer.from(e));
   const plain = (s: string) => known.reduce((out, secret) => (out.includes(secret) ? out.replaceAll(secret, REDACTED) : out), s);
   const text = (s: string) => {
     const out = plain(s);

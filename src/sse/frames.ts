@@ -31,7 +31,11 @@ export function closingFrames(o: StreamObservation): string {
   let out = "";
   for (const index of [...o.openBlocks].sort((a, b) => a - b)) out += frame("content_block_stop", { type: "content_block_stop", index });
   if (!o.messageDelta) {
-    out += frame("message_delta", { type: "message_delta", delta: { stop_reason: "end_turn", stop_sequence: null }, usage: { output_tokens: o.outputTokens ?? 0 } });
+    out += frame("message_delta", {
+      type: "message_delta",
+      delta: { stop_reason: "end_turn", stop_sequence: null },
+      usage: { output_tokens: o.outputTokens ?? 0 },
+    });
   }
   return out + frame("message_stop", { type: "message_stop" });
 }

@@ -15,7 +15,10 @@ function split(block: Block): { start: Block; delta: Record<string, unknown> | u
       return { start: { ...block, text: "" }, delta: { type: "text_delta", text: block.text ?? "" } };
     case "thinking": {
       const { signature, ...rest } = block;
-      return { start: { ...rest, thinking: "" }, delta: { type: "thinking_delta", thinking: block.thinking ?? "", ...(signature === undefined ? {} : { __signature: signature }) } };
+      return {
+        start: { ...rest, thinking: "" },
+        delta: { type: "thinking_delta", thinking: block.thinking ?? "", ...(signature === undefined ? {} : { __signature: signature }) },
+      };
     }
     case "tool_use":
     case "server_tool_use":
@@ -29,7 +32,10 @@ function split(block: Block): { start: Block; delta: Record<string, unknown> | u
 export function messageToSse(message: Record<string, unknown>): string {
   const content = Array.isArray(message.content) ? (message.content as Block[]) : [];
   const usage = (message.usage ?? {}) as Record<string, unknown>;
-  let out = frame("message_start", { type: "message_start", message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 0 } } });
+  let out = frame("message_start", {
+    type: "message_start",
+    message: { ...message, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 0 } },
+  });
   content.forEach((block, index) => {
     const { start, delta } = split(block);
     out += frame("content_block_start", { type: "content_block_start", index, content_block: start });

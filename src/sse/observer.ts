@@ -128,6 +128,10 @@ export function observeJsonBody(o: StreamObservation, text: string): void {
     takeUsage(o, body.usage as Usage | undefined);
   } else if (body.type === "error") {
     const err = body.error as { type?: unknown; message?: unknown } | undefined;
-    o.error = { type: typeof err?.type === "string" ? err.type : "error", message: typeof err?.message === "string" ? err.message : "", raw: text.slice(0, 2000) };
+    o.error = {
+      type: typeof err?.type === "string" ? err.type : "error",
+      message: typeof err?.message === "string" ? err.message : "",
+      raw: text.slice(0, 2000),
+    };
   }
 }

@@ -42,10 +42,7 @@ export class Exchange {
     readonly resolve: (r: UpstreamResponse) => void,
     readonly reject: (f: UpstreamFailure) => void,
   ) {
-    this.#headersTimer = setTimeout(
-      () => this.fail(new UpstreamFailure("headers_timeout", `no response headers within ${req.timeouts.headers_ms} ms`)),
-      req.timeouts.headers_ms,
-    );
+    this.#headersTimer = setTimeout(() => this.fail(new UpstreamFailure("headers_timeout", `no response headers within ${req.timeouts.headers_ms} ms`)), req.timeouts.headers_ms);
     req.signal.addEventListener("abort", this.#onAbort, { once: true });
     if (req.signal.aborted) this.#onAbort();
   }

@@ -18,7 +18,13 @@ export interface FailureTraits {
   readonly means: string;
 }
 
-const traits = (retryable: boolean, network: boolean, h2: boolean, overload: boolean, means: string): FailureTraits => ({ retryable, network, h2, overload, means });
+const traits = (retryable: boolean, network: boolean, h2: boolean, overload: boolean, means: string): FailureTraits => ({
+  retryable,
+  network,
+  h2,
+  overload,
+  means,
+});
 
 export const FAILURE_TABLE = {
   connect: traits(true, true, false, false, "TCP connect refused, unreachable or timed out"),

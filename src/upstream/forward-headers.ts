@@ -5,18 +5,7 @@ import type { Lane } from "../config/config.ts";
  * proxy-* fields meant for this hop. host and content-length are set by the transport,
  * accept-encoding is pinned so the SSE guard can read the stream.
  */
-const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "proxy-authenticate",
-  "proxy-authorization",
-  "te",
-  "trailer",
-  "transfer-encoding",
-  "upgrade",
-  "http2-settings",
-]);
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "http2-settings"]);
 const MANAGED = new Set(["host", "content-length", "accept-encoding", "expect"]);
 const CREDENTIALS = new Set(["x-api-key", "authorization"]);
 /** x-ccp-* headers are addressed to ccp itself (the proxy key, x-ccp-key, among them): never forwarded. */
@@ -28,7 +17,12 @@ const CCP_PREFIX = "x-ccp-";
 const ROUTING_CLAIMS = new Set(["forwarded", "x-real-ip", "x-original-url", "x-rewrite-url", "x-http-method-override"]);
 
 function connectionTokens(headers: Headers): Set<string> {
-  return new Set((headers.get("connection") ?? "").split(",").map((t) => t.trim().toLowerCase()).filter(Boolean));
+  return new Set(
+    (headers.get("connection") ?? "")
+      .split(",")
+      .map((t) => t.trim().toLowerCase())
+      .filter(Boolean),
+  );
 }
 
 /** The headers an attempt sends upstream: the client's, filtered, with the lane's credentials. */

@@ -59,7 +59,7 @@ export class H1ResponseParser {
 
   push(input: Uint8Array): H1Event[] {
     const out: H1Event[] = [];
-    let buf = this.#carry.length ? concat(this.#carry, input) : input;
+    const buf = this.#carry.length ? concat(this.#carry, input) : input;
     this.#carry = EMPTY;
     let i = 0;
     while (i < buf.length) {

@@ -1,5 +1,5 @@
 import type { Timeouts } from "../config/schema.ts";
-import { BunConn, dialNative } from "./bun-socket.ts";
+import { type BunConn, dialNative } from "./bun-socket.ts";
 import { UpstreamFailure } from "./failure.ts";
 import { H1ProtocolError, H1ResponseParser } from "./h1-parser.ts";
 import { Exchange } from "./exchange.ts";
@@ -123,7 +123,7 @@ export class H1Transport implements Transport {
       // Declarations, not consts: the exchange may clean up (an already-aborted signal) before they are reached.
       function onData(chunk: Uint8Array): void {
         receivedBytes = true;
-        let events;
+        let events: ReturnType<typeof parser.push>;
         try {
           events = parser.push(chunk);
         } catch (e) {
@@ -182,5 +182,5 @@ function requestHead(req: UpstreamRequest): string {
   }
   const length = req.body?.byteLength ?? 0;
   if (length > 0 || req.method === "POST" || req.method === "PUT") head += `content-length: ${length}\r\n`;
-  return head + "\r\n";
+  return `${head}\r\n`;
 }

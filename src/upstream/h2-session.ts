@@ -1,7 +1,23 @@
 import type { BunConn } from "./bun-socket.ts";
 import { UpstreamFailure } from "./failure.ts";
 import { CONNECTION_WINDOW, DEFAULT_WINDOW, FlowWindows } from "./h2-flow.ts";
-import { FLAG, FRAME, type Frame, FrameReader, frame, goawayFrame, H2_ERROR, H2ConnectionError, headersFrames, MAX_WINDOW, PREFACE, readU32, rstStreamFrame, unpad, windowUpdateFrame } from "./h2-frames.ts";
+import {
+  FLAG,
+  FRAME,
+  type Frame,
+  FrameReader,
+  frame,
+  goawayFrame,
+  H2_ERROR,
+  H2ConnectionError,
+  headersFrames,
+  MAX_WINDOW,
+  PREFACE,
+  readU32,
+  rstStreamFrame,
+  unpad,
+  windowUpdateFrame,
+} from "./h2-frames.ts";
 import { HeaderBlockReader } from "./h2-header-block.ts";
 import { ourSettings, PeerSettings } from "./h2-settings.ts";
 import { H2Stream, type StreamEvents, type StreamHost } from "./h2-stream.ts";
@@ -267,7 +283,10 @@ export class H2Session implements StreamHost {
     const status = Number(list.find(([k]) => k === ":status")?.[1]);
     if (!Number.isInteger(status) || status < 100 || status > 599) return this.#streamError(s, "response headers without a valid :status");
     if (status < 200) return endStream ? this.#streamError(s, "an interim response ended the stream") : undefined;
-    s.reportHead(status, list.filter(([k]) => !k.startsWith(":")));
+    s.reportHead(
+      status,
+      list.filter(([k]) => !k.startsWith(":")),
+    );
     if (endStream) this.#remoteEnd(s);
   }
 

@@ -9,6 +9,7 @@ export class HpackError extends Error {
 }
 
 /** Appendix B as (code, bit length) pairs for symbols 0..256; 256 is EOS. Codes are LSB-aligned. */
+// biome-ignore format: the RFC's table, eight symbols a row
 const TABLE = [
   0x1ff8, 13, 0x7fffd8, 23, 0xfffffe2, 28, 0xfffffe3, 28, 0xfffffe4, 28, 0xfffffe5, 28, 0xfffffe6, 28, 0xfffffe7, 28, // 0-7
   0xfffffe8, 28, 0xffffea, 24, 0x3ffffffc, 30, 0xfffffe9, 28, 0xfffffea, 28, 0x3ffffffd, 30, 0xfffffeb, 28, 0xfffffec, 28, // 8-15

@@ -1,4 +1,4 @@
-import { abortFailure, UpstreamFailure } from "./failure.ts";
+import { abortFailure } from "./failure.ts";
 
 interface Waiter {
   readonly bytes: number;

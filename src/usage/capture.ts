@@ -160,7 +160,7 @@ export class FileCapture implements Capture, UsageSink {
       response: { body: res.text, bytes: p.bytes, truncated: res.truncated },
     };
     // The record itself is redacted too: it holds no credential by design, but belt and braces.
-    return redact(JSON.stringify(out, null, 1)) + "\n";
+    return `${redact(JSON.stringify(out, null, 1))}\n`;
   }
 
   async #keepBound(file: string): Promise<void> {

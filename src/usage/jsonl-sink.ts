@@ -36,7 +36,7 @@ export class JsonlSink implements UsageSink {
   }
 
   write(record: UsageRecord): void {
-    this.#pending.push(JSON.stringify(record) + "\n");
+    this.#pending.push(`${JSON.stringify(record)}\n`);
     if (this.#scheduled || this.#busy) return;
     this.#scheduled = true;
     setImmediate(() => this.#start());
@@ -80,7 +80,10 @@ export class JsonlSink implements UsageSink {
     const rotation = this.rotation;
     if (rotation) {
       // The size is tracked here rather than asked of the disk on every batch (one stat at start).
-      this.#size ??= await lstat(this.path).then((st) => st.size, () => 0);
+      this.#size ??= await lstat(this.path).then(
+        (st) => st.size,
+        () => 0,
+      );
       if (this.#size > 0 && this.#size + bytes > rotation.maxBytes) {
         this.#closeFile();
         if (await rotateByRename(this.path, rotation, bytes)) this.#size = 0;

@@ -18,5 +18,9 @@ export interface LaneLive {
 }
 
 export function newLiveState(lanes: Iterable<{ name: string; protocol: Protocol }>): LiveState {
-  return { startedAt: Date.now(), inflight: 0, lanes: new Map([...lanes].map((l) => [l.name, { protocol: l.protocol, queueDepth: 0, limit: Number.POSITIVE_INFINITY }])) };
+  return {
+    startedAt: Date.now(),
+    inflight: 0,
+    lanes: new Map([...lanes].map((l) => [l.name, { protocol: l.protocol, queueDepth: 0, limit: Number.POSITIVE_INFINITY }])),
+  };
 }

@@ -137,7 +137,7 @@ export class Registry {
 
   /** The exposition body (content-type text/plain; version=0.0.4). */
   render(): string {
-    return this.#metrics.map((m) => m.render()).join("\n") + "\n";
+    return `${this.#metrics.map((m) => m.render()).join("\n")}\n`;
   }
 }
 

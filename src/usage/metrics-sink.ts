@@ -15,23 +15,99 @@ const WAIT_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120] as
  */
 function declare(r: Registry) {
   return {
-    requests: r.register({ name: "ccp_requests_total", type: "counter", help: "Client requests finished, by lane, client model, HTTP status the client got and protocol of the answering attempt.", labels: ["lane", "model", "status", "protocol"] }),
-    attempts: r.register({ name: "ccp_upstream_attempts_total", type: "counter", help: "Upstream attempts, by lane, protocol and outcome (ok or a failure class).", labels: ["lane", "protocol", "outcome"] }),
-    errors: r.register({ name: "ccp_request_errors_total", type: "counter", help: "Client requests whose client did not get a complete answer (an error status, a stream cut, an error after commit, the client leaving), by lane and failure class (none for an error status the upstream gave).", labels: ["lane", "failure_class"] }),
-    retries: r.register({ name: "ccp_retries_total", type: "counter", help: "Attempts after the first one of a request, by the lane they went to.", labels: ["lane"] }),
-    downgrades: r.register({ name: "ccp_h2_downgrades_total", type: "counter", help: "HTTP/2 attempts followed by an HTTP/1.1 attempt on the same lane.", labels: ["lane"] }),
+    requests: r.register({
+      name: "ccp_requests_total",
+      type: "counter",
+      help: "Client requests finished, by lane, client model, HTTP status the client got and protocol of the answering attempt.",
+      labels: ["lane", "model", "status", "protocol"],
+    }),
+    attempts: r.register({
+      name: "ccp_upstream_attempts_total",
+      type: "counter",
+      help: "Upstream attempts, by lane, protocol and outcome (ok or a failure class).",
+      labels: ["lane", "protocol", "outcome"],
+    }),
+    errors: r.register({
+      name: "ccp_request_errors_total",
+      type: "counter",
+      help:
+        "Client requests whose client did not get a complete answer (an error status, a stream cut, an error after commit, the client " +
+        "leaving), by lane and failure class (none for an error status the upstream gave).",
+      labels: ["lane", "failure_class"],
+    }),
+    retries: r.register({
+      name: "ccp_retries_total",
+      type: "counter",
+      help: "Attempts after the first one of a request, by the lane they went to.",
+      labels: ["lane"],
+    }),
+    downgrades: r.register({
+      name: "ccp_h2_downgrades_total",
+      type: "counter",
+      help: "HTTP/2 attempts followed by an HTTP/1.1 attempt on the same lane.",
+      labels: ["lane"],
+    }),
     fallbacks: r.register({ name: "ccp_fallbacks_total", type: "counter", help: "Requests moved from one lane to another.", labels: ["from", "to"] }),
-    inStreamErrors: r.register({ name: "ccp_in_stream_errors_total", type: "counter", help: "Upstream `event: error` frames (before or after commit), by lane and code (the provider's code such as 1302, else the error type).", labels: ["lane", "code"] }),
-    queueWait: r.register({ name: "ccp_queue_wait_seconds", type: "histogram", help: "Time a request waited for a concurrency slot on its lane (requests that waited only).", labels: ["lane"], buckets: WAIT_BUCKETS }),
-    retryWait: r.register({ name: "ccp_retry_wait_seconds", type: "histogram", help: "Back-off waited before a retry attempt.", labels: ["lane"], buckets: WAIT_BUCKETS }),
-    ttft: r.register({ name: "ccp_ttft_seconds", type: "histogram", help: "Request received to first content token sent to the client.", labels: ["lane"], buckets: LATENCY_BUCKETS }),
-    duration: r.register({ name: "ccp_request_duration_seconds", type: "histogram", help: "Request received to response finished.", labels: ["lane"], buckets: LATENCY_BUCKETS }),
-    tokens: r.register({ name: "ccp_tokens_total", type: "counter", help: "Tokens reported by the upstream, by lane, client model and type (input, output, cache_read, cache_creation).", labels: ["lane", "model", "type"] }),
+    inStreamErrors: r.register({
+      name: "ccp_in_stream_errors_total",
+      type: "counter",
+      help: "Upstream `event: error` frames (before or after commit), by lane and code (the provider's code such as 1302, else the error type).",
+      labels: ["lane", "code"],
+    }),
+    queueWait: r.register({
+      name: "ccp_queue_wait_seconds",
+      type: "histogram",
+      help: "Time a request waited for a concurrency slot on its lane (requests that waited only).",
+      labels: ["lane"],
+      buckets: WAIT_BUCKETS,
+    }),
+    retryWait: r.register({
+      name: "ccp_retry_wait_seconds",
+      type: "histogram",
+      help: "Back-off waited before a retry attempt.",
+      labels: ["lane"],
+      buckets: WAIT_BUCKETS,
+    }),
+    ttft: r.register({
+      name: "ccp_ttft_seconds",
+      type: "histogram",
+      help: "Request received to first content token sent to the client.",
+      labels: ["lane"],
+      buckets: LATENCY_BUCKETS,
+    }),
+    duration: r.register({
+      name: "ccp_request_duration_seconds",
+      type: "histogram",
+      help: "Request received to response finished.",
+      labels: ["lane"],
+      buckets: LATENCY_BUCKETS,
+    }),
+    tokens: r.register({
+      name: "ccp_tokens_total",
+      type: "counter",
+      help: "Tokens reported by the upstream, by lane, client model and type (input, output, cache_read, cache_creation).",
+      labels: ["lane", "model", "type"],
+    }),
     inflight: r.register({ name: "ccp_inflight_requests", type: "gauge", help: "Client requests being served right now.", labels: [] }),
     queueDepth: r.register({ name: "ccp_queue_depth", type: "gauge", help: "Requests waiting for a concurrency slot on the lane.", labels: ["lane"] }),
-    concurrencyLimit: r.register({ name: "ccp_lane_concurrency_limit", type: "gauge", help: "The lane's concurrency limit in force (max_concurrency, or adapted after an overload); absent while none is engaged.", labels: ["lane"] }),
-    laneProtocol: r.register({ name: "ccp_lane_protocol", type: "gauge", help: "1 for the protocol the lane's next attempt uses, 0 for the other.", labels: ["lane", "protocol"] }),
-    laneUp: r.register({ name: "ccp_lane_up", type: "gauge", help: "Last known reachability of the lane's upstream: 1 answered, 0 failed to answer (absent until a first attempt).", labels: ["lane"] }),
+    concurrencyLimit: r.register({
+      name: "ccp_lane_concurrency_limit",
+      type: "gauge",
+      help: "The lane's concurrency limit in force (max_concurrency, or adapted after an overload); absent while none is engaged.",
+      labels: ["lane"],
+    }),
+    laneProtocol: r.register({
+      name: "ccp_lane_protocol",
+      type: "gauge",
+      help: "1 for the protocol the lane's next attempt uses, 0 for the other.",
+      labels: ["lane", "protocol"],
+    }),
+    laneUp: r.register({
+      name: "ccp_lane_up",
+      type: "gauge",
+      help: "Last known reachability of the lane's upstream: 1 answered, 0 failed to answer (absent until a first attempt).",
+      labels: ["lane"],
+    }),
     startTime: r.register({ name: "ccp_start_time_seconds", type: "gauge", help: "When this ccp started, seconds since the epoch.", labels: [] }),
   };
 }
@@ -44,7 +120,6 @@ const TOKEN_FIELDS = [
   ["cache_read", "cache_read_input_tokens"],
   ["cache_creation", "cache_creation_input_tokens"],
 ] as const;
-
 
 /**
  * A label whose values come from clients (the model name) or upstreams (an error code): the
@@ -74,9 +149,7 @@ export class MetricsSink implements UsageSink {
     this.m.inflight.collect(() => [[{}, live.inflight]]);
     this.m.queueDepth.collect(() => [...live.lanes].map(([lane, l]) => [{ lane }, l.queueDepth] as const));
     this.m.concurrencyLimit.collect(() => [...live.lanes].filter(([, l]) => Number.isFinite(l.limit)).map(([lane, l]) => [{ lane }, l.limit] as const));
-    this.m.laneProtocol.collect(() =>
-      [...live.lanes].flatMap(([lane, l]) => (["h1", "h2"] as const).map((protocol) => [{ lane, protocol }, l.protocol === protocol ? 1 : 0] as const)),
-    );
+    this.m.laneProtocol.collect(() => [...live.lanes].flatMap(([lane, l]) => (["h1", "h2"] as const).map((protocol) => [{ lane, protocol }, l.protocol === protocol ? 1 : 0] as const)));
     this.m.laneUp.collect(() => [...health.lanes].filter(([, h]) => h.state !== "unknown").map(([lane, h]) => [{ lane }, h.state === "reachable" ? 1 : 0] as const));
     this.m.startTime.collect(() => [[{}, Math.round(live.startedAt / 1000)]]);
   }

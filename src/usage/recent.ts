@@ -90,7 +90,10 @@ export class RecentRequests implements UsageSink {
   /** Newest first; at most LATEST_KEPT, none older than the hour. */
   latest(n: number): RecentRequest[] {
     const since = this.now() - WINDOW_MS;
-    return this.#latest.filter((i) => i.t >= since).slice(-n).reverse();
+    return this.#latest
+      .filter((i) => i.t >= since)
+      .slice(-n)
+      .reverse();
   }
 
   /** Requests finished in the last `ms` (at most MAX_KEPT). */

@@ -25,7 +25,11 @@ async function shift(file: string, keep: number): Promise<void> {
 }
 
 /** The size of the file at `file` itself (lstat: a link's target is not ours to measure), 0 when missing. */
-const ownSize = (file: string): Promise<number> => lstat(file).then((s) => (s.isFile() ? s.size : 0), () => 0);
+const ownSize = (file: string): Promise<number> =>
+  lstat(file).then(
+    (s) => (s.isFile() ? s.size : 0),
+    () => 0,
+  );
 
 /**
  * Renames a file we write ourselves (we reopen it by path on the next append).

@@ -78,9 +78,7 @@ export class SqliteSink implements UsageSink {
     this.#opts = opts;
     this.#now = opts.now ?? Date.now;
     this.#db = openUsageDb(path, { create: true });
-    this.#insertRequest = this.#db.prepare(
-      `INSERT OR IGNORE INTO requests (${REQUEST_COLUMNS.join(", ")}) VALUES (${REQUEST_COLUMNS.map(() => "?").join(", ")})`,
-    );
+    this.#insertRequest = this.#db.prepare(`INSERT OR IGNORE INTO requests (${REQUEST_COLUMNS.join(", ")}) VALUES (${REQUEST_COLUMNS.map(() => "?").join(", ")})`);
     this.#insertAttempt = this.#db.prepare("INSERT INTO attempts (request_id, n, lane, protocol, outcome, status, ms, wait_ms, code) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
     // Positional parameters, in REQUEST_COLUMNS order (the row's own key order): no named-parameter object per record.
     this.#writeBatch = this.#db.transaction((records: readonly UsageRecord[]) => {

@@ -27,7 +27,9 @@ export const usageJsonlPath = (home: string, profile: string): string => join(ho
 export function loadStatInputs(o: SourceOptions): StatsSource {
   const db = usageDbPath(o.home);
   if (o.persist && existsSync(db)) return { kind: "sqlite", paths: [db], records: fromSqlite(db, o.profile, o.sinceMs ?? 0) };
-  const files = rotatedNames(usageJsonlPath(o.home, o.profile), o.keep).filter((f) => existsSync(f)).reverse();
+  const files = rotatedNames(usageJsonlPath(o.home, o.profile), o.keep)
+    .filter((f) => existsSync(f))
+    .reverse();
   return { kind: "jsonl", paths: files, records: files.flatMap((f) => fromJsonl(f, o.sinceMs ?? 0)) };
 }
 

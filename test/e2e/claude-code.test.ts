@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { laneConfig, startCcp, type CcpProcess } from "../support/ccp.ts";
+import { laneConfig, startCcp } from "../support/ccp.ts";
 import { HAIKU, runClaude, SONNET } from "../support/claude.ts";
 import { startFakeUpstream, type FakeUpstream } from "../support/fake-upstream/index.ts";
 
@@ -29,8 +29,7 @@ async function session(o: { zai: "h1" | "h2"; env?: Record<string, string> }, mo
   }
 }
 
-const messagesTo = (requests: Awaited<ReturnType<FakeUpstream["requests"]>>, prefix: string) =>
-  requests.filter((r) => r.path.startsWith(prefix) && /\/v1\/messages(\?|$)/.test(r.path));
+const messagesTo = (requests: Awaited<ReturnType<FakeUpstream["requests"]>>, prefix: string) => requests.filter((r) => r.path.startsWith(prefix) && /\/v1\/messages(\?|$)/.test(r.path));
 
 describe("Claude Code through ccp", () => {
   let run: Awaited<ReturnType<typeof session>>;

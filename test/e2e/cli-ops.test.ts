@@ -178,16 +178,24 @@ describe("ok and usage --follow against a foreground instance", () => {
     await upstream.reset();
     const dir = scratchDir("ccp-wrong-ca-");
     const wrongCa = join(dir, "ca.pem");
-    const made = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", wrongCa, "-days", "2", "-subj", "/CN=not the upstream's CA"], { stderr: "pipe" });
+    const made = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", wrongCa, "-days", "2", "-subj", "/CN=not the upstream's CA"], {
+      stderr: "pipe",
+    });
     expect(made.exitCode).toBe(0);
     const ccp = await startCcp({ config: laneConfig(upstream.url, wrongCa), env: { ZAI_API_KEY: "k" } });
     try {
-      const ok = JSON.parse(expectExit(await runCli(["ok", "--json", "--port", String(ccp.port)], { env: { ...cliHome().env, CCP_HOME: join(ccp.home, "state") } }), 1).stdout) as { checks: { name: string; pass: boolean; detail: string }[] };
+      const ok = JSON.parse(expectExit(await runCli(["ok", "--json", "--port", String(ccp.port)], { env: { ...cliHome().env, CCP_HOME: join(ccp.home, "state") } }), 1).stdout) as {
+        checks: { name: string; pass: boolean; detail: string }[];
+      };
       for (const [lane, model] of [
         ["anthropic", "claude-sonnet-4-5"], // h2
         ["zai", "claude-haiku-4-5-20251001"], // h1
       ] as const) {
-        const res = await fetch(`${ccp.url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model, max_tokens: 8, messages: [{ role: "user", content: "ok" }] }) });
+        const res = await fetch(`${ccp.url}/v1/messages`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model, max_tokens: 8, messages: [{ role: "user", content: "ok" }] }),
+        });
         expect(res.status).toBe(502);
         // ccp: lane "zai" (h1): tls: TLS handshake failed: <the verifier's code> (after N attempts)
         const message = ((await res.json()) as { error: { message: string } }).error.message;
@@ -210,7 +218,11 @@ describe("ok and usage --follow against a foreground instance", () => {
     });
     try {
       await Bun.sleep(1_000); // let it reach the end of the (empty) log
-      const res = await fetch(`${ccp.url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "claude-haiku-4-5-20251001", max_tokens: 8, messages: [{ role: "user", content: "ok" }] }) });
+      const res = await fetch(`${ccp.url}/v1/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "claude-haiku-4-5-20251001", max_tokens: 8, messages: [{ role: "user", content: "ok" }] }),
+      });
       await res.text();
       const reader = follow.stdout.getReader();
       const { value } = await reader.read();
@@ -236,10 +248,13 @@ describe("usage --stats", () => {
 });
 
 describe("env", () => {
-  test("eval \"$(ccp env N)\" sets the base URL and unsets the HTTP(S) proxies in bash", async () => {
+  test('eval "$(ccp env N)" sets the base URL and unsets the HTTP(S) proxies in bash', async () => {
     const port = await freePort(); // nothing answers there
     const h = cliHome({ HTTPS_PROXY: "http://proxy.invalid:3128", HTTP_PROXY: "http://proxy.invalid:3128" });
-    const ccp = (await import("../support/ccp.ts")).ccpCommand().map((a) => `'${a}'`).join(" ");
+    const ccp = (await import("../support/ccp.ts"))
+      .ccpCommand()
+      .map((a) => `'${a}'`)
+      .join(" ");
     const script = `eval "$(${ccp} env ${port} 2>/dev/null)"; echo "$ANTHROPIC_BASE_URL|\${HTTPS_PROXY-unset}|\${HTTP_PROXY-unset}"`;
     const r = Bun.spawnSync(["bash", "-c", script], { env: h.env });
     expect(r.stdout.toString().trim()).toBe(`http://127.0.0.1:${port}|unset|unset`);

@@ -65,12 +65,21 @@ describe("usage and usage --stats read the same instance", () => {
     const ccp = await startCcp({ config, profile: "dev", env: { ZAI_API_KEY: "zai-key", CCP_PERSIST: "0" } });
     try {
       expect(ccp.output()).toContain(`dashboard=${ccp.url}/dashboard`);
-      const res = await fetch(`${ccp.url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "claude-haiku-4-5-20251001", max_tokens: 8, messages: [{ role: "user", content: "ok" }] }) });
+      const res = await fetch(`${ccp.url}/v1/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "claude-haiku-4-5-20251001", max_tokens: 8, messages: [{ role: "user", content: "ok" }] }),
+      });
       await res.text();
       expect(await ccp.usage(1)).toHaveLength(1);
       const env = cliHome().env;
       const tail = expectExit(await runCli(["usage", "--port", String(ccp.port), "--json"], { env }), 0);
-      expect(tail.stdout.trim().split("\n").map((l) => JSON.parse(l).rid)).toEqual([res.headers.get("x-ccp-rid")]);
+      expect(
+        tail.stdout
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l).rid),
+      ).toEqual([res.headers.get("x-ccp-rid")]);
       const stats = JSON.parse(expectExit(await runCli(["usage", "--stats", "--port", String(ccp.port), "--json"], { env }), 0).stdout);
       expect(stats).toMatchObject({ source: "jsonl", paths: [ccp.usageFile], groups: [{ key: "all", requests: 1 }] });
     } finally {
@@ -100,7 +109,18 @@ describe("usage --follow", () => {
         return text.split("\n").slice(0, n);
       };
       await readLines(2);
-      appendFileSync(log, line({ lane: "zai", model: "claude-haiku-4-5-20251001-long-variant", ttft_ms: 123_456, latency_ms: 1_234_567, input_tokens: 198_765, output_tokens: 64_000, retries: 2 }));
+      appendFileSync(
+        log,
+        line({
+          lane: "zai",
+          model: "claude-haiku-4-5-20251001-long-variant",
+          ttft_ms: 123_456,
+          latency_ms: 1_234_567,
+          input_tokens: 198_765,
+          output_tokens: 64_000,
+          retries: 2,
+        }),
+      );
       const [header, first, second] = await readLines(3);
       const starts = [...header!.matchAll(/\S+/g)].map((m) => m.index);
       expect(starts).toHaveLength(10);

@@ -22,7 +22,10 @@ afterAll(async () => {
 
 const zai = { pathPrefix: "/zai/", endpoint: "messages" } as const;
 const frame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-const START = frame("message_start", { type: "message_start", message: { id: "msg_1", type: "message", role: "assistant", model: "glm", content: [], stop_reason: null, usage: { input_tokens: 3, output_tokens: 1 } } });
+const START = frame("message_start", {
+  type: "message_start",
+  message: { id: "msg_1", type: "message", role: "assistant", model: "glm", content: [], stop_reason: null, usage: { input_tokens: 3, output_tokens: 1 } },
+});
 const OVERLOADED = { type: "error", error: { type: "overloaded_error", message: "Overloaded" } };
 
 async function lineOf(rids: Set<string>): Promise<Record<string, unknown>[]> {
@@ -34,7 +37,11 @@ describe("a 2xx that is not what Claude Code asked for is retried, not handed on
   test.each([
     ["an HTML page with 200 answering a stream request", { kind: "raw", headers: [["content-type", "text/html"]], pieces: ["<html><body>Bad gateway</body></html>"] }, "protocol"],
     ["a JSON error envelope with 200 answering a stream request", { kind: "raw", headers: [["content-type", "application/json"]], pieces: [JSON.stringify(OVERLOADED)] }, "in_stream_error"],
-    ["an overload error right after message_start, before any content", { kind: "raw", headers: [["content-type", "text/event-stream"]], pieces: [START, frame("error", OVERLOADED)] }, "in_stream_error"],
+    [
+      "an overload error right after message_start, before any content",
+      { kind: "raw", headers: [["content-type", "text/event-stream"]], pieces: [START, frame("error", OVERLOADED)] },
+      "in_stream_error",
+    ],
   ] as [string, Behaviour, string][])("%s: Claude Code gets its answer; the line lists the failed attempt", async (_name, behaviour, outcome) => {
     const before = new Set((await ccp.usage(0)).map((l) => String(l.rid)));
     await upstream.script([behaviour], zai);
@@ -47,7 +54,10 @@ describe("a 2xx that is not what Claude Code asked for is retried, not handed on
 
   test("the same HTML page for ever: Claude Code gets a well-formed error naming what came back, never a malformed-response error", async () => {
     const before = new Set((await ccp.usage(0)).map((l) => String(l.rid)));
-    await upstream.script(Array.from({ length: 6 }, () => ({ kind: "raw", headers: [["content-type", "text/html"]], pieces: ["<html><body>Bad gateway</body></html>"] }) as Behaviour), zai);
+    await upstream.script(
+      Array.from({ length: 6 }, () => ({ kind: "raw", headers: [["content-type", "text/html"]], pieces: ["<html><body>Bad gateway</body></html>"] }) as Behaviour),
+      zai,
+    );
     const r = await runClaude(ccp.url, { model: HAIKU, env: { CLAUDE_CODE_MAX_RETRIES: "0" } });
     await upstream.reset();
     expect(r.json).toMatchObject({ is_error: true });

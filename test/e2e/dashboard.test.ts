@@ -42,54 +42,59 @@ async function traffic(n: number): Promise<void> {
   }
 }
 
-test.skipIf(Boolean(why))("the dashboard, in headless Chromium, shows live numbers that match /metrics", async () => {
-  const browser = await launchChromium();
-  let flowing: Promise<void> = Promise.resolve();
-  try {
-    const page = await browser.newPage();
-    flowing = traffic(30);
-    await page.goto(`${ccp.url}/dashboard`);
-    await page.waitForFunction(() => Number(document.body.dataset.loaded ?? 0) > 0, undefined, { timeout: 20_000 });
-    const early = Number(await page.textContent('[data-k="requests"]'));
-    // Refreshed live while traffic flows: the count grows without a reload.
-    await page.waitForFunction((n) => Number(document.querySelector('[data-k="requests"]')?.textContent) > n + 3, early, { timeout: 20_000 });
-    await flowing;
+test.skipIf(Boolean(why))(
+  "the dashboard, in headless Chromium, shows live numbers that match /metrics",
+  async () => {
+    const browser = await launchChromium();
+    let flowing: Promise<void> = Promise.resolve();
+    try {
+      const page = await browser.newPage();
+      flowing = traffic(30);
+      await page.goto(`${ccp.url}/dashboard`);
+      await page.waitForFunction(() => Number(document.body.dataset.loaded ?? 0) > 0, undefined, { timeout: 20_000 });
+      const early = Number(await page.textContent('[data-k="requests"]'));
+      // Refreshed live while traffic flows: the count grows without a reload.
+      await page.waitForFunction((n) => Number(document.querySelector('[data-k="requests"]')?.textContent) > n + 3, early, { timeout: 20_000 });
+      await flowing;
 
-    const m = await parseExposition(await (await fetch(`${ccp.url}/metrics`)).text());
-    const total = sample(m, "ccp_requests_total");
-    expect(total).toBe(30);
-    await page.waitForFunction((n) => document.body.dataset.loaded === String(n), total, { timeout: 10_000 });
-    const shown = async (k: string, scope = "") => (await page.textContent(`${scope} [data-k="${k}"]`))?.trim();
-    expect(Number(await shown("requests"))).toBe(total);
-    const errors = sample(m, "ccp_request_errors_total");
-    expect(errors).toBe(6);
-    expect(Number(await shown("errors"))).toBe(errors);
-    expect(Number(await shown("inflight"))).toBe(sample(m, "ccp_inflight_requests"));
-    expect(Number(await shown("retries"))).toBe(sample(m, "ccp_retries_total"));
-    const failedAttempts = (lane?: string) => sample(m, "ccp_upstream_attempts_total", lane ? { lane } : {}) - sample(m, "ccp_upstream_attempts_total", lane ? { lane, outcome: "ok" } : { outcome: "ok" });
-    expect(Number(await shown("failed_attempts"))).toBe(failedAttempts());
-    for (const lane of ["zai", "anthropic"]) {
-      const row = `#lanes tr[data-lane="${lane}"]`;
-      expect(Number(await shown("lane_requests", row))).toBe(sample(m, "ccp_requests_total", { lane }));
-      expect(Number(await shown("lane_errors", row))).toBe(sample(m, "ccp_request_errors_total", { lane }));
-      expect(Number(await shown("lane_failed_attempts", row))).toBe(failedAttempts(lane));
-      const protocol = m.families.find((f) => f.name === "ccp_lane_protocol")!.metrics.find((s) => s.labels?.lane === lane && s.value === "1")!.labels!.protocol;
-      expect(await shown("protocol", row)).toBe(protocol);
-      expect(await shown("state", row)).toBe("reachable");
+      const m = await parseExposition(await (await fetch(`${ccp.url}/metrics`)).text());
+      const total = sample(m, "ccp_requests_total");
+      expect(total).toBe(30);
+      await page.waitForFunction((n) => document.body.dataset.loaded === String(n), total, { timeout: 10_000 });
+      const shown = async (k: string, scope = "") => (await page.textContent(`${scope} [data-k="${k}"]`))?.trim();
+      expect(Number(await shown("requests"))).toBe(total);
+      const errors = sample(m, "ccp_request_errors_total");
+      expect(errors).toBe(6);
+      expect(Number(await shown("errors"))).toBe(errors);
+      expect(Number(await shown("inflight"))).toBe(sample(m, "ccp_inflight_requests"));
+      expect(Number(await shown("retries"))).toBe(sample(m, "ccp_retries_total"));
+      const failedAttempts = (lane?: string) =>
+        sample(m, "ccp_upstream_attempts_total", lane ? { lane } : {}) - sample(m, "ccp_upstream_attempts_total", lane ? { lane, outcome: "ok" } : { outcome: "ok" });
+      expect(Number(await shown("failed_attempts"))).toBe(failedAttempts());
+      for (const lane of ["zai", "anthropic"]) {
+        const row = `#lanes tr[data-lane="${lane}"]`;
+        expect(Number(await shown("lane_requests", row))).toBe(sample(m, "ccp_requests_total", { lane }));
+        expect(Number(await shown("lane_errors", row))).toBe(sample(m, "ccp_request_errors_total", { lane }));
+        expect(Number(await shown("lane_failed_attempts", row))).toBe(failedAttempts(lane));
+        const protocol = m.families.find((f) => f.name === "ccp_lane_protocol")!.metrics.find((s) => s.labels?.lane === lane && s.value === "1")!.labels!.protocol;
+        expect(await shown("protocol", row)).toBe(protocol);
+        expect(await shown("state", row)).toBe("reachable");
+      }
+      // Failures highlighted: every 529 row, and only those.
+      const failed = await page.$$eval("#recent tr.fail td.st", (tds) => tds.map((td) => td.textContent));
+      expect(failed).toEqual(Array(6).fill("529"));
+      expect(await page.$$eval("#recent tr", (trs) => trs.length)).toBe(30);
+      // The ttft chart has a p50 line, and the hour's percentiles are shown.
+      expect(await page.$eval("#chart path", (p) => (p.getAttribute("d") ?? "").length)).toBeGreaterThan(0);
+      expect(await shown("ttft_p50")).toMatch(/^\d+(\.\d+)? m?s$/);
+
+      const dir = join(ROOT, ".tmp", "artifacts");
+      mkdirSync(dir, { recursive: true });
+      await page.screenshot({ path: join(dir, "dashboard.png"), fullPage: true });
+    } finally {
+      await browser.close();
+      await flowing.catch(() => {});
     }
-    // Failures highlighted: every 529 row, and only those.
-    const failed = await page.$$eval("#recent tr.fail td.st", (tds) => tds.map((td) => td.textContent));
-    expect(failed).toEqual(Array(6).fill("529"));
-    expect(await page.$$eval("#recent tr", (trs) => trs.length)).toBe(30);
-    // The ttft chart has a p50 line, and the hour's percentiles are shown.
-    expect(await page.$eval("#chart path", (p) => (p.getAttribute("d") ?? "").length)).toBeGreaterThan(0);
-    expect(await shown("ttft_p50")).toMatch(/^\d+(\.\d+)? m?s$/);
-
-    const dir = join(ROOT, ".tmp", "artifacts");
-    mkdirSync(dir, { recursive: true });
-    await page.screenshot({ path: join(dir, "dashboard.png"), fullPage: true });
-  } finally {
-    await browser.close();
-    await flowing.catch(() => {});
-  }
-}, 120_000);
+  },
+  120_000,
+);

@@ -64,11 +64,6 @@ const KNOWN: readonly { readonly id: string; readonly report: string; readonly m
   // client leaving on an error frame leaves the line saying in_stream_error.
 ];
 
-/** The step whose attempt answered, when the sequence says which. */
-const answering = (c: Case, e: Expectation): Step => (e.determined ? (c.steps[e.attempts - 1] ?? NORMAL) : NORMAL);
-const rawEnd = (s: Step) => (s.behaviour.kind === "raw" ? (s.behaviour.then ?? "end") : undefined);
-const contentType = (s: Step) => (s.behaviour.kind === "raw" ? (s.behaviour.headers?.find(([k]) => k === "content-type")?.[1] ?? "") : undefined);
-
 let upstream: FakeUpstream;
 let ccp: CcpProcess;
 
@@ -130,7 +125,8 @@ function judge(c: Case, e: Expectation, seen: Seen, line: UsageLine | undefined,
     if (!line.failure_class || !line.err_type) p.push(`an incomplete answer (${seen.end}), but failure_class ${line.failure_class}, err_type ${line.err_type}`);
     if (last !== line.failure_class) p.push(`failure_class ${line.failure_class}, but the last attempt's outcome is ${last}`);
   }
-  if (line.lane !== lane || line.stream !== c.stream || line.h2 !== (c.transport === "h2")) p.push(`lane ${line.lane} h2 ${line.h2} stream ${line.stream}, the case: ${c.transport} stream ${c.stream}`);
+  if (line.lane !== lane || line.stream !== c.stream || line.h2 !== (c.transport === "h2"))
+    p.push(`lane ${line.lane} h2 ${line.h2} stream ${line.stream}, the case: ${c.transport} stream ${c.stream}`);
   if (upstreamCount !== attempts.length) p.push(`${attempts.length} attempts listed, the upstream saw ${upstreamCount} requests`);
   if (!e.determined) return p;
   // Rule 2: what the sequence makes of the request.
@@ -170,17 +166,22 @@ function judge(c: Case, e: Expectation, seen: Seen, line: UsageLine | undefined,
 async function runCase(client: Anthropic, tail: UsageTail, w: number, n: number): Promise<Result> {
   const c = generate(SEED, n);
   const model = `campaign-w${w}-${c.transport}-s${SEED}-c${n}`;
-  await upstream.script(c.steps.map((s) => s.behaviour), { model });
+  await upstream.script(
+    c.steps.map((s) => s.behaviour),
+    { model },
+  );
   const expectation = expected(c.steps);
   const longest = Math.max(...c.steps.map((s) => s.ms[1]), NORMAL.ms[1]);
   const deadlineMs = RETRY.budget_ms + longest + TIMEOUTS.headers_ms + TIMEOUTS.idle_ms + 3_000;
   const seen = await ask(client, { model, stream: c.stream, deadlineMs });
   const line = seen.rid ? await tail.line(seen.rid) : undefined;
   const upstreamCount = (await upstream.requests({ model })).length;
-  // ccp ends a stream at message_stop, so the next case may leave while the upstream's GOAWAY
-  // for this one is still on its way: its stream would be refused (goaway) and retried, as in
-  // life, but the next case's sequence would be off by one. The lane's session is left to close.
-  if (c.transport === "h2" && c.steps.some((s) => s.behaviour.kind === "raw" && String(s.behaviour.then ?? "").includes("goaway"))) await Bun.sleep(300);
+  // ccp ends a stream at message_stop, so the next case may start while the upstream's GOAWAY or
+  // connection reset for this one is still on its way: the next case's stream would die with the
+  // session (goaway, reset) and be retried, as in life, but its sequence would be off by one.
+  // The lane's HTTP/2 session is left to close first.
+  const endsSession = (s: Step) => s.behaviour.kind === "goaway" || (s.behaviour.kind === "raw" && /goaway|reset/.test(String(s.behaviour.then ?? "")));
+  if (c.transport === "h2" && c.steps.some(endsSession)) await Bun.sleep(300);
   const known = KNOWN.find((k) => k.matches(c, expectation, line))?.id;
   const problems = known ? (seen.hung ? ["hang"] : []) : judge(c, expectation, seen, line, upstreamCount, `w${w}${c.transport}`);
   return { c, expectation, seen, line, upstreamCount, problems, known };
@@ -202,9 +203,16 @@ function report(r: Result): string {
     `    then: ${NORMAL.label}`,
     `  expected: ${describeExpectation(r.expectation)}`,
     `  client:   ${seen.end} ${seen.status}${seen.errType ? ` ${seen.errType}` : ""}, text ${JSON.stringify(seen.text.slice(0, 80))}`,
-    `  usage:    ${line ? `status ${line.status}, failure_class ${line.failure_class}, err_type ${line.err_type}, attempts ${line.attempts.map((a) => a.outcome).join(",")}` : "none"}; upstream saw ${r.upstreamCount}`,
+    `  usage:    ${line ? `status ${line.status}, failure_class ${line.failure_class}, err_type ${line.err_type}, attempts ${line.attempts.map((a) => a.outcome).join(",")}` : "none"}; ` +
+      `upstream saw ${r.upstreamCount}`,
     ...r.problems.map((p) => `  - ${p}`),
-    ...(seen.rid ? ccp.output().split("\n").filter((l) => l.includes(seen.rid!)).map((l) => `  ccp: ${l.slice(0, 400)}`) : []),
+    ...(seen.rid
+      ? ccp
+          .output()
+          .split("\n")
+          .filter((l) => l.includes(seen.rid!))
+          .map((l) => `  ccp: ${l.slice(0, 400)}`)
+      : []),
     `  replay: CCP_CAMPAIGN_SEED=${SEED} CCP_CAMPAIGN_ONLY=${c.n} ${REPLAY}`,
   ].join("\n");
 }
@@ -230,39 +238,50 @@ const COVERAGE: readonly [string, RegExp][] = [
   ["gzip", /gzip/],
 ];
 
-test(`fault campaign: ${ONLY ? `cases ${ONLY.join(",")}` : `${CASES} generated cases`} of seed ${SEED} through ccp, the SDK as client`, async () => {
-  const t0 = performance.now();
-  console.log(`fault campaign: seed ${SEED}, ${ONLY ? `cases ${ONLY.join(",")}` : `${CASES} cases`}, ${WORKERS} workers (replay: CCP_CAMPAIGN_SEED=${SEED} ${REPLAY})`);
-  const client = new Anthropic({ baseURL: ccp.url, apiKey: "sk-ant-api03-campaign-client", maxRetries: 0 });
-  const tail = new UsageTail(ccp.usageFile);
-  const queue = ONLY ? [...ONLY] : Array.from({ length: CASES }, (_, n) => n);
-  const results: Result[] = [];
-  await Promise.all(
-    Array.from({ length: WORKERS }, async (_, w) => {
-      for (let n = queue.shift(); n !== undefined; n = queue.shift()) {
-        const r = await runCase(client, tail, w, n);
-        if (r.problems.length > 0) console.log(report(r));
-        results.push(r);
-      }
-    }),
-  );
-  const failed = results.filter((r) => r.problems.length > 0).sort((a, b) => a.c.n - b.c.n);
-  const count = (f: (r: Result) => boolean) => results.filter(f).length;
-  const labels = results.flatMap((r) => r.c.steps.map((s) => s.label));
-  const coverage = COVERAGE.map(([name, re]) => `${name} ${labels.filter((l) => re.test(l)).length}`).join(", ");
-  const known = KNOWN.map((k) => {
-    const cases = results.filter((r) => r.known === k.id).map((r) => r.c.n).sort((a, b) => a - b);
-    return `${k.id} ${cases.length}${cases.length ? ` (e.g. case ${cases.slice(0, 3).join(",")})` : ""}`;
-  }).join(", ");
-  console.log(
-    [
-      `fault campaign: seed ${SEED}: ${results.length} cases in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
-      `  ${count((r) => r.c.stream)} streams, ${count((r) => !r.c.stream)} non-streams; ${count((r) => r.c.transport === "h1")} h1, ${count((r) => r.c.transport === "h2")} h2; ${labels.length} scripted attempts`,
-      `  outcomes derived: ${count((r) => r.expectation.determined)} (complete ${count((r) => r.expectation.determined && r.expectation.outcome.kind === "complete")}, error ${count((r) => r.expectation.determined && r.expectation.outcome.kind === "error")}, after commit ${count((r) => r.expectation.determined && ["closed", "broken", "error_after"].includes(r.expectation.outcome.kind))}); invariants only: ${count((r) => !r.expectation.determined)}`,
-      `  repertoire drawn: ${coverage}`,
-      `  known bugs (not judged): ${known || "none"}`,
-      `  failed: ${failed.length}${failed.length ? ` (cases ${failed.map((r) => r.c.n).join(",")}; replay: CCP_CAMPAIGN_SEED=${SEED} CCP_CAMPAIGN_ONLY=${failed.map((r) => r.c.n).join(",")} ${REPLAY})` : ""}`,
-    ].join("\n"),
-  );
-  expect(failed.map((r) => `case ${r.c.n} (seed ${SEED}): ${r.problems.join("; ")}`)).toEqual([]);
-}, Math.max(120_000, ((ONLY?.length ?? CASES) * 4_000) / WORKERS + 60_000));
+test(
+  `fault campaign: ${ONLY ? `cases ${ONLY.join(",")}` : `${CASES} generated cases`} of seed ${SEED} through ccp, the SDK as client`,
+  async () => {
+    const t0 = performance.now();
+    console.log(`fault campaign: seed ${SEED}, ${ONLY ? `cases ${ONLY.join(",")}` : `${CASES} cases`}, ${WORKERS} workers (replay: CCP_CAMPAIGN_SEED=${SEED} ${REPLAY})`);
+    const client = new Anthropic({ baseURL: ccp.url, apiKey: "sk-ant-api03-campaign-client", maxRetries: 0 });
+    const tail = new UsageTail(ccp.usageFile);
+    const queue = ONLY ? [...ONLY] : Array.from({ length: CASES }, (_, n) => n);
+    const results: Result[] = [];
+    await Promise.all(
+      Array.from({ length: WORKERS }, async (_, w) => {
+        for (let n = queue.shift(); n !== undefined; n = queue.shift()) {
+          const r = await runCase(client, tail, w, n);
+          if (r.problems.length > 0) console.log(report(r));
+          results.push(r);
+        }
+      }),
+    );
+    const failed = results.filter((r) => r.problems.length > 0).sort((a, b) => a.c.n - b.c.n);
+    const failedCases = failed.map((r) => r.c.n).join(",");
+    const count = (f: (r: Result) => boolean) => results.filter(f).length;
+    const labels = results.flatMap((r) => r.c.steps.map((s) => s.label));
+    const coverage = COVERAGE.map(([name, re]) => `${name} ${labels.filter((l) => re.test(l)).length}`).join(", ");
+    const known = KNOWN.map((k) => {
+      const cases = results
+        .filter((r) => r.known === k.id)
+        .map((r) => r.c.n)
+        .sort((a, b) => a - b);
+      return `${k.id} ${cases.length}${cases.length ? ` (e.g. case ${cases.slice(0, 3).join(",")})` : ""}`;
+    }).join(", ");
+    console.log(
+      [
+        `fault campaign: seed ${SEED}: ${results.length} cases in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+        `  ${count((r) => r.c.stream)} streams, ${count((r) => !r.c.stream)} non-streams; ${count((r) => r.c.transport === "h1")} h1, ` +
+          `${count((r) => r.c.transport === "h2")} h2; ${labels.length} scripted attempts`,
+        `  outcomes derived: ${count((r) => r.expectation.determined)} (complete ${count((r) => r.expectation.determined && r.expectation.outcome.kind === "complete")}, ` +
+          `error ${count((r) => r.expectation.determined && r.expectation.outcome.kind === "error")}, after commit ` +
+          `${count((r) => r.expectation.determined && ["closed", "broken", "error_after"].includes(r.expectation.outcome.kind))}); invariants only: ${count((r) => !r.expectation.determined)}`,
+        `  repertoire drawn: ${coverage}`,
+        `  known bugs (not judged): ${known || "none"}`,
+        `  failed: ${failed.length}${failed.length ? ` (cases ${failedCases}; replay: CCP_CAMPAIGN_SEED=${SEED} CCP_CAMPAIGN_ONLY=${failedCases} ${REPLAY})` : ""}`,
+      ].join("\n"),
+    );
+    expect(failed.map((r) => `case ${r.c.n} (seed ${SEED}): ${r.problems.join("; ")}`)).toEqual([]);
+  },
+  Math.max(120_000, ((ONLY?.length ?? CASES) * 4_000) / WORKERS + 60_000),
+);

@@ -116,7 +116,11 @@ function homeWithKeyHelper(): string {
 
 const isMessages = (r: RecordedRequest) => r.method === "POST" && /\/v1\/messages(\?|$)/.test(r.path);
 const under = (requests: RecordedRequest[], prefix: string) => requests.filter((r) => r.path.startsWith(prefix));
-const betaList = (value: string | undefined) => (value ?? "").split(",").map((v) => v.trim()).filter(Boolean);
+const betaList = (value: string | undefined) =>
+  (value ?? "")
+    .split(",")
+    .map((v) => v.trim())
+    .filter(Boolean);
 
 const CLIENT_HEADERS = { "content-type": "application/json", "anthropic-version": "2023-06-01", "x-api-key": CLIENT_KEY };
 
@@ -124,15 +128,23 @@ function post(base: string, path: string, body: string, headers: Record<string, 
   return fetch(`${base}${path}`, { method: "POST", headers: { ...CLIENT_HEADERS, ...headers }, body });
 }
 
-const messagesBody = (model: string, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ model, max_tokens: 16, messages: [{ role: "user", content: "ok" }], ...extra });
+const messagesBody = (model: string, extra: Record<string, unknown> = {}) => JSON.stringify({ model, max_tokens: 16, messages: [{ role: "user", content: "ok" }], ...extra });
 
 /** A raw SSE answer: its pieces written delayMs apart (the first one too). */
 const sse = (pieces: string[], delayMs = 0): Behaviour => ({ kind: "raw", status: 200, headers: [["content-type", "text/event-stream"]], pieces, delayMs });
 
 const START = sseFrame("message_start", {
   type: "message_start",
-  message: { id: "msg_conf", type: "message", role: "assistant", model: SONNET, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 3, output_tokens: 1 } },
+  message: {
+    id: "msg_conf",
+    type: "message",
+    role: "assistant",
+    model: SONNET,
+    content: [],
+    stop_reason: null,
+    stop_sequence: null,
+    usage: { input_tokens: 3, output_tokens: 1 },
+  },
 });
 const BLOCK = sseFrame("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } });
 const delta = (text: string) => sseFrame("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text } });
@@ -158,9 +170,29 @@ async function timedRead(res: Response, t0: number, markers: string[]): Promise<
 /** A streamed tool call: the Agent tool with the model alias "opus" (a subagent on OPUS). */
 function agentCall(model: string, id: string, prompt: string): string {
   return [
-    sseFrame("message_start", { type: "message_start", message: { id: `msg_${id}`, type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 10, output_tokens: 1 } } }),
-    sseFrame("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "tool_use", id: `toolu_${id}`, name: "Agent", input: {} } }),
-    sseFrame("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "input_json_delta", partial_json: JSON.stringify({ description: "say ok", prompt, subagent_type: "general-purpose", model: "opus" }) } }),
+    sseFrame("message_start", {
+      type: "message_start",
+      message: {
+        id: `msg_${id}`,
+        type: "message",
+        role: "assistant",
+        model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: 10, output_tokens: 1 },
+      },
+    }),
+    sseFrame("content_block_start", {
+      type: "content_block_start",
+      index: 0,
+      content_block: { type: "tool_use", id: `toolu_${id}`, name: "Agent", input: {} },
+    }),
+    sseFrame("content_block_delta", {
+      type: "content_block_delta",
+      index: 0,
+      delta: { type: "input_json_delta", partial_json: JSON.stringify({ description: "say ok", prompt, subagent_type: "general-purpose", model: "opus" }) },
+    }),
     sseFrame("content_block_stop", { type: "content_block_stop", index: 0 }),
     sseFrame("message_delta", { type: "message_delta", delta: { stop_reason: "tool_use", stop_sequence: null }, usage: { output_tokens: 20 } }),
     sseFrame("message_stop", { type: "message_stop" }),
@@ -170,13 +202,33 @@ function agentCall(model: string, id: string, prompt: string): string {
 /** A streamed turn with a signed thinking block and a harmless tool call (Read of a missing file). */
 function thinkingThenRead(model: string): string {
   return [
-    sseFrame("message_start", { type: "message_start", message: { id: "msg_think", type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 10, output_tokens: 1 } } }),
+    sseFrame("message_start", {
+      type: "message_start",
+      message: {
+        id: "msg_think",
+        type: "message",
+        role: "assistant",
+        model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: 10, output_tokens: 1 },
+      },
+    }),
     sseFrame("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "thinking", thinking: "", signature: "" } }),
     sseFrame("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "thinking_delta", thinking: "I should read the file." } }),
-    sseFrame("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "signature_delta", signature: "EqQBCkYIBBgCKkBaSignatureThisUpstreamWillReject==" } }),
+    sseFrame("content_block_delta", {
+      type: "content_block_delta",
+      index: 0,
+      delta: { type: "signature_delta", signature: "EqQBCkYIBBgCKkBaSignatureThisUpstreamWillReject==" },
+    }),
     sseFrame("content_block_stop", { type: "content_block_stop", index: 0 }),
     sseFrame("content_block_start", { type: "content_block_start", index: 1, content_block: { type: "tool_use", id: "toolu_read", name: "Read", input: {} } }),
-    sseFrame("content_block_delta", { type: "content_block_delta", index: 1, delta: { type: "input_json_delta", partial_json: JSON.stringify({ file_path: "/nonexistent/ccp-conformance.txt" }) } }),
+    sseFrame("content_block_delta", {
+      type: "content_block_delta",
+      index: 1,
+      delta: { type: "input_json_delta", partial_json: JSON.stringify({ file_path: "/nonexistent/ccp-conformance.txt" }) },
+    }),
     sseFrame("content_block_stop", { type: "content_block_stop", index: 1 }),
     sseFrame("message_delta", { type: "message_delta", delta: { stop_reason: "tool_use", stop_sequence: null }, usage: { output_tokens: 20 } }),
     sseFrame("message_stop", { type: "message_stop" }),
@@ -192,7 +244,12 @@ function shape(r: RecordedRequest): string[][] {
 /** Anthropic's error envelope: {"type":"error","error":{"type","message"},"request_id"}. */
 function expectEnvelope(body: unknown, type: string): void {
   const b = body as { type?: unknown; error?: { type?: unknown; message?: unknown }; request_id?: unknown };
-  expect({ type: b.type, errorType: b.error?.type, message: typeof b.error?.message, requestId: typeof b.request_id }).toEqual({ type: "error", errorType: type, message: "string", requestId: "string" });
+  expect({ type: b.type, errorType: b.error?.type, message: typeof b.error?.message, requestId: typeof b.request_id }).toEqual({
+    type: "error",
+    errorType: type,
+    message: "string",
+    requestId: "string",
+  });
   expect(String(b.error?.message).length).toBeGreaterThan(0);
 }
 
@@ -378,18 +435,46 @@ describe("1. what Claude Code expects of a gateway", () => {
 
   test("upstream error bodies are forwarded verbatim: status, type and message as the provider wrote them", async () => {
     const cases: { model: string; status: number; body: string }[] = [
-      { model: SONNET, status: 400, body: '{"type":"error","error":{"type":"invalid_request_error","message":"messages.1.content.0: Invalid `signature` in `thinking` block"},"request_id":"req_011CVerbatim400"}' },
-      { model: SONNET, status: 400, body: '{"type":"error","error":{"type":"invalid_request_error","message":"Unexpected value(s) `made-up-2099` for the `anthropic-beta` header. Please consult our documentation at docs.anthropic.com or try again without the header."},"request_id":"req_b"}' },
-      { model: SONNET, status: 401, body: '{"type":"error","error":{"type":"authentication_error","message":"OAuth token has expired. Please obtain a new token or refresh your existing token."},"request_id":"req_c"}' },
-      { model: SONNET, status: 402, body: '{"type":"error","error":{"type":"billing_error","message":"Your credit balance is too low to access the Anthropic API."}}' },
-      { model: SONNET, status: 403, body: '{ "type": "error",\n  "error": { "type": "permission_error", "message": "This organization has been disabled." } }' },
+      {
+        model: SONNET,
+        status: 400,
+        body: '{"type":"error","error":{"type":"invalid_request_error","message":"messages.1.content.0: Invalid `signature` in `thinking` block"},"request_id":"req_011CVerbatim400"}',
+      },
+      {
+        model: SONNET,
+        status: 400,
+        body:
+          '{"type":"error","error":{"type":"invalid_request_error","message":"Unexpected value(s) `made-up-2099` for the `anthropic-beta` ' +
+          'header. Please consult our documentation at docs.anthropic.com or try again without the header."},"request_id":"req_b"}',
+      },
+      {
+        model: SONNET,
+        status: 401,
+        body: '{"type":"error","error":{"type":"authentication_error","message":"OAuth token has expired. Please obtain a new token or refresh your existing token."},"request_id":"req_c"}',
+      },
+      {
+        model: SONNET,
+        status: 402,
+        body: '{"type":"error","error":{"type":"billing_error","message":"Your credit balance is too low to access the Anthropic API."}}',
+      },
+      {
+        model: SONNET,
+        status: 403,
+        body: '{ "type": "error",\n  "error": { "type": "permission_error", "message": "This organization has been disabled." } }',
+      },
       { model: SONNET, status: 404, body: '{"type":"error","error":{"type":"not_found_error","message":"model: claude-sonnet-4-6"},"request_id":"req_e"}' },
-      { model: SONNET, status: 413, body: '{"type":"error","error":{"type":"request_too_large","message":"Request exceeds the maximum allowed number of bytes."}}' },
+      {
+        model: SONNET,
+        status: 413,
+        body: '{"type":"error","error":{"type":"request_too_large","message":"Request exceeds the maximum allowed number of bytes."}}',
+      },
       // A provider's own words and shape, on the key lane.
       { model: HAIKU, status: 400, body: '{"error":{"code":"1261","message":"Prompt exceeds max length"},"success":false}' },
     ];
     for (const c of cases) {
-      await upstream.script([{ kind: "raw", status: c.status, headers: [["content-type", "application/json"]], pieces: [c.body] }], { model: c.model === HAIKU ? "glm-4.5-air" : c.model });
+      await upstream.script([{ kind: "raw", status: c.status, headers: [["content-type", "application/json"]], pieces: [c.body] }], {
+        model: c.model === HAIKU ? "glm-4.5-air" : c.model,
+      });
       const res = await post(open.url, "/v1/messages?beta=true", messagesBody(c.model));
       expect({ status: res.status, body: await res.text() }).toEqual({ status: c.status, body: c.body });
     }
@@ -422,7 +507,12 @@ describe("1. what Claude Code expects of a gateway", () => {
     await upstream.script(Array<Behaviour>(30).fill(limit), { pathPrefix: "/anthropic/" });
     // Claude Code shows a plan limit at once: eight seconds is generous.
     const t0 = performance.now();
-    const answer = await fetch(`${open.url}/v1/messages?beta=true`, { method: "POST", headers: CLIENT_HEADERS, body: messagesBody(SONNET), signal: AbortSignal.timeout(8_000) }).catch(() => undefined);
+    const answer = await fetch(`${open.url}/v1/messages?beta=true`, {
+      method: "POST",
+      headers: CLIENT_HEADERS,
+      body: messagesBody(SONNET),
+      signal: AbortSignal.timeout(8_000),
+    }).catch(() => undefined);
     expect(answer?.status ?? `no answer within ${Math.round(performance.now() - t0)} ms`).toBe(429);
     expect(await answer!.text()).toBe(body);
     expect(answer!.headers.get("anthropic-ratelimit-unified-status")).toBe("rejected");
@@ -435,7 +525,11 @@ describe("1. what Claude Code expects of a gateway", () => {
       { res: await fetch(`${open.url}/v1/nothing-here`, { headers: CLIENT_HEADERS }), status: 404, type: "not_found_error" },
       { res: await fetch(`${open.url}/v1/messages?beta=true`, { headers: CLIENT_HEADERS }), status: 405, type: "invalid_request_error" },
       { res: await post(open.url, "/v1/messages?beta=true", "{not json"), status: 400, type: "invalid_request_error" },
-      { res: await post(open.url, "/v1/messages?beta=true", messagesBody(SONNET), { "content-type": "text/plain" }), status: 415, type: "invalid_request_error" },
+      {
+        res: await post(open.url, "/v1/messages?beta=true", messagesBody(SONNET), { "content-type": "text/plain" }),
+        status: 415,
+        type: "invalid_request_error",
+      },
       { res: await post(open.url, "/v1/messages?beta=true", messagesBody("claude-dead-1")), status: 502, type: "api_error" },
       { res: await post(keyed.url, "/v1/messages?beta=true", messagesBody(SONNET)), status: 401, type: "authentication_error" },
     ];
@@ -446,7 +540,9 @@ describe("1. what Claude Code expects of a gateway", () => {
     }
     // The SDK reads ccp's own error as it reads Anthropic's.
     const client = new Anthropic({ baseURL: open.url, apiKey: CLIENT_KEY, maxRetries: 0 });
-    const error = (await client.messages.create({ model: "claude-dead-1", max_tokens: 16, messages: [{ role: "user", content: "ok" }] }).catch((e: unknown) => e)) as InstanceType<typeof Anthropic.APIError>;
+    const error = (await client.messages.create({ model: "claude-dead-1", max_tokens: 16, messages: [{ role: "user", content: "ok" }] }).catch((e: unknown) => e)) as InstanceType<
+      typeof Anthropic.APIError
+    >;
     expect(error).toBeInstanceOf(Anthropic.InternalServerError);
     expect(error.status).toBe(502);
     expect(error.requestID).toMatch(/^ccp_/);
@@ -512,37 +608,41 @@ describe("1. what Claude Code expects of a gateway", () => {
     expect(at["event: message_start"]! - at["event: ping"]!).toBeGreaterThan(1_000);
   });
 
-  test("attribution headers: x-claude-code-session-id, x-claude-code-agent-id, x-claude-code-parent-agent-id and ANTHROPIC_CUSTOM_HEADERS reach a passthrough upstream; the proxy key sent in a custom header does not", async () => {
-    // The main turn starts a subagent (on OPUS), whose first turn starts a nested one.
-    await upstream.script([{ kind: "sse", frames: agentCall(SONNET, "main", "Start a nested agent that says ok") }], { model: SONNET });
-    await upstream.script([{ kind: "sse", frames: agentCall(OPUS, "sub", "Say ok") }], { model: OPUS });
-    const r = await claude(keyed.url, {
-      env: {
-        ANTHROPIC_DEFAULT_OPUS_MODEL: OPUS,
-        ANTHROPIC_CUSTOM_HEADERS: `x-ccp-key: ${PROXY_KEY}\nx-team: conformance\nx-cost-center: 4711`,
-      },
-    });
-    expectAnswered(r);
-    const sessionId = r.json!.session_id;
-    expect(typeof sessionId).toBe("string");
-    const sent = under((await upstream.requests()).filter(isMessages), "/anthropic/");
-    expect(sent.length).toBeGreaterThanOrEqual(4);
-    for (const q of sent) {
-      expect(q.headers["x-claude-code-session-id"]).toBe(sessionId as string);
-      expect(q.headers["x-team"]).toBe("conformance");
-      expect(q.headers["x-cost-center"]).toBe("4711");
-      expect(q.headers["x-ccp-key"]).toBeUndefined();
-      expect(JSON.stringify(q.headers)).not.toContain(PROXY_KEY);
-      expect(q.headers["x-api-key"]).toBe(CLIENT_KEY);
-    }
-    const subagent = sent.filter((q) => q.headers["x-claude-code-agent-id"] !== undefined && q.headers["x-claude-code-parent-agent-id"] === undefined);
-    const nested = sent.filter((q) => q.headers["x-claude-code-parent-agent-id"] !== undefined);
-    expect(subagent.length).toBeGreaterThanOrEqual(1);
-    expect(nested.length).toBeGreaterThanOrEqual(1);
-    expect(nested[0]!.headers["x-claude-code-parent-agent-id"]).toBe(subagent[0]!.headers["x-claude-code-agent-id"]!);
-    expect(nested[0]!.headers["x-claude-code-agent-id"]).not.toBe(subagent[0]!.headers["x-claude-code-agent-id"]!);
-    expect(sent.some((q) => q.headers["x-claude-code-agent-id"] === undefined)).toBe(true); // the main turns
-  });
+  test(
+    "attribution headers: x-claude-code-session-id, x-claude-code-agent-id, x-claude-code-parent-agent-id and ANTHROPIC_CUSTOM_HEADERS " +
+      "reach a passthrough upstream; the proxy key sent in a custom header does not",
+    async () => {
+      // The main turn starts a subagent (on OPUS), whose first turn starts a nested one.
+      await upstream.script([{ kind: "sse", frames: agentCall(SONNET, "main", "Start a nested agent that says ok") }], { model: SONNET });
+      await upstream.script([{ kind: "sse", frames: agentCall(OPUS, "sub", "Say ok") }], { model: OPUS });
+      const r = await claude(keyed.url, {
+        env: {
+          ANTHROPIC_DEFAULT_OPUS_MODEL: OPUS,
+          ANTHROPIC_CUSTOM_HEADERS: `x-ccp-key: ${PROXY_KEY}\nx-team: conformance\nx-cost-center: 4711`,
+        },
+      });
+      expectAnswered(r);
+      const sessionId = r.json!.session_id;
+      expect(typeof sessionId).toBe("string");
+      const sent = under((await upstream.requests()).filter(isMessages), "/anthropic/");
+      expect(sent.length).toBeGreaterThanOrEqual(4);
+      for (const q of sent) {
+        expect(q.headers["x-claude-code-session-id"]).toBe(sessionId as string);
+        expect(q.headers["x-team"]).toBe("conformance");
+        expect(q.headers["x-cost-center"]).toBe("4711");
+        expect(q.headers["x-ccp-key"]).toBeUndefined();
+        expect(JSON.stringify(q.headers)).not.toContain(PROXY_KEY);
+        expect(q.headers["x-api-key"]).toBe(CLIENT_KEY);
+      }
+      const subagent = sent.filter((q) => q.headers["x-claude-code-agent-id"] !== undefined && q.headers["x-claude-code-parent-agent-id"] === undefined);
+      const nested = sent.filter((q) => q.headers["x-claude-code-parent-agent-id"] !== undefined);
+      expect(subagent.length).toBeGreaterThanOrEqual(1);
+      expect(nested.length).toBeGreaterThanOrEqual(1);
+      expect(nested[0]!.headers["x-claude-code-parent-agent-id"]).toBe(subagent[0]!.headers["x-claude-code-agent-id"]!);
+      expect(nested[0]!.headers["x-claude-code-agent-id"]).not.toBe(subagent[0]!.headers["x-claude-code-agent-id"]!);
+      expect(sent.some((q) => q.headers["x-claude-code-agent-id"] === undefined)).toBe(true); // the main turns
+    },
+  );
 
   test("apiKeyHelper credentials, sent in both Authorization and x-api-key, pass through on a passthrough lane and are both dropped on a key lane", async () => {
     const env = { HOME: homeWithKeyHelper(), ANTHROPIC_API_KEY: "" };

@@ -15,10 +15,13 @@ afterAll(async () => {
   await upstream?.close();
 });
 
-const body = (model: string, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ model, stream: true, max_tokens: 16, messages: [{ role: "user", content: "hi" }], ...extra });
+const body = (model: string, extra: Record<string, unknown> = {}) => JSON.stringify({ model, stream: true, max_tokens: 16, messages: [{ role: "user", content: "hi" }], ...extra });
 const post = async (ccp: InProcessCcp, model: string, headers: Record<string, string> = {}, extra: Record<string, unknown> = {}) => {
-  const res = await fetch(`${ccp.url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json", "x-api-key": "sk-ant-api03-test-client", ...headers }, body: body(model, extra) });
+  const res = await fetch(`${ccp.url}/v1/messages`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-api-key": "sk-ant-api03-test-client", ...headers },
+    body: body(model, extra),
+  });
   await res.text();
   return res;
 };
@@ -111,7 +114,10 @@ attempts = 1
     expect(dash.totals.errors).toBe(2);
     expect(dash.totals.failed_attempts).toBe(5);
     const home = join(ccp.usageFile, "..", "..", "..");
-    const cli = (args: string[]) => Bun.spawnSync([process.execPath, join(import.meta.dir, "..", "..", "src", "cli", "main.ts"), "usage", ...args, "--json"], { env: { PATH: process.env.PATH ?? "", HOME: home, CCP_HOME: home, NO_COLOR: "1" } });
+    const cli = (args: string[]) =>
+      Bun.spawnSync([process.execPath, join(import.meta.dir, "..", "..", "src", "cli", "main.ts"), "usage", ...args, "--json"], {
+        env: { PATH: process.env.PATH ?? "", HOME: home, CCP_HOME: home, NO_COLOR: "1" },
+      });
     await Bun.sleep(600); // SQLite is written every 250 ms
     const stats = JSON.parse(cli(["--stats"]).stdout.toString()) as { groups: { requests: number; errors: number }[] };
     expect(stats.groups).toMatchObject([{ requests: 7, errors: 2 }]);
@@ -157,7 +163,9 @@ describe("capture", () => {
   const secrets = [ZAI_KEY, CLIENT_KEY, OAUTH, COOKIE_A, COOKIE_B];
 
   test("errors mode keeps failed requests only; no key, token or cookie value appears in any file", async () => {
-    const ccp = startInProcess('capture = "errors"\n' + laneConfig(upstream.url, upstream.caFile, { extra: "[lanes.zai.retry]\nattempts = 1\n[lanes.anthropic.retry]\nattempts = 1\n" }), { ZAI_API_KEY: ZAI_KEY });
+    const ccp = startInProcess(`capture = "errors"\n${laneConfig(upstream.url, upstream.caFile, { extra: "[lanes.zai.retry]\nattempts = 1\n[lanes.anthropic.retry]\nattempts = 1\n" })}`, {
+      ZAI_API_KEY: ZAI_KEY,
+    });
     await upstream.reset();
     try {
       const headers = { "x-api-key": CLIENT_KEY, authorization: `Bearer ${OAUTH}`, cookie: `session=${COOKIE_A}; other=${COOKIE_B}` };
@@ -186,7 +194,11 @@ describe("capture", () => {
       }
       // The usage line says where the capture is; a success has none.
       const lines = readUsageLines<{ status: number; capture: string | null }>(ccp.usageFile);
-      expect(lines.map((l) => [l.status, l.capture !== null && existsSync(l.capture)])).toEqual([[200, false], [529, true], [500, true]]);
+      expect(lines.map((l) => [l.status, l.capture !== null && existsSync(l.capture)])).toEqual([
+        [200, false],
+        [529, true],
+        [500, true],
+      ]);
     } finally {
       await ccp.stop(100);
     }
@@ -194,7 +206,7 @@ describe("capture", () => {
 
   test("CCP_CAPTURE_DIR captures every request (all mode), raw stream included, and keeps at most retention.captures files", async () => {
     const dir = join(scratchDir(), "caps");
-    const ccp = startInProcess("retention = { captures = 2 }\n" + laneConfig(upstream.url, upstream.caFile), { ZAI_API_KEY: ZAI_KEY, CCP_CAPTURE_DIR: dir });
+    const ccp = startInProcess(`retention = { captures = 2 }\n${laneConfig(upstream.url, upstream.caFile)}`, { ZAI_API_KEY: ZAI_KEY, CCP_CAPTURE_DIR: dir });
     await upstream.reset();
     try {
       for (let i = 0; i < 3; i++) expect((await post(ccp, "claude-haiku-4-5", { "x-api-key": CLIENT_KEY })).status).toBe(200);

@@ -2,7 +2,7 @@ import { Database } from "bun:sqlite";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { ccpCommand, laneConfig, scratchDir, startCcp, type CcpProcess } from "../support/ccp.ts";
+import { ccpCommand, laneConfig, startCcp, type CcpProcess } from "../support/ccp.ts";
 import { startFakeUpstream, type FakeUpstream } from "../support/fake-upstream/index.ts";
 
 let upstream: FakeUpstream;
@@ -62,10 +62,16 @@ describe("persistence", () => {
     const fromJsonl = await statsCli(ccp.home, configFile, ["--by", "lane"], { CCP_PERSIST: "0" });
     expect([fromDb.source, fromJsonl.source]).toEqual(["sqlite", "jsonl"]);
     expect(fromDb.groups).toEqual(fromJsonl.groups);
-    expect(fromDb.groups.map((g) => [g.key, g.requests, g.errors])).toEqual([["zai", 4, 0], ["anthropic", 3, 1]]);
+    expect(fromDb.groups.map((g) => [g.key, g.requests, g.errors])).toEqual([
+      ["zai", 4, 0],
+      ["anthropic", 3, 1],
+    ]);
     expect(fromDb.groups[0]!.ttft_ms.p50).not.toBeNull();
     const since = await statsCli(ccp.home, configFile, ["--since", "1h", "--by", "status"]);
-    expect(since.groups.map((g) => [g.key, g.requests])).toEqual([["200", 6], ["401", 1]]);
+    expect(since.groups.map((g) => [g.key, g.requests])).toEqual([
+      ["200", 6],
+      ["401", 1],
+    ]);
   });
 
   test("CCP_PERSIST=0: the database is neither opened nor created; usage.jsonl is still written", async () => {

@@ -22,7 +22,10 @@ const post = () =>
   });
 
 test("12 s of silence before the first event, and 12 s in the middle of a stream, both survive", async () => {
-  await upstream.script([{ kind: "normal", firstEventDelayMs: 12_000 }, { kind: "normal", pauseAfterEvents: 3, pauseMs: 12_000 }]);
+  await upstream.script([
+    { kind: "normal", firstEventDelayMs: 12_000 },
+    { kind: "normal", pauseAfterEvents: 3, pauseMs: 12_000 },
+  ]);
   const [before, middle] = await Promise.all([post().then((r) => r.text()), post().then((r) => r.text())]);
   for (const text of [before, middle]) {
     expect(text).toStartWith("event: message_start");

@@ -89,11 +89,18 @@ describe("Z.ai burst limit: HTTP 200 then an in-stream [1302]", () => {
   });
 
   test("a [1302] after the stream started is recorded as the in-stream error it is, with its code on the attempt and the metric", async () => {
-    const start = `event: message_start\ndata: ${JSON.stringify({ type: "message_start", message: { id: "msg_1", type: "message", role: "assistant", model: "glm-4.5-air", content: [], stop_reason: null, usage: { input_tokens: 3, output_tokens: 1 } } })}\n\n`;
-    const delta = `event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\nevent: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"o"}}\n\n`;
+    const message = { id: "msg_1", type: "message", role: "assistant", model: "glm-4.5-air", content: [], stop_reason: null, usage: { input_tokens: 3, output_tokens: 1 } };
+    const start = `event: message_start\ndata: ${JSON.stringify({ type: "message_start", message })}\n\n`;
+    const delta =
+      `event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\nevent: ` +
+      `content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"o"}}\n\n`;
     await upstream.script([burst(start + delta + errorFrame({ type: "rate_limit_error", message: "[1302] High concurrency" }))], zaiMessages);
     await withCcp({}, async (ccp) => {
-      const res = await fetch(`${ccp.url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: HAIKU, max_tokens: 8, stream: true, messages: [{ role: "user", content: "hi" }] }) });
+      const res = await fetch(`${ccp.url}/v1/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: HAIKU, max_tokens: 8, stream: true, messages: [{ role: "user", content: "hi" }] }),
+      });
       expect(res.status).toBe(200);
       expect(await res.text()).toContain("[1302] High concurrency");
       const [line] = await messagesLines(ccp);
@@ -130,7 +137,13 @@ describe("HTTP status answers", () => {
   });
 
   test("529 twice, then healthy: success", async () => {
-    await upstream.script([{ kind: "status", status: 529 }, { kind: "status", status: 529 }], zaiMessages);
+    await upstream.script(
+      [
+        { kind: "status", status: 529 },
+        { kind: "status", status: 529 },
+      ],
+      zaiMessages,
+    );
     await withCcp({}, async (ccp) => {
       ok(await claude(ccp));
       expect(outcomes((await messagesLines(ccp))[0]!)).toEqual(["http_status", "http_status", "ok"]);
@@ -139,7 +152,10 @@ describe("HTTP status answers", () => {
 
   test.each([401, 400])("%i is passed through on the first attempt, never retried", async (status) => {
     // Claude Code itself re-asks after some 4xx answers: every one of its requests must see the status once.
-    await upstream.script(Array.from({ length: 8 }, () => ({ kind: "status", status }) as Behaviour), zaiMessages);
+    await upstream.script(
+      Array.from({ length: 8 }, () => ({ kind: "status", status }) as Behaviour),
+      zaiMessages,
+    );
     await withCcp({}, async (ccp) => {
       const r = await claude(ccp);
       expect(r.json?.is_error).toBe(true);
@@ -151,9 +167,16 @@ describe("HTTP status answers", () => {
   });
 
   test("an overload outlasting the lane's time budget: retried past the attempt count, then a 529 overloaded_error (never a 429) telling the client not to hammer at once", async () => {
-    await upstream.script(Array.from({ length: 40 }, () => ({ kind: "status", status: 429 }) as Behaviour), zaiMessages);
+    await upstream.script(
+      Array.from({ length: 40 }, () => ({ kind: "status", status: 429 }) as Behaviour),
+      zaiMessages,
+    );
     await withCcp({ zai: { retry: { attempts: 2, base_ms: 50, cap_ms: 100, budget_ms: 1500 } } }, async (ccp) => {
-      const res = await fetch(`${ccp.url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: HAIKU, stream: false, max_tokens: 5, messages: [] }) });
+      const res = await fetch(`${ccp.url}/v1/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: HAIKU, stream: false, max_tokens: 5, messages: [] }),
+      });
       expect(res.status).toBe(529);
       expect(res.headers.get("x-should-retry")).toBe("false");
       expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
@@ -191,7 +214,11 @@ describe("streams that end badly after they started", () => {
   test("the same reset seen by a raw client ends with a well-formed error frame on a frame boundary", async () => {
     await upstream.script([{ kind: "reset", afterEvents: 4 }], zaiMessages);
     await withCcp({}, async (ccp) => {
-      const res = await fetch(`${ccp.url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: HAIKU, stream: true, max_tokens: 5, messages: [] }) });
+      const res = await fetch(`${ccp.url}/v1/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: HAIKU, stream: true, max_tokens: 5, messages: [] }),
+      });
       const text = await res.text();
       expect(text).toMatch(/\n\nevent: error\ndata: \{"type":"error","error":\{"type":"api_error","message":"upstream stream broke after it started: [^"]*"\},"request_id":"ccp_[^"]+"\}\n\n$/);
     });
@@ -213,7 +240,11 @@ describe("slow but healthy", () => {
 
 describe("HTTP/2 stalls (HTTP/1.1 fine)", () => {
   const h2Only = { pathPrefix: "/zai/", protocol: "h2" } as const;
-  const stallAll = (kind: "stall_headers" | "stall_upload") => upstream.script(Array.from({ length: 20 }, () => ({ kind }) as Behaviour), h2Only);
+  const stallAll = (kind: "stall_headers" | "stall_upload") =>
+    upstream.script(
+      Array.from({ length: 20 }, () => ({ kind }) as Behaviour),
+      h2Only,
+    );
   const limits = { timeouts: { headers_ms: 3000, upload_stall_ms: 1500, idle_ms: 60000 }, retry: { attempts: 2, base_ms: 100, cap_ms: 200 } };
 
   for (const kind of ["stall_headers", "stall_upload"] as const) {
@@ -252,7 +283,12 @@ describe("HTTP/2 stalls (HTTP/1.1 fine)", () => {
 });
 
 describe("fallback policy", () => {
-  const brokenZai = () => ({ base_url: `${upstream.blackholeUrl}/zai/api/anthropic`, timeouts: { tls_ms: 1000 }, retry: { attempts: 2, base_ms: 100, cap_ms: 200 }, fallback_lane: "anthropic" });
+  const brokenZai = () => ({
+    base_url: `${upstream.blackholeUrl}/zai/api/anthropic`,
+    timeouts: { tls_ms: 1000 },
+    retry: { attempts: 2, base_ms: 100, cap_ms: 200 },
+    fallback_lane: "anthropic",
+  });
 
   test("network: the zai lane's TLS handshake never completes, the request succeeds on the fallback lane and says so", async () => {
     await withCcp({ fallback: "network", zai: brokenZai() }, async (ccp) => {

@@ -20,17 +20,25 @@ const conversation = (model: string) =>
     model,
     max_tokens: 64,
     stream: true,
-    system: [{ type: "text", text: "x-anthropic-billing-header: cc_version=2.1.330.a1; cc_entrypoint=cli; cch=5ab9e;" }, { type: "text", text: "You are Claude Code." }],
+    system: [
+      { type: "text", text: "x-anthropic-billing-header: cc_version=2.1.330.a1; cc_entrypoint=cli; cch=5ab9e;" },
+      { type: "text", text: "You are Claude Code." },
+    ],
     messages: [
       { role: "user", content: "hello" },
-      { role: "assistant", content: [{ type: "thinking", thinking: "ponder", signature: "EqQBCkYsigsig" }, { type: "text", text: "hi" }] },
+      {
+        role: "assistant",
+        content: [
+          { type: "thinking", thinking: "ponder", signature: "EqQBCkYsigsig" },
+          { type: "text", text: "hi" },
+        ],
+      },
       { role: "system", content: "The user is on Linux." },
       { role: "user", content: "thanks" },
     ],
   });
 
-const send = (body: string, path = "/v1/messages?beta=true") =>
-  fetch(`${ccp.url}${path}`, { method: "POST", headers: { "content-type": "application/json", "x-api-key": "client" }, body });
+const send = (body: string, path = "/v1/messages?beta=true") => fetch(`${ccp.url}${path}`, { method: "POST", headers: { "content-type": "application/json", "x-api-key": "client" }, body });
 
 test("the anthropic lane receives the client's bytes untouched", async () => {
   await upstream.reset();

@@ -27,7 +27,10 @@ beforeAll(async () => {
   upstream = await startFakeUpstream();
   ccp = await startCcp({
     // A short budget for the zai lane, so an overload that never ends is answered within a test's time.
-    config: laneConfig(upstream.url, upstream.caFile, { extra: "[lanes.zai.retry]\nbase_ms = 20\ncap_ms = 50\nbudget_ms = 1500\n" }).replace("port = 0", 'port = 0\nhost = "0.0.0.0"\ncapture = "all"\npersist = true'),
+    config: laneConfig(upstream.url, upstream.caFile, { extra: "[lanes.zai.retry]\nbase_ms = 20\ncap_ms = 50\nbudget_ms = 1500\n" }).replace(
+      "port = 0",
+      'port = 0\nhost = "0.0.0.0"\ncapture = "all"\npersist = true',
+    ),
     env: { ZAI_API_KEY: ZAI_KEY, CCP_PROXY_KEY: PROXY_KEY },
   });
 });
@@ -64,7 +67,11 @@ describe("starting on a non-loopback address", () => {
     const file = join(dir, "ccp.toml");
     writeFileSync(file, `# my key: ${CLIENT_KEY}\n[lanes.a]\nbase_url = "https://a.example"\n[[routes]]\nmatch = "*"\nlane = "a"\n`, { mode: 0o644 });
     const h = cliHome();
-    const proc = Bun.spawn([process.execPath, join(import.meta.dir, "..", "..", "src", "cli", "main.ts"), "start", "--foreground", "--port", "0", "--config", file], { env: h.env, stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn([process.execPath, join(import.meta.dir, "..", "..", "src", "cli", "main.ts"), "start", "--foreground", "--port", "0", "--config", file], {
+      env: h.env,
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     let text = "";
     const dec = new TextDecoder();
     const until = Date.now() + 20_000;
@@ -120,7 +127,10 @@ describe("with a proxy key, every endpoint but /healthz needs it", () => {
 
   test("Claude Code with the key in ANTHROPIC_CUSTOM_HEADERS works; without it, it gets the 401", async () => {
     await upstream.reset();
-    const ok = await runClaude(ccp.url, { model: SONNET, env: { ANTHROPIC_API_KEY: CLIENT_KEY, ANTHROPIC_CUSTOM_HEADERS: `x-ccp-key: ${PROXY_KEY}`, CLAUDE_CODE_MAX_RETRIES: "0" } });
+    const ok = await runClaude(ccp.url, {
+      model: SONNET,
+      env: { ANTHROPIC_API_KEY: CLIENT_KEY, ANTHROPIC_CUSTOM_HEADERS: `x-ccp-key: ${PROXY_KEY}`, CLAUDE_CODE_MAX_RETRIES: "0" },
+    });
     expect(ok.json).toMatchObject({ is_error: false, result: "ok" });
     const seen = await upstream.requests();
     expect(seen.some((r) => r.headers["x-api-key"] === CLIENT_KEY)).toBe(true);
@@ -181,13 +191,26 @@ describe("an upstream that echoes the lane's key never hands it to a client", ()
 
   test("in ccp's own error messages: burst limits retried to the end, overloads, quota walls", async () => {
     try {
-      await upstream.script(Array.from({ length: 200 }, () => ({ kind: "sse" as const, frames: errorFrame({ type: "rate_limit_error", message: `[1302] too many for key ${ZAI_KEY}` }) })), zai);
+      await upstream.script(
+        Array.from({ length: 200 }, () => ({
+          kind: "sse" as const,
+          frames: errorFrame({ type: "rate_limit_error", message: `[1302] too many for key ${ZAI_KEY}` }),
+        })),
+        zai,
+      );
       const burst = await haiku();
       expect(burst.status).toBe(529);
       await upstream.reset();
       expect(await expectHidden(burst)).toContain("[1302] too many for key");
 
-      await upstream.script(Array.from({ length: 200 }, () => ({ kind: "status" as const, status: 503, body: { type: "error", error: { type: "api_error", message: `down for ${ZAI_KEY}` } } })), zai);
+      await upstream.script(
+        Array.from({ length: 200 }, () => ({
+          kind: "status" as const,
+          status: 503,
+          body: { type: "error", error: { type: "api_error", message: `down for ${ZAI_KEY}` } },
+        })),
+        zai,
+      );
       const overloaded = await haiku();
       await upstream.reset();
       expect(overloaded.status).toBe(529);
@@ -203,7 +226,8 @@ describe("an upstream that echoes the lane's key never hands it to a client", ()
   });
 
   test("in a committed stream's error frame and in a JSON reply", async () => {
-    const start = `event: message_start\ndata: ${JSON.stringify({ type: "message_start", message: { id: "msg_x", type: "message", role: "assistant", model: "glm-4.5-air", content: [], stop_reason: null, usage: { input_tokens: 1, output_tokens: 1 } } })}\n\n`;
+    const message = { id: "msg_x", type: "message", role: "assistant", model: "glm-4.5-air", content: [], stop_reason: null, usage: { input_tokens: 1, output_tokens: 1 } };
+    const start = `event: message_start\ndata: ${JSON.stringify({ type: "message_start", message })}\n\n`;
     try {
       const block = 'event: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n';
       await upstream.script([{ kind: "sse", frames: start + block + errorFrame({ type: "api_error", message: `broke for ${ZAI_KEY}` }) }], zai);
@@ -211,7 +235,24 @@ describe("an upstream that echoes the lane's key never hands it to a client", ()
       expect(streamed.status).toBe(200);
       expect(await expectHidden(streamed)).toContain("event: error");
 
-      await upstream.script([{ kind: "status", status: 200, body: { id: "msg_y", type: "message", role: "assistant", model: "glm-4.5-air", content: [{ type: "text", text: `your key is ${ZAI_KEY}` }], stop_reason: "end_turn", usage: { input_tokens: 1, output_tokens: 1 } } }], zai);
+      await upstream.script(
+        [
+          {
+            kind: "status",
+            status: 200,
+            body: {
+              id: "msg_y",
+              type: "message",
+              role: "assistant",
+              model: "glm-4.5-air",
+              content: [{ type: "text", text: `your key is ${ZAI_KEY}` }],
+              stop_reason: "end_turn",
+              usage: { input_tokens: 1, output_tokens: 1 },
+            },
+          },
+        ],
+        zai,
+      );
       const whole = await haiku(false);
       expect(whole.status).toBe(200);
       expect(JSON.parse(await expectHidden(whole)).content[0].text).toBe("your key is [redacted]");
@@ -231,7 +272,12 @@ describe("secrets never leak", () => {
     await post({ "x-ccp-key": WRONG_KEY, "x-api-key": CLIENT_KEY });
     await upstream.script([{ kind: "stall_mid_stream", afterEvents: 1 }], { pathPrefix: "/anthropic/" });
     const abort = new AbortController();
-    const res = await fetch(`${ccp.url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json", "x-ccp-key": PROXY_KEY, "x-api-key": CLIENT_KEY }, body: json(), signal: abort.signal });
+    const res = await fetch(`${ccp.url}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-ccp-key": PROXY_KEY, "x-api-key": CLIENT_KEY },
+      body: json(),
+      signal: abort.signal,
+    });
     await res.body!.getReader().read();
     abort.abort();
     for (const path of ["/status", "/metrics", "/readyz", "/dashboard/data"]) await call(path, { headers: { "x-ccp-key": PROXY_KEY } });

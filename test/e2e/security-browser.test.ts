@@ -60,7 +60,10 @@ beforeAll(async () => {
   attacker = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
-    fetch: () => new Response(page(`attack(${JSON.stringify(ccp.url)}).then((r) => { window.results = r; document.title = "done"; });`), { headers: { "content-type": "text/html" } }),
+    fetch: () =>
+      new Response(page(`attack(${JSON.stringify(ccp.url)}).then((r) => { window.results = r; document.title = "done"; });`), {
+        headers: { "content-type": "text/html" },
+      }),
   });
 });
 afterAll(async () => {
@@ -69,7 +72,11 @@ afterAll(async () => {
   await upstream?.close();
 });
 
-const refusals = () => ccp.output().split("\n").filter((l) => l.includes("refused a browser request")).length;
+const refusals = () =>
+  ccp
+    .output()
+    .split("\n")
+    .filter((l) => l.includes("refused a browser request")).length;
 
 test.skipIf(Boolean(why))("a page on another site, and one on another port of this machine, cannot reach the key lane or read ccp", async () => {
   const browser = await launchChromium();

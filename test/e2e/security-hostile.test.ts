@@ -35,7 +35,12 @@ beforeAll(async () => {
         const text = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
         return `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
       };
-      s.write(frame("message_start", { type: "message_start", message: { id: "m", type: "message", role: "assistant", model: "flood", content: [], usage: { input_tokens: 1, output_tokens: 1 } } }));
+      s.write(
+        frame("message_start", {
+          type: "message_start",
+          message: { id: "m", type: "message", role: "assistant", model: "flood", content: [], usage: { input_tokens: 1, output_tokens: 1 } },
+        }),
+      );
       const delta = frame("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "x".repeat(4_000) } });
       const pump = () => {
         while (!s.destroyed) {
@@ -76,7 +81,12 @@ afterAll(async () => {
 const body = (o: Record<string, unknown> = {}) => JSON.stringify({ model: "claude-sonnet-4-5", max_tokens: 8, stream: true, messages: [{ role: "user", content: "hi" }], ...o });
 /** No keep-alive: ccp closes idle connections after 2 s here, and a reused socket must not race that. */
 const post = (path: string, init: RequestInit = {}) =>
-  fetch(`${ccp.url}${path}`, { method: "POST", keepalive: false, ...init, headers: { "content-type": "application/json", "x-api-key": "sk-ant-api03-client", ...(init.headers as Record<string, string>) } });
+  fetch(`${ccp.url}${path}`, {
+    method: "POST",
+    keepalive: false,
+    ...init,
+    headers: { "content-type": "application/json", "x-api-key": "sk-ant-api03-client", ...(init.headers as Record<string, string>) },
+  });
 const envelope = async (res: Response) => (await res.json()) as { type: string; error: { type: string; message: string }; request_id: string };
 async function stillServing() {
   const res = await post("/v1/messages", { body: body() });
@@ -86,12 +96,12 @@ async function stillServing() {
 
 describe("malformed requests get Anthropic's envelope and the right status", () => {
   test.each([
-    ["invalid JSON", "{\"model\": ", 400, "invalid_request_error", "not valid JSON"],
+    ["invalid JSON", '{"model": ', 400, "invalid_request_error", "not valid JSON"],
     ["a JSON array", "[1,2]", 400, "invalid_request_error", "must be a JSON object"],
-    ["a JSON string", "\"claude\"", 400, "invalid_request_error", "must be a JSON object"],
+    ["a JSON string", '"claude"', 400, "invalid_request_error", "must be a JSON object"],
     ["null", "null", 400, "invalid_request_error", "must be a JSON object"],
-    ["no model", "{\"messages\":[]}", 400, "invalid_request_error", "model"],
-    ["a numeric model", "{\"model\":42}", 400, "invalid_request_error", "model"],
+    ["no model", '{"messages":[]}', 400, "invalid_request_error", "model"],
+    ["a numeric model", '{"model":42}', 400, "invalid_request_error", "model"],
     ["a model with CR/LF", JSON.stringify({ model: "claude\r\n2026-01-01T00:00:00Z info forged" }), 400, "invalid_request_error", "printable"],
     ["invalid UTF-8", new Uint8Array([0x7b, 0x22, 0x6d, 0xff, 0xfe, 0x7d]), 400, "invalid_request_error", "not valid JSON"],
     ["an empty body", "", 400, "invalid_request_error", "not valid JSON"],
@@ -244,7 +254,7 @@ describe("a client can never make ccp contact a host that is not a lane", () => 
 
 describe("slow and stalled clients", () => {
   test("a request head trickled one byte at a time is cut off by the idle timeout (2 s here)", async () => {
-    const head = "POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1\r\nx-slow: " + "a".repeat(500) + "\r\n\r\n";
+    const head = `POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1\r\nx-slow: ${"a".repeat(500)}\r\n\r\n`;
     const a = await rawRequest(
       ccp.port,
       (s) => {

@@ -40,7 +40,10 @@ const zai = { pathPrefix: "/zai/" };
 const anthropic = { pathPrefix: "/anthropic/" };
 
 const frame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-const start = frame("message_start", { type: "message_start", message: { id: "msg_1", type: "message", role: "assistant", model: "glm", content: [], stop_reason: null, usage: { input_tokens: 3, output_tokens: 1 } } });
+const start = frame("message_start", {
+  type: "message_start",
+  message: { id: "msg_1", type: "message", role: "assistant", model: "glm", content: [], stop_reason: null, usage: { input_tokens: 3, output_tokens: 1 } },
+});
 const textBlock = (text: string) =>
   frame("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }) +
   frame("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text } }) +
@@ -80,10 +83,19 @@ describe("an upstream that echoes the lane's key everywhere", () => {
   const script = (b: Behaviour, match = zai) => upstream.script([b], match);
 
   test("in headers and a stream: the stream arrives whole, the key replaced; the stop reason quoting it is recorded redacted", async () => {
-    await script({ kind: "raw", headers: [["content-type", "text/event-stream"], ...ECHO_HEADERS], pieces: [start, textBlock("key: {{credential}}"), stop("{{credential}}")] });
+    await script({
+      kind: "raw",
+      headers: [["content-type", "text/event-stream"], ...ECHO_HEADERS],
+      pieces: [start, textBlock("key: {{credential}}"), stop("{{credential}}")],
+    });
     // The key cut by the network inside one event, and written with escapes in another.
     const [before, after] = textBlock("key: {{credential.head}}~{{credential.tail}}").split("~");
-    await script({ kind: "raw", headers: [["content-type", "text/event-stream"], ...ECHO_HEADERS], pieces: [start + before!, after!, textBlock("{{credential.escaped}}") + stop("end_turn")], delayMs: 30 });
+    await script({
+      kind: "raw",
+      headers: [["content-type", "text/event-stream"], ...ECHO_HEADERS],
+      pieces: [start + before!, after!, textBlock("{{credential.escaped}}") + stop("end_turn")],
+      delayMs: 30,
+    });
     const a = await post(HAIKU, true);
     expect(a.status).toBe(200);
     expect(await expectClean(a)).toContain("message_stop");
@@ -93,7 +105,16 @@ describe("an upstream that echoes the lane's key everywhere", () => {
   });
 
   test("a JSON reply cut inside the key, a gzip reply, an escaped key: each arrives filtered and usable", async () => {
-    const message = (text: string) => JSON.stringify({ id: "msg_2", type: "message", role: "assistant", model: "glm", content: [{ type: "text", text }], stop_reason: "end_turn", usage: { input_tokens: 1, output_tokens: 1 } });
+    const message = (text: string) =>
+      JSON.stringify({
+        id: "msg_2",
+        type: "message",
+        role: "assistant",
+        model: "glm",
+        content: [{ type: "text", text }],
+        stop_reason: "end_turn",
+        usage: { input_tokens: 1, output_tokens: 1 },
+      });
     const split = message("key {{credential.head}}~{{credential.tail}} end").split("~");
     await script({ kind: "raw", headers: [["content-type", "application/json"], ...ECHO_HEADERS], pieces: split, delayMs: 30 });
     await script({ kind: "raw", headers: [["content-type", "application/json"]], pieces: [message("zipped {{credential}}")], gzip: true });
@@ -107,12 +128,21 @@ describe("an upstream that echoes the lane's key everywhere", () => {
 
   test("the SDK reads a filtered reply and a filtered error as it would the provider's own", async () => {
     const client = new Anthropic({ baseURL: ccp.url, apiKey: "unused", maxRetries: 0 });
-    await script({ kind: "raw", headers: [["content-type", "text/event-stream"], ...ECHO_HEADERS], pieces: [start, textBlock("hello {{credential}}"), stop("end_turn")] });
+    await script({
+      kind: "raw",
+      headers: [["content-type", "text/event-stream"], ...ECHO_HEADERS],
+      pieces: [start, textBlock("hello {{credential}}"), stop("end_turn")],
+    });
     const reply = await client.messages.create({ model: HAIKU, max_tokens: 8, messages: [{ role: "user", content: "hi" }], stream: true });
     let text = "";
     for await (const ev of reply) if (ev.type === "content_block_delta" && ev.delta.type === "text_delta") text += ev.delta.text;
     expect(text).toBe("hello [redacted]");
-    await script({ kind: "raw", status: 400, headers: [["content-type", "application/json"], ...ECHO_HEADERS], pieces: [JSON.stringify({ type: "error", error: { type: "invalid_request_error", message: "bad key {{credential}}" } })] });
+    await script({
+      kind: "raw",
+      status: 400,
+      headers: [["content-type", "application/json"], ...ECHO_HEADERS],
+      pieces: [JSON.stringify({ type: "error", error: { type: "invalid_request_error", message: "bad key {{credential}}" } })],
+    });
     const error = await client.messages.create({ model: HAIKU, max_tokens: 8, messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Anthropic.BadRequestError);
     expect(String((error as Error).message)).toContain("bad key [redacted]");
@@ -121,14 +151,38 @@ describe("an upstream that echoes the lane's key everywhere", () => {
 
   test("errors before and after commit whose type, message and code quote the key: answers filtered, records redacted", async () => {
     const err = (type: string, message: string) => frame("error", { type: "error", error: { type, message, code: "{{credential}}" } });
-    await script({ kind: "raw", headers: [["content-type", "text/event-stream"], ...ECHO_HEADERS], pieces: [err("{{credential}}", "before commit {{credential.escaped}}")] });
-    await script({ kind: "raw", headers: [["content-type", "text/event-stream"]], pieces: [start + textBlock("partial"), err("{{credential}}", "after commit {{credential}}")] });
-    await script({ kind: "raw", status: 429, headers: [["content-type", "application/json"], ["retry-after", "0"], ...ECHO_HEADERS], pieces: [JSON.stringify({ type: "error", error: { type: "{{credential}}", message: "slow down {{credential}}" } })] });
+    await script({
+      kind: "raw",
+      headers: [["content-type", "text/event-stream"], ...ECHO_HEADERS],
+      pieces: [err("{{credential}}", "before commit {{credential.escaped}}")],
+    });
+    await script({
+      kind: "raw",
+      headers: [["content-type", "text/event-stream"]],
+      pieces: [start + textBlock("partial"), err("{{credential}}", "after commit {{credential}}")],
+    });
+    await script({
+      kind: "raw",
+      status: 429,
+      headers: [["content-type", "application/json"], ["retry-after", "0"], ...ECHO_HEADERS],
+      pieces: [JSON.stringify({ type: "error", error: { type: "{{credential}}", message: "slow down {{credential}}" } })],
+    });
     for (let i = 0; i < 3; i++) await expectClean(await post(HAIKU, true));
   });
 
   test("a passthrough client's own token, echoed by its upstream into an error: not in the log, the record or a file", async () => {
-    await script({ kind: "raw", status: 500, headers: [["content-type", "application/json"], ["request-id", "req_{{credential}}"]], pieces: [JSON.stringify({ type: "error", error: { type: "{{credential}}", message: "boom for {{credential}}" } })] }, anthropic);
+    await script(
+      {
+        kind: "raw",
+        status: 500,
+        headers: [
+          ["content-type", "application/json"],
+          ["request-id", "req_{{credential}}"],
+        ],
+        pieces: [JSON.stringify({ type: "error", error: { type: "{{credential}}", message: "boom for {{credential}}" } })],
+      },
+      anthropic,
+    );
     await script({ kind: "raw", status: 500, headers: [["content-type", "application/json"]], pieces: ["{}"] }, anthropic);
     await script({ kind: "raw", status: 500, headers: [["content-type", "application/json"]], pieces: ["{}"] }, anthropic);
     await script({ kind: "raw", status: 500, headers: [["content-type", "application/json"]], pieces: ["{}"] }, anthropic);

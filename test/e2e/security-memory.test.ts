@@ -173,7 +173,9 @@ describe("a client that stops reading: what ccp holds of its stream is bounded, 
   /** A raw client that reads the response until its first delta, then never again. */
   function stalledClient(model: string): Promise<net.Socket> {
     const body = requestBody(model, 4096);
-    const headers = Object.entries(shapeHeaders({ deltas: 1_000_000, intervalMs: 0, deltaChars: 400 })).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+    const headers = Object.entries(shapeHeaders({ deltas: 1_000_000, intervalMs: 0, deltaChars: 400 }))
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join("");
     return new Promise((resolve, reject) => {
       const socket = net.connect(server.port, "127.0.0.1");
       socket.on("error", reject);

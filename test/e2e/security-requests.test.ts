@@ -42,11 +42,7 @@ describe("malformed requests get 400, not ccp's own 500", () => {
   });
 
   test("a Host that is a name ccp does not answer for → 403, for every endpoint", async () => {
-    for (const raw of [
-      "GET /healthz HTTP/1.1\r\nHost: attacker.example\r\n\r\n",
-      "GET /status HTTP/1.1\r\nHost: attacker.example:8082\r\n\r\n",
-      post("attacker.example"),
-    ]) {
+    for (const raw of ["GET /healthz HTTP/1.1\r\nHost: attacker.example\r\n\r\n", "GET /status HTTP/1.1\r\nHost: attacker.example:8082\r\n\r\n", post("attacker.example")]) {
       const a = await ask(raw);
       expect(a.status, raw).toBe(403);
       expect(errorType(a)).toBe("permission_error");

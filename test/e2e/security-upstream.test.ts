@@ -56,7 +56,11 @@ const fragments = (key: string) => {
 const leaked = (text: string) => fragments(LANE_KEY).find((f) => text.includes(f));
 
 const post = (stream: boolean) =>
-  fetch(`${ccp.url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "m", max_tokens: 8, stream, messages: [] }) });
+  fetch(`${ccp.url}/v1/messages`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: "m", max_tokens: 8, stream, messages: [] }),
+  });
 
 /** Shapes of a hostile answer; `k` is the credential, `pad` filler that moves it around. */
 const SHAPES: ((k: string, pad: string) => Uint8Array | string)[] = [

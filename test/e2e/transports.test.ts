@@ -86,7 +86,10 @@ describe.each([
 
   test("error statuses pass through with their envelope and headers", async () => {
     // A 529 whose retry-after is beyond the lane's time budget (1 s here) is not waited out.
-    await upstream.script([{ kind: "status", status: 401 }, { kind: "status", status: 529, headers: { "retry-after": "3" } }]);
+    await upstream.script([
+      { kind: "status", status: 401 },
+      { kind: "status", status: 529, headers: { "retry-after": "3" } },
+    ]);
     const a = await post(ccp);
     expect(a.status).toBe(401);
     expect(await a.json()).toMatchObject({ type: "error", error: { type: "authentication_error" } });
@@ -151,7 +154,11 @@ describe.each([
   });
 
   test("count_tokens, models, healthz and HEAD / answer", async () => {
-    const ct = await fetch(`${ccp.url}/v1/messages/count_tokens?beta=true`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "m", messages: [] }) });
+    const ct = await fetch(`${ccp.url}/v1/messages/count_tokens?beta=true`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "m", messages: [] }),
+    });
     expect(await ct.json()).toEqual({ input_tokens: 42 });
     const models = (await (await fetch(`${ccp.url}/v1/models`, { headers: { "anthropic-version": "2023-06-01" } })).json()) as { data: unknown[] };
     expect(models.data.length).toBeGreaterThan(0);
@@ -295,7 +302,11 @@ describe("HTTP/1.1 keep-alive pool", () => {
         },
       },
     });
-    const ccp = startInProcess(config(`http://127.0.0.1:${up.port}`, "h1", upstream.caFile).replace(/^ca_file = .*\n/m, "").replace("retry = { attempts = 1, budget_ms = 1000 }", "retry = { attempts = 3 }"));
+    const ccp = startInProcess(
+      config(`http://127.0.0.1:${up.port}`, "h1", upstream.caFile)
+        .replace(/^ca_file = .*\n/m, "")
+        .replace("retry = { attempts = 1, budget_ms = 1000 }", "retry = { attempts = 3 }"),
+    );
     try {
       const send = async () => {
         const res = await post(ccp);
@@ -372,7 +383,27 @@ describe("transport auto against an upstream that speaks only HTTP/1.1 over TLS"
     const { join } = await import("node:path");
     const { sseAnswer } = await import("../support/scripted.ts");
     const dir = mkdtempSync(join(tmpdir(), "ccp-h1only-"));
-    const made = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { stderr: "pipe" });
+    const made = Bun.spawnSync(
+      [
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        join(dir, "key.pem"),
+        "-out",
+        join(dir, "cert.pem"),
+        "-days",
+        "2",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+      ],
+      { stderr: "pipe" },
+    );
     expect(made.exitCode).toBe(0);
     // Bun's server offers no HTTP/2: ALPN settles on http/1.1.
     const h1only = Bun.serve({

@@ -86,7 +86,10 @@ describe("fuzz: the HTTP/1.1 response parser", () => {
   });
 
   test("hostile sizes are refused early: a head that never ends, a chunk-size line that never ends, a giant chunk size", () => {
-    const endlessHead = run(Array.from({ length: 200 }, () => enc.encode("x-long: " + "a".repeat(1_000))), false);
+    const endlessHead = run(
+      Array.from({ length: 200 }, () => enc.encode(`x-long: ${"a".repeat(1_000)}`)),
+      false,
+    );
     expect(endlessHead.error?.message).toContain("larger than 64 KiB");
     const endlessLine = run([enc.encode("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"), ...Array.from({ length: 20 }, () => enc.encode("f".repeat(1_000)))], false);
     expect(endlessLine.error?.message).toContain("chunk framing line too long");

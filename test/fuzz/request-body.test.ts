@@ -15,7 +15,7 @@ function randomBytes(rnd: () => number, n: number): Uint8Array {
 
 /** A valid body, then damaged: bytes flipped, cut, duplicated, or odd characters spliced in. */
 function mutated(rnd: () => number): Uint8Array {
-  const weird = ["\u0000", "\r\n", "\u2028", "\u202e", "\ud800", "\"", "\\", "{", "]", "é", "💥", "\uffff"];
+  const weird = ["\u0000", "\r\n", "\u2028", "\u202e", "\ud800", '"', "\\", "{", "]", "é", "💥", "\uffff"];
   const model = rnd() < 0.2 ? weird[Math.floor(rnd() * weird.length)]!.repeat(1 + Math.floor(rnd() * 300)) : "claude-haiku-4-5";
   const body = JSON.stringify({ model, stream: rnd() < 0.5, max_tokens: 16, messages: [{ role: "user", content: "hi ".repeat(Math.floor(rnd() * 50)) }] });
   const bytes = enc.encode(body);
@@ -36,7 +36,7 @@ describe("fuzz: the Messages body parser", () => {
     let accepted = 0;
     for (let i = 0; i < 4_000; i++) {
       const bytes = i % 2 ? randomBytes(rnd, Math.floor(rnd() * 2_000)) : mutated(rnd);
-      let r;
+      let r: ReturnType<typeof parseMessagesBody>;
       try {
         r = parseMessagesBody(bytes);
       } catch (e) {
@@ -86,7 +86,12 @@ describe("fuzz: the bounded body reader", () => {
         },
       });
       const declare = rnd() < 0.5;
-      const req = new Request("http://x/v1/messages", { method: "POST", body, duplex: "half", headers: { "content-type": "application/json", ...(declare ? { "content-length": String(total) } : {}) } } as RequestInit);
+      const req = new Request("http://x/v1/messages", {
+        method: "POST",
+        body,
+        duplex: "half",
+        headers: { "content-type": "application/json", ...(declare ? { "content-length": String(total) } : {}) },
+      } as RequestInit);
       const r = await readBodyBounded(req, limits);
       if (total <= limit) {
         expect(r.ok).toBe(true);

@@ -128,10 +128,18 @@ export function describeOperatorFlow(label: string, cmd: () => readonly string[]
       expect(lines[0]).toMatch(/^time\s+lane\s+model\s+status/);
       expect(lines.length).toBe(5);
       const json = await ccp(["usage", "--tail", "200", "--json"]);
-      const records = json.stdout.trim().split("\n").map((l) => JSON.parse(l));
+      const records = json.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
       expect(records.length).toBe(15);
       const anthropic = await ccp(["usage", "--lane", "anthropic", "--json", "--since", "1h"]);
-      expect(anthropic.stdout.trim().split("\n").map((l) => JSON.parse(l).lane)).toEqual(Array(5).fill("anthropic"));
+      expect(
+        anthropic.stdout
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l).lane),
+      ).toEqual(Array(5).fill("anthropic"));
       const errors = await ccp(["usage", "--errors", "--json"]);
       expect(errors.stdout).toBe("");
       const status = await ccp(["status", "--json"]);

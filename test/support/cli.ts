@@ -24,7 +24,17 @@ export function cliHome(extra: Record<string, string> = {}): CliHome {
     home,
     state,
     // A dead HTTP(S) proxy, as operators behind one have: ccp must never route loopback through it.
-    env: { PATH, HOME: home, CCP_HOME: state, NO_COLOR: "1", HTTPS_PROXY: "http://127.0.0.1:9", HTTP_PROXY: "http://127.0.0.1:9", ANTHROPIC_API_KEY: "sk-ant-api03-client-key-for-tests", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1", ...extra },
+    env: {
+      PATH,
+      HOME: home,
+      CCP_HOME: state,
+      NO_COLOR: "1",
+      HTTPS_PROXY: "http://127.0.0.1:9",
+      HTTP_PROXY: "http://127.0.0.1:9",
+      ANTHROPIC_API_KEY: "sk-ant-api03-client-key-for-tests",
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+      ...extra,
+    },
   };
 }
 

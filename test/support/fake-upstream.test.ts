@@ -58,12 +58,7 @@ interface H2Result {
   text: string;
 }
 
-function h2request(
-  session: http2.ClientHttp2Session,
-  path: string,
-  payload: string,
-  extraHeaders: Record<string, string> = {},
-): Promise<H2Result> {
+function h2request(session: http2.ClientHttp2Session, path: string, payload: string, extraHeaders: Record<string, string> = {}): Promise<H2Result> {
   return new Promise((resolve, reject) => {
     const req = session.request({
       ":method": "POST",
@@ -127,16 +122,7 @@ describe("fake upstream", () => {
       expect(r.headers["content-type"]).toBe("text/event-stream");
       expect(String(r.headers["request-id"])).toMatch(/^req_fake_/);
       const events = parseSse(r.text);
-      expect(events.map((e) => e.event)).toEqual([
-        "message_start",
-        "content_block_start",
-        "ping",
-        "content_block_delta",
-        "content_block_delta",
-        "content_block_stop",
-        "message_delta",
-        "message_stop",
-      ]);
+      expect(events.map((e) => e.event)).toEqual(["message_start", "content_block_start", "ping", "content_block_delta", "content_block_delta", "content_block_stop", "message_delta", "message_stop"]);
       const start = events[0]!.data as { message: { model: string; usage: Record<string, number> } };
       expect(start.message.model).toBe("claude-h2");
       expect(start.message.usage).toEqual({
@@ -187,9 +173,7 @@ describe("fake upstream", () => {
     ]);
     expect(r.code).toBe(0);
     const events = parseSse(r.stdout);
-    const text = events
-      .filter((e) => e.event === "content_block_delta")
-      .map((e) => (e.data as { delta: { text: string } }).delta.text);
+    const text = events.filter((e) => e.event === "content_block_delta").map((e) => (e.data as { delta: { text: string } }).delta.text);
     expect(text.length).toBeGreaterThan(1);
     expect(text.join("")).toBe("hello world");
 
@@ -246,8 +230,7 @@ describe("fake upstream", () => {
   }, 20_000);
 
   test("sse behaviour sends raw frames (in-stream error)", async () => {
-    const frames =
-      'event: error\ndata: {"type":"error","error":{"type":"api_error","code":"1302","message":"rate limited"}}\n\n';
+    const frames = 'event: error\ndata: {"type":"error","error":{"type":"api_error","code":"1302","message":"rate limited"}}\n\n';
     await up.script([{ kind: "sse", frames }]);
     const r = await fetchUp("/v1/messages", { method: "POST", body: body() });
     expect(r.status).toBe(200);
@@ -268,9 +251,7 @@ describe("fake upstream", () => {
     expect(a).toBe(richFrames("claude-rich").join(""));
     expect(b).toBe(a);
     const events = parseSse(a);
-    const deltas = events
-      .filter((e) => e.event === "content_block_delta")
-      .map((e) => (e.data as { delta: { type: string } }).delta.type);
+    const deltas = events.filter((e) => e.event === "content_block_delta").map((e) => (e.data as { delta: { type: string } }).delta.type);
     expect(deltas).toContain("thinking_delta");
     expect(deltas).toContain("signature_delta");
     expect(deltas).toContain("text_delta");
@@ -495,13 +476,21 @@ describe("fake upstream", () => {
     expect(a.headers.get("connection")).toBe("close");
     expect(await a.text()).toBe("whole");
     const b = await fetchUp("/v1/messages", { method: "POST", body: body() });
-    expect(await b.text().then(() => "ended", () => "broken")).toBe("broken");
+    expect(
+      await b.text().then(
+        () => "ended",
+        () => "broken",
+      ),
+    ).toBe("broken");
     const c = await fetchUp("/v1/messages", { method: "POST", body: body() });
     const reader = c.body!.getReader();
     expect(new TextDecoder().decode((await reader.read()).value)).toBe("quiet");
     expect(await Promise.race([reader.read().then(() => "more"), Bun.sleep(300).then(() => "silent")])).toBe("silent");
     void reader.cancel();
-    const d = await fetchUp("/v1/messages", { method: "POST", body: body() }).then(() => "answered", () => "refused");
+    const d = await fetchUp("/v1/messages", { method: "POST", body: body() }).then(
+      () => "answered",
+      () => "refused",
+    );
     expect(d).toBe("refused");
     const s = h2connect();
     try {
@@ -580,12 +569,7 @@ describe("fake upstream", () => {
     const d = await fetchUp("/zai/v1/messages", { method: "POST", body: body("glm-4.6", false) });
     expect(d.status).toBe(200);
     await d.text();
-    expect((await up.requests()).map((q) => `${q.path} ${q.behaviour}`)).toEqual([
-      "/v1/messages normal",
-      "/other/v1/messages status",
-      "/zai/v1/messages?beta=true status",
-      "/zai/v1/messages normal",
-    ]);
+    expect((await up.requests()).map((q) => `${q.path} ${q.behaviour}`)).toEqual(["/v1/messages normal", "/other/v1/messages status", "/zai/v1/messages?beta=true status", "/zai/v1/messages normal"]);
   }, 20_000);
 
   test("reset() clears scripts and records and frees stalled requests", async () => {

@@ -63,7 +63,11 @@ export async function parseExposition(text: string): Promise<Exposition> {
       for (const s of histogramSeries(text, f.name)) {
         for (const l of Object.keys(s.labels)) expect(l).toMatch(LABEL);
         expect(s.buckets.at(-1)?.[0]).toBe(Infinity);
-        s.buckets.forEach(([le, c], i) => i > 0 && (expect(le).toBeGreaterThan(s.buckets[i - 1]![0]), expect(c).toBeGreaterThanOrEqual(s.buckets[i - 1]![1])));
+        for (const [i, [le, c]] of s.buckets.entries()) {
+          if (i === 0) continue;
+          expect(le).toBeGreaterThan(s.buckets[i - 1]![0]);
+          expect(c).toBeGreaterThanOrEqual(s.buckets[i - 1]![1]);
+        }
         expect(s.buckets.at(-1)?.[1]).toBe(s.count!);
         expect(Number.isFinite(s.sum)).toBe(true);
       }
@@ -83,6 +87,6 @@ export function sample(e: Exposition, name: string, labels: Record<string, strin
   const f = e.families.find((x) => x.name === name);
   if (!f) throw new Error(`no metric family ${name}`);
   const match = (l: Record<string, string> | undefined) => Object.entries(labels).every(([k, v]) => l?.[k] === v);
-  if (f.type === "HISTOGRAM") return histogramSeries(e.text, name).reduce((n, s) => n + (match(s.labels) ? s.count ?? 0 : 0), 0);
+  if (f.type === "HISTOGRAM") return histogramSeries(e.text, name).reduce((n, s) => n + (match(s.labels) ? (s.count ?? 0) : 0), 0);
   return f.metrics.reduce((n, s) => n + (match(s.labels) ? Number(s.value) : 0), 0);
 }

@@ -17,7 +17,15 @@ export interface RawUpstream {
 }
 
 export const okMessage = (text = "hi") =>
-  JSON.stringify({ id: "msg_1", type: "message", role: "assistant", model: "m", content: [{ type: "text", text }], stop_reason: "end_turn", usage: { input_tokens: 1, output_tokens: 1 } });
+  JSON.stringify({
+    id: "msg_1",
+    type: "message",
+    role: "assistant",
+    model: "m",
+    content: [{ type: "text", text }],
+    stop_reason: "end_turn",
+    usage: { input_tokens: 1, output_tokens: 1 },
+  });
 
 export const rawResponse = (head: string, body: string | Uint8Array = "") => {
   const b = typeof body === "string" ? Buffer.from(body) : Buffer.from(body);

@@ -103,7 +103,10 @@ export function inProcessApp(toml: string, next: (lane: Lane, protocol: Protocol
 export function sseAnswer(text = "ok", stopReason = "end_turn"): string[] {
   const frame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
   return [
-    frame("message_start", { type: "message_start", message: { id: "msg_s", type: "message", role: "assistant", model: "m", content: [], stop_reason: null, usage: { input_tokens: 3, output_tokens: 1 } } }),
+    frame("message_start", {
+      type: "message_start",
+      message: { id: "msg_s", type: "message", role: "assistant", model: "m", content: [], stop_reason: null, usage: { input_tokens: 3, output_tokens: 1 } },
+    }),
     frame("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
     frame("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text } }),
     frame("content_block_stop", { type: "content_block_stop", index: 0 }),

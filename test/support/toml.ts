@@ -8,7 +8,9 @@ function inline(v: Value): string {
   if (typeof v === "string") return JSON.stringify(v);
   if (typeof v === "number" || typeof v === "boolean") return String(v);
   if (Array.isArray(v)) return `[${v.map(inline).join(", ")}]`;
-  return `{ ${Object.entries(v as Record<string, Value>).map(([k, x]) => `${JSON.stringify(k)} = ${inline(x)}`).join(", ")} }`;
+  return `{ ${Object.entries(v as Record<string, Value>)
+    .map(([k, x]) => `${JSON.stringify(k)} = ${inline(x)}`)
+    .join(", ")} }`;
 }
 
 /** Top-level scalars first, then `[section]` tables; `routes` becomes [[routes]]. */

@@ -25,7 +25,15 @@ export function generateRecords(n: number, now: number, spanMs: number, seed = 7
     for (let t = 0; t < tries; t++) {
       const last = t === tries - 1;
       const onLane = last && rnd() < 0.2 ? (lane === "zai" ? "anthropic" : "zai") : lane;
-      attempts.push({ lane: onLane, protocol: t === 0 ? proto : "h1", outcome: last && status === 200 ? "ok" : pick(["headers_timeout", "http_status", "in_stream_error"] as const), status: null, ms: Math.round(rnd() * 500), wait_ms: t ? 10 : 0, code: null });
+      attempts.push({
+        lane: onLane,
+        protocol: t === 0 ? proto : "h1",
+        outcome: last && status === 200 ? "ok" : pick(["headers_timeout", "http_status", "in_stream_error"] as const),
+        status: null,
+        ms: Math.round(rnd() * 500),
+        wait_ms: t ? 10 : 0,
+        code: null,
+      });
     }
     const r = draftRecord(`ccp_gen${seed}_${String(i).padStart(5, "0")}`, "messages", "default", 8082);
     return {

@@ -29,9 +29,20 @@ match = "*"
 lane = "anthropic"
 `;
 
-const ok: Step = { status: 200, headers: [["content-type", "text/event-stream"], ["request-id", "req_1"]], body: sseAnswer("hello") };
+const ok: Step = {
+  status: 200,
+  headers: [
+    ["content-type", "text/event-stream"],
+    ["request-id", "req_1"],
+  ],
+  body: sseAnswer("hello"),
+};
 const json = (model: string, extra: Record<string, unknown> = {}) => JSON.stringify({ model, max_tokens: 8, stream: true, messages: [{ role: "user", content: "hi" }], ...extra });
-const post = (body: string, headers: Record<string, string> = {}): RequestInit => ({ method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+const post = (body: string, headers: Record<string, string> = {}): RequestInit => ({
+  method: "POST",
+  headers: { "content-type": "application/json", ...headers },
+  body,
+});
 
 describe("the app in process", () => {
   test("a stream is routed, rewritten for its lane, credentialed, and passed on whole", async () => {
@@ -80,7 +91,9 @@ describe("the app in process", () => {
   });
 
   test("count_tokens on a zai lane is a local estimate; on the anthropic lane it is forwarded", async () => {
-    const a = inProcessApp(CONFIG, stepsInOrder([{ status: 200, headers: [["content-type", "application/json"]], body: '{"input_tokens":42}' }]), { ZAI_API_KEY: "zai-lane-key-123456" });
+    const a = inProcessApp(CONFIG, stepsInOrder([{ status: 200, headers: [["content-type", "application/json"]], body: '{"input_tokens":42}' }]), {
+      ZAI_API_KEY: "zai-lane-key-123456",
+    });
     const local = await a.request("/v1/messages/count_tokens", post(json("claude-haiku-4-5")));
     expect(local.headers.get("x-ccp-estimate")).toBe("true");
     expect(a.sent).toHaveLength(0);

@@ -44,7 +44,11 @@ describe("nextStep: the one decision after a failed attempt", () => {
     ["a network failure, policy network, a fallback lane → fallback", situation({ failure: "connect", verdict: network, hasFallback: true, policy: "network" }), { kind: "fallback" }],
     ["a network failure, policy off → a retry on the lane", situation({ failure: "connect", verdict: network, hasFallback: true, policy: "off" }), { kind: "retry", waitMs: 50 }],
     ["retries spent, policy any → fallback", situation({ failure: "reset", verdict: retryable, hasFallback: true, policy: "any", laneTries: 3 }), { kind: "fallback" }],
-    ["retries spent, policy network, not a network failure → stop, exhausted", situation({ failure: "reset", verdict: retryable, hasFallback: true, policy: "network", laneTries: 3 }), { kind: "stop", exhausted: true }],
+    [
+      "retries spent, policy network, not a network failure → stop, exhausted",
+      situation({ failure: "reset", verdict: retryable, hasFallback: true, policy: "network", laneTries: 3 }),
+      { kind: "stop", exhausted: true },
+    ],
     ["the second retry waits up to base·2", situation({ verdict: retryable, laneTries: 2 }), { kind: "retry", waitMs: 100 }],
     ["an overload past the attempt count, within the budget → a retry (waits at most cap)", situation({ verdict: overload, laneTries: 7 }), { kind: "retry", waitMs: 500 }],
     ["an overload with attempts = 1 → stop (1 means never retry)", situation({ verdict: overload, retry: { ...RETRY, attempts: 1 } }), { kind: "stop", exhausted: true }],
@@ -134,8 +138,16 @@ describe("runAttempts: every transport failure class, under every fallback polic
 });
 
 describe("runAttempts: answers the upstream gives", () => {
-  const status = (s: number, body = "{}", headers: [string, string][] = []): Step => ({ status: s, headers: [["content-type", "application/json"], ...headers], body });
-  const streamError = (error: unknown): Step => ({ status: 200, headers: [["content-type", "text/event-stream"]], body: `event: error\ndata: ${JSON.stringify({ type: "error", error })}\n\n` });
+  const status = (s: number, body = "{}", headers: [string, string][] = []): Step => ({
+    status: s,
+    headers: [["content-type", "application/json"], ...headers],
+    body,
+  });
+  const streamError = (error: unknown): Step => ({
+    status: 200,
+    headers: [["content-type", "text/event-stream"]],
+    body: `event: error\ndata: ${JSON.stringify({ type: "error", error })}\n\n`,
+  });
 
   test.each([
     ["400 is passed on at once", [status(400)], ["a/h2/http_status"], "answer", false],
@@ -143,10 +155,22 @@ describe("runAttempts: answers the upstream gives", () => {
     ["a 1308 quota wall is passed on at once", [status(429, '{"error":{"code":"1308"}}')], ["a/h2/http_status"], "answer", false],
     ["500, then healthy", [status(500)], ["a/h2/http_status", "a/h2/ok"], "committed", false],
     ["529 five times (past the attempt count), then healthy", Array(5).fill(status(529)), [...Array(5).fill("a/h2/http_status"), "a/h2/ok"], "committed", false],
-    ["an in-stream [1302] twice, then healthy", [streamError({ type: "rate_limit_error", message: "[1302] busy" }), streamError({ type: "rate_limit_error", message: "[1302] busy" })], ["a/h2/in_stream_error", "a/h2/in_stream_error", "a/h2/ok"], "committed", false],
+    [
+      "an in-stream [1302] twice, then healthy",
+      [streamError({ type: "rate_limit_error", message: "[1302] busy" }), streamError({ type: "rate_limit_error", message: "[1302] busy" })],
+      ["a/h2/in_stream_error", "a/h2/in_stream_error", "a/h2/ok"],
+      "committed",
+      false,
+    ],
     ["an in-stream invalid_request_error is passed on", [streamError({ type: "invalid_request_error", message: "no" })], ["a/h2/in_stream_error"], "answer", false],
     ["HTML with 200 to a stream request is a protocol failure, retried", [{ status: 200, headers: [["content-type", "text/html"]], body: "<html>" }], ["a/h2/protocol", "a/h2/ok"], "committed", false],
-    ["an error envelope with 200 is judged as an in-stream error", [status(200, '{"type":"error","error":{"type":"overloaded_error","message":"busy"}}')], ["a/h2/in_stream_error", "a/h2/ok"], "committed", false],
+    [
+      "an error envelope with 200 is judged as an in-stream error",
+      [status(200, '{"type":"error","error":{"type":"overloaded_error","message":"busy"}}')],
+      ["a/h2/in_stream_error", "a/h2/ok"],
+      "committed",
+      false,
+    ],
   ] as [string, Step[], string[], string, boolean][])("%s", async (_name, steps, outcomes, kind) => {
     const r = await run("off", steps);
     expect(r.outcomes).toEqual(outcomes);

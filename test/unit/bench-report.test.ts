@@ -84,7 +84,16 @@ describe("benchmark targets (pure)", () => {
   });
 
   test("stalled readers pass only when the upstream stopped sending", () => {
-    const stall = (sentPerStreamMb: number, lastSecondKb: number, peakRssMb = 85) => ({ proto: "h1", clients: 10, stallSeconds: 4, sentPerStreamMb, lastSecondKb, rssAtStallMb: 80, peakRssMb, errors: [] });
+    const stall = (sentPerStreamMb: number, lastSecondKb: number, peakRssMb = 85) => ({
+      proto: "h1",
+      clients: 10,
+      stallSeconds: 4,
+      sentPerStreamMb,
+      lastSecondKb,
+      rssAtStallMb: 80,
+      peakRssMb,
+      errors: [],
+    });
     // Held back; still flowing at the end; stopped only after far more than buffers hold; held back with RSS up (not judged).
     const ts = targets({ ...NO_PHASES, scenarios: [], stalled: [stall(9, 0), stall(9, 4096), stall(49, 0), stall(12, 0, 140)] });
     expect(ts.map((t) => t.pass)).toEqual([true, false, false, true]);
@@ -92,14 +101,31 @@ describe("benchmark targets (pure)", () => {
   });
 
   test("the soak is judged only at the full run's length: a quick soak's growth is shown as INFO", () => {
-    const soak = (requests: number, growthPct: number) => ({ requests, rssMb: { start: 80, middle: 85, end: 80 * (1 + growthPct / 100) }, series: [], growthPct, errors: [] });
+    const soak = (requests: number, growthPct: number) => ({
+      requests,
+      rssMb: { start: 80, middle: 85, end: 80 * (1 + growthPct / 100) },
+      series: [],
+      growthPct,
+      errors: [],
+    });
     const judge = (requests: number, growthPct: number) => targets({ ...NO_PHASES, scenarios: [], soak: soak(requests, growthPct) })[0]!;
     expect(judge(20_000, 8).pass).toBe(true);
     expect(judge(20_000, 12).pass).toBe(false);
     const quick = judge(2_500, 12);
     expect(quick.pass).toBeUndefined();
     expect(quick.name).toBe("soak: RSS growth after warm-up (2500 requests; judged from 20000, the full run)");
-    const report = { when: "", command: "", machine: { cpus: 2, bun: "", node: "", kernel: "" }, ccp: "", notes: [], scenarios: [], ...NO_PHASES, usageLog: { records: 0, retried: 0, non200: 0, failures: {} }, targets: [quick], errorCount: 0 };
+    const report = {
+      when: "",
+      command: "",
+      machine: { cpus: 2, bun: "", node: "", kernel: "" },
+      ccp: "",
+      notes: [],
+      scenarios: [],
+      ...NO_PHASES,
+      usageLog: { records: 0, retried: 0, non200: 0, failures: {} },
+      targets: [quick],
+      errorCount: 0,
+    };
     expect(render(report)).toContain("  INFO  soak: RSS growth after warm-up (2500 requests; judged from 20000, the full run): 12.0 %");
   });
 });

@@ -4,7 +4,12 @@ import { prng } from "../support/usage-records.ts";
 
 const SEED = 18_001;
 const keyless = { key_set: false };
-const policy = browserPolicy({ host: "127.0.0.1", allowed_hosts: ["ccp.team.lan", ".corp.example"], allowed_origins: ["http://localhost:3000"], access: keyless });
+const policy = browserPolicy({
+  host: "127.0.0.1",
+  allowed_hosts: ["ccp.team.lan", ".corp.example"],
+  allowed_origins: ["http://localhost:3000"],
+  access: keyless,
+});
 const check = (url: string, headers: Record<string, string> = {}) => browserProblem(new URL(url), new Headers(headers), policy);
 
 describe("the Host ccp answers for", () => {

@@ -34,7 +34,11 @@ describe("status answers", () => {
 
 describe("in-stream errors before message_start", () => {
   test("Z.ai burst codes are retryable overloads, in a code field or only in the message", () => {
-    expect(classifyInStreamError("rate_limit_error", "[1302] High concurrency", '{"type":"error","error":{"type":"rate_limit_error"}}')).toMatchObject({ retryable: true, overload: true, code: "1302" });
+    expect(classifyInStreamError("rate_limit_error", "[1302] High concurrency", '{"type":"error","error":{"type":"rate_limit_error"}}')).toMatchObject({
+      retryable: true,
+      overload: true,
+      code: "1302",
+    });
     expect(classifyInStreamError("error", "High frequency", '{"error":{"code":"1303"}}')).toMatchObject({ retryable: true, overload: true, code: "1303" });
     expect(classifyInStreamError("overloaded_error", "busy", "{}")).toMatchObject({ retryable: true, overload: true });
   });
@@ -57,14 +61,22 @@ test("failure classes: connection trouble is retryable and counts as network; cl
 test("docs/ARCHITECTURE.md's failure-class table is FAILURE_TABLE, row for row", async () => {
   const { FAILURE_TABLE } = await import("../../src/upstream/failure.ts");
   const doc = await Bun.file(new URL("../../docs/ARCHITECTURE.md", import.meta.url)).text();
-  const rows = [...doc.matchAll(/^\| `([a-z_0-9]+)` \| (yes)? \| (yes)? \| (yes)? \| (yes)? \| (.+) \|$/gm)].map((m) => [m[1], { retryable: !!m[2], network: !!m[3], h2: !!m[4], overload: !!m[5], means: m[6] }]);
+  const rows = [...doc.matchAll(/^\| `([a-z_0-9]+)` \| (yes)? \| (yes)? \| (yes)? \| (yes)? \| (.+) \|$/gm)].map((m) => [
+    m[1],
+    { retryable: !!m[2], network: !!m[3], h2: !!m[4], overload: !!m[5], means: m[6] },
+  ]);
   expect(Object.fromEntries(rows)).toEqual(JSON.parse(JSON.stringify(FAILURE_TABLE)));
 });
 
 describe("the provider's own word", () => {
   test("x-should-retry: false is never retried; a 429 whose unified headers say rejected is a plan limit, passed on", () => {
     expect(classifyStatus(529, "{}", [["x-should-retry", "false"]])).toMatchObject({ retryable: false, overload: false });
-    expect(classifyStatus(429, "{}", [["anthropic-ratelimit-unified-status", "rejected"], ["anthropic-ratelimit-unified-5h-status", "rejected"]])).toMatchObject({ retryable: false, overload: false });
+    expect(
+      classifyStatus(429, "{}", [
+        ["anthropic-ratelimit-unified-status", "rejected"],
+        ["anthropic-ratelimit-unified-5h-status", "rejected"],
+      ]),
+    ).toMatchObject({ retryable: false, overload: false });
     expect(classifyStatus(429, "{}", [["anthropic-ratelimit-unified-7d-status", "rejected"]])).toMatchObject({ retryable: false, overload: false });
     // A throttle on subscription traffic: unified headers, but not rejected.
     expect(classifyStatus(429, "{}", [["anthropic-ratelimit-unified-status", "allowed_warning"]])).toMatchObject({ retryable: true, overload: true });

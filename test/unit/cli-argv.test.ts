@@ -37,7 +37,21 @@ const CASES: [string, [string, ...unknown[]]][] = [
   ["probe", ["probe", { runs: 10, model: "haiku", maxP50TtftMs: 2000, prompt: "ok", timeoutMs: 120_000 }]],
   [
     "probe --runs 5 --model sonnet --also haiku --via http --max-p50-ttft-ms 1500 --expect-lane zai --expect-h2 false --json",
-    ["probe", { runs: 5, model: "sonnet", also: "haiku", via: "http", maxP50TtftMs: 1500, expectLane: "zai", expectH2: false, prompt: "ok", timeoutMs: 120_000, json: true }],
+    [
+      "probe",
+      {
+        runs: 5,
+        model: "sonnet",
+        also: "haiku",
+        via: "http",
+        maxP50TtftMs: 1500,
+        expectLane: "zai",
+        expectH2: false,
+        prompt: "ok",
+        timeoutMs: 120_000,
+        json: true,
+      },
+    ],
   ],
   ["usage", ["usage", { tail: 200 }]],
   ["usage --tail 20 --follow --lane zai --status 5xx --errors --since 1h --json", ["usage", { tail: 20, follow: true, lane: "zai", status: "5xx", errors: true, since: "1h", json: true }]],
@@ -58,14 +72,32 @@ describe("argv → command and options", () => {
     expect(await parse(["wrap", "sh", "-c", `echo "a b" 'c'`, "x y"])).toEqual(["wrap", "sh", ["-c", `echo "a b" 'c'`, "x y"], {}]);
   });
 
-  for (const bad of ["start --port 70000", "status --port 0", "stop 0", "env --port 0", "usage --port 0", "probe --runs 0", "probe --expect-h2 maybe", "probe --via ssh", "env --shell tcsh", "restart 8082 --port 8083", "restart http", "stop 8082 --port 8083", "config init --profile dev"]) {
+  for (const bad of [
+    "start --port 70000",
+    "status --port 0",
+    "stop 0",
+    "env --port 0",
+    "usage --port 0",
+    "probe --runs 0",
+    "probe --expect-h2 maybe",
+    "probe --via ssh",
+    "env --shell tcsh",
+    "restart 8082 --port 8083",
+    "restart http",
+    "stop 8082 --port 8083",
+    "config init --profile dev",
+  ]) {
     test(`ccp ${bad} is refused`, async () => {
       await expect(parse(bad.split(" "))).rejects.toThrow();
     });
   }
 
   test("port 0 (a free one) is offered only where it works: start, with --foreground", async () => {
-    const message = (argv: string) => parse(argv.split(" ")).then(() => "accepted", (e: Error) => e.message);
+    const message = (argv: string) =>
+      parse(argv.split(" ")).then(
+        () => "accepted",
+        (e: Error) => e.message,
+      );
     expect(await message("start --port 70000")).toContain("between 1 and 65535 (or 0 with --foreground: a free one)");
     for (const argv of ["status --port 0", "stop --port 70000", "probe --port x"]) {
       expect(await message(argv)).toEndWith("expected a port number between 1 and 65535");

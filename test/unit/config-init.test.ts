@@ -7,7 +7,7 @@ import { writeConfig } from "../support/config-file.ts";
 const load = (toml: string) => loadConfig({ file: writeConfig(toml), env: { HOME: "/home/u", ZAI_API_KEY: "k" } });
 
 describe("config init's template", () => {
-  test("offers transport = \"auto\" where the lanes' transports are, and the offer works as written", () => {
+  test('offers transport = "auto" where the lanes\' transports are, and the offer works as written', () => {
     expect(load(CONFIG_TEMPLATE).lanes.zai?.transport).toBe("h1");
     expect(CONFIG_TEMPLATE).toContain('transport = "h2"          # "h1" | "h2" | "auto"');
     const offer = CONFIG_TEMPLATE.split("\n").find((l) => l.startsWith('# transport = "auto"'));

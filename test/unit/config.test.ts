@@ -5,8 +5,7 @@ import { ConfigError, loadConfig, nearest } from "../../src/config/load.ts";
 import { writeConfig } from "../support/config-file.ts";
 import { ISSUE_CONFIG } from "../support/issue-config.ts";
 
-const load = (toml: string, opts: { profile?: string; env?: Record<string, string> } = {}) =>
-  loadConfig({ file: writeConfig(toml), profile: opts.profile, env: { HOME: "/home/u", ...opts.env } });
+const load = (toml: string, opts: { profile?: string; env?: Record<string, string> } = {}) => loadConfig({ file: writeConfig(toml), profile: opts.profile, env: { HOME: "/home/u", ...opts.env } });
 
 const errorOf = (fn: () => unknown): string => {
   try {
@@ -23,7 +22,14 @@ describe("the issue's config file", () => {
     const c = load(ISSUE_CONFIG, { env: { ZAI_API_KEY: "zk-secret" } });
     expect(c).toMatchObject({ port: 8082, persist: true, fallback: "off", profile: "default", home: "/home/u/.local/state/ccp" });
     expect(c.lanes.anthropic).toMatchObject({ auth: "passthrough", transport: "h2", dialect: "anthropic", timeouts: { headers_ms: 300_000 } });
-    expect(c.lanes.zai).toMatchObject({ auth: "key", key: "zk-secret", header: "x-api-key", transport: "h1", dialect: "zai", models: { "claude-haiku-*": "glm-4.5-air" } });
+    expect(c.lanes.zai).toMatchObject({
+      auth: "key",
+      key: "zk-secret",
+      header: "x-api-key",
+      transport: "h1",
+      dialect: "zai",
+      models: { "claude-haiku-*": "glm-4.5-air" },
+    });
     expect(c.routes.map((r) => r.lane)).toEqual(["zai", "anthropic"]);
   });
 
@@ -88,7 +94,7 @@ describe("validation errors name the file and the key", () => {
     [`port = "eighty"\n${lanes}[[routes]]\nmatch = "*"\nlane = "a"\n`, "port:"],
     [`${lanes}[[routes]]\nmatch = "*"\nlane = "a"\ntypo_key = 1\n`, "routes[0].typo_key: unknown key (known here: match, lane, model)"],
     [`${lanes}`, "routes:"],
-    [`[lanes.a]\nbase_url = "http://x.test"\ntransport = "h2"\n[[routes]]\nmatch = "*"\nlane = "a"\n`, "lanes.a.transport: transport = \"h2\" or \"auto\" needs an https:// base_url"],
+    [`[lanes.a]\nbase_url = "http://x.test"\ntransport = "h2"\n[[routes]]\nmatch = "*"\nlane = "a"\n`, 'lanes.a.transport: transport = "h2" or "auto" needs an https:// base_url'],
     [`[lanes.Bad]\nbase_url = "https://x.test"\n[[routes]]\nmatch = "*"\nlane = "Bad"\n`, "lanes.Bad: lane names are lower-case letters, digits, - and _"],
   ])("%#", (toml, expected) => {
     const message = errorOf(() => load(toml));

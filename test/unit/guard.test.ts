@@ -56,7 +56,10 @@ test("a stream cut without message_stop, mid-frame, gets closing frames on a fra
   const cut = STREAM.indexOf("event: content_block_stop") + 10;
   const { text } = await through([STREAM.slice(0, cut)]);
   expect(text).toStartWith(STREAM.slice(0, STREAM.indexOf("event: content_block_stop")));
-  expect(text).toEndWith('event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\nevent: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":1}}\n\nevent: message_stop\ndata: {"type":"message_stop"}\n\n');
+  expect(text).toEndWith(
+    'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\nevent: message_delta\ndata: ' +
+      '{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":1}}\n\nevent: message_stop\ndata: {"type":"message_stop"}\n\n',
+  );
 });
 
 test("a break mid-frame drops the partial frame and ends with an error frame", async () => {
@@ -95,7 +98,9 @@ test("a JSON body: a secret cut by any read boundary, plain or \\u-escaped, neve
   const hide = secretFilter([KEY])!;
   const escaped = [...KEY].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join("");
   for (const written of [KEY, escaped]) {
-    const body = JSON.stringify({ type: "message", content: [{ type: "text", text: "x".repeat(40) }] }).replace("xxxx", `xx${"~"}`).replace("~", written);
+    const body = JSON.stringify({ type: "message", content: [{ type: "text", text: "x".repeat(40) }] })
+      .replace("xxxx", `xx${"~"}`)
+      .replace("~", written);
     for (let cut = 1; cut < body.length; cut++) {
       let i = 0;
       const pieces = [body.slice(0, cut), body.slice(cut)];
@@ -105,7 +110,12 @@ test("a JSON body: a secret cut by any read boundary, plain or \\u-escaped, neve
           else c.close();
         },
       });
-      const res: UpstreamResponse = { protocol: "h1", status: 200, headers: [["content-type", "application/json"]], body: stream.getReader() as unknown as ByteSource };
+      const res: UpstreamResponse = {
+        protocol: "h1",
+        status: 200,
+        headers: [["content-type", "application/json"]],
+        body: stream.getReader() as unknown as ByteSource,
+      };
       const peeked = await peek(res, "message");
       if (peeked.kind !== "commit") throw new Error("not committed");
       const text = await new Response(guardStream(peeked, "ccp_test", { hide, onFirstContent: () => {}, onEnd: () => {} })).text();
@@ -117,10 +127,12 @@ test("a JSON body: a secret cut by any read boundary, plain or \\u-escaped, neve
 test("an SSE frame over 1 MiB, a key cut by a read inside it: the held-back tail keeps it whole for the filter", async () => {
   const KEY = "zai-key-0123456789abcdef";
   const hide = secretFilter([KEY])!;
-  const start = 'event: message_start\ndata: {"type":"message_start","message":{"usage":{"input_tokens":1}}}\n\nevent: content_block_start\ndata: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n';
+  const start =
+    'event: message_start\ndata: {"type":"message_start","message":{"usage":{"input_tokens":1}}}\n\nevent: content_block_start\ndata: ' +
+    '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}\n\n';
   const big = `event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"${"A".repeat(1_100_000)}${KEY}"}}\n\n`;
   const at = start.length + big.indexOf(KEY) + 10;
-  const all = start + big + 'event: message_stop\ndata: {"type":"message_stop"}\n\n';
+  const all = `${start + big}event: message_stop\ndata: {"type":"message_stop"}\n\n`;
   const pieces = [all.slice(0, start.length), all.slice(start.length, at), all.slice(at)];
   let i = 0;
   const body = new ReadableStream<Uint8Array>({
@@ -134,11 +146,11 @@ test("an SSE frame over 1 MiB, a key cut by a read inside it: the held-back tail
   const text = await new Response(guardStream(peeked, "ccp_test", { hide, onFirstContent: () => {}, onEnd: () => {} })).text();
   expect(text.includes(KEY)).toBe(false);
   expect(text).toContain("[redacted]");
-  expect(text).toEndWith("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+  expect(text).toEndWith('event: message_stop\ndata: {"type":"message_stop"}\n\n');
 });
 
 test("pings before message_start are held, but only as long as the hold allows: then the answer commits and goes on", async () => {
-  const ping = "event: ping\ndata: {\"type\": \"ping\"}\n\n";
+  const ping = 'event: ping\ndata: {"type": "ping"}\n\n';
   let i = 0;
   const pieces = [ping, ping, STREAM];
   const body = new ReadableStream<Uint8Array>({
@@ -148,7 +160,11 @@ test("pings before message_start are held, but only as long as the hold allows: 
       else c.close();
     },
   });
-  const peeked = await peek({ protocol: "h1", status: 200, headers: [["content-type", "text/event-stream"]], body: body.getReader() as unknown as ByteSource }, "stream", { ms: 2_000, bytes: 65_536, pingsMs: 100 });
+  const peeked = await peek({ protocol: "h1", status: 200, headers: [["content-type", "text/event-stream"]], body: body.getReader() as unknown as ByteSource }, "stream", {
+    ms: 2_000,
+    bytes: 65_536,
+    pingsMs: 100,
+  });
   if (peeked.kind !== "commit") throw new Error(`not committed: ${peeked.kind}`);
   expect(peeked.observation.messageStart).toBe(false); // committed on the pings, before message_start came
   const text = await new Response(guardStream(peeked, "ccp_test", { onFirstContent: () => {}, onEnd: () => {} })).text();

@@ -16,8 +16,17 @@ function run(raw: string, splits: number[] = [], method = "POST", close = false)
   }
   if (close) events.push(...p.finish());
   const head = events.find((e) => e.type === "head");
-  const body = events.filter((e) => e.type === "body").map((e) => dec.decode((e as { chunk: Uint8Array }).chunk)).join("");
-  return { status: head?.type === "head" ? head.status : undefined, headers: head?.type === "head" ? head.headers : [], body, ended: events.some((e) => e.type === "end"), parser: p };
+  const body = events
+    .filter((e) => e.type === "body")
+    .map((e) => dec.decode((e as { chunk: Uint8Array }).chunk))
+    .join("");
+  return {
+    status: head?.type === "head" ? head.status : undefined,
+    headers: head?.type === "head" ? head.headers : [],
+    body,
+    ended: events.some((e) => e.type === "end"),
+    parser: p,
+  };
 }
 
 const CHUNKED = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nx-trailer: 1\r\n\r\n";

@@ -2,11 +2,7 @@ import { expect, test } from "bun:test";
 import { FLAG, FRAME, FrameReader, frame, H2ConnectionError, headersFrames, parseSettings, settingsFrame, unpad, windowUpdateFrame } from "../../src/upstream/h2-frames.ts";
 
 test("FrameReader cuts frames out of reads of any size, a frame split across reads included", () => {
-  const bytes = new Uint8Array([
-    ...frame(FRAME.DATA, FLAG.END_STREAM, 1, new Uint8Array([1, 2, 3])),
-    ...frame(FRAME.PING, 0, 0, new Uint8Array(8).fill(7)),
-    ...windowUpdateFrame(3, 1000),
-  ]);
+  const bytes = new Uint8Array([...frame(FRAME.DATA, FLAG.END_STREAM, 1, new Uint8Array([1, 2, 3])), ...frame(FRAME.PING, 0, 0, new Uint8Array(8).fill(7)), ...windowUpdateFrame(3, 1000)]);
   for (const step of [1, 2, 5, 9, 13, bytes.length]) {
     const reader = new FrameReader();
     const frames = [];
@@ -46,8 +42,16 @@ test("padding and HEADERS priority fields are removed; bad padding is an error",
 });
 
 test("SETTINGS round-trip; a payload not a multiple of 6 is an error", () => {
-  const [f] = new FrameReader().push(settingsFrame([[4, 262_144], [2, 0]]));
-  expect(parseSettings(f!.payload)).toEqual([[4, 262_144], [2, 0]]);
+  const [f] = new FrameReader().push(
+    settingsFrame([
+      [4, 262_144],
+      [2, 0],
+    ]),
+  );
+  expect(parseSettings(f!.payload)).toEqual([
+    [4, 262_144],
+    [2, 0],
+  ]);
   expect(() => parseSettings(new Uint8Array(5))).toThrow(H2ConnectionError);
 });
 

@@ -110,7 +110,16 @@ const GET: [string, string][] = [
   [":path", "/"],
 ];
 const isHeaders = (id?: number) => (f: Frame) => f.type === FRAME.HEADERS && (id === undefined || f.streamId === id);
-const responseHead = (id: number, status: number, endStream = false) => headersFrames(id, encodeHeaders([[":status", String(status)], ["content-type", "text/event-stream"]]), endStream, 16_384);
+const responseHead = (id: number, status: number, endStream = false) =>
+  headersFrames(
+    id,
+    encodeHeaders([
+      [":status", String(status)],
+      ["content-type", "text/event-stream"],
+    ]),
+    endStream,
+    16_384,
+  );
 const data = (id: number, text: string, flags = 0) => frame(FRAME.DATA, flags, id, new TextEncoder().encode(text));
 
 /** Stream 1 with its response headers in, paused by its reader before any body arrives. */
@@ -133,7 +142,10 @@ describe("H2Session against a scripted peer", () => {
     session.request(GET, false, r.events);
     const h = await peer.next(isHeaders());
     expect(h.flags & FLAG.END_STREAM).toBe(FLAG.END_STREAM);
-    const block = encodeHeaders([[":status", "200"], ["x-long", "v".repeat(30_000)]]);
+    const block = encodeHeaders([
+      [":status", "200"],
+      ["x-long", "v".repeat(30_000)],
+    ]);
     for (const f of headersFrames(h.streamId, block, false, 16_384)) peer.send(f);
     peer.send(frame(FRAME.DATA, FLAG.PADDED, h.streamId, new Uint8Array([3, 104, 105, 0, 0, 0])));
     for (const f of headersFrames(h.streamId, encodeHeaders([["trailer-x", "1"]]), true, 16_384)) peer.send(f);
@@ -299,7 +311,7 @@ describe("H2Session against a scripted peer", () => {
   });
 
   test("a peer that sends past our stream window gets RST_STREAM FLOW_CONTROL_ERROR; nothing is buffered beyond it", async () => {
-    const { peer, r, stream } = await pausedStream();
+    const { peer, r } = await pausedStream();
     const chunk = "y".repeat(16_384);
     for (let i = 0; i < 9; i++) peer.send(data(1, chunk)); // 147 456 bytes: over the 131 072 window
     await r.finished;
@@ -310,7 +322,10 @@ describe("H2Session against a scripted peer", () => {
   });
 
   test("a queued stream opens (and may start its upload) only when a slot frees; uploads share the connection in turn", async () => {
-    const peer = startPeer([[SETTING.MAX_CONCURRENT_STREAMS, 2], [SETTING.INITIAL_WINDOW_SIZE, 1 << 20]]);
+    const peer = startPeer([
+      [SETTING.MAX_CONCURRENT_STREAMS, 2],
+      [SETTING.INITIAL_WINDOW_SIZE, 1 << 20],
+    ]);
     const { session } = await connect(peer);
     const opened: number[] = [];
     const upload = (r: ReturnType<typeof recorder>) => ({
@@ -332,7 +347,10 @@ describe("H2Session against a scripted peer", () => {
     const before = peer.frames.filter((f) => f.type === FRAME.DATA).length;
     peer.send(windowUpdateFrame(0, 4 << 20));
     await peer.next((f) => f.type === FRAME.DATA && f.streamId === 3 && (f.flags & FLAG.END_STREAM) !== 0);
-    const after = peer.frames.filter((f) => f.type === FRAME.DATA).map((f) => f.streamId).slice(before);
+    const after = peer.frames
+      .filter((f) => f.type === FRAME.DATA)
+      .map((f) => f.streamId)
+      .slice(before);
     expect(after.slice(0, 6)).toEqual([1, 3, 1, 3, 1, 3]);
     for (const f of responseHead(1, 200, true)) peer.send(f);
     await a.finished;

@@ -27,7 +27,9 @@ function huffman(text: string): Uint8Array {
   }
   while (bits.length % 8) bits.push(1);
   const out = new Uint8Array(bits.length / 8);
-  bits.forEach((bit, i) => (out[i >> 3]! |= bit << (7 - (i & 7))));
+  bits.forEach((bit, i) => {
+    out[i >> 3]! |= bit << (7 - (i & 7));
+  });
   return out;
 }
 
@@ -157,11 +159,7 @@ test("C.3: three requests without Huffman share one dynamic table", () => {
 });
 
 test("C.4: the same requests with Huffman", () => {
-  const r = decodeSequence(new HpackDecoder(), [
-    "8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff",
-    "8286 84be 5886 a8eb 1064 9cbf",
-    "8287 85bf 4088 25a8 49e9 5ba9 7d7f 8925 a849 e95b b8e8 b4bf",
-  ]);
+  const r = decodeSequence(new HpackDecoder(), ["8286 8441 8cf1 e3c2 e5f2 3a6b a0ab 90f4 ff", "8286 84be 5886 a8eb 1064 9cbf", "8287 85bf 4088 25a8 49e9 5ba9 7d7f 8925 a849 e95b b8e8 b4bf"]);
   expect(r.lists).toEqual(REQUEST_LISTS);
   expect(r.sizes).toEqual(REQUEST_TABLE_SIZES);
 });
@@ -180,7 +178,8 @@ test("C.5: three responses without Huffman, 256-octet table, with evictions", ()
   const r = decodeSequence(new HpackDecoder(256), [
     "4803 3330 3258 0770 7269 7661 7465 611d 4d6f 6e2c 2032 3120 4f63 7420 3230 3133 2032 303a 3133 3a32 3120 474d 546e 1768 7474 7073 3a2f 2f77 7777 2e65 7861 6d70 6c65 2e63 6f6d",
     "4803 3330 37c1 c0bf",
-    "88c1 611d 4d6f 6e2c 2032 3120 4f63 7420 3230 3133 2032 303a 3133 3a32 3220 474d 54c0 5a04 677a 6970 7738 666f 6f3d 4153 444a 4b48 514b 425a 584f 5157 454f 5049 5541 5851 5745 4f49 553b 206d 6178 2d61 6765 3d33 3630 303b 2076 6572 7369 6f6e 3d31",
+    "88c1 611d 4d6f 6e2c 2032 3120 4f63 7420 3230 3133 2032 303a 3133 3a32 3220 474d 54c0 5a04 677a 6970 7738 666f 6f3d 4153 444a 4b48 514b " +
+      "425a 584f 5157 454f 5049 5541 5851 5745 4f49 553b 206d 6178 2d61 6765 3d33 3630 303b 2076 6572 7369 6f6e 3d31",
   ]);
   expect(r.lists).toEqual(RESPONSE_LISTS);
   expect(r.sizes).toEqual(RESPONSE_TABLE_SIZES);
@@ -189,7 +188,8 @@ test("C.5: three responses without Huffman, 256-octet table, with evictions", ()
 const C6_BLOCKS = [
   "4882 6402 5885 aec3 771a 4b61 96d0 7abe 9410 54d4 44a8 2005 9504 0b81 66e0 82a6 2d1b ff6e 919d 29ad 1718 63c7 8f0b 97c8 e9ae 82ae 43d3",
   "4883 640e ffc1 c0bf",
-  "88c1 6196 d07a be94 1054 d444 a820 0595 040b 8166 e084 a62d 1bff c05a 839b d9ab 77ad 94e7 821d d7f2 e6c7 b335 dfdf cd5b 3960 d5af 2708 7f36 72c1 ab27 0fb5 291f 9587 3160 65c0 03ed 4ee5 b106 3d50 07",
+  "88c1 6196 d07a be94 1054 d444 a820 0595 040b 8166 e084 a62d 1bff c05a 839b d9ab 77ad 94e7 821d d7f2 e6c7 b335 dfdf cd5b 3960 d5af 2708 7f36 " +
+    "72c1 ab27 0fb5 291f 9587 3160 65c0 03ed 4ee5 b106 3d50 07",
 ];
 
 test("C.6: the same responses with Huffman", () => {
@@ -231,7 +231,13 @@ test("encodeHeaders round-trips through the decoder, leaving its dynamic table e
 });
 
 test("encodeHeaders: static pairs are indexed, static names literal without indexing, others new-name literals", () => {
-  expect([...encodeHeaders([[":method", "POST"], [":scheme", "https"], ["accept", ""]])]).toEqual([0x83, 0x87, 0x80 | 19]);
+  expect([
+    ...encodeHeaders([
+      [":method", "POST"],
+      [":scheme", "https"],
+      ["accept", ""],
+    ]),
+  ]).toEqual([0x83, 0x87, 0x80 | 19]);
   // content-type is static 31: 4-bit prefix 15, then 16.
   expect([...encodeHeaders([["content-type", "a"]])]).toEqual([0x0f, 0x10, 0x01, 0x61]);
   expect([...encodeHeaders([[":path", "/x"]])]).toEqual([0x04, 0x02, 0x2f, 0x78]);
@@ -305,7 +311,11 @@ test("dynamic table: an entry larger than the capacity empties it; growing the c
   expect(g.tableSize).toBe(46);
   g.setMaxTableSize(4096);
   g.decode(hex("3fe1 1f 41 0163 41 0164")); // capacity 4096 (31 + 0x61 + 31 * 128), two more entries
-  expect(g.decode(hex("be bf c0"))).toEqual([[":authority", "d"], [":authority", "c"], ["cache-control", "b"]]);
+  expect(g.decode(hex("be bf c0"))).toEqual([
+    [":authority", "d"],
+    [":authority", "c"],
+    ["cache-control", "b"],
+  ]);
   expect(g.tableSize).toBe(43 + 43 + 46);
 });
 
@@ -328,7 +338,7 @@ function encodeLength(n: number): number[] {
 
 test("dynamic table ring: random additions and size updates match a plain array model", () => {
   let seed = 7;
-  const random = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  const random = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
   const d = new HpackDecoder(300);
   const model: [string, string][] = [];
   let capacity = 300;

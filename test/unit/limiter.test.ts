@@ -6,8 +6,14 @@ test("admits up to the limit, queues the rest in order, releases hand slots on",
   const a = await l.acquire();
   const b = await l.acquire();
   const order: string[] = [];
-  const c = l.acquire().then((r) => (order.push("c"), r));
-  const d = l.acquire().then((r) => (order.push("d"), r));
+  const c = l.acquire().then((r) => {
+    order.push("c");
+    return r;
+  });
+  const d = l.acquire().then((r) => {
+    order.push("d");
+    return r;
+  });
   expect(l.queueDepth).toBe(2);
   a();
   a(); // releasing twice is harmless

@@ -46,14 +46,31 @@ describe("registry", () => {
 });
 
 describe("metrics derived from usage records", () => {
-  const live = newLiveState([{ name: "zai", protocol: "h1" }, { name: "anthropic", protocol: "h2" }]);
+  const live = newLiveState([
+    { name: "zai", protocol: "h1" },
+    { name: "anthropic", protocol: "h2" },
+  ]);
   const sink = new MetricsSink(live, new LaneHealth(["zai", "anthropic"]));
   // h2 header timeout, downgrade to h1, burst error 1302, then success: 3 retries, 1 downgrade.
-  sink.write(rec({ ttft_ms: 800, input_tokens: 10, output_tokens: 4, cache_read_input_tokens: 3, attempts: [attempt("zai", "h2", "headers_timeout"), attempt("zai", "h1", "in_stream_error", "1302"), attempt("zai", "h1", "ok")] }));
+  sink.write(
+    rec({
+      ttft_ms: 800,
+      input_tokens: 10,
+      output_tokens: 4,
+      cache_read_input_tokens: 3,
+      attempts: [attempt("zai", "h2", "headers_timeout"), attempt("zai", "h1", "in_stream_error", "1302"), attempt("zai", "h1", "ok")],
+    }),
+  );
   // Fallback from zai to anthropic after a connect failure.
   sink.write(rec({ lane: "anthropic", ttft_ms: 200, attempts: [attempt("zai", "h1", "connect"), attempt("anthropic", "h2", "ok")] }));
   // An error event after commit (status 200, attempt ok).
-  sink.write(rec({ err_type: "overloaded_error", failure_class: "in_stream_error", attempts: [{ ...attempt("zai", "h1", "in_stream_error"), code: "overloaded_error" }] }));
+  sink.write(
+    rec({
+      err_type: "overloaded_error",
+      failure_class: "in_stream_error",
+      attempts: [{ ...attempt("zai", "h1", "in_stream_error"), code: "overloaded_error" }],
+    }),
+  );
   // A request that queued, then got a 529.
   sink.write(rec({ status: 529, queue_ms: 250, err_type: "overloaded_error", attempts: [attempt("zai", "h1", "http_status")] }));
 

@@ -64,7 +64,11 @@ describe("probe verdict", () => {
 
   test("an unmatched run, a client error and an unhealthy --also run fail", () => {
     const v = judge(
-      [row({ status: null, statuses: [], ttft_ms: null, error: "claude exited 1: boom" }), row({ run: 2, error: "claude: API Error" }), row({ run: 2, role: "also", model: "s", status: 529, statuses: [529] })],
+      [
+        row({ status: null, statuses: [], ttft_ms: null, error: "claude exited 1: boom" }),
+        row({ run: 2, error: "claude: API Error" }),
+        row({ run: 2, role: "also", model: "s", status: 529, statuses: [529] }),
+      ],
       criteria,
     );
     expect(v.reasons).toEqual(["run 1: no usage line matched (claude exited 1: boom)", "run 2: claude: API Error", "run 2 (--also s): status 529"]);

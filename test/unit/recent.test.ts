@@ -5,7 +5,14 @@ import { LATEST_KEPT, MAX_KEPT, RecentRequests } from "../../src/usage/recent.ts
 
 const MINUTE = 60_000;
 let n = 0;
-const rec = (o: Partial<UsageRecord>): UsageRecord => ({ ...draftRecord(`ccp_${n++}`, "messages", "default", 1), lane: "zai", model: "m", status: 200, latency_ms: 10, ...o });
+const rec = (o: Partial<UsageRecord>): UsageRecord => ({
+  ...draftRecord(`ccp_${n++}`, "messages", "default", 1),
+  lane: "zai",
+  model: "m",
+  status: 200,
+  latency_ms: 10,
+  ...o,
+});
 
 /** A RecentRequests on a clock the test moves. */
 function clocked(start = 1_000 * MINUTE) {

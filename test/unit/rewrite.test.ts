@@ -34,15 +34,28 @@ describe("inlineSystemToUser", () => {
   const wrapped = (text: string) => ({ type: "text", text: `<system-reminder>\n${text}\n</system-reminder>` });
   test("joins the user turn before it, in place", () => {
     const out = inlineSystemToUser({ messages: [{ role: "user", content: "hi" }, sys("be brief"), { role: "assistant", content: "ok" }] });
-    expect(out.messages).toEqual([{ role: "user", content: [{ type: "text", text: "hi" }, wrapped("be brief")] }, { role: "assistant", content: "ok" }]);
+    expect(out.messages).toEqual([
+      { role: "user", content: [{ type: "text", text: "hi" }, wrapped("be brief")] },
+      { role: "assistant", content: "ok" },
+    ]);
   });
   test("after an assistant turn it goes before the next user turn's content", () => {
-    const out = inlineSystemToUser({ messages: [{ role: "assistant", content: "a" }, sys("note"), { role: "user", content: [{ type: "tool_result", tool_use_id: "t", content: "r" }] }] });
-    expect(out.messages).toEqual([{ role: "assistant", content: "a" }, { role: "user", content: [wrapped("note"), { type: "tool_result", tool_use_id: "t", content: "r" }] }]);
+    const out = inlineSystemToUser({
+      messages: [{ role: "assistant", content: "a" }, sys("note"), { role: "user", content: [{ type: "tool_result", tool_use_id: "t", content: "r" }] }],
+    });
+    expect(out.messages).toEqual([
+      { role: "assistant", content: "a" },
+      { role: "user", content: [wrapped("note"), { type: "tool_result", tool_use_id: "t", content: "r" }] },
+    ]);
   });
   test("between two assistant turns or at the end it becomes a user turn of its own", () => {
     const out = inlineSystemToUser({ messages: [{ role: "assistant", content: "a" }, sys("x"), { role: "assistant", content: "b" }, sys("y")] });
-    expect(out.messages).toEqual([{ role: "assistant", content: "a" }, { role: "user", content: [wrapped("x")] }, { role: "assistant", content: "b" }, { role: "user", content: [wrapped("y")] }]);
+    expect(out.messages).toEqual([
+      { role: "assistant", content: "a" },
+      { role: "user", content: [wrapped("x")] },
+      { role: "assistant", content: "b" },
+      { role: "user", content: [wrapped("y")] },
+    ]);
   });
   test("no system entries: same object", () => {
     const body = { messages: [{ role: "user", content: "hi" }] };
@@ -53,8 +66,16 @@ describe("inlineSystemToUser", () => {
 describe("stripBillingCch", () => {
   const line = "x-anthropic-billing-header: cc_version=2.1.330.abc; cc_entrypoint=cli; cch=9f3a1;";
   test("removes only the cch value, in block or string form", () => {
-    const out = stripBillingCch({ system: [{ type: "text", text: line }, { type: "text", text: "You are Claude Code. cch=keep" }] });
-    expect(out.system).toEqual([{ type: "text", text: "x-anthropic-billing-header: cc_version=2.1.330.abc; cc_entrypoint=cli;" }, { type: "text", text: "You are Claude Code. cch=keep" }]);
+    const out = stripBillingCch({
+      system: [
+        { type: "text", text: line },
+        { type: "text", text: "You are Claude Code. cch=keep" },
+      ],
+    });
+    expect(out.system).toEqual([
+      { type: "text", text: "x-anthropic-billing-header: cc_version=2.1.330.abc; cc_entrypoint=cli;" },
+      { type: "text", text: "You are Claude Code. cch=keep" },
+    ]);
     expect(stripBillingCch({ system: line }).system).toBe("x-anthropic-billing-header: cc_version=2.1.330.abc; cc_entrypoint=cli;");
   });
   test("two requests differing only in cch become identical", () => {
@@ -65,7 +86,11 @@ describe("stripBillingCch", () => {
 });
 
 describe("rewriteForLane", () => {
-  const body = { model: "claude-haiku-4-5", system: [{ type: "text", text: "x-anthropic-billing-header: cch=1;" }], messages: [{ role: "assistant", content: [thinking, { type: "text", text: "a" }] }] };
+  const body = {
+    model: "claude-haiku-4-5",
+    system: [{ type: "text", text: "x-anthropic-billing-header: cch=1;" }],
+    messages: [{ role: "assistant", content: [thinking, { type: "text", text: "a" }] }],
+  };
   test("anthropic lanes get the body untouched (undefined = send the original bytes)", () => {
     expect(rewriteForLane(body, { dialect: "anthropic" }, "claude-haiku-4-5")).toBeUndefined();
     expect(rewriteForLane(body, { dialect: "anthropic" }, "other")).toEqual({ ...body, model: "other" });

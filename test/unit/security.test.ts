@@ -95,7 +95,10 @@ describe("listening address", () => {
     expect(c.host).toBe("0.0.0.0");
     expect(loadConfig({ file, env: { HOME: "/h" }, host: "127.0.0.1" }).host).toBe("127.0.0.1");
     expect(() => loadConfig({ file, env: { HOME: "/h" }, host: "http://evil.example/" })).toThrow(ConfigError);
-    const plain = loadConfig({ file: writeConfig('[lanes.a]\nbase_url = "https://a.example"\n[[routes]]\nmatch = "*"\nlane = "a"\n'), env: { HOME: "/h", CCP_PROXY_KEY: KEY } });
+    const plain = loadConfig({
+      file: writeConfig('[lanes.a]\nbase_url = "https://a.example"\n[[routes]]\nmatch = "*"\nlane = "a"\n'),
+      env: { HOME: "/h", CCP_PROXY_KEY: KEY },
+    });
     expect(plain.access).toMatchObject({ key_env: "CCP_PROXY_KEY", key_required: false, key_set: true });
     expect(plain.limits).toEqual({ max_body_mb: 32, body_timeout_ms: 60_000, idle_timeout_s: 30, max_json_nodes: 1_000_000, max_inflight_body_mb: 256 });
   });
@@ -238,7 +241,15 @@ describe("request bodies", () => {
 
   test("a trickled body is cut at body_timeout_ms with 408", async () => {
     const t0 = performance.now();
-    const r = await readBodyBounded(req(streamOf(Array.from({ length: 50 }, () => new Uint8Array(1)), 50)), limits);
+    const r = await readBodyBounded(
+      req(
+        streamOf(
+          Array.from({ length: 50 }, () => new Uint8Array(1)),
+          50,
+        ),
+      ),
+      limits,
+    );
     expect(r).toMatchObject({ ok: false, status: 408, close: true });
     expect(performance.now() - t0).toBeLessThan(2_000);
   });

@@ -11,9 +11,7 @@ describe("ccp env lines", () => {
   });
 
   test("fish", () => {
-    expect(renderEnv("fish", plan)).toBe(
-      "set -gx ANTHROPIC_BASE_URL 'http://127.0.0.1:8082';\nset -e HTTPS_PROXY;\nset -e HTTP_PROXY;\nset -e https_proxy;\nset -e http_proxy;",
-    );
+    expect(renderEnv("fish", plan)).toBe("set -gx ANTHROPIC_BASE_URL 'http://127.0.0.1:8082';\nset -e HTTPS_PROXY;\nset -e HTTP_PROXY;\nset -e https_proxy;\nset -e http_proxy;");
   });
 
   test("values are quoted for each shell", () => {

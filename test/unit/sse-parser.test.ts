@@ -54,13 +54,11 @@ describe("SseParser", () => {
   });
 
   test("an event without its terminating blank line is not dispatched at end of stream", () => {
-    expect(feed(['event: message_start\ndata: {"a":1}\n\nevent: message_delta\ndata: {"b":'])).toEqual([
-      { event: "message_start", data: '{"a":1}' },
-    ]);
+    expect(feed(['event: message_start\ndata: {"a":1}\n\nevent: message_delta\ndata: {"b":'])).toEqual([{ event: "message_start", data: '{"a":1}' }]);
   });
 
   test("a huge line is skipped without holding it, and parsing resumes", () => {
-    const huge = "data: " + "x".repeat(5 * 1024 * 1024);
+    const huge = `data: ${"x".repeat(5 * 1024 * 1024)}`;
     const events = feed([huge.slice(0, 3_000_000), huge.slice(3_000_000), "\n\nevent: ok\ndata: 1\n\n"]);
     expect(events).toEqual([{ event: "ok", data: "1" }]);
   });

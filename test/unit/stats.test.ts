@@ -1,5 +1,4 @@
 import { describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import { JsonlSink } from "../../src/usage/jsonl-sink.ts";
 import { percentile } from "../../src/usage/percentile.ts";
 import { SqliteSink } from "../../src/usage/sqlite-sink.ts";
@@ -38,9 +37,36 @@ describe("statistics (pure)", () => {
   test("per group: requests, error rate, ttft and duration percentiles, retries, fallbacks, tokens", () => {
     const rs = [
       input({ ttft_ms: 100, latency_ms: 1000, input_tokens: 10, output_tokens: 2, cache_read_input_tokens: 5 }),
-      input({ ttft_ms: 300, latency_ms: 3000, input_tokens: 20, output_tokens: 4, attempts: [{ lane: "zai", protocol: "h2" }, { lane: "zai", protocol: "h1" }] }),
-      input({ status: 529, latency_ms: 50, attempts: [{ lane: "zai", protocol: "h1" }, { lane: "zai", protocol: "h1" }, { lane: "zai", protocol: "h1" }] }),
-      input({ lane: "anthropic", h2: true, ttft_ms: 50, latency_ms: 500, failure_class: "reset", attempts: [{ lane: "zai", protocol: "h1" }, { lane: "anthropic", protocol: "h2" }] }),
+      input({
+        ttft_ms: 300,
+        latency_ms: 3000,
+        input_tokens: 20,
+        output_tokens: 4,
+        attempts: [
+          { lane: "zai", protocol: "h2" },
+          { lane: "zai", protocol: "h1" },
+        ],
+      }),
+      input({
+        status: 529,
+        latency_ms: 50,
+        attempts: [
+          { lane: "zai", protocol: "h1" },
+          { lane: "zai", protocol: "h1" },
+          { lane: "zai", protocol: "h1" },
+        ],
+      }),
+      input({
+        lane: "anthropic",
+        h2: true,
+        ttft_ms: 50,
+        latency_ms: 500,
+        failure_class: "reset",
+        attempts: [
+          { lane: "zai", protocol: "h1" },
+          { lane: "anthropic", protocol: "h2" },
+        ],
+      }),
     ];
     const [zai, anthropic] = computeStats(rs, { by: "lane" });
     expect(zai).toEqual({
@@ -58,8 +84,14 @@ describe("statistics (pure)", () => {
       cache_creation_input_tokens: 0,
     });
     expect(anthropic).toMatchObject({ key: "anthropic", requests: 1, errors: 1, retries: 1, fallbacks: 1 });
-    expect(computeStats(rs, { by: "proto" }).map((g) => [g.key, g.requests])).toEqual([["h1", 3], ["h2", 1]]);
-    expect(computeStats(rs, { by: "status" }).map((g) => [g.key, g.requests])).toEqual([["200", 3], ["529", 1]]);
+    expect(computeStats(rs, { by: "proto" }).map((g) => [g.key, g.requests])).toEqual([
+      ["h1", 3],
+      ["h2", 1],
+    ]);
+    expect(computeStats(rs, { by: "status" }).map((g) => [g.key, g.requests])).toEqual([
+      ["200", 3],
+      ["529", 1],
+    ]);
     expect(computeStats(rs)).toHaveLength(1);
     expect(computeStats([])).toEqual([]);
   });

@@ -5,7 +5,10 @@ import { UploadBudget } from "../../src/upstream/upload-budget.ts";
 const never = new AbortController().signal;
 const settled = async (p: Promise<unknown>) => {
   let done = false;
-  void p.then(() => (done = true), () => (done = true));
+  void p.then(
+    () => (done = true),
+    () => (done = true),
+  );
   await Bun.sleep(0);
   return done;
 };

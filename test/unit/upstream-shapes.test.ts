@@ -22,7 +22,12 @@ const body = (chunks: Uint8Array[]): ByteSource => {
   });
   return s.getReader() as unknown as ByteSource;
 };
-const response = (status: number, headers: [string, string][], bytes: Uint8Array): UpstreamResponse => ({ protocol: "h1", status, headers, body: body([bytes]) });
+const response = (status: number, headers: [string, string][], bytes: Uint8Array): UpstreamResponse => ({
+  protocol: "h1",
+  status,
+  headers,
+  body: body([bytes]),
+});
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
@@ -51,17 +56,54 @@ describe("content codings ccp did not ask for", () => {
   });
 
   test("peek: a gzip JSON answer and a gzip error answer are decoded (and lose their content-encoding); a gzip stream is a protocol failure", async () => {
-    const json = await peek(response(200, [["content-type", "application/json"], ["content-encoding", "gzip"]], zlib.gzipSync(enc('{"type":"message","content":[]}'))), "message");
+    const json = await peek(
+      response(
+        200,
+        [
+          ["content-type", "application/json"],
+          ["content-encoding", "gzip"],
+        ],
+        zlib.gzipSync(enc('{"type":"message","content":[]}')),
+      ),
+      "message",
+    );
     expect(json.kind).toBe("commit");
     if (json.kind !== "commit") return;
     expect(dec(json.head[0]!)).toBe('{"type":"message","content":[]}');
     expect(json.response.headers.some(([k]) => k === "content-encoding")).toBe(false);
-    const error = await peek(response(429, [["content-type", "application/json"], ["content-encoding", "gzip"]], zlib.gzipSync(enc('{"type":"error"}'))));
+    const error = await peek(
+      response(
+        429,
+        [
+          ["content-type", "application/json"],
+          ["content-encoding", "gzip"],
+        ],
+        zlib.gzipSync(enc('{"type":"error"}')),
+      ),
+    );
     expect(error.kind === "http_status" && dec(error.body)).toBe('{"type":"error"}');
-    const stream = peek(response(200, [["content-type", "text/event-stream"], ["content-encoding", "gzip"]], zlib.gzipSync(enc("event: ping\n\n"))));
+    const stream = peek(
+      response(
+        200,
+        [
+          ["content-type", "text/event-stream"],
+          ["content-encoding", "gzip"],
+        ],
+        zlib.gzipSync(enc("event: ping\n\n")),
+      ),
+    );
     expect(stream).rejects.toBeInstanceOf(UpstreamFailure);
     expect((await stream.catch((e: UpstreamFailure) => e)) as UpstreamFailure).toMatchObject({ failureClass: "protocol" });
-    const unknown = await peek(response(200, [["content-type", "application/json"], ["content-encoding", "compress"]], enc("x"))).catch((e: UpstreamFailure) => e);
+    const unknown = await peek(
+      response(
+        200,
+        [
+          ["content-type", "application/json"],
+          ["content-encoding", "compress"],
+        ],
+        enc("x"),
+      ),
+    ).catch((e: UpstreamFailure) => e);
     expect(unknown).toMatchObject({ failureClass: "protocol" });
   });
 });
@@ -83,7 +125,16 @@ describe("what the upstream says, as ccp records it", () => {
 
   test("metric labels from clients and upstreams: plain values up to the bound, then other", () => {
     const label = new OpenLabel(3);
-    expect(["1302", "1302", "overloaded_error", "a b", "x".repeat(200), "1305", "1308", "1302"].map((v) => label.of(v))).toEqual(["1302", "1302", "overloaded_error", "other", "other", "1305", "other", "1302"]);
+    expect(["1302", "1302", "overloaded_error", "a b", "x".repeat(200), "1305", "1308", "1302"].map((v) => label.of(v))).toEqual([
+      "1302",
+      "1302",
+      "overloaded_error",
+      "other",
+      "other",
+      "1305",
+      "other",
+      "1302",
+    ]);
   });
 
   test("log values: plain words bare, anything else quoted (no forged fields)", () => {

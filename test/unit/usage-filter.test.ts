@@ -42,11 +42,11 @@ describe("usage filters", () => {
 });
 
 describe("reading usage.jsonl", () => {
-  const line = (i: number, lane = i % 2 ? "zai" : "anthropic") => JSON.stringify({ rid: `r${i}`, lane, status: 200, pad: "x".repeat(300) }) + "\n";
+  const line = (i: number, lane = i % 2 ? "zai" : "anthropic") => `${JSON.stringify({ rid: `r${i}`, lane, status: 200, pad: "x".repeat(300) })}\n`;
 
   test("tail reads backwards across chunk borders, filters, keeps order, skips torn lines", () => {
     const file = join(scratchDir(), "usage.jsonl");
-    writeFileSync(file, "not json\n" + Array.from({ length: 1000 }, (_, i) => line(i)).join(""));
+    writeFileSync(file, `not json\n${Array.from({ length: 1000 }, (_, i) => line(i)).join("")}`);
     expect(tailLines(file, 3, () => true).map((l) => l.record.rid)).toEqual(["r997", "r998", "r999"]);
     expect(tailLines(file, 2, (r) => r.lane === "anthropic").map((l) => l.record.rid)).toEqual(["r996", "r998"]);
     expect(tailLines(file, 5000, () => true).length).toBe(1000);

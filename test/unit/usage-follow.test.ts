@@ -13,9 +13,33 @@ const columnStarts = (header: string) => {
 
 const ts = "2025-06-01T12:00:00Z";
 const records: UsageLine[] = [
-  { ts, lane: "zai", model: "claude-haiku-4-5-20251001", status: 200, h2: false, ttft_ms: 310, latency_ms: 912, input_tokens: 12, output_tokens: 3, retries: 0 },
+  {
+    ts,
+    lane: "zai",
+    model: "claude-haiku-4-5-20251001",
+    status: 200,
+    h2: false,
+    ttft_ms: 310,
+    latency_ms: 912,
+    input_tokens: 12,
+    output_tokens: 3,
+    retries: 0,
+  },
   // Every cell wider than the first row's: a long lane and model, six-digit counts, a retry, a note.
-  { ts, lane: "a-very-long-lane-name-indeed", model: "claude-sonnet-4-5-20250929-with-a-suffix-of-some-length", status: 529, h2: true, ttft_ms: 123_456, latency_ms: 1_234_567, input_tokens: 198_765, output_tokens: 64_000, retries: 3, failure_class: "headers_timeout", err_type: "overloaded_error" },
+  {
+    ts,
+    lane: "a-very-long-lane-name-indeed",
+    model: "claude-sonnet-4-5-20250929-with-a-suffix-of-some-length",
+    status: 529,
+    h2: true,
+    ttft_ms: 123_456,
+    latency_ms: 1_234_567,
+    input_tokens: 198_765,
+    output_tokens: 64_000,
+    retries: 3,
+    failure_class: "headers_timeout",
+    err_type: "overloaded_error",
+  },
   // And narrower ones: nothing known.
   { ts: "not a date", lane: null, model: null, status: 0, h2: null, ttft_ms: null, latency_ms: 0, input_tokens: null, output_tokens: null },
 ];
@@ -23,7 +47,10 @@ const records: UsageLine[] = [
 describe("usage --follow", () => {
   test("rows printed one at a time start every column where the header printed first put it", () => {
     const [header, ...tail] = followLines([records[0]!], true).map(strip);
-    const later = records.slice(1).flatMap((r) => followLines([r], false)).map(strip);
+    const later = records
+      .slice(1)
+      .flatMap((r) => followLines([r], false))
+      .map(strip);
     const starts = columnStarts(header!);
     expect(header!.split(/\s+/)).toEqual(["time", "lane", "model", "status", "proto", "ttft", "ms", "tokens", "retries", "notes"]);
     for (const row of [...tail, ...later]) {

@@ -48,9 +48,23 @@ describe("SQLite usage store", () => {
     for (const r of records) {
       const row = reader.query("SELECT * FROM requests WHERE rid = ?").get(r.rid) as Record<string, unknown>;
       expect(row).toMatchObject({
-        ts: r.ts, ts_ms: Date.parse(r.ts), lane: r.lane, model: r.model, status: r.status, h2: bool(r.h2), latency_ms: r.latency_ms, ttft_ms: r.ttft_ms,
-        input_tokens: r.input_tokens, output_tokens: r.output_tokens, cache_read_input_tokens: r.cache_read_input_tokens,
-        cache_creation_input_tokens: r.cache_creation_input_tokens, failure_class: r.failure_class, retries: r.retries, profile: "default", port: 8082, op: "messages",
+        ts: r.ts,
+        ts_ms: Date.parse(r.ts),
+        lane: r.lane,
+        model: r.model,
+        status: r.status,
+        h2: bool(r.h2),
+        latency_ms: r.latency_ms,
+        ttft_ms: r.ttft_ms,
+        input_tokens: r.input_tokens,
+        output_tokens: r.output_tokens,
+        cache_read_input_tokens: r.cache_read_input_tokens,
+        cache_creation_input_tokens: r.cache_creation_input_tokens,
+        failure_class: r.failure_class,
+        retries: r.retries,
+        profile: "default",
+        port: 8082,
+        op: "messages",
       });
       const stored = reader.query("SELECT n, lane, protocol, outcome, ms, wait_ms FROM attempts WHERE request_id = ? ORDER BY n").all(row.id as number);
       expect(stored).toEqual(r.attempts.map((a, n) => ({ n, lane: a.lane, protocol: a.protocol, outcome: a.outcome, ms: a.ms, wait_ms: a.wait_ms })));
@@ -78,7 +92,11 @@ describe("SQLite usage store", () => {
 });
 
 describe("usage.jsonl", () => {
-  const rids = (file: string) => readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { rid: string }).rid);
+  const rids = (file: string) =>
+    readFileSync(file, "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { rid: string }).rid);
 
   test("lines that finish while a write is on its way go out together, whole and in order", async () => {
     const file = join(scratchDir(), "logs", "usage.jsonl");
@@ -117,9 +135,13 @@ describe("usage.jsonl", () => {
 describe("rotation", () => {
   test("usage.jsonl rotates by size and keeps N files; no line is split or lost among the kept files", async () => {
     const file = join(scratchDir(), "logs", "usage.jsonl");
-    const sink = new JsonlSink(file, (e) => {
-      throw e;
-    }, { maxBytes: 4_000, keep: 2 });
+    const sink = new JsonlSink(
+      file,
+      (e) => {
+        throw e;
+      },
+      { maxBytes: 4_000, keep: 2 },
+    );
     const records = generateRecords(60, Date.now(), 60_000, 3);
     for (const r of records) {
       sink.write(r);
@@ -128,7 +150,12 @@ describe("rotation", () => {
     await sink.flush();
     expect([file, `${file}.1`, `${file}.2`].map((f) => existsSync(f))).toEqual([true, true, true]);
     expect(existsSync(`${file}.3`)).toBe(false);
-    const kept = [`${file}.2`, `${file}.1`, file].flatMap((f) => readFileSync(f, "utf8").split("\n").filter(Boolean).map((l) => (JSON.parse(l) as { rid: string }).rid));
+    const kept = [`${file}.2`, `${file}.1`, file].flatMap((f) =>
+      readFileSync(f, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { rid: string }).rid),
+    );
     // The kept files hold the newest records, in order, each whole.
     expect(kept).toEqual(records.slice(-kept.length).map((r) => r.rid));
     for (const f of [`${file}.1`, `${file}.2`]) expect(readFileSync(f).byteLength).toBeLessThanOrEqual(4_000);
@@ -257,7 +284,13 @@ describe("files under the state directory: 0600, never written through a link", 
   test("a capture file is a new file: a link planted at its name is not written through", async () => {
     const dir = join(scratchDir(), "captures");
     const errors: string[] = [];
-    const capture = new FileCapture({ dir, mode: "all", maxFiles: 10, secrets: [], onError: (e) => errors.push((e as NodeJS.ErrnoException).code ?? e.message) });
+    const capture = new FileCapture({
+      dir,
+      mode: "all",
+      maxFiles: 10,
+      secrets: [],
+      onError: (e) => errors.push((e as NodeJS.ErrnoException).code ?? e.message),
+    });
     const [record] = generateRecords(1, Date.now(), 60_000, 8);
     const session = capture.begin(record!.rid, new Headers(), new TextEncoder().encode("{}"));
     const victim = join(dir, "..", "victim.rc");

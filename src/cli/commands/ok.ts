@@ -28,7 +28,11 @@ export async function ok(opts: OkOptions): Promise<void> {
   const locked = answer.kind === "needs-key" ? keyNeeded(answer.keySent) : undefined;
   report(
     status
-      ? { name: "proxy", pass: true, detail: `healthy on ${instanceUrl(target.host, target.port)} (pid ${status.pid}, profile ${status.profile}, up ${formatUptime(status.uptime_s)})` }
+      ? {
+          name: "proxy",
+          pass: true,
+          detail: `healthy on ${instanceUrl(target.host, target.port)} (pid ${status.pid}, profile ${status.profile}, up ${formatUptime(status.uptime_s)})`,
+        }
       : locked
         ? { name: "proxy", pass: false, detail: `the ccp on ${instanceUrl(target.host, target.port)} ${locked.what}; ${locked.hint}` }
         : { name: "proxy", pass: false, detail: `nothing answers on ${instanceUrl(target.host, target.port)}; ccp start --port ${target.port}` },

@@ -72,8 +72,13 @@ function runForeground(config: ReturnType<typeof loadConfig>, warnings: readonly
   const log = stdoutLog();
   for (const w of warnings) log.warn(w);
   const server = startServer(config, log);
-  const lanes = Object.values(config.lanes).map((l) => `${l.name}=${l.transport} ${l.base_url}`).join(", ");
-  log.info(`ccp listening on ${server.url} dashboard=${instanceUrl(config.host, server.port)}/dashboard pid=${process.pid} profile=${config.profile} config=${config.source ?? "built-in defaults"} ${heapHintNote(readEnv().all)} lanes: ${lanes}`);
+  const lanes = Object.values(config.lanes)
+    .map((l) => `${l.name}=${l.transport} ${l.base_url}`)
+    .join(", ");
+  log.info(
+    `ccp listening on ${server.url} dashboard=${instanceUrl(config.host, server.port)}/dashboard pid=${process.pid} profile=${config.profile} ` +
+      `config=${config.source ?? "built-in defaults"} ${heapHintNote(readEnv().all)} lanes: ${lanes}`,
+  );
   return new Promise((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {

@@ -49,7 +49,11 @@ function readStatInputs(o: Parameters<typeof loadStatInputs>[0]): ReturnType<typ
     return loadStatInputs(o);
   } catch (e) {
     if ((e as Error)?.name !== "SQLiteError") throw e;
-    throw new ExitError(1, `cannot read the usage database ${usageDbPath(o.home)}: ${(e as Error).message}`, "move the damaged file aside (ccp creates a new one at start), or read usage.jsonl instead: CCP_PERSIST=0 ccp usage --stats");
+    throw new ExitError(
+      1,
+      `cannot read the usage database ${usageDbPath(o.home)}: ${(e as Error).message}`,
+      "move the damaged file aside (ccp creates a new one at start), or read usage.jsonl instead: CCP_PERSIST=0 ccp usage --stats",
+    );
   }
 }
 

@@ -37,7 +37,13 @@ export async function usage(opts: UsageOptions): Promise<void> {
   const lines = tailAcrossRotations(file, opts.tail, keep);
   if (opts.json) for (const l of lines) console.log(l.raw);
   // --follow prints the header and the tail in the widths of the rows still to come.
-  else if (opts.follow) console.log(followLines(lines.map((l) => l.record), true).join("\n"));
+  else if (opts.follow)
+    console.log(
+      followLines(
+        lines.map((l) => l.record),
+        true,
+      ).join("\n"),
+    );
   else if (lines.length) console.log(renderTable(lines.map((l) => l.record)));
   else console.error(out.dim(fileSize(file) ? `no usage lines match in ${file}` : `no usage lines yet (${file})`));
   if (!opts.follow) return;
@@ -62,7 +68,15 @@ const FOLLOW_WIDTHS = [8, 12, 28, 6, 5, 6, 7, 13, 7] as const;
 /** --follow's lines: the header (when asked) and one line per record, every one in the same fixed widths. */
 export function followLines(records: readonly UsageLine[], header: boolean): string[] {
   const rows = records.map((r) => fixedRow(cells(r), FOLLOW_WIDTHS));
-  return header ? [fixedRow(HEADER.map((h) => out.bold(h)), FOLLOW_WIDTHS), ...rows] : rows;
+  return header
+    ? [
+        fixedRow(
+          HEADER.map((h) => out.bold(h)),
+          FOLLOW_WIDTHS,
+        ),
+        ...rows,
+      ]
+    : rows;
 }
 
 function time(ts: string | undefined): string {

@@ -32,7 +32,11 @@ export async function wrap(command: string, args: readonly string[], opts: WrapO
   if (!(await isHealthy(target.host, target.port))) {
     const config = loadConfig({ port: target.port });
     if (!opts.start && !config.wrap_start) {
-      throw new ExitError(1, `no ccp is running on port ${target.port}`, `start one (ccp start --port ${target.port}), let wrap do it (ccp wrap --start ${command}), or set wrap_start = true in the config`);
+      throw new ExitError(
+        1,
+        `no ccp is running on port ${target.port}`,
+        `start one (ccp start --port ${target.port}), let wrap do it (ccp wrap --start ${command}), or set wrap_start = true in the config`,
+      );
     }
     const result = await launchDetached({ config, options: {} });
     if (!result.ok && result.reason === "state-dir") throw new ExitError(2, result.problem.message, result.problem.hint);

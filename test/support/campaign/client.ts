@@ -1,4 +1,5 @@
-import Anthropic, { APIError } from "@anthropic-ai/sdk";
+import type Anthropic from "@anthropic-ai/sdk";
+import { APIError } from "@anthropic-ai/sdk";
 
 /**
  * One request through the Anthropic SDK, as an application makes it (messages.create, streaming

@@ -179,7 +179,11 @@ export function commitPoints(placed: readonly Placed[]): { start: number; commit
   const start = placed.find((f) => f.event === "message_start");
   const after = start ? placed.slice(placed.indexOf(start) + 1).find((f) => f.event !== null && MESSAGE_EVENTS.has(f.event)) : undefined;
   const stop = placed.find((f) => f.event === "message_stop");
-  return { start: start?.dispatch ?? Number.POSITIVE_INFINITY, commit: after?.dispatch ?? Number.POSITIVE_INFINITY, stop: stop?.dispatch ?? Number.POSITIVE_INFINITY };
+  return {
+    start: start?.dispatch ?? Number.POSITIVE_INFINITY,
+    commit: after?.dispatch ?? Number.POSITIVE_INFINITY,
+    stop: stop?.dispatch ?? Number.POSITIVE_INFINITY,
+  };
 }
 
 /**

@@ -45,11 +45,32 @@ export function anyStep(c: StepCtx): Step {
 
 function messageJson(c: StepCtx, text: string): string {
   const usage = { input_tokens: 10, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, output_tokens: 5 };
-  return JSON.stringify({ id: `msg_campaign_${c.n}_${c.attempt}`, type: "message", role: "assistant", model: c.model, content: [{ type: "text", text }], stop_reason: "end_turn", stop_sequence: null, usage });
+  return JSON.stringify({
+    id: `msg_campaign_${c.n}_${c.attempt}`,
+    type: "message",
+    role: "assistant",
+    model: c.model,
+    content: [{ type: "text", text }],
+    stop_reason: "end_turn",
+    stop_sequence: null,
+    usage,
+  });
 }
 
 /** A whole body (not an event stream): `where` says whether it arrives whole. */
-function wholeStep(c: StepCtx, o: { status: number; ct: string | undefined; body: string; label: string; where: "full" | "cut" | "any"; retryAfter?: string; gzip?: boolean; extra?: [string, string][] }): Step {
+function wholeStep(
+  c: StepCtx,
+  o: {
+    status: number;
+    ct: string | undefined;
+    body: string;
+    label: string;
+    where: "full" | "cut" | "any";
+    retryAfter?: string;
+    gzip?: boolean;
+    extra?: [string, string][];
+  },
+): Step {
   const { rnd } = c;
   const full = o.where === "full" || (o.where === "any" && rnd() < 0.75) || o.body.length === 0;
   const then: RawEnd = o.gzip || o.status === 204 ? "end" : full ? (rnd() < 0.85 ? "end" : pick(rnd, ["end_goaway", "reset", "rst_stream", "goaway", "stall"] as const)) : pick(rnd, THENS);
@@ -62,7 +83,12 @@ function wholeStep(c: StepCtx, o: { status: number; ct: string | undefined; body
   const r = raw(c, { status: o.status, headers, body: o.body, cut, then, gzip: o.gzip, headersDelayMs: quiet });
   const effect = judgeWhole(o.status, o.body, cut, then, c.transport, o.retryAfter);
   const at = cut === o.body.length ? "whole" : `cut@${cut}/${o.body.length}`;
-  return { label: `${o.status} ${o.label}${o.gzip ? " gzip" : ""} ${at} (${r.shape}) then ${then}`, behaviour: r.behaviour, effect, ms: duration(r.quietMs, then, effect) };
+  return {
+    label: `${o.status} ${o.label}${o.gzip ? " gzip" : ""} ${at} (${r.shape}) then ${then}`,
+    behaviour: r.behaviour,
+    effect,
+    ms: duration(r.quietMs, then, effect),
+  };
 }
 
 const HTML = "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>cloudflare</center></body></html>";
@@ -102,9 +128,25 @@ function lying2xx(c: StepCtx): Step {
     { status: 200, ct: "text/html", body: "<!doctype html><html><body>Just a moment...</body></html>", label: "html page" },
     { status: 200, ct: "text/plain", body: "OK", label: "text/plain" },
     { status: 200, ct: "application/json", body: "", label: "empty json" },
-    { status: 200, ct: "application/json", body: JSON.stringify({ id: "chatcmpl-1", object: "chat.completion", choices: [{ message: { role: "assistant", content: "hi" } }] }), label: "json not a message" },
-    { status: 200, ct: "application/json", body: JSON.stringify({ type: "error", error: err, request_id: "req_campaign" }), label: `error envelope ${err.type} "${err.message.slice(0, 12)}"` },
-    { status: 302, ct: "text/html", body: "<html><body>Moved</body></html>", label: "redirect", extra: [["location", "https://login.invalid/"]] as [string, string][] },
+    {
+      status: 200,
+      ct: "application/json",
+      body: JSON.stringify({ id: "chatcmpl-1", object: "chat.completion", choices: [{ message: { role: "assistant", content: "hi" } }] }),
+      label: "json not a message",
+    },
+    {
+      status: 200,
+      ct: "application/json",
+      body: JSON.stringify({ type: "error", error: err, request_id: "req_campaign" }),
+      label: `error envelope ${err.type} "${err.message.slice(0, 12)}"`,
+    },
+    {
+      status: 302,
+      ct: "text/html",
+      body: "<html><body>Moved</body></html>",
+      label: "redirect",
+      extra: [["location", "https://login.invalid/"]] as [string, string][],
+    },
     { status: 204, ct: undefined, body: "", label: "no content" },
     { status: 200, ct: "application/json", body: sse, label: "sse labelled json" },
   ] as const;
@@ -118,11 +160,21 @@ function beforeHeaders(c: StepCtx): Step {
   const quick = [0, SLACK_MS] as const;
   switch (pick(rnd, ["stall", "reset", "goaway", "rst_stream", "rst_stream"] as const)) {
     case "stall":
-      return { label: "no response head (stall_headers)", behaviour: { kind: "stall_headers" }, effect: headersTimeout, ms: [TIMEOUTS.headers_ms, TIMEOUTS.headers_ms + SLACK_MS] };
+      return {
+        label: "no response head (stall_headers)",
+        behaviour: { kind: "stall_headers" },
+        effect: headersTimeout,
+        ms: [TIMEOUTS.headers_ms, TIMEOUTS.headers_ms + SLACK_MS],
+      };
     case "reset":
       return { label: "connection reset before the head", behaviour: { kind: "reset" }, effect: resetBeforeHeaders(c.transport), ms: quick };
     case "goaway":
-      return { label: "GOAWAY before the head (stream refused)", behaviour: { kind: "goaway" }, effect: c.transport === "h2" ? refusedFailure("h2") : resetBeforeHeaders("h1"), ms: quick };
+      return {
+        label: "GOAWAY before the head (stream refused)",
+        behaviour: { kind: "goaway" },
+        effect: c.transport === "h2" ? refusedFailure("h2") : resetBeforeHeaders("h1"),
+        ms: quick,
+      };
     default: {
       const code = pick(rnd, RST_CODES);
       const effect = c.transport === "h2" && code === 7 ? refusedFailure("h2") : resetBeforeHeaders(c.transport);

@@ -133,7 +133,10 @@ export function messageFrames(s: SseStyle, rnd: Rnd, m: MessageSpec): Frame[] {
       return frames;
     }
     noise();
-    frames.push({ ...eventFrame(s, rnd, "content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: piece } }), delta: piece });
+    frames.push({
+      ...eventFrame(s, rnd, "content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: piece } }),
+      delta: piece,
+    });
   }
   noise();
   frames.push(eventFrame(s, rnd, "content_block_stop", { type: "content_block_stop", index: 0 }));
@@ -164,7 +167,7 @@ export function place(frames: readonly Frame[], eol: Eol): { body: string; place
 export function answerText(rnd: Rnd, tag: string, long: boolean): string[] {
   const words = ["alpha", "βeta", "γάμμα", "日本語", "emoji🙂", 'quote"d', "back\\slash", "tab\tbed", "línea", "ok"];
   const pieces = [`${tag} `];
-  for (let i = int(rnd, 1, 4); i > 0; i--) pieces.push(Array.from({ length: int(rnd, 1, 4) }, () => pick(rnd, words)).join(" ") + " ");
+  for (let i = int(rnd, 1, 4); i > 0; i--) pieces.push(`${Array.from({ length: int(rnd, 1, 4) }, () => pick(rnd, words)).join(" ")} `);
   // A very long line: one text_delta frame of 70–150 KB (over the 64 KiB commit hold, under the 1 MiB frame bound).
   if (long) pieces.splice(1, 0, `${"long line ".repeat(int(rnd, 7_000, 15_000))}`);
   return pieces;

@@ -24,7 +24,8 @@ export function messageStream(c: StepCtx, o: { timing?: Timing; spec?: Partial<M
   const style = o.style ?? randomStyle(rnd);
   const long = rnd() < 0.08;
   const pieces = answerText(rnd, `c${c.n}.a${c.attempt}`, long);
-  const timing = o.timing ?? pick(rnd, ["none", "none", "none", "none", "none", "slow first byte", "pings then content", "pings then content", "slow frames", "quiet under idle", "late commit"] as const);
+  const timing =
+    o.timing ?? pick(rnd, ["none", "none", "none", "none", "none", "slow first byte", "pings then content", "pings then content", "slow frames", "quiet under idle", "late commit"] as const);
   const spec: MessageSpec = {
     id: `msg_campaign_${c.n}_${c.attempt}`,
     model: c.model,
@@ -35,8 +36,23 @@ export function messageStream(c: StepCtx, o: { timing?: Timing; spec?: Partial<M
     ...o.spec,
   };
   const eol = { "\n": "lf", "\r\n": "crlf", "\r": "cr" }[style.eol];
-  const traits = [eol, style.noSpace && "nospace", style.comments && "comments", style.ids && "ids", style.splitData && "split-data", style.noise && "noise", long && "long-line", spec.missingFinalBlank && "no-final-blank"].filter(Boolean);
-  return { style, frames: messageFrames(style, rnd, spec), fullText: pieces.join(""), timing, label: `sse[${traits.join(",")}]${timing === "none" ? "" : ` ${timing}`}` };
+  const traits = [
+    eol,
+    style.noSpace && "nospace",
+    style.comments && "comments",
+    style.ids && "ids",
+    style.splitData && "split-data",
+    style.noise && "noise",
+    long && "long-line",
+    spec.missingFinalBlank && "no-final-blank",
+  ].filter(Boolean);
+  return {
+    style,
+    frames: messageFrames(style, rnd, spec),
+    fullText: pieces.join(""),
+    timing,
+    label: `sse[${traits.join(",")}]${timing === "none" ? "" : ` ${timing}`}`,
+  };
 }
 
 function timingWaits(rnd: Rnd, placed: readonly Placed[], timing: Timing): { waits: Wait[]; headersDelayMs: number } {
@@ -63,23 +79,45 @@ export function streamStep(c: StepCtx, s: StreamSpec, where: "before commit" | "
   const cut = where === "full" ? body.length : where === "before commit" ? chooseCut(rnd, body, placed, 0, commit - 1) : chooseCut(rnd, body, placed, commit, body.length);
   const { waits, headersDelayMs } = timingWaits(rnd, placed, s.timing);
   const ct = o.ct ?? pick(rnd, SSE_TYPES);
-  const r = raw(c, { status: 200, headers: [["content-type", ct], ["cache-control", "no-cache"]], body, cut, then, waits, headersDelayMs, starts: placed.map((f) => f.start), gzip: o.gzip, endWaitMs: o.endWaitMs });
+  const r = raw(c, {
+    status: 200,
+    headers: [
+      ["content-type", ct],
+      ["cache-control", "no-cache"],
+    ],
+    body,
+    cut,
+    then,
+    waits,
+    headersDelayMs,
+    starts: placed.map((f) => f.start),
+    gzip: o.gzip,
+    endWaitMs: o.endWaitMs,
+  });
   let effect: Effect;
   if (o.gzip) effect = protocolFailure;
-  else if (!c.stream) effect = protocolFailure; // an event stream to a request that asked for JSON
+  else if (!c.stream)
+    effect = protocolFailure; // an event stream to a request that asked for JSON
   else effect = judgeStream(placed, cut, then, c.transport, s.fullText);
   const at = cut === body.length ? "whole" : `cut@${cut}/${body.length}`;
   // CRLF, cut between the CR and the LF of a blank line that ends a frame: a reader has the event, the frame is not whole.
   const split = placed.find((f) => f.dispatch === cut && f.dispatch < f.end && f.event !== null && ["content_block_start", "content_block_stop", "message_delta", "message_stop"].includes(f.event));
   const tags = split && !isCut(then) && c.stream && !o.gzip ? [`crlf-split ${split.event}`] : [];
   const late = o.endWaitMs ? ` ${o.endWaitMs} ms later` : "";
-  return { label: `200 ${s.label}${o.gzip ? " gzip" : ""} ${at} (${r.shape}) then ${then}${late}`, behaviour: r.behaviour, effect, ms: duration(r.quietMs, then, effect), tags };
+  return {
+    label: `200 ${s.label}${o.gzip ? " gzip" : ""} ${at} (${r.shape}) then ${then}${late}`,
+    behaviour: r.behaviour,
+    effect,
+    ms: duration(r.quietMs, then, effect),
+    tags,
+  };
 }
 
 export function streamBeforeCommit(c: StepCtx): Step {
   const { rnd } = c;
   const variant = pick(rnd, ["cut", "cut", "cut", "error first", "error after message_start", "no message_start", "empty"] as const);
-  if (variant === "cut") return streamStep(c, messageStream(c, { timing: pick(rnd, ["none", "none", "slow first byte", "pings then content", "slow frames"] as const) }), "before commit", pick(rnd, THENS));
+  if (variant === "cut")
+    return streamStep(c, messageStream(c, { timing: pick(rnd, ["none", "none", "slow first byte", "pings then content", "slow frames"] as const) }), "before commit", pick(rnd, THENS));
   const style = rnd() < 0.5 ? PLAIN : randomStyle(rnd);
   const err = pick(rnd, IN_STREAM_ERRORS);
   const start = messageFrames(style, rnd, { id: `msg_campaign_${c.n}_${c.attempt}`, model: c.model, pieces: ["x"] })[0]!;
@@ -91,7 +129,13 @@ export function streamBeforeCommit(c: StepCtx): Step {
         : variant === "no message_start"
           ? [eventFrame(style, rnd, "content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } })]
           : [];
-  const s: StreamSpec = { style, frames, fullText: "", timing: "none", label: `sse ${variant}${variant.startsWith("error") ? ` ${err.type} "${err.message.slice(0, 12)}"` : ""}` };
+  const s: StreamSpec = {
+    style,
+    frames,
+    fullText: "",
+    timing: "none",
+    label: `sse ${variant}${variant.startsWith("error") ? ` ${err.type} "${err.message.slice(0, 12)}"` : ""}`,
+  };
   return streamStep(c, s, "full", "end");
 }
 
@@ -104,7 +148,9 @@ export function streamAfterCommit(c: StepCtx): Step {
   const err = pick(rnd, IN_STREAM_ERRORS);
   // Real upstreams often end the stream a little after their error frame, not in the same packet.
   const endWaitMs = rnd() < 0.5 ? int(rnd, 50, 300) : 0;
-  return streamStep(c, messageStream(c, { spec: { errorAfterDeltas: { after: int(rnd, 0, 1), type: err.type, message: err.message } } }), "full", "end", { endWaitMs });
+  return streamStep(c, messageStream(c, { spec: { errorAfterDeltas: { after: int(rnd, 0, 1), type: err.type, message: err.message } } }), "full", "end", {
+    endWaitMs,
+  });
 }
 
 export function sseToNonStream(c: StepCtx): Step {

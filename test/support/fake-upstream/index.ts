@@ -98,15 +98,10 @@ function build(): Promise<string> {
     const tmp = `${out}.${process.pid}.${Date.now()}.tmp.mjs`;
     await new Promise<void>((resolve, reject) => {
       // In `bun test`, process.execPath is the bun binary.
-      execFile(
-        process.execPath,
-        ["build", SERVER_TS, "--target", "node", "--outfile", tmp],
-        { timeout: 60_000 },
-        (err, _stdout, stderr) => {
-          if (err) reject(new Error(`bun build of fake upstream failed: ${err.message}\n${stderr}`));
-          else resolve();
-        },
-      );
+      execFile(process.execPath, ["build", SERVER_TS, "--target", "node", "--outfile", tmp], { timeout: 60_000 }, (err, _stdout, stderr) => {
+        if (err) reject(new Error(`bun build of fake upstream failed: ${err.message}\n${stderr}`));
+        else resolve();
+      });
     });
     renameSync(tmp, out);
     return out;

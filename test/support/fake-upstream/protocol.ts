@@ -215,9 +215,7 @@ export function normalFrames(opts: { id: string; model: string; text: string; wi
     sseFrame("ping", { type: "ping" }),
   ];
   for (const piece of splitText(opts.text)) {
-    frames.push(
-      sseFrame("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: piece } }),
-    );
+    frames.push(sseFrame("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: piece } }));
   }
   if (opts.withStop === false) return frames;
   frames.push(
@@ -279,9 +277,7 @@ export function richFrames(model: string): string[] {
     sseFrame("ping", { type: "ping" }),
   ];
   for (const piece of splitText(RICH_THINKING)) {
-    frames.push(
-      sseFrame("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "thinking_delta", thinking: piece } }),
-    );
+    frames.push(sseFrame("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "thinking_delta", thinking: piece } }));
   }
   frames.push(
     sseFrame("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "signature_delta", signature: RICH_SIGNATURE } }),
@@ -289,9 +285,7 @@ export function richFrames(model: string): string[] {
     sseFrame("content_block_start", { type: "content_block_start", index: 1, content_block: { type: "text", text: "" } }),
   );
   for (const piece of splitText(RICH_TEXT)) {
-    frames.push(
-      sseFrame("content_block_delta", { type: "content_block_delta", index: 1, delta: { type: "text_delta", text: piece } }),
-    );
+    frames.push(sseFrame("content_block_delta", { type: "content_block_delta", index: 1, delta: { type: "text_delta", text: piece } }));
   }
   frames.push(
     sseFrame("content_block_stop", { type: "content_block_stop", index: 1 }),
@@ -302,9 +296,7 @@ export function richFrames(model: string): string[] {
     }),
   );
   for (const part of RICH_TOOL_JSON_PARTS) {
-    frames.push(
-      sseFrame("content_block_delta", { type: "content_block_delta", index: 2, delta: { type: "input_json_delta", partial_json: part } }),
-    );
+    frames.push(sseFrame("content_block_delta", { type: "content_block_delta", index: 2, delta: { type: "input_json_delta", partial_json: part } }));
   }
   frames.push(
     sseFrame("content_block_stop", { type: "content_block_stop", index: 2 }),

@@ -52,20 +52,7 @@ interface Script {
   queue: Behaviour[];
 }
 
-const BEHAVIOUR_KINDS = new Set([
-  "normal",
-  "rich",
-  "status",
-  "sse",
-  "stall_headers",
-  "stall_mid_stream",
-  "reset",
-  "goaway",
-  "stall_upload",
-  "end_without_stop",
-  "raw",
-  "rst_stream",
-]);
+const BEHAVIOUR_KINDS = new Set(["normal", "rich", "status", "sse", "stall_headers", "stall_mid_stream", "reset", "goaway", "stall_upload", "end_without_stop", "raw", "rst_stream"]);
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
@@ -87,23 +74,7 @@ const keyFile = path.join(dir, "key.pem");
 const caFile = path.join(dir, "cert.pem");
 execFileSync(
   "openssl",
-  [
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=127.0.0.1",
-    "-addext",
-    "subjectAltName=IP:127.0.0.1,DNS:localhost",
-    "-keyout",
-    keyFile,
-    "-out",
-    caFile,
-  ],
+  ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", keyFile, "-out", caFile],
   { stdio: ["ignore", "ignore", "pipe"] },
 );
 
@@ -214,7 +185,7 @@ async function handle(req: Req, res: Res): Promise<void> {
   const method = req.method ?? "GET";
   const record: RecordedRequest = {
     protocol: isH2(req) ? "h2" : "http/1.1",
-    connection: socketKey(isH2(req) ? req.stream.session?.socket ?? {} : req.socket),
+    connection: socketKey(isH2(req) ? (req.stream.session?.socket ?? {}) : req.socket),
     method,
     path: url,
     headers: flatHeaders(req),
@@ -463,10 +434,7 @@ async function act(req: Req, res: Res, b: Behaviour, ctx: Ctx): Promise<void> {
     units = [JSON.stringify({ input_tokens: 42 })];
   } else if (ctx.stream) {
     sse = true;
-    units =
-      b.kind === "rich"
-        ? richFrames(ctx.model)
-        : normalFrames({ id, model: ctx.model, text, withStop: b.kind !== "end_without_stop" });
+    units = b.kind === "rich" ? richFrames(ctx.model) : normalFrames({ id, model: ctx.model, text, withStop: b.kind !== "end_without_stop" });
   } else {
     sse = false;
     units = [JSON.stringify(b.kind === "rich" ? richMessage(ctx.model) : normalMessage({ id, model: ctx.model, text }))];
@@ -516,9 +484,7 @@ async function act(req: Req, res: Res, b: Behaviour, ctx: Ctx): Promise<void> {
     return;
   }
 
-  const headers: Record<string, string> = sse
-    ? { "content-type": "text/event-stream", "cache-control": "no-cache", ...rid }
-    : { "content-type": "application/json", ...rid };
+  const headers: Record<string, string> = sse ? { "content-type": "text/event-stream", "cache-control": "no-cache", ...rid } : { "content-type": "application/json", ...rid };
   if (!sse && fault === undefined && b.kind !== "end_without_stop") {
     headers["content-length"] = String(Buffer.byteLength(units.join("")));
   }
@@ -660,7 +626,8 @@ function resetState(): void {
 const limits = { maxConcurrent: 0, delayMs: 0, settleMs: 1000, rejected: 0, peak: 0, firstRejectAt: 0, peakSeenAfterSettle: 0 };
 let activeStreams = 0;
 let seenInFlight = 0;
-const BURST_FRAME = `event: error\ndata: ${JSON.stringify({ type: "error", error: { type: "rate_limit_error", message: "[1302] High concurrency usage of this API, please reduce concurrency or contact customer service to increase limits" } })}\n\n`;
+const BURST_MESSAGE = "[1302] High concurrency usage of this API, please reduce concurrency or contact customer service to increase limits";
+const BURST_FRAME = `event: error\ndata: ${JSON.stringify({ type: "error", error: { type: "rate_limit_error", message: BURST_MESSAGE } })}\n\n`;
 
 const control = http.createServer((req, res) => {
   const send = (status: number, body: unknown): void => {
@@ -685,7 +652,10 @@ const control = http.createServer((req, res) => {
     if (req.method === "GET" && req.url === "/requests") return send(200, records);
     if (req.method === "GET" && req.url?.startsWith("/requests?model=")) {
       const model = decodeURIComponent(req.url.slice("/requests?model=".length));
-      return send(200, records.filter((r) => r.model === model));
+      return send(
+        200,
+        records.filter((r) => r.model === model),
+      );
     }
     if (req.method === "POST" && req.url === "/reset") {
       req.resume();
@@ -695,7 +665,15 @@ const control = http.createServer((req, res) => {
     if (req.method === "GET" && req.url === "/scripts") return send(200, scripts);
     if (req.method === "POST" && req.url === "/limits") {
       const body = (await readJson(req)) as { maxConcurrent?: number; delayMs?: number; settleMs?: number };
-      Object.assign(limits, { maxConcurrent: body.maxConcurrent ?? 0, delayMs: body.delayMs ?? 0, settleMs: body.settleMs ?? 1000, rejected: 0, peak: 0, firstRejectAt: 0, peakSeenAfterSettle: 0 });
+      Object.assign(limits, {
+        maxConcurrent: body.maxConcurrent ?? 0,
+        delayMs: body.delayMs ?? 0,
+        settleMs: body.settleMs ?? 1000,
+        rejected: 0,
+        peak: 0,
+        firstRejectAt: 0,
+        peakSeenAfterSettle: 0,
+      });
       return send(200, { ok: true });
     }
     if (req.method === "GET" && req.url === "/limits") return send(200, limits);
