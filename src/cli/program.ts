@@ -158,11 +158,12 @@ export function buildProgram(run: Dispatch = lazy): Command {
     .addOption(new Option("--via <how>", "claude: the real `claude -p`; http: a direct Messages request (default: claude if on PATH)").choices(["claude", "http"]))
     .option("--max-p50-ttft-ms <ms>", "pass only if the median time to first token is under this", parseCount, 2000)
     .option("--expect-lane <lane>", "pass only if every run went to this lane")
-    .option("--expect-h2 <bool>", "pass only if every run used HTTP/2 (true) or HTTP/1.1 (false)", parseBool)
+    .addOption(new Option("--expect-protocol <protocol>", "pass only if every run's answer came over this protocol").choices(["h1", "h2"]))
+    .option("--expect-h2 <bool>", "the same as --expect-protocol h2 (true) or h1 (false), kept for scripts", parseBool)
     .option("--prompt <text>", "what to ask", "ok")
     .option("--timeout-ms <ms>", "give up on one completion after this long", parseCount, 120_000)
     .option("--json", "runs and verdict as JSON")
-    .addHelpText("after", examples("ccp probe --runs 10 --model haiku --expect-lane zai --expect-h2 false", "ccp probe --via http --also sonnet --max-p50-ttft-ms 1500 --json"))
+    .addHelpText("after", examples("ccp probe --runs 10 --model haiku --expect-lane zai --expect-protocol h1", "ccp probe --via http --also sonnet --max-p50-ttft-ms 1500 --json"))
     .action((opts) => run("probe", opts));
 
   program
@@ -179,7 +180,7 @@ export function buildProgram(run: Dispatch = lazy): Command {
     .option("--since <when>", "only since a duration ago (30m, 1h, 2d) or a date")
     .option("--json", "the raw usage records, one JSON object per line")
     .option("--stats", "statistics per group instead of lines: requests, error rate, ttft and duration p50/p95/p99, retries, fallbacks, tokens (SQLite when on, else usage.jsonl)")
-    .addOption(new Option("--by <key>", "statistics (implies --stats) with one row per lane, model, status or protocol").choices(["lane", "model", "status", "proto"]).implies({ stats: true }))
+    .addOption(new Option("--by <key>", "statistics (implies --stats) with one row per lane, model, status or protocol").choices(["lane", "model", "status", "protocol", "proto"]).implies({ stats: true }))
     .addHelpText(
       "after",
       examples("ccp usage --tail 20", "ccp usage --errors --since 1h", "ccp usage --follow --lane zai", "ccp usage --json --status 5xx | jq .rid", "ccp usage --stats --since 1h --by lane"),

@@ -19,7 +19,7 @@ export interface StatInput {
   readonly attempts: readonly { readonly lane: string; readonly protocol: string }[];
 }
 
-export const GROUP_BY = ["lane", "model", "status", "proto"] as const;
+export const GROUP_BY = ["lane", "model", "status", "protocol"] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
 
 export interface Percentiles {
@@ -62,7 +62,7 @@ function keyOf(r: StatInput, by: GroupBy | undefined): string {
       return r.model ?? "-";
     case "status":
       return String(r.status);
-    case "proto":
+    case "protocol":
       return protoOf(r);
   }
 }

@@ -104,3 +104,17 @@ describe("argv → command and options", () => {
     }
   });
 });
+
+test("the vocabulary's protocol: --expect-protocol and --by protocol; the older --expect-h2 and --by proto still parse", async () => {
+  const { buildProgram } = await import("../../src/cli/program.ts");
+  const seen: Record<string, unknown>[] = [];
+  const program = buildProgram(async (_name, o) => {
+    seen.push(o as Record<string, unknown>);
+  });
+  program.exitOverride();
+  await program.parseAsync(["node", "ccp", "probe", "--expect-protocol", "h1"]);
+  await program.parseAsync(["node", "ccp", "probe", "--expect-h2", "true"]);
+  await program.parseAsync(["node", "ccp", "usage", "--by", "protocol"]);
+  await program.parseAsync(["node", "ccp", "usage", "--by", "proto"]);
+  expect(seen.map((o) => o.expectProtocol ?? o.expectH2 ?? o.by)).toEqual(["h1", true, "protocol", "proto"]);
+});

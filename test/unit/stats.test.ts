@@ -84,7 +84,7 @@ describe("statistics (pure)", () => {
       cache_creation_input_tokens: 0,
     });
     expect(anthropic).toMatchObject({ key: "anthropic", requests: 1, errors: 1, retries: 1, fallbacks: 1 });
-    expect(computeStats(rs, { by: "proto" }).map((g) => [g.key, g.requests])).toEqual([
+    expect(computeStats(rs, { by: "protocol" }).map((g) => [g.key, g.requests])).toEqual([
       ["h1", 3],
       ["h2", 1],
     ]);

@@ -52,7 +52,7 @@ describe("usage --follow", () => {
       .flatMap((r) => followLines([r], false))
       .map(strip);
     const starts = columnStarts(header!);
-    expect(header!.split(/\s+/)).toEqual(["time", "lane", "model", "status", "proto", "ttft", "ms", "tokens", "retries", "notes"]);
+    expect(header!.split(/\s+/)).toEqual(["time", "lane", "model", "status", "protocol", "ttft", "ms", "tokens", "retries", "notes"]);
     for (const row of [...tail, ...later]) {
       // The cell before each column ends in time (a space at least), and something starts exactly there.
       for (const at of starts.slice(1, -1)) {

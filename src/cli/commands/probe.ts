@@ -17,6 +17,8 @@ export interface ProbeOptions {
   readonly maxP50TtftMs: number;
   readonly expectLane?: string;
   readonly expectH2?: boolean;
+  /** h1 or h2; --expect-h2 is its older spelling. */
+  readonly expectProtocol?: "h1" | "h2";
   readonly prompt: string;
   readonly timeoutMs: number;
   readonly json?: boolean;
@@ -53,7 +55,7 @@ export async function probe(opts: ProbeOptions): Promise<void> {
     const wait = spinner(`probe run ${run}/${opts.runs}`);
     rows.push(...(await runCompletions(via, t, cs).finally(() => wait.stop())));
   }
-  const verdict = judge(rows, { maxP50TtftMs: opts.maxP50TtftMs, expectLane: opts.expectLane, expectH2: opts.expectH2 });
+  const verdict = judge(rows, { maxP50TtftMs: opts.maxP50TtftMs, expectLane: opts.expectLane, expectH2: opts.expectProtocol ? opts.expectProtocol === "h2" : opts.expectH2 });
   if (opts.json) {
     console.log(JSON.stringify({ via, model, also: also ?? null, port: target.port, runs: rows, verdict }, null, 2));
   } else {
@@ -77,5 +79,5 @@ function cells(r: ProbeRow): string[] {
 }
 
 function renderTable(rows: readonly ProbeRow[]): string {
-  return table(["run", "model", "status", "lane", "proto", "ttft ms", "duration ms", "error"], rows.map(cells));
+  return table(["run", "model", "status", "lane", "protocol", "ttft ms", "duration ms", "error"], rows.map(cells));
 }

@@ -32,7 +32,8 @@ export interface UsageStatsResult {
  * when persistence is on and the database exists, else usage.jsonl.
  */
 export function usageStatsData(opts: UsageStatsOptions, source: UsageSource, now = Date.now()): UsageStatsResult {
-  const by = opts.by as GroupBy | undefined;
+  // "proto" is the word this option had before "protocol" (docs/ARCHITECTURE.md, Vocabulary).
+  const by = (opts.by === "proto" ? "protocol" : opts.by) as GroupBy | undefined;
   if (by !== undefined && !GROUP_BY.includes(by)) throw new ExitError(2, `--by ${opts.by}: expected one of ${GROUP_BY.join(", ")}`);
   const sinceMs = opts.since === undefined ? undefined : parseSince(opts.since, now);
   if (opts.since !== undefined && sinceMs === undefined) throw new ExitError(2, `--since "${opts.since}" is not a duration or a date`, "give one like 1h, 24h, 7d or 2025-06-01T12:00:00Z");

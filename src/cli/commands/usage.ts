@@ -61,9 +61,9 @@ export async function usage(opts: UsageOptions): Promise<void> {
   }
 }
 
-const HEADER = ["time", "lane", "model", "status", "proto", "ttft", "ms", "tokens", "retries", "notes"] as const;
+const HEADER = ["time", "lane", "model", "status", "protocol", "ttft", "ms", "tokens", "retries", "notes"] as const;
 /** --follow's column widths, fixed before the rows are known: room for today's model ids and six-digit token counts. */
-const FOLLOW_WIDTHS = [8, 12, 28, 6, 5, 6, 7, 13, 7] as const;
+const FOLLOW_WIDTHS = [8, 12, 28, 6, 8, 6, 7, 13, 7] as const;
 
 /** --follow's lines: the header (when asked) and one line per record, every one in the same fixed widths. */
 export function followLines(records: readonly UsageLine[], header: boolean): string[] {
