@@ -196,7 +196,8 @@ function required(path: readonly PropertyKey[], input: Record<string, unknown>):
 
 /** The keys the schema knows in the table at `path` (lanes.<name> is a lane, routes[i] a route). */
 function knownKeys(path: readonly PropertyKey[]): string[] {
-  const unwrap = (s: z.ZodType): z.ZodType => (s instanceof z.ZodDefault || s instanceof z.ZodOptional ? unwrap(s.unwrap() as z.ZodType) : s);
+  // Defaults, optionals and a transform's input (a route's lane / lanes) lead to the table itself.
+  const unwrap = (s: z.ZodType): z.ZodType => (s instanceof z.ZodDefault || s instanceof z.ZodOptional ? unwrap(s.unwrap() as z.ZodType) : s instanceof z.ZodPipe ? unwrap(s.in as z.ZodType) : s);
   let s: z.ZodType | undefined = ConfigSchema;
   for (const p of path) {
     const t: z.ZodType = unwrap(s);

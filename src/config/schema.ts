@@ -104,13 +104,25 @@ export const LaneSchema = z
     path: ["transport"],
   });
 
-export const RouteSchema = z.strictObject({
-  /** Glob over the client's model name: `*` any run of characters, `?` one character. */
-  match: z.string().min(1),
-  lane: z.string().min(1),
-  /** Upstream model name for matching requests; overrides the lane's models map. */
-  model: z.string().min(1).optional(),
-});
+export const RouteSchema = z
+  .strictObject({
+    /** Glob over the client's model name: `*` any run of characters, `?` one character. */
+    match: z.string().min(1),
+    /** The lane (the one-lane form of `lanes`). */
+    lane: z.string().min(1).optional(),
+    /**
+     * An ordered chain of lanes: a request goes to the first that is neither walled (its plan's
+     * limit reached) nor past quota_threshold for the request's credential.
+     */
+    lanes: z.array(z.string().min(1)).min(1, "needs at least one lane").optional(),
+    /** A lane whose plan has used this fraction of a window (0–1) is passed over while others remain. */
+    quota_threshold: z.number().gt(0).max(1).default(1),
+    /** Upstream model name for matching requests on the first lane; overrides its models map. */
+    model: z.string().min(1).optional(),
+  })
+  .refine((r) => r.lane !== undefined || r.lanes !== undefined, { message: 'needs lane = "<lane>" (or lanes = ["<lane>", ...])', path: ["lane"] })
+  .refine((r) => r.lane === undefined || r.lanes === undefined || r.lanes[0] === r.lane, { message: "lane and lanes both given: lane must be the first of lanes", path: ["lanes"] })
+  .transform((r) => ({ ...r, lane: r.lane ?? r.lanes![0]!, lanes: r.lanes ?? [r.lane!] }));
 
 export const RetentionSchema = z.strictObject({
   /** SQLite usage records older than this are pruned. */
@@ -214,8 +226,8 @@ export const ConfigSchema = z
       if (lane.fallback_lane === name) ctx.addIssue({ code: "custom", path: ["lanes", name, "fallback_lane"], message: "a lane cannot fall back to itself" });
     }
     c.routes.forEach((r, i) => {
-      if (!(r.lane in c.lanes)) {
-        ctx.addIssue({ code: "custom", path: ["routes", i, "lane"], message: `names lane "${r.lane}", which is not defined under [lanes]` });
+      for (const lane of r.lanes) {
+        if (!(lane in c.lanes)) ctx.addIssue({ code: "custom", path: ["routes", i, "lanes"], message: `names lane "${lane}", which is not defined under [lanes]` });
       }
     });
   });

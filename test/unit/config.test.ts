@@ -76,7 +76,7 @@ describe("defaults with no file", () => {
   test("ZAI_API_KEY adds the zai lane (h1) for claude-haiku-*", () => {
     const c = loadConfig({ env: { HOME: "/nonexistent-home", ZAI_API_KEY: "k" } });
     expect(c.lanes.zai).toMatchObject({ transport: "h1", auth: "key", key: "k", dialect: "zai" });
-    expect(c.routes[0]).toEqual({ match: "claude-haiku-*", lane: "zai" });
+    expect(c.routes[0]).toEqual({ match: "claude-haiku-*", lane: "zai", lanes: ["zai"], quota_threshold: 1 });
   });
 
   test("$CCP_CONFIG names the file; a missing explicit file is an error", () => {
@@ -87,12 +87,12 @@ describe("defaults with no file", () => {
 describe("validation errors name the file and the key", () => {
   const lanes = `[lanes.a]\nbase_url = "https://x.test"\n`;
   test.each([
-    [`${lanes}[[routes]]\nmatch = "*"\nlane = "b"\n`, 'routes[0].lane: names lane "b", which is not defined'],
+    [`${lanes}[[routes]]\nmatch = "*"\nlane = "b"\n`, 'routes[0].lanes: names lane "b", which is not defined'],
     [`[lanes.a]\nbase_url = "https://x.test"\ntransport = "h3"\n[[routes]]\nmatch = "*"\nlane = "a"\n`, "lanes.a.transport:"],
     [`[lanes.a]\nbase_url = "https://x.test"\nauth = "key"\n[[routes]]\nmatch = "*"\nlane = "a"\n`, 'lanes.a.key_env: auth = "key" needs key_env'],
     [`[lanes.a]\nbase_url = "not a url"\n[[routes]]\nmatch = "*"\nlane = "a"\n`, "lanes.a.base_url: must be an absolute URL"],
     [`port = "eighty"\n${lanes}[[routes]]\nmatch = "*"\nlane = "a"\n`, "port:"],
-    [`${lanes}[[routes]]\nmatch = "*"\nlane = "a"\ntypo_key = 1\n`, "routes[0].typo_key: unknown key (known here: match, lane, model)"],
+    [`${lanes}[[routes]]\nmatch = "*"\nlane = "a"\ntypo_key = 1\n`, "routes[0].typo_key: unknown key (known here: match, lane, lanes, quota_threshold, model)"],
     [`${lanes}`, "routes:"],
     [`[lanes.a]\nbase_url = "http://x.test"\ntransport = "h2"\n[[routes]]\nmatch = "*"\nlane = "a"\n`, 'lanes.a.transport: transport = "h2" or "auto" needs an https:// base_url'],
     [`[lanes.Bad]\nbase_url = "https://x.test"\n[[routes]]\nmatch = "*"\nlane = "Bad"\n`, "lanes.Bad: lane names are lower-case letters, digits, - and _"],

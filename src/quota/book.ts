@@ -1,0 +1,107 @@
+import type { QuotaWindow, Wall } from "./window.ts";
+
+/** How long a wall whose provider named no reset time is held. */
+const DEFAULT_WALL_MS = 15 * 60_000;
+
+export interface Overage {
+  readonly inUse: boolean;
+  readonly status: string | null;
+  readonly utilization: number | null;
+  readonly resetsAt: number | null;
+  readonly disabledReason: string | null;
+}
+
+/** What ccp knows of one plan: a lane, and on a passthrough lane one client credential (hashed). */
+export interface PlanState {
+  readonly lane: string;
+  /** "lane" for a lane's own key; "client:<hash>" for a passthrough client's credential (never the credential). */
+  readonly credential: string;
+  readonly windows: ReadonlyMap<string, QuotaWindow>;
+  readonly wall: (Wall & { readonly at: number }) | undefined;
+  readonly overage: Overage | undefined;
+  readonly updatedAt: number;
+}
+
+interface Mutable {
+  lane: string;
+  credential: string;
+  windows: Map<string, QuotaWindow>;
+  wall: (Wall & { at: number }) | undefined;
+  overage: Overage | undefined;
+  updatedAt: number;
+}
+
+/**
+ * The latest quota readings, per lane and credential: what steering reads before a request and
+ * what `GET /quota`, `ccp quota`, the status line and the metrics show. Walls lapse at their reset.
+ * Memory is bounded: at most `maxPlans` plans, the least recently updated dropped first.
+ */
+export class QuotaBook {
+  readonly #plans = new Map<string, Mutable>();
+
+  constructor(
+    readonly now: () => number = Date.now,
+    readonly maxPlans = 1000,
+  ) {}
+
+  #plan(lane: string, credential: string): Mutable {
+    const key = `${lane}\u0000${credential}`;
+    let p = this.#plans.get(key);
+    if (p) this.#plans.delete(key);
+    else p = { lane, credential, windows: new Map(), wall: undefined, overage: undefined, updatedAt: 0 };
+    this.#plans.set(key, p);
+    if (this.#plans.size > this.maxPlans) this.#plans.delete(this.#plans.keys().next().value!);
+    p.updatedAt = this.now();
+    return p;
+  }
+
+  /** New readings of some windows (the others keep theirs). */
+  record(lane: string, credential: string, windows: readonly QuotaWindow[]): void {
+    const p = this.#plan(lane, credential);
+    for (const w of windows) p.windows.set(w.window, w);
+    // A reading that says the walled window is open again ends the wall.
+    if (p.wall && windows.some((w) => w.window === p.wall!.window && w.status !== "rejected" && (w.utilization ?? 0) < 1)) p.wall = undefined;
+  }
+
+  wall(lane: string, credential: string, wall: Wall): void {
+    const p = this.#plan(lane, credential);
+    p.wall = { ...wall, at: this.now() };
+    const known = p.windows.get(wall.window);
+    p.windows.set(wall.window, {
+      window: wall.window,
+      utilization: known?.utilization ?? 1,
+      resetsAt: wall.resetsAt ?? known?.resetsAt ?? null,
+      status: "rejected",
+      source: "wall",
+      readAt: this.now(),
+    });
+  }
+
+  overage(lane: string, credential: string, overage: Overage): void {
+    this.#plan(lane, credential).overage = overage;
+  }
+
+  /** The wall in force for this plan, or undefined (it lapsed at its reset). */
+  walled(lane: string, credential: string): Wall | undefined {
+    const w = this.#plans.get(`${lane}\u0000${credential}`)?.wall;
+    if (!w) return undefined;
+    const until = w.resetsAt ?? w.at + DEFAULT_WALL_MS;
+    return this.now() < until ? w : undefined;
+  }
+
+  /** A window of this plan used at or past `threshold` (a fraction) that has not reset yet. */
+  over(lane: string, credential: string, threshold: number): QuotaWindow | undefined {
+    const p = this.#plans.get(`${lane}\u0000${credential}`);
+    if (!p) return undefined;
+    const now = this.now();
+    for (const w of p.windows.values()) {
+      if (w.utilization !== null && w.utilization >= threshold && (w.resetsAt === null || w.resetsAt > now)) return w;
+    }
+    return undefined;
+  }
+
+  /** Every plan, most recently updated last. */
+  plans(): PlanState[] {
+    return [...this.#plans.values()].map((p) => ({ ...p, windows: new Map(p.windows), wall: this.walled(p.lane, p.credential) ? p.wall : undefined }));
+  }
+}
