@@ -94,6 +94,14 @@ export const LaneSchema = z
     h1_cooldown_ms: positiveMs.default(300_000),
     /** count_tokens: forward it, or answer with a local estimate (providers without the endpoint). Default: upstream for the anthropic dialect, local otherwise. */
     count_tokens: z.enum(["upstream", "local"]).optional(),
+    /**
+     * Where ccp reads the lane's plan use (a Z.ai-style quota endpoint, asked with the lane's key
+     * at most once a minute while the lane has traffic). Default: Z.ai's for dialect = "zai"
+     * lanes with a key; "" turns it off.
+     */
+    quota_url: z.union([z.literal(""), z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, or "" for none' })]).optional(),
+    /** When the plan's answers say extra usage (overage) is being billed: allow it, warn (log once per window), or block (answer an error instead). */
+    overage: z.enum(["allow", "warn", "block"]).default("warn"),
   })
   .refine((l) => l.auth !== "key" || l.key_env !== undefined, {
     message: 'auth = "key" needs key_env (the environment variable that holds the key)',

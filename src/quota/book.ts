@@ -2,6 +2,8 @@ import type { QuotaWindow, Wall } from "./window.ts";
 
 /** How long a wall whose provider named no reset time is held. */
 const DEFAULT_WALL_MS = 15 * 60_000;
+/** Windows kept per plan (a provider names a handful). */
+const MAX_WINDOWS = 16;
 
 export interface Overage {
   readonly inUse: boolean;
@@ -58,7 +60,7 @@ export class QuotaBook {
   /** New readings of some windows (the others keep theirs). */
   record(lane: string, credential: string, windows: readonly QuotaWindow[]): void {
     const p = this.#plan(lane, credential);
-    for (const w of windows) p.windows.set(w.window, w);
+    for (const w of windows) if (p.windows.has(w.window) || p.windows.size < MAX_WINDOWS) p.windows.set(w.window, w);
     // A reading that says the walled window is open again ends the wall.
     if (p.wall && windows.some((w) => w.window === p.wall!.window && w.status !== "rejected" && (w.utilization ?? 0) < 1)) p.wall = undefined;
   }

@@ -9,6 +9,8 @@ import { statusOf } from "./window.ts";
  * epoch seconds.
  */
 const PREFIX = "anthropic-ratelimit-unified-";
+const WINDOW_NAME = /^[a-z0-9_]{1,32}$/;
+const MAX_WINDOWS = 12;
 const FIELDS = ["utilization", "reset", "status", "surpassed-threshold", "in-use", "disabled-reason"] as const;
 /** The representative claim names a window in words; the headers name it in short. */
 const CLAIM_WINDOW: Record<string, string> = { five_hour: "5h", seven_day: "7d", seven_day_opus: "7d_opus", seven_day_sonnet: "7d_sonnet" };
@@ -42,6 +44,8 @@ export function parseUnified(headers: ReadonlyArray<readonly [string, string]>, 
     const field = FIELDS.find((f) => rest.endsWith(`-${f}`));
     if (!field) continue;
     const window = rest.slice(0, -(field.length + 1));
+    // Window names become metric labels and book entries: plain and few, whatever an upstream sends.
+    if (!WINDOW_NAME.test(window) || (!perWindow.has(window) && perWindow.size >= MAX_WINDOWS)) continue;
     if (!perWindow.has(window)) perWindow.set(window, new Map());
     perWindow.get(window)!.set(field, v);
   }
@@ -61,7 +65,7 @@ export function parseUnified(headers: ReadonlyArray<readonly [string, string]>, 
       }
     : undefined;
   const claim = all.get("representative-claim");
-  const binding = claim ? (CLAIM_WINDOW[claim] ?? claim) : (windows.find((w) => w.status === "rejected")?.window ?? "5h");
+  const binding = claim ? (CLAIM_WINDOW[claim] ?? (WINDOW_NAME.test(claim) ? claim : "other")) : (windows.find((w) => w.status === "rejected")?.window ?? "5h");
   const wall = all.get("status") === "rejected" ? { window: binding, resetsAt: epochMs(all.get("reset")) ?? windows.find((w) => w.window === binding)?.resetsAt ?? null, code: "rejected" } : undefined;
   return { windows, overage, wall };
 }

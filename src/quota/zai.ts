@@ -25,14 +25,21 @@ export function parseZaiQuota(body: unknown, now: number): QuotaWindow[] | undef
   const data = (body as { data?: { limits?: unknown } } | null)?.data;
   if (!data || !Array.isArray(data.limits)) return undefined;
   const windows: QuotaWindow[] = [];
-  for (const l of data.limits as Limit[]) {
+  for (const l of (data.limits as Limit[]).slice(0, 12)) {
+    if (typeof l !== "object" || l === null) continue;
     const pct = typeof l.percentage === "number" && Number.isFinite(l.percentage) ? l.percentage / 100 : null;
     const resetsAt = typeof l.nextResetTime === "number" && Number.isFinite(l.nextResetTime) ? l.nextResetTime : null;
-    const window = l.type === "TIME_LIMIT" ? "month_tools" : l.type === "TOKENS_LIMIT" ? (resetsAt !== null && resetsAt - now > 6 * HOUR ? "7d" : "5h") : String(l.type ?? "unknown").toLowerCase();
+    const window = l.type === "TIME_LIMIT" ? "month_tools" : l.type === "TOKENS_LIMIT" ? (resetsAt !== null && resetsAt - now > 6 * HOUR ? "7d" : "5h") : plainName(l.type);
     windows.push({ window, utilization: pct, resetsAt, status: pct === null ? "unknown" : pct >= 1 ? "rejected" : "allowed", source: "endpoint", readAt: now });
   }
   return windows;
 }
+
+/** A limit type ccp does not know, as a window name fit for a metric label. */
+const plainName = (type: unknown): string => {
+  const name = String(type ?? "unknown").toLowerCase();
+  return /^[a-z0-9_]{1,32}$/.test(name) ? name : "other";
+};
 
 const WALL_WINDOW: Record<string, string> = { "1308": "5h", "1310": "7d" };
 
@@ -46,7 +53,8 @@ function wallCode(body: string): string | undefined {
   } catch {
     // Not JSON: the message may still be there as text.
   }
-  return /\[(1308|1310)\]/.exec(body)?.[1];
+  // An error frame of a stream, or text around the JSON.
+  return (/"(?:code|type)"\s*:\s*"?(1308|1310)\b/.exec(body) ?? /\[(1308|1310)\]/.exec(body))?.[1];
 }
 
 /** "YYYY-MM-DD hh:mm:ss" with no zone, as China time (UTC+8), unless it names its own offset. */

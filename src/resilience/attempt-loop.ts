@@ -26,6 +26,10 @@ export interface LoopInput {
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** An attempt failed (its record is already in the list): for the server log. */
   readonly onFailure?: ((attempt: AttemptRecord, n: number, failure: UpstreamFailure) => void) | undefined;
+  /** Every upstream answer: its status and head, and its body when nothing was committed (what the plan's readings come from). */
+  readonly onAnswer?: ((lane: Lane, status: number, headers: ReadonlyArray<readonly [string, string]>, body: string | undefined) => void) | undefined;
+  /** After a quota wall: the lane of the route's chain that takes the request now, if any (asked after onAnswer saw the wall). */
+  readonly reroute?: (() => LaneRuntime | undefined) | undefined;
   readonly random?: () => number;
 }
 
@@ -35,6 +39,8 @@ interface Outcome {
   readonly runtime: LaneRuntime;
   /** The lane the request was routed to, when a fallback moved it. */
   readonly fallbackFrom: string | undefined;
+  /** The lane whose quota wall moved the request to a later lane of its chain. */
+  readonly reroutedFrom: string | undefined;
   readonly downgraded: boolean;
   readonly queueMs: number;
 }
@@ -45,7 +51,12 @@ export type LoopResult =
   | (Outcome & { readonly kind: "failed"; readonly failure: UpstreamFailure; readonly verdict: Verdict | undefined; readonly exhausted: boolean });
 
 /** What the loop does after an attempt that did not commit. */
-export type Next = { readonly kind: "downgrade" } | { readonly kind: "fallback" } | { readonly kind: "retry"; readonly waitMs: number } | { readonly kind: "stop"; readonly exhausted: boolean };
+export type Next =
+  | { readonly kind: "downgrade" }
+  | { readonly kind: "reroute" }
+  | { readonly kind: "fallback" }
+  | { readonly kind: "retry"; readonly waitMs: number }
+  | { readonly kind: "stop"; readonly exhausted: boolean };
 
 export interface Situation {
   /** The attempt's failure class when the transport failed (undefined: the upstream answered). */
@@ -55,6 +66,8 @@ export interface Situation {
   readonly canDowngrade: boolean;
   /** The lane has a fallback lane not yet used by this request. */
   readonly hasFallback: boolean;
+  /** The route's chain has a lane that can take the request after this lane's quota wall. */
+  readonly hasReroute: boolean;
   readonly policy: Config["fallback"];
   /** Attempts made on the current lane. */
   readonly laneTries: number;
@@ -66,7 +79,8 @@ export interface Situation {
 }
 
 /**
- * The one decision after a failed attempt. Pure. An `auto` lane's HTTP/2-shaped failure goes
+ * The one decision after a failed attempt. Pure. A quota wall moves the request to the next
+ * lane of its route's chain that can take it. An `auto` lane's HTTP/2-shaped failure goes
  * to HTTP/1.1 at once; a connection-level failure to the fallback lane when the policy allows;
  * a retryable one waits (retry-after up to its cap, else full-jitter back-off) and tries again,
  * as long as the lane's attempts last (overloads: as long as its time budget lasts, so a burst
@@ -75,6 +89,7 @@ export interface Situation {
  * tries the fallback lane. Otherwise the loop stops, `exhausted` when a retry could have helped.
  */
 export function nextStep(s: Situation): Next {
+  if (s.verdict.quota && s.hasReroute) return { kind: "reroute" };
   if (s.failure && s.protocol === "h2" && s.canDowngrade && FAILURE_TABLE[s.failure].h2) return { kind: "downgrade" };
   if (s.hasFallback && s.policy !== "off" && s.verdict.network) return { kind: "fallback" };
   // attempts = 1 still means "never retry", overloads included.
@@ -119,11 +134,13 @@ export async function runAttempts(input: LoopInput): Promise<LoopResult> {
   const attempts: AttemptRecord[] = [];
   let runtime = input.first;
   let fallbackFrom: string | undefined;
+  let reroutedFrom: string | undefined;
+  const tried = new Set<string>();
   let downgraded = false;
   let queueMs = 0;
   let laneTries = 0;
   let waitMs = 0;
-  const outcome = (): Outcome => ({ attempts, runtime, fallbackFrom, downgraded, queueMs });
+  const outcome = (): Outcome => ({ attempts, runtime, fallbackFrom, reroutedFrom, downgraded, queueMs });
   const gone = (verdict: Verdict | undefined): LoopResult => ({
     kind: "failed",
     failure: abortFailure(signal, "the client went away"),
@@ -138,31 +155,39 @@ export async function runAttempts(input: LoopInput): Promise<LoopResult> {
     const slot = await takeSlot(runtime, signal);
     queueMs += now() - queued;
     if (slot instanceof UpstreamFailure) return { kind: "failed", failure: slot, verdict: classifyFailure(slot.failureClass), exhausted: false, ...outcome() };
-    const tried = await attemptOnce(input, runtime, attempts, waitMs);
-    if (tried.kind === "committed") {
+    tried.add(lane.name);
+    const attempt = await attemptOnce(input, runtime, attempts, waitMs);
+    if (attempt.kind === "committed") {
       runtime.limiter.onSuccess();
-      return { kind: "committed", peeked: tried.peeked, release: slot, ...outcome() };
+      return { kind: "committed", peeked: attempt.peeked, release: slot, ...outcome() };
     }
-    if (tried.verdict.overload) runtime.limiter.onOverload();
+    if (attempt.verdict.overload) runtime.limiter.onOverload();
     slot();
     laneTries++;
     waitMs = 0;
-    if (signal.aborted) return gone(tried.verdict);
+    if (signal.aborted) return gone(attempt.verdict);
+    const rerouteTo = attempt.verdict.quota ? input.reroute?.() : undefined;
+    const canReroute = rerouteTo !== undefined && !tried.has(rerouteTo.lane.name);
     const fallback = fallbackFrom === undefined && lane.fallback_lane !== undefined ? input.lanes.get(lane.fallback_lane) : undefined;
     const next = nextStep({
-      failure: tried.kind === "failed" ? tried.failure.failureClass : undefined,
-      verdict: tried.verdict,
+      failure: attempt.kind === "failed" ? attempt.failure.failureClass : undefined,
+      verdict: attempt.verdict,
       protocol: attempts.at(-1)!.protocol,
       canDowngrade: runtime.canDowngrade(),
       hasFallback: fallback !== undefined,
+      hasReroute: canReroute,
       policy: input.fallback,
       laneTries,
       retry: lane.retry,
       elapsedMs: now() - started,
-      retryAfterMs: tried.kind === "answer" ? tried.retryAfterMs : undefined,
+      retryAfterMs: attempt.kind === "answer" ? attempt.retryAfterMs : undefined,
       random,
     });
-    if (next.kind === "downgrade") {
+    if (next.kind === "reroute") {
+      reroutedFrom ??= lane.name;
+      runtime = rerouteTo!;
+      laneTries = 0;
+    } else if (next.kind === "downgrade") {
       runtime.downgrade(now());
       downgraded = true;
     } else if (next.kind === "fallback") {
@@ -172,11 +197,11 @@ export async function runAttempts(input: LoopInput): Promise<LoopResult> {
     } else if (next.kind === "retry") {
       await sleep(next.waitMs, signal);
       waitMs = next.waitMs;
-      if (signal.aborted) return gone(tried.verdict);
-    } else if (tried.kind === "answer") {
-      return { kind: "answer", peeked: tried.peeked, verdict: tried.verdict, exhausted: next.exhausted, ...outcome() };
+      if (signal.aborted) return gone(attempt.verdict);
+    } else if (attempt.kind === "answer") {
+      return { kind: "answer", peeked: attempt.peeked, verdict: attempt.verdict, exhausted: next.exhausted, ...outcome() };
     } else {
-      return { kind: "failed", failure: tried.failure, verdict: tried.verdict, exhausted: next.exhausted, ...outcome() };
+      return { kind: "failed", failure: attempt.failure, verdict: attempt.verdict, exhausted: next.exhausted, ...outcome() };
     }
   }
 }
@@ -205,10 +230,12 @@ async function attemptOnce(input: LoopInput, runtime: LaneRuntime, attempts: Att
     status = response.status;
     const peeked = await peek(response, input.expects);
     if (peeked.kind === "commit") {
+      input.onAnswer?.(lane, response.status, response.headers, undefined);
       record("ok", null);
       return { kind: "committed", peeked };
     }
     const bodyText = new TextDecoder().decode(peeked.body);
+    input.onAnswer?.(lane, response.status, response.headers, bodyText);
     let verdict: Verdict;
     let retryAfterMs: number | undefined;
     if (peeked.kind === "http_status") {

@@ -13,18 +13,22 @@ export interface Verdict {
   readonly overload: boolean;
   /** The provider's business code, when one was found ("1302"). */
   readonly code: string | undefined;
+  /** A plan's quota wall (Z.ai 1308/1310, Anthropic's unified `rejected`): the next lane of the route's chain may take it. */
+  readonly quota?: boolean;
 }
 
 /** Z.ai quota walls and balance errors: retrying cannot help (PROTOCOL.md). */
-const NEVER_RETRY_CODES = new Set(["1113", "1304", "1308", "1000", "1001", "1002", "1003", "1004", "1210", "1214", "1261"]);
+const NEVER_RETRY_CODES = new Set(["1113", "1304", "1308", "1310", "1000", "1001", "1002", "1003", "1004", "1210", "1214", "1261"]);
+/** Z.ai's plan walls: five hours, weekly or monthly (CLAUDE-CODE-GATEWAY.md §4). */
+const WALL_CODES = new Set(["1308", "1310"]);
 /** Z.ai burst, frequency and overload codes: a retry after a short wait usually works. */
 const BURST_CODES = new Set(["1302", "1303", "1305"]);
 const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504, 529]);
 const RETRYABLE_ERROR_TYPES = new Set(["rate_limit_error", "overloaded_error", "api_error", "timeout_error"]);
 
-/** Finds a provider business code: `"code":"1302"`, `"code":1302` or `[1302]` in a message. */
+/** Finds a provider business code: `"code":"1302"`, `"code":1302`, `"type":"1308"` (Z.ai's error.type form) or `[1302]` in a message. */
 export function businessCode(text: string): string | undefined {
-  const m = /"code"\s*:\s*"?(\d{3,5})"?/.exec(text) ?? /\[(\d{4})\]/.exec(text);
+  const m = /"code"\s*:\s*"?(\d{3,5})"?/.exec(text) ?? /"type"\s*:\s*"(\d{4})"/.exec(text) ?? /\[(\d{4})\]/.exec(text);
   return m?.[1];
 }
 
@@ -54,8 +58,9 @@ export function classifyStatus(status: number, body: string, headers: ReadonlyAr
     .find(([k]) => k === "x-should-retry")?.[1]
     ?.trim()
     .toLowerCase();
-  if (says === "false" || isPlanLimit(status, headers)) return { retryable: false, network: false, overload: false, code };
-  if (code !== undefined && NEVER_RETRY_CODES.has(code)) return { retryable: false, network: false, overload: false, code };
+  if (isPlanLimit(status, headers)) return { retryable: false, network: false, overload: false, code, quota: true };
+  if (code !== undefined && NEVER_RETRY_CODES.has(code)) return { retryable: false, network: false, overload: false, code, quota: WALL_CODES.has(code) };
+  if (says === "false") return { retryable: false, network: false, overload: false, code };
   if (/"type"\s*:\s*"billing_error"/.test(body)) return { retryable: false, network: false, overload: false, code };
   const overload = status === 429 || status === 529 || status === 503 || (code !== undefined && BURST_CODES.has(code));
   return { retryable: RETRYABLE_STATUSES.has(status), network: false, overload, code };
@@ -63,8 +68,8 @@ export function classifyStatus(status: number, body: string, headers: ReadonlyAr
 
 /** A 200 stream whose first real event was `event: error`. */
 export function classifyInStreamError(type: string, message: string, raw: string): Verdict {
-  const code = businessCode(raw) ?? businessCode(message);
-  if (code !== undefined && NEVER_RETRY_CODES.has(code)) return { retryable: false, network: false, overload: false, code };
+  const code = businessCode(raw) ?? businessCode(message) ?? (WALL_CODES.has(type) ? type : undefined);
+  if (code !== undefined && NEVER_RETRY_CODES.has(code)) return { retryable: false, network: false, overload: false, code, quota: WALL_CODES.has(code) };
   const burst = code !== undefined && BURST_CODES.has(code);
   const overload = burst || type === "rate_limit_error" || type === "overloaded_error";
   return { retryable: burst || RETRYABLE_ERROR_TYPES.has(type), network: false, overload, code };

@@ -5,6 +5,8 @@ export interface RouteDecision {
   readonly lane: Lane;
   /** The model name sent upstream (the client's, unless a route or the lane's map says otherwise). */
   readonly upstreamModel: string;
+  /** The route's chain of lanes (lane is its first) and its quota threshold: steering may pick a later one. */
+  readonly chain: { readonly lanes: readonly string[]; readonly threshold: number };
 }
 
 export type Router = (model: string) => RouteDecision | undefined;
@@ -17,7 +19,7 @@ export function laneModel(lane: Pick<Lane, "models">, model: string): string {
 
 /** Ordered rules: the first route whose glob matches the client's model picks the lane. */
 export function createRouter(config: Pick<Config, "routes" | "lanes">): Router {
-  const rules = config.routes.map((r) => ({ test: globToRegExp(r.match), lane: config.lanes[r.lane]!, model: r.model }));
+  const rules = config.routes.map((r) => ({ test: globToRegExp(r.match), lane: config.lanes[r.lane]!, model: r.model, chain: { lanes: r.lanes, threshold: r.quota_threshold } }));
   const maps = new Map<string, { test: RegExp; to: string }[]>();
   for (const lane of Object.values(config.lanes)) {
     maps.set(
@@ -29,6 +31,6 @@ export function createRouter(config: Pick<Config, "routes" | "lanes">): Router {
     const rule = rules.find((r) => r.test.test(model));
     if (!rule) return undefined;
     const mapped = maps.get(rule.lane.name)?.find((m) => m.test.test(model))?.to;
-    return { lane: rule.lane, upstreamModel: rule.model ?? mapped ?? model };
+    return { lane: rule.lane, upstreamModel: rule.model ?? mapped ?? model, chain: rule.chain };
   };
 }

@@ -6,6 +6,7 @@ import { forward, type Endpoint } from "./forward.ts";
 import type { Observability } from "./observability.ts";
 import { observeRoute } from "./observe-routes.ts";
 import { STATUS_PATH, statusResponse } from "./status.ts";
+import { QUOTA_PATH, quotaResponse } from "./quota-route.ts";
 
 /** Endpoints and the methods they take. Paths match exactly; the query string is the client's business. */
 const ENDPOINTS: Record<string, { methods: readonly string[]; forward?: Endpoint }> = {
@@ -68,6 +69,7 @@ export function createApp(ctx: ServerContext, obs?: Observability): App {
     const simple = !gate.enabled && forwarded?.forward && forwarded.methods.includes(req.method) && simpleRequestProblem(req.method, req.headers);
     if (simple) return errorResponse(400, `ccp: ${simple}`, ctx.newRid());
     if (path === STATUS_PATH) return statusResponse(ctx, req, port);
+    if (path === QUOTA_PATH) return quotaResponse(ctx, req, url);
     const observed = obs && observeRoute(ctx, obs, req, path, port);
     if (observed) return observed;
     const endpoint = ENDPOINTS[path];

@@ -5,6 +5,7 @@ import type { Capture } from "../usage/capture-hook.ts";
 import type { UsageSink } from "../usage/record.ts";
 import type { LiveState } from "../usage/live.ts";
 import type { SecretFilter } from "./secret-filter.ts";
+import type { QuotaDesk } from "../quota/desk.ts";
 
 /**
  * A value from a client or an upstream as it goes into a `key=value` log line: bare when it is
@@ -37,6 +38,8 @@ export interface ServerContext {
   readonly secrets: SecretFilter | undefined;
   /** The same secrets and key-shaped strings, replaced in what ccp logs and records. */
   readonly redact: (text: string) => string;
+  /** The plans' quota readings: steering before a request, and what every answer says of its plan. */
+  readonly quota: QuotaDesk;
   /** Aborted when ccp stops and the grace period is over: in-flight attempts are cut. */
   readonly shutdown: AbortSignal;
 }

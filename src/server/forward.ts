@@ -1,6 +1,8 @@
 import type { Lane } from "../config/config.ts";
 import { runAttempts, type LaneRequest, type LoopResult } from "../resilience/attempt-loop.ts";
-import { businessCode } from "../resilience/classify.ts";
+import { businessCode, isPlanLimit } from "../resilience/classify.ts";
+import type { Chain } from "../quota/desk.ts";
+import { reopensInS, walledMessage, type LaneWall } from "../quota/walled-answer.ts";
 import type { Committed, Expected } from "../resilience/peek.ts";
 import { rewriteForLane } from "../rewrite/index.ts";
 import { laneModel } from "../routing/router.ts";
@@ -46,11 +48,19 @@ async function steps(cr: ClientRequest, endpoint: Endpoint, search: string): Pro
   }
   if (routed.parsed) noteBody(cr, routed.parsed);
   cr.describe(routed.lane, routed.model);
-  const own = answerOwn(cr, routed, endpoint);
+  const steered = ctx.quota.steer(routed.chain, req.headers);
+  if (steered.kind === "walled") return answerWalled(cr, steered.walls);
+  const first = ctx.config.lanes[steered.lane]!;
+  if (steered.reroutedFrom) {
+    cr.record.rerouted_from = steered.reroutedFrom;
+    cr.record.reroute_reason = steered.reason;
+    cr.describe(first, modelFor(routed, first));
+  }
+  const own = answerOwn(cr, routed, first, endpoint);
   if (own) return own;
   cr.capture = ctx.capture?.begin(cr.rid, req.headers, routed.bytes);
   const expects: Expected = endpoint === "/v1/models" ? "models" : endpoint === "/v1/messages/count_tokens" ? "count" : routed.parsed?.stream ? "stream" : "message";
-  const { result, signal, stopListening } = await tryLanes(cr, laneRequests(routed, req, endpoint, search), routed.lane, expects);
+  const { result, signal, stopListening } = await tryLanes(cr, laneRequests(routed, req, endpoint, search), first, routed.chain, expects);
   const answering = result.runtime.lane;
   cr.describe(answering, modelFor(routed, answering));
   applyAttempts(cr.record, result);
@@ -61,7 +71,33 @@ async function steps(cr: ClientRequest, endpoint: Endpoint, search: string): Pro
     });
   }
   stopListening();
+  if (result.kind === "answer" && result.verdict.quota && !passedOnAsItCame(result, routed.chain)) {
+    const now = ctx.quota.steer(routed.chain, req.headers);
+    if (now.kind === "walled") return answerWalled(cr, now.walls);
+  }
   return answerNow(cr, result, signal);
+}
+
+/**
+ * A subscription's plan limit on a one-lane route goes to Claude Code as it came: its unified
+ * headers are what Claude Code reads to say when the limit resets. Any other quota wall gets
+ * ccp's own answer, naming every lane of the chain.
+ */
+function passedOnAsItCame(result: Extract<LoopResult, { kind: "answer" }>, chain: Chain): boolean {
+  return chain.lanes.length === 1 && result.peeked.kind === "http_status" && isPlanLimit(result.peeked.response.status, result.peeked.response.headers);
+}
+
+/** Every lane of the route is at its plan's limit: one 429 saying when each reopens, not to be retried. */
+function answerWalled(cr: ClientRequest, walls: readonly LaneWall[]): Response {
+  const now = cr.ctx.quota.clock();
+  const retryAfter = reopensInS(walls, now);
+  return cr.refuse({
+    status: 429,
+    message: walledMessage(cr.record.model ?? undefined, walls, now),
+    errType: "rate_limit_error",
+    failureClass: "quota_wall",
+    headers: { "x-should-retry": "false", ...(retryAfter !== undefined ? { "retry-after": String(retryAfter) } : {}) },
+  });
 }
 
 function noteBody(cr: ClientRequest, parsed: NonNullable<Routed["parsed"]>): void {
@@ -70,8 +106,8 @@ function noteBody(cr: ClientRequest, parsed: NonNullable<Routed["parsed"]>): voi
 }
 
 /** Answers ccp gives without an upstream: a lane that cannot be used, a local token count. */
-function answerOwn(cr: ClientRequest, routed: Routed, endpoint: Endpoint): Response | undefined {
-  const { lane, parsed } = routed;
+function answerOwn(cr: ClientRequest, routed: Routed, lane: Lane, endpoint: Endpoint): Response | undefined {
+  const { parsed } = routed;
   if (lane.auth === "key" && lane.key === undefined) {
     // A configuration mistake: retrying cannot help, so the client is told not to (x-should-retry).
     return cr.refuse({
@@ -122,7 +158,7 @@ interface Tried {
 }
 
 /** The attempt loop, cut short when the client leaves or ccp stops. */
-async function tryLanes(cr: ClientRequest, build: (lane: Lane) => LaneRequest, first: Lane, expects: Expected): Promise<Tried> {
+async function tryLanes(cr: ClientRequest, build: (lane: Lane) => LaneRequest, first: Lane, chain: Chain, expects: Expected): Promise<Tried> {
   const { ctx, req } = cr;
   const abort = new AbortController();
   const onClientGone = () => abort.abort();
@@ -142,6 +178,14 @@ async function tryLanes(cr: ClientRequest, build: (lane: Lane) => LaneRequest, f
     signal: abort.signal,
     now: ctx.now,
     onFailure: (a, n, f) => warnAttempt(cr, a, n, `after ${a.ms} ms`, f.message),
+    onAnswer: (lane, status, headers, body) => ctx.quota.observe(lane, ctx.quota.credential(lane, req.headers), status, headers, body),
+    reroute:
+      chain.lanes.length > 1
+        ? () => {
+            const s = ctx.quota.steer(chain, req.headers);
+            return s.kind === "lane" ? ctx.lanes.get(s.lane) : undefined;
+          }
+        : undefined,
   });
   return { result, signal: abort.signal, stopListening };
 }

@@ -10,6 +10,7 @@ import { SqliteSink } from "../usage/sqlite-sink.ts";
 import { usageDbPath } from "../usage/sqlite-store.ts";
 import type { Logger } from "./context.ts";
 import type { LiveState } from "../usage/live.ts";
+import type { QuotaDesk } from "../quota/desk.ts";
 
 const LOG_ROTATE_CHECK_MS = 60_000;
 
@@ -31,9 +32,9 @@ export interface Observability {
   close(): void;
 }
 
-export function createObservability(config: Config, live: LiveState, log: Logger): Observability {
+export function createObservability(config: Config, live: LiveState, log: Logger, quota?: QuotaDesk): Observability {
   const health = new LaneHealth(Object.keys(config.lanes));
-  const metrics = new MetricsSink(live, health);
+  const metrics = new MetricsSink(live, health, quota);
   const recent = new RecentRequests();
   // persist = false: the database is neither opened nor created.
   const store = config.persist ? new SqliteSink(usageDbPath(config.home), { retentionDays: config.retention.days, onError: (e) => log.error(`usage store write failed: ${e.message}`) }) : undefined;

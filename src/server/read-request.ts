@@ -4,6 +4,7 @@ import type { ServerContext } from "./context.ts";
 import { readMessagesBody } from "./read-messages-body.ts";
 import type { ParsedBody } from "./request-body.ts";
 import type { Endpoint } from "../upstream/upstream-url.ts";
+import type { Chain } from "../quota/desk.ts";
 
 /** A request read and routed: its body (none for /v1/models) and the lane it goes to first. */
 export interface Routed {
@@ -13,6 +14,8 @@ export interface Routed {
   readonly lane: Lane;
   /** The model name the first lane is sent (undefined for /v1/models). */
   readonly model: string | undefined;
+  /** The route's chain of lanes (lane is its first) and quota threshold. */
+  readonly chain: Chain;
 }
 
 /** Refused before any attempt; `parsed` when the body was read (the record names its model). */
@@ -27,7 +30,7 @@ export type Unrouted = Refusal & { readonly ok: false; readonly parsed?: ParsedB
 export async function readAndRoute(ctx: ServerContext, req: Request, endpoint: Endpoint): Promise<Routed | Unrouted> {
   if (endpoint === "/v1/models") {
     const catchAll = ctx.config.routes.find((r) => r.match === "*") ?? ctx.config.routes[0]!;
-    return { ok: true, parsed: undefined, bytes: undefined, lane: ctx.config.lanes[catchAll.lane]!, model: undefined };
+    return { ok: true, parsed: undefined, bytes: undefined, lane: ctx.config.lanes[catchAll.lane]!, model: undefined, chain: { lanes: catchAll.lanes, threshold: catchAll.quota_threshold } };
   }
   // Bounded in bytes, time, JSON values and bodies in flight (read-messages-body.ts).
   const read = await readMessagesBody(req, ctx);
@@ -45,5 +48,5 @@ export async function readAndRoute(ctx: ServerContext, req: Request, endpoint: E
   const parsed = read.body;
   const decision = ctx.router(parsed.model);
   if (!decision) return { ok: false, status: 400, message: `no route matches model "${parsed.model}"; add a [[routes]] entry with match = "*"`, parsed };
-  return { ok: true, parsed, bytes: read.bytes, lane: decision.lane, model: decision.upstreamModel };
+  return { ok: true, parsed, bytes: read.bytes, lane: decision.lane, model: decision.upstreamModel, chain: decision.chain };
 }

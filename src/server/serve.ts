@@ -18,6 +18,8 @@ import type { Logger, ServerContext } from "./context.ts";
 import { createObservability, type Observability } from "./observability.ts";
 import { secretFilter } from "./secret-filter.ts";
 import { StatusCounter } from "./status-counter.ts";
+import { QuotaDesk } from "../quota/desk.ts";
+import { QuotaPoller, type PollerOptions } from "../quota/poller.ts";
 
 export interface RunningServer {
   readonly url: string;
@@ -37,6 +39,10 @@ const DRAIN_MS = 3_000;
 export interface ServerDeps {
   /** The lanes' transports (default: ccp's own HTTP/1.1 and HTTP/2 clients). */
   readonly transports?: TransportFactory | undefined;
+  /** Wall-clock milliseconds, for plan windows and their resets (default Date.now). */
+  readonly clock?: (() => number) | undefined;
+  /** The quota poller's fetch and timings (tests). */
+  readonly polls?: PollerOptions | undefined;
 }
 
 /** The request path's context and the sinks behind it, without a socket (`createApp(...).fetch` runs it). */
@@ -45,12 +51,15 @@ export interface ServerParts {
   readonly obs: Observability;
   /** Aborts in-flight attempts (the end of the grace period). */
   readonly cut: () => void;
+  /** Reads the lanes' quota endpoints while they have traffic. */
+  readonly poller: QuotaPoller;
 }
 
 export function createServerParts(config: Config, log: Logger, deps: ServerDeps = {}): ServerParts {
   const live = newLiveState([]);
   const lanes = createLaneRuntimes(config.lanes, live, deps.transports);
-  const obs = createObservability(config, live, log);
+  const quota = QuotaDesk.of(config, (m) => log.warn(m), deps.clock);
+  const obs = createObservability(config, live, log, quota);
   const sinks: UsageSink[] = [
     ...obs.annotators,
     new JsonlSink(usageLogPath(config), (e) => log.error(`usage log write failed: ${e.message}`), rotationPolicy(config.rotation)),
@@ -72,8 +81,11 @@ export function createServerParts(config: Config, log: Logger, deps: ServerDeps 
     newRid,
     secrets: secretFilter(ownSecrets),
     redact: redactor(ownSecrets),
+    quota,
   };
-  return { ctx, obs, cut: () => shutdown.abort() };
+  const redact = ctx.redact;
+  const poller = new QuotaPoller(Object.values(config.lanes), quota, { info: (m) => log.info(redact(m)), warn: (m) => log.warn(redact(m)) }, deps.polls);
+  return { ctx, obs, cut: () => shutdown.abort(), poller };
 }
 
 export function startServer(config: Config, log: Logger, deps: ServerDeps = {}): RunningServer {
@@ -83,7 +95,7 @@ export function startServer(config: Config, log: Logger, deps: ServerDeps = {}):
   const unsafeHome = prepareStateDir(config);
   if (unsafeHome) throw new Error(`${unsafeHome.message} (${unsafeHome.hint})`);
   for (const missing of missingKeys(config)) log.warn(missingKeyWarning(missing));
-  const { ctx, obs, cut } = createServerParts(config, log, deps);
+  const { ctx, obs, cut, poller } = createServerParts(config, log, deps);
   const { live, lanes, sink } = ctx;
   const app = createApp(ctx, obs);
   let port = 0;
@@ -129,6 +141,7 @@ export function startServer(config: Config, log: Logger, deps: ServerDeps = {}):
         while (live.inflight > 0 && Date.now() < until) await Bun.sleep(10);
       }
       server.stop(true);
+      poller.stop();
       for (const lane of lanes.values()) lane.close();
       // Requests cut just now write their usage lines as their streams unwind: wait for them before the flush.
       const drained = Date.now() + DRAIN_MS;

@@ -29,6 +29,8 @@ export function draftRecord(rid: string, op: UsageRecord["op"], profile: string,
     failure_class: null,
     retries: 0,
     fallback_from: null,
+    rerouted_from: null,
+    reroute_reason: null,
     downgraded: false,
     queue_ms: 0,
     estimated: false,
@@ -52,6 +54,8 @@ export function applyObservation(r: UsageRecord, o: StreamObservation): void {
 export interface TriedOutcome {
   readonly attempts: AttemptRecord[];
   readonly fallbackFrom: string | undefined;
+  /** The loop moved the request to the next lane of its chain after a quota wall. */
+  readonly reroutedFrom?: string | undefined;
   readonly downgraded: boolean;
   readonly queueMs: number;
 }
@@ -60,6 +64,10 @@ export function applyAttempts(r: UsageRecord, o: TriedOutcome): void {
   r.attempts = o.attempts;
   r.retries = Math.max(0, o.attempts.length - 1);
   r.fallback_from = o.fallbackFrom ?? null;
+  if (o.reroutedFrom !== undefined && r.rerouted_from === null) {
+    r.rerouted_from = o.reroutedFrom;
+    r.reroute_reason = "quota_wall";
+  }
   r.downgraded = o.downgraded;
   r.queue_ms = Math.round(o.queueMs);
   const last = o.attempts.at(-1);

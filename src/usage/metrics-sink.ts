@@ -2,6 +2,7 @@ import type { LiveState } from "./live.ts";
 import type { LaneHealth } from "./lane-health.ts";
 import { Registry } from "./metrics-registry.ts";
 import { answeredOver, isError } from "./outcome.ts";
+import type { QuotaDesk } from "../quota/desk.ts";
 import type { UsageRecord, UsageSink } from "./record.ts";
 
 /** Seconds; ttft and duration share them (a slow GLM first token takes minutes). */
@@ -47,7 +48,13 @@ function declare(r: Registry) {
       help: "HTTP/2 attempts followed by an HTTP/1.1 attempt on the same lane.",
       labels: ["lane"],
     }),
-    fallbacks: r.register({ name: "ccp_fallbacks_total", type: "counter", help: "Requests moved from one lane to another.", labels: ["from", "to"] }),
+    fallbacks: r.register({ name: "ccp_fallbacks_total", type: "counter", help: "Requests moved from one lane to another by the fallback policy.", labels: ["from", "to"] }),
+    reroutes: r.register({
+      name: "ccp_reroutes_total",
+      type: "counter",
+      help: "Requests sent to a later lane of their route's chain because of the first lane's plan (reason quota_wall or quota_threshold).",
+      labels: ["from", "to", "reason"],
+    }),
     inStreamErrors: r.register({
       name: "ccp_in_stream_errors_total",
       type: "counter",
@@ -109,6 +116,20 @@ function declare(r: Registry) {
       labels: ["lane"],
     }),
     startTime: r.register({ name: "ccp_start_time_seconds", type: "gauge", help: "When this ccp started, seconds since the epoch.", labels: [] }),
+    quotaUtilization: r.register({
+      name: "ccp_quota_utilization",
+      type: "gauge",
+      help: "The plan's latest used fraction of a window (may exceed 1); the highest of the lane's credentials.",
+      labels: ["lane", "window"],
+    }),
+    quotaReset: r.register({ name: "ccp_quota_reset_seconds", type: "gauge", help: "Seconds until the window behind ccp_quota_utilization resets.", labels: ["lane", "window"] }),
+    quotaWalls: r.register({ name: "ccp_quota_walls_total", type: "counter", help: "Plan limits (walls) met in answers: Z.ai 1308/1310, Anthropic's unified rejected.", labels: ["lane", "window"] }),
+    overageInUse: r.register({
+      name: "ccp_overage_in_use",
+      type: "gauge",
+      help: "1 while the lane's answers say extra usage (overage) is being billed, for any of its credentials.",
+      labels: ["lane"],
+    }),
   };
 }
 
@@ -145,13 +166,14 @@ export class MetricsSink implements UsageSink {
   readonly #models = new OpenLabel(100);
   readonly #codes = new OpenLabel(50);
 
-  constructor(live: LiveState, health: LaneHealth) {
+  constructor(live: LiveState, health: LaneHealth, quota?: QuotaDesk) {
     this.m.inflight.collect(() => [[{}, live.inflight]]);
     this.m.queueDepth.collect(() => [...live.lanes].map(([lane, l]) => [{ lane }, l.queueDepth] as const));
     this.m.concurrencyLimit.collect(() => [...live.lanes].filter(([, l]) => Number.isFinite(l.limit)).map(([lane, l]) => [{ lane }, l.limit] as const));
     this.m.laneProtocol.collect(() => [...live.lanes].flatMap(([lane, l]) => (["h1", "h2"] as const).map((protocol) => [{ lane, protocol }, l.protocol === protocol ? 1 : 0] as const)));
     this.m.laneUp.collect(() => [...health.lanes].filter(([, h]) => h.state !== "unknown").map(([lane, h]) => [{ lane }, h.state === "reachable" ? 1 : 0] as const));
     this.m.startTime.collect(() => [[{}, Math.round(live.startedAt / 1000)]]);
+    if (quota) collectQuota(this.m, quota);
   }
 
   write(r: UsageRecord): void {
@@ -170,9 +192,10 @@ export class MetricsSink implements UsageSink {
       const prev = r.attempts[i - 1];
       if (!prev) return;
       m.retries.inc({ lane: a.lane });
-      if (prev.lane !== a.lane) m.fallbacks.inc({ from: prev.lane, to: a.lane });
+      if (prev.lane !== a.lane && prev.lane !== r.rerouted_from) m.fallbacks.inc({ from: prev.lane, to: a.lane });
       else if (prev.protocol === "h2" && a.protocol === "h1") m.downgrades.inc({ lane: a.lane });
     });
+    if (r.rerouted_from && r.reroute_reason && r.lane) m.reroutes.inc({ from: r.rerouted_from, to: r.lane, reason: r.reroute_reason });
     if (r.queue_ms > 0) m.queueWait.observe({ lane }, r.queue_ms / 1000);
     if (r.ttft_ms !== null) m.ttft.observe({ lane }, r.ttft_ms / 1000);
     m.duration.observe({ lane }, r.latency_ms / 1000);
@@ -187,4 +210,34 @@ export class MetricsSink implements UsageSink {
   render(): string {
     return this.registry.render();
   }
+}
+
+/** The quota gauges and wall counts, read from the desk at scrape time; labels are lane names and provider window names (bounded). */
+function collectQuota(m: CcpMetrics, quota: QuotaDesk): void {
+  const worst = () => {
+    const now = quota.clock();
+    const rows = new Map<string, { lane: string; window: string; utilization: number; resetS: number }>();
+    for (const p of quota.book.plans()) {
+      for (const w of p.windows.values()) {
+        if (w.utilization === null) continue;
+        const key = `${p.lane}\u0000${w.window}`;
+        const known = rows.get(key);
+        if (known && known.utilization >= w.utilization) continue;
+        rows.set(key, { lane: p.lane, window: w.window, utilization: w.utilization, resetS: w.resetsAt === null ? Number.NaN : Math.max(0, Math.round((w.resetsAt - now) / 1000)) });
+      }
+    }
+    return [...rows.values()];
+  };
+  m.quotaUtilization.collect(() => worst().map((r) => [{ lane: r.lane, window: r.window }, r.utilization] as const));
+  m.quotaReset.collect(() =>
+    worst()
+      .filter((r) => !Number.isNaN(r.resetS))
+      .map((r) => [{ lane: r.lane, window: r.window }, r.resetS] as const),
+  );
+  m.quotaWalls.collect(() => [...quota.walls].map(([key, n]) => [{ lane: key.split("\u0000")[0]!, window: key.split("\u0000")[1]! }, n] as const));
+  m.overageInUse.collect(() => {
+    const lanes = new Map<string, number>();
+    for (const p of quota.book.plans()) lanes.set(p.lane, Math.max(lanes.get(p.lane) ?? 0, p.overage?.inUse ? 1 : 0));
+    return [...lanes].map(([lane, v]) => [{ lane }, v] as const);
+  });
 }

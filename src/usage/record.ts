@@ -69,6 +69,10 @@ export interface UsageRecord {
   retries: number;
   /** The lane the request was routed to, when a fallback moved it to `lane`. */
   fallback_from: string | null;
+  /** The first lane of the route's chain, when the request went to a later one because of that lane's plan. */
+  rerouted_from: string | null;
+  /** Why: the first lane's plan was walled (quota_wall), or past the route's quota_threshold. */
+  reroute_reason: "quota_wall" | "quota_threshold" | null;
   /** An `auto` lane fell back from HTTP/2 to HTTP/1.1 during this request. */
   downgraded: boolean;
   /** Time spent waiting for a lane concurrency slot. */

@@ -52,6 +52,8 @@ const requestRow = (r: UsageRecord): Row => ({
   upstream_request_id: r.upstream_request_id,
   retries: r.retries ?? Math.max(0, r.attempts.length - 1),
   fallback_from: r.fallback_from ?? null,
+  rerouted_from: r.rerouted_from ?? null,
+  reroute_reason: r.reroute_reason ?? null,
   downgraded: r.downgraded ? 1 : 0,
   queue_ms: r.queue_ms ?? 0,
   estimated: r.estimated ? 1 : 0,

@@ -62,6 +62,8 @@ const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (request_id, n)
    ) WITHOUT ROWID;
    CREATE INDEX attempts_lane_outcome ON attempts (lane, protocol, outcome);`,
+  `ALTER TABLE requests ADD COLUMN rerouted_from TEXT;
+   ALTER TABLE requests ADD COLUMN reroute_reason TEXT;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,4 +1,6 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { usageLogPath } from "../../src/usage/paths.ts";
+import type { UsageRecord } from "../../src/usage/record.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/load.ts";
@@ -6,7 +8,7 @@ import type { Lane } from "../../src/config/config.ts";
 import type { TransportFactory } from "../../src/resilience/lane-runtime.ts";
 import { createApp, type App } from "../../src/server/app.ts";
 import type { Logger } from "../../src/server/context.ts";
-import { createServerParts, type ServerParts } from "../../src/server/serve.ts";
+import { createServerParts, type ServerDeps, type ServerParts } from "../../src/server/serve.ts";
 import type { ByteSource } from "../../src/upstream/body-queue.ts";
 import { type FailureClass, UpstreamFailure } from "../../src/upstream/failure.ts";
 import type { Protocol, Transport, UpstreamRequest } from "../../src/upstream/transport.ts";
@@ -77,10 +79,12 @@ export interface InProcessApp {
   readonly logs: string[];
   /** Calls the app as the server would: no socket. */
   request(path: string, init?: RequestInit): Promise<Response>;
+  /** The usage records written so far (read the answers' bodies first: a record is written when its answer ends). */
+  records(): Promise<UsageRecord[]>;
 }
 
 /** The whole request path, in process, over scripted transports. */
-export function inProcessApp(toml: string, next: (lane: Lane, protocol: Protocol, n: number) => Step, env: Record<string, string> = {}): InProcessApp {
+export function inProcessApp(toml: string, next: (lane: Lane, protocol: Protocol, n: number) => Step, env: Record<string, string> = {}, deps: Omit<ServerDeps, "transports"> = {}): InProcessApp {
   const home = mkdtempSync(join(tmpdir(), "ccp-inproc-"));
   const file = join(home, "ccp.toml");
   writeFileSync(file, toml);
@@ -88,7 +92,8 @@ export function inProcessApp(toml: string, next: (lane: Lane, protocol: Protocol
   const logs: string[] = [];
   const log: Logger = { info: (m) => logs.push(m), warn: (m) => logs.push(m), error: (m) => logs.push(m) };
   const { factory, sent } = scriptedTransports(next);
-  const parts = createServerParts(config, log, { transports: factory });
+  const parts = createServerParts(config, log, { ...deps, transports: factory });
+  parts.poller.stop();
   const app = createApp(parts.ctx, parts.obs);
   return {
     app,
@@ -96,6 +101,15 @@ export function inProcessApp(toml: string, next: (lane: Lane, protocol: Protocol
     sent,
     logs,
     request: async (path, init) => app.fetch(new Request(`http://127.0.0.1:8082${path}`, init), 8082),
+    records: async () => {
+      await parts.ctx.sink.flush();
+      const path = usageLogPath(config);
+      if (!existsSync(path)) return [];
+      return readFileSync(path, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as UsageRecord);
+    },
   };
 }
 

@@ -24,6 +24,7 @@ const situation = (s: Partial<Situation>): Situation => ({
   protocol: "h1",
   canDowngrade: false,
   hasFallback: false,
+  hasReroute: false,
   policy: "off",
   laneTries: 1,
   retry: RETRY,
@@ -35,6 +36,7 @@ const situation = (s: Partial<Situation>): Situation => ({
 const retryable = { retryable: true, network: false, overload: false, code: undefined };
 const network = { ...retryable, network: true };
 const overload = { ...retryable, overload: true };
+const wall = { retryable: false, network: false, overload: false, code: "1308", quota: true };
 
 describe("nextStep: the one decision after a failed attempt", () => {
   test.each([
@@ -56,6 +58,13 @@ describe("nextStep: the one decision after a failed attempt", () => {
     ["retry-after within its cap is waited exactly", situation({ verdict: overload, retryAfterMs: 2_000 }), { kind: "retry", waitMs: 2_000 }],
     ["retry-after above its cap → the answer goes to the client", situation({ verdict: overload, retryAfterMs: 6_000 }), { kind: "stop", exhausted: false }],
     ["not retryable → stop, not exhausted", situation({ failure: "client_abort" }), { kind: "stop", exhausted: false }],
+    ["a quota wall, the chain has a lane that can take it → reroute", situation({ verdict: wall, hasReroute: true, hasFallback: true, policy: "any" }), { kind: "reroute" }],
+    [
+      "a quota wall, no lane left in the chain → stop, not exhausted (never retried, not a fallback)",
+      situation({ verdict: wall, hasFallback: true, policy: "any" }),
+      { kind: "stop", exhausted: false },
+    ],
+    ["a lane left in the chain does not move what is not a quota wall", situation({ verdict: retryable, hasReroute: true }), { kind: "retry", waitMs: 50 }],
   ] as [string, Situation, unknown][])("%s", (_name, s, next) => {
     expect(nextStep(s)).toEqual(next as never);
   });
