@@ -1,7 +1,7 @@
 import type { QuotaWindow, Wall } from "./window.ts";
 
-/** How long a wall whose provider named no reset time is held. */
-const DEFAULT_WALL_MS = 15 * 60_000;
+/** How long a wall whose provider named no reset time is held (then a request tries the lane again). */
+const DEFAULT_WALL_MS = 60_000;
 /** Windows kept per plan (a provider names a handful). */
 const MAX_WINDOWS = 16;
 

@@ -1,5 +1,5 @@
 import { messageToSse } from "../sse/message-to-sse.ts";
-import { newObservation, observedData, observeEvent, observeJsonBody, type StreamObservation } from "../sse/observer.ts";
+import { newObservation, observedDataOf, observeEvent, observeJsonBody, type StreamObservation } from "../sse/observer.ts";
 import { SseParser } from "../sse/parser.ts";
 import type { ByteSource } from "../upstream/body-queue.ts";
 import { contentCoding, decodeBody, withoutCoding } from "../upstream/content-coding.ts";
@@ -142,7 +142,7 @@ function judgeWhole(response: UpstreamResponse, head: Uint8Array[], done: boolea
     sse,
     head: h,
     reader,
-    parser: new SseParser(observedData),
+    parser: new SseParser(observedDataOf(observation)),
     observation,
   });
   // Past 16 MiB the body streams on unjudged (no client can use half of it either way).
@@ -179,8 +179,8 @@ const WHAT: Record<Expected, string> = {
 
 /** Reads a stream until its first content block: an error before it is an in-stream error; anything but message_start first is a protocol failure. */
 async function peekStream(response: UpstreamResponse, reader: ByteReader, hold: Hold, refuse: (why: string) => UpstreamFailure): Promise<Peeked> {
-  const parser = new SseParser(observedData);
   const observation = newObservation();
+  const parser = new SseParser(observedDataOf(observation));
   const head: Uint8Array[] = [];
   let held = 0;
   let started: { at: number; bytes: number } | undefined;

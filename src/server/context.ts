@@ -6,6 +6,7 @@ import type { UsageSink } from "../usage/record.ts";
 import type { LiveState } from "../usage/live.ts";
 import type { SecretFilter } from "./secret-filter.ts";
 import type { QuotaDesk } from "../quota/desk.ts";
+import type { Signers } from "../rewrite/signers.ts";
 
 /**
  * A value from a client or an upstream as it goes into a `key=value` log line: bare when it is
@@ -40,6 +41,8 @@ export interface ServerContext {
   readonly redact: (text: string) => string;
   /** The plans' quota readings: steering before a request, and what every answer says of its plan. */
   readonly quota: QuotaDesk;
+  /** Who signed the thinking blocks ccp passed on (kept from reaching another provider). */
+  readonly signers: Signers;
   /** Aborted when ccp stops and the grace period is over: in-flight attempts are cut. */
   readonly shutdown: AbortSignal;
 }

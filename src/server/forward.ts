@@ -4,7 +4,8 @@ import { businessCode, isPlanLimit } from "../resilience/classify.ts";
 import type { Chain } from "../quota/desk.ts";
 import { reopensInS, walledMessage, type LaneWall } from "../quota/walled-answer.ts";
 import type { Committed, Expected } from "../resilience/peek.ts";
-import { rewriteForLane } from "../rewrite/index.ts";
+import { rewriteForLane, type ThinkingOrigin } from "../rewrite/index.ts";
+import { hasThinking } from "../rewrite/signed-thinking.ts";
 import { laneModel } from "../routing/router.ts";
 import { guardStream } from "../sse/guard.ts";
 import { abortFailure, UpstreamFailure } from "../upstream/failure.ts";
@@ -60,7 +61,7 @@ async function steps(cr: ClientRequest, endpoint: Endpoint, search: string): Pro
   if (own) return own;
   cr.capture = ctx.capture?.begin(cr.rid, req.headers, routed.bytes);
   const expects: Expected = endpoint === "/v1/models" ? "models" : endpoint === "/v1/messages/count_tokens" ? "count" : routed.parsed?.stream ? "stream" : "message";
-  const { result, signal, stopListening } = await tryLanes(cr, laneRequests(routed, req, endpoint, search), first, routed.chain, expects);
+  const { result, signal, stopListening } = await tryWithThinking(cr, routed, first, expects, (origin) => laneRequests(routed, req, endpoint, search, origin));
   const answering = result.runtime.lane;
   cr.describe(answering, modelFor(routed, answering));
   applyAttempts(cr.record, result);
@@ -130,13 +131,13 @@ function modelFor(routed: Routed, lane: Lane): string | undefined {
 }
 
 /** What each lane is sent, built once per lane (a fallback lane has its own credentials and model map). */
-function laneRequests(routed: Routed, req: Request, endpoint: Endpoint, search: string): (lane: Lane) => LaneRequest {
+function laneRequests(routed: Routed, req: Request, endpoint: Endpoint, search: string, origin: ThinkingOrigin): (lane: Lane) => LaneRequest {
   const built = new Map<string, LaneRequest>();
   return (lane) => {
     let request = built.get(lane.name);
     if (!request) {
       const model = modelFor(routed, lane);
-      const rewritten = routed.parsed && model !== undefined ? rewriteForLane(routed.parsed.json, lane, model) : undefined;
+      const rewritten = routed.parsed && model !== undefined ? rewriteForLane(routed.parsed.json, lane, model, origin) : undefined;
       request = {
         url: cachedUpstreamUrl(lane.base_url, endpoint, search),
         method: endpoint === "/v1/models" ? "GET" : "POST",
@@ -147,6 +148,25 @@ function laneRequests(routed: Routed, req: Request, endpoint: Endpoint, search: 
     }
     return request;
   };
+}
+
+/** Anthropic's refusal of a thinking block it did not sign. */
+const FOREIGN_SIGNATURE = /invalid `?signature`? in `?(redacted_)?thinking`? block/i;
+
+/**
+ * The attempt loop; then, when an Anthropic lane refused a thinking block's signature that ccp
+ * could not place (signed by another provider before this ccp saw it), once more without any
+ * thinking block: the conversation goes on rather than end on a 400 the user cannot fix.
+ */
+async function tryWithThinking(cr: ClientRequest, routed: Routed, first: Lane, expects: Expected, build: (origin: ThinkingOrigin) => (lane: Lane) => LaneRequest): Promise<Tried> {
+  const tried = await tryLanes(cr, build({ signers: cr.ctx.signers }), first, routed.chain, expects);
+  const { result } = tried;
+  if (result.kind !== "answer" || result.peeked.kind !== "http_status" || result.peeked.response.status !== 400 || result.runtime.lane.dialect !== "anthropic") return tried;
+  if (!routed.parsed || !hasThinking(routed.parsed.json) || !FOREIGN_SIGNATURE.test(new TextDecoder().decode(result.peeked.body)) || cr.req.signal.aborted) return tried;
+  tried.stopListening();
+  cr.ctx.log.warn(`${cr.rid} lane ${result.runtime.lane.name} refused a thinking block's signature (another provider's): sent again without thinking blocks`);
+  const again = await tryLanes(cr, build({ dropAll: true }), result.runtime.lane, routed.chain, expects);
+  return { ...again, result: { ...again.result, attempts: [...result.attempts, ...again.result.attempts] } };
 }
 
 interface Tried {
@@ -226,6 +246,7 @@ function streamAnswer(cr: ClientRequest, peeked: Committed, done: () => void): R
     },
     onEnd: (failure) => {
       done();
+      if (observation.signatures.length > 0 && rec.upstream) ctx.signers.record(rec.upstream, observation.signatures);
       const error = observation.error;
       applyStreamEnd(rec, { observation, sse: peeked.sse, failure, code: error ? (businessCode(error.raw) ?? error.type) : null });
       // A failure after commit is an attempt's failure too: its own warning line, as before commit.

@@ -19,6 +19,7 @@ import { createObservability, type Observability } from "./observability.ts";
 import { secretFilter } from "./secret-filter.ts";
 import { StatusCounter } from "./status-counter.ts";
 import { QuotaDesk } from "../quota/desk.ts";
+import { Signers } from "../rewrite/signers.ts";
 import { QuotaPoller, type PollerOptions } from "../quota/poller.ts";
 
 export interface RunningServer {
@@ -82,6 +83,7 @@ export function createServerParts(config: Config, log: Logger, deps: ServerDeps 
     secrets: secretFilter(ownSecrets),
     redact: redactor(ownSecrets),
     quota,
+    signers: new Signers(),
   };
   const redact = ctx.redact;
   const poller = new QuotaPoller(Object.values(config.lanes), quota, { info: (m) => log.info(redact(m)), warn: (m) => log.warn(redact(m)) }, deps.polls);

@@ -20,6 +20,10 @@ export interface StreamObservation {
   openBlocks: Set<number>;
   /** Saw `message_delta`. */
   messageDelta: boolean;
+  /** Thinking blocks open now (their deltas are decoded: the signature arrives in one). */
+  thinkingOpen: Set<number>;
+  /** Signatures of the thinking blocks (and data of redacted_thinking blocks) this answer carried: who signed what. */
+  signatures: string[];
 }
 
 export const newObservation = (): StreamObservation => ({
@@ -34,7 +38,16 @@ export const newObservation = (): StreamObservation => ({
   error: undefined,
   openBlocks: new Set(),
   messageDelta: false,
+  thinkingOpen: new Set(),
+  signatures: [],
 });
+
+/** Signatures kept per answer (a message has a few thinking blocks). */
+const MAX_SIGNATURES = 64;
+
+function keepSignature(o: StreamObservation, s: unknown): void {
+  if (typeof s === "string" && s.length > 0 && o.signatures.length < MAX_SIGNATURES) o.signatures.push(s);
+}
 
 interface Usage {
   input_tokens?: unknown;
@@ -68,6 +81,12 @@ const PARSED = new Set(["message_start", "content_block_start", "content_block_s
 /** The events whose data observeEvent reads; the parser need not decode any other's. */
 export const observedData = (event: string): boolean => PARSED.has(event);
 
+/** observedData, and the deltas of an open thinking block (its signature comes in one); text deltas stay undecoded. */
+export const observedDataOf =
+  (o: StreamObservation) =>
+  (event: string): boolean =>
+    PARSED.has(event) || (event === "content_block_delta" && o.thinkingOpen.size > 0);
+
 /**
  * Updates the observation from one event. Only the few events that carry usage,
  * stop reason or errors are JSON-parsed; content deltas are recognised by name alone.
@@ -77,6 +96,10 @@ export function observeEvent(o: StreamObservation, ev: SseEvent): void {
   switch (ev.event) {
     case "content_block_delta":
       o.content = true;
+      if (o.thinkingOpen.size > 0 && ev.data.includes('"signature_delta"')) {
+        const delta = parse(ev.data)?.delta as { type?: unknown; signature?: unknown } | undefined;
+        if (delta?.type === "signature_delta") keepSignature(o, delta.signature);
+      }
       return;
     case "message_start": {
       o.messageStart = true;
@@ -86,11 +109,20 @@ export function observeEvent(o: StreamObservation, ev: SseEvent): void {
     }
     case "content_block_start":
     case "content_block_stop": {
-      const index = parse(ev.data)?.index;
-      if (typeof index === "number") {
-        if (ev.event === "content_block_start") o.openBlocks.add(index);
-        else o.openBlocks.delete(index);
+      const d = parse(ev.data);
+      const index = d?.index;
+      if (typeof index !== "number") return;
+      if (ev.event === "content_block_stop") {
+        o.openBlocks.delete(index);
+        o.thinkingOpen.delete(index);
+        return;
       }
+      o.openBlocks.add(index);
+      const block = d?.content_block as { type?: unknown; signature?: unknown; data?: unknown } | undefined;
+      if (block?.type === "thinking") {
+        o.thinkingOpen.add(index);
+        keepSignature(o, block.signature);
+      } else if (block?.type === "redacted_thinking") keepSignature(o, block.data);
       return;
     }
     case "message_delta": {
@@ -126,6 +158,12 @@ export function observeJsonBody(o: StreamObservation, text: string): void {
     o.content = true;
     if (typeof body.stop_reason === "string") o.stopReason = body.stop_reason;
     takeUsage(o, body.usage as Usage | undefined);
+    if (Array.isArray(body.content)) {
+      for (const b of body.content as { type?: unknown; signature?: unknown; data?: unknown }[]) {
+        if (b?.type === "thinking") keepSignature(o, b.signature);
+        else if (b?.type === "redacted_thinking") keepSignature(o, b.data);
+      }
+    }
   } else if (body.type === "error") {
     const err = body.error as { type?: unknown; message?: unknown } | undefined;
     o.error = {

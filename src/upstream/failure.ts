@@ -44,7 +44,7 @@ export const FAILURE_TABLE = {
   shutdown: traits(false, false, false, false, "ccp was stopping and the request outlived the grace period"),
   queue_full: traits(false, false, false, true, "the lane's concurrency queue was full"),
   queue_timeout: traits(false, false, false, true, "waited too long for a lane concurrency slot"),
-  quota_wall: traits(false, false, false, false, "every lane of the route's chain is at its plan's limit (or blocks overage): answered 429, not tried"),
+  quota_wall: traits(false, false, false, false, "every lane of the route's chain is at its plan's limit (or blocks overage): ccp answered 429 naming the resets"),
 } as const satisfies Record<string, FailureTraits>;
 
 export type FailureClass = keyof typeof FAILURE_TABLE;

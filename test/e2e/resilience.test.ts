@@ -77,14 +77,15 @@ describe("Z.ai burst limit: HTTP 200 then an in-stream [1302]", () => {
     });
   });
 
-  test("a quota wall (1308) in the stream is not retried and reaches the client as an error", async () => {
+  test("a quota wall (1308) in the stream is not retried (by ccp or Claude Code) and reaches the client as ccp's 429 naming it", async () => {
     await upstream.script([burst(errorFrame({ type: "rate_limit_error", message: "[1308] Usage limit reached for 5 hour" }))], zaiMessages);
     await withCcp({}, async (ccp) => {
       const r = await claude(ccp);
       expect(r.json?.is_error).toBe(true);
       expect(String(r.json?.result)).toContain("1308");
       const [line] = await messagesLines(ccp);
-      expect(line).toMatchObject({ status: 429, retries: 0, failure_class: "in_stream_error" });
+      expect(line).toMatchObject({ status: 429, retries: 0, failure_class: "quota_wall", attempts: [{ lane: "zai", outcome: "in_stream_error", code: "1308" }] });
+      expect((await upstream.requests()).filter((q) => q.path.includes("/v1/messages"))).toHaveLength(1);
     });
   });
 

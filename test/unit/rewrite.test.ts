@@ -3,6 +3,7 @@ import { stripBillingCch } from "../../src/rewrite/billing-line.ts";
 import { rewriteForLane } from "../../src/rewrite/index.ts";
 import { inlineSystemToUser } from "../../src/rewrite/inline-system.ts";
 import { dropSignedThinking } from "../../src/rewrite/signed-thinking.ts";
+import { Signers } from "../../src/rewrite/signers.ts";
 
 const thinking = { type: "thinking", thinking: "hmm", signature: "EqQBsig" };
 
@@ -92,13 +93,73 @@ describe("rewriteForLane", () => {
     messages: [{ role: "assistant", content: [thinking, { type: "text", text: "a" }] }],
   };
   test("anthropic lanes get the body untouched (undefined = send the original bytes)", () => {
-    expect(rewriteForLane(body, { dialect: "anthropic" }, "claude-haiku-4-5")).toBeUndefined();
-    expect(rewriteForLane(body, { dialect: "anthropic" }, "other")).toEqual({ ...body, model: "other" });
+    expect(rewriteForLane(body, { dialect: "anthropic", base_url: "https://a.example" }, "claude-haiku-4-5")).toBeUndefined();
+    expect(rewriteForLane(body, { dialect: "anthropic", base_url: "https://a.example" }, "other")).toEqual({ ...body, model: "other" });
   });
   test("other dialects get the model map and every rewrite", () => {
-    const out = rewriteForLane(body, { dialect: "zai" }, "glm-4.5-air")!;
+    const out = rewriteForLane(body, { dialect: "zai", base_url: "https://z.example" }, "glm-4.5-air")!;
     expect(out.model).toBe("glm-4.5-air");
     expect(JSON.stringify(out)).not.toContain("signature");
     expect(JSON.stringify(out)).not.toContain("cch=");
+  });
+});
+
+describe("thinking blocks another provider signed never reach an Anthropic lane", () => {
+  const A = { dialect: "anthropic" as const, base_url: "https://anthropic.example" };
+  const zaiThinking = { type: "thinking", thinking: "zai's", signature: "sig-from-zai" };
+  const ownThinking = { type: "thinking", thinking: "anthropic's", signature: "sig-from-anthropic" };
+  const unknown = { type: "thinking", thinking: "from before ccp started", signature: "sig-never-seen" };
+  const toolUse = { type: "tool_use", id: "t1", name: "f", input: {} };
+  const signers = new Signers();
+  signers.record("https://zai.example/api/anthropic", ["sig-from-zai"]);
+  signers.record("https://anthropic.example", ["sig-from-anthropic"]);
+  const conversation = (last: unknown[], thinking = true) => ({
+    model: "claude-sonnet-4-6",
+    ...(thinking ? { thinking: { type: "enabled", budget_tokens: 1024 } } : {}),
+    messages: [
+      { role: "user", content: "q" },
+      { role: "assistant", content: [ownThinking, { type: "text", text: "a" }] },
+      { role: "user", content: "q2" },
+      { role: "assistant", content: last },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: "t1", content: "r" }] },
+    ],
+  });
+
+  test("the foreign block goes, the lane's own and unknown ones stay; thinking is turned off when the open tool loop lost its block", () => {
+    const out = rewriteForLane(conversation([zaiThinking, toolUse]), A, "claude-sonnet-4-6", { signers })!;
+    const msgs = out.messages as { content: Record<string, unknown>[] }[];
+    expect(msgs[1]!.content[0]!.signature).toBe("sig-from-anthropic");
+    expect(msgs[3]!.content).toEqual([toolUse]);
+    expect(out.thinking).toBeUndefined();
+  });
+
+  test("a request with nothing foreign is sent as it came (undefined: the original bytes)", () => {
+    expect(rewriteForLane(conversation([ownThinking, toolUse]), A, "claude-sonnet-4-6", { signers })).toBeUndefined();
+    expect(rewriteForLane(conversation([unknown, toolUse]), A, "claude-sonnet-4-6", { signers })).toBeUndefined();
+  });
+
+  test("thinking stays on when the last assistant message still starts with thinking, or has no tool_use", () => {
+    const out = rewriteForLane(
+      { ...conversation([ownThinking, toolUse]), messages: [{ role: "assistant", content: [zaiThinking, { type: "text", text: "x" }] }, ...conversation([ownThinking, toolUse]).messages] },
+      A,
+      "claude-sonnet-4-6",
+      { signers },
+    )!;
+    expect(out.thinking).toEqual({ type: "enabled", budget_tokens: 1024 });
+    const noTool = rewriteForLane(conversation([zaiThinking, { type: "text", text: "done" }]), A, "claude-sonnet-4-6", { signers })!;
+    expect(noTool.thinking).toEqual({ type: "enabled", budget_tokens: 1024 });
+  });
+
+  test("dropAll drops every thinking block, its own included (the upstream refused a signature ccp could not place)", () => {
+    const out = rewriteForLane(conversation([unknown, toolUse]), A, "claude-sonnet-4-6", { dropAll: true })!;
+    expect(JSON.stringify(out)).not.toContain('"thinking":"');
+    expect(out.thinking).toBeUndefined();
+  });
+
+  test("Signers is bounded: the least recently seen are forgotten first", () => {
+    const s = new Signers(2);
+    s.record("a", ["1", "2"]);
+    s.record("b", ["3"]);
+    expect([s.signerOf("1"), s.signerOf("2"), s.signerOf("3")]).toEqual([undefined, "a", "b"]);
   });
 });
