@@ -1,5 +1,6 @@
 import type { ServerContext } from "./context.ts";
 import type { Observability } from "./observability.ts";
+import { quotaBody } from "./quota-route.ts";
 import { readiness } from "./readiness.ts";
 
 const RECENT_ROWS = 40;
@@ -27,6 +28,7 @@ export function dashboardData(ctx: ServerContext, obs: Observability, port: numb
       inflight: ctx.live.inflight,
       retries: m.retries.total(),
       fallbacks: m.fallbacks.total(),
+      reroutes: m.reroutes.total(),
       downgrades: m.downgrades.total(),
       failed_attempts: failedAttempts(),
     },
@@ -41,6 +43,8 @@ export function dashboardData(ctx: ServerContext, obs: Observability, port: numb
       failed_attempts: failedAttempts({ lane: l.name }),
       ok_attempts: m.attempts.total({ lane: l.name, outcome: "ok" }),
     })),
+    /** Each plan's windows (GET /quota's rows). */
+    quota: quotaBody(ctx, null).plans,
     minutes: obs.recent.perMinute(),
     recent: obs.recent.latest(RECENT_ROWS),
   };

@@ -11,7 +11,9 @@ h1{font-size:18px;margin:0}h2{font-size:13px;text-transform:uppercase;letter-spa
 .dim{color:var(--dim)}main{padding:16px 20px;display:grid;gap:16px;grid-template-columns:repeat(12,1fr)}
 section{background:var(--panel);border:1px solid var(--line);border-radius:8px;padding:14px}
 .kpis{grid-column:span 12;display:flex;gap:28px;flex-wrap:wrap}.kpi b{display:block;font-size:26px;font-variant-numeric:tabular-nums}
-.lanes{grid-column:span 5}.chart{grid-column:span 7}.recent{grid-column:span 12}
+.lanes{grid-column:span 5}.chart{grid-column:span 7}.recent,.quota{grid-column:span 12}
+.bar{display:inline-block;width:90px;height:8px;background:var(--line);border-radius:4px;vertical-align:middle;margin-right:6px}.bar i{display:block;height:8px;border-radius:4px;background:var(--ok)}
+.bar i.warn{background:var(--warn)}.bar i.bad{background:var(--bad)}
 table{width:100%;border-collapse:collapse;font-variant-numeric:tabular-nums}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid var(--line);white-space:nowrap}
 th{color:var(--dim);font-weight:500}tr.fail td{background:rgba(248,81,73,.14)}tr.fail td.st{color:var(--bad);font-weight:600}
 .pill{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;border:1px solid var(--line)}
@@ -45,6 +47,20 @@ function chart(points) {
   }
   $("#chart").innerHTML = g;
 }
+const span = (ms) => { const s = Math.max(0, Math.round(ms / 1000)); if (s < 60) return s + "s"; const m = Math.floor(s / 60); if (m < 60) return m + "m";
+  const h = Math.floor(m / 60); return h < 48 ? h + "h" + String(m % 60).padStart(2, "0") + "m" : Math.floor(h / 24) + "d" + (h % 24) + "h"; };
+function quotaRows(plans, now) {
+  return plans.flatMap((p) => {
+    const mark = (p.state === "walled" ? ' <span class="pill unreachable">walled ' + esc(p.wall && p.wall.code) + "</span>" : "") +
+      (p.overage && p.overage.in_use ? ' <span class="pill" style="color:var(--warn)">overage (' + esc(p.overage_setting) + ")</span>" : "") + (p.poll === "failing" ? ' <span class="dim">quota endpoint failing</span>' : "");
+    if (p.windows.length === 0) return ['<tr data-plan="' + esc(p.lane) + '"><td>' + esc(p.lane) + '</td><td class="dim" colspan="7">no reading yet' + mark + "</td></tr>"];
+    return p.windows.map((w) => { const u = w.utilization; const pct = u === null ? "-" : Math.round(u * 100) + "%";
+      const cls = u === null ? "" : u >= 1 ? "bad" : u >= 0.8 ? "warn" : "";
+      return '<tr data-plan="' + esc(p.lane) + '"><td>' + esc(p.lane) + '</td><td class="dim">' + esc(p.credential) + "</td><td>" + esc(w.window) +
+        '</td><td data-k="used"><span class="bar"><i class="' + cls + '" style="width:' + Math.min(100, Math.round((u || 0) * 100)) + '%"></i></span>' + pct +
+        "</td><td>" + (w.resets_at === null ? "-" : span(w.resets_at - now)) + "</td><td>" + esc(w.status) + mark + "</td><td>" + esc(w.source) + '</td><td class="dim">' + span(now - w.read_at) + " ago</td></tr>"; });
+  }).join("");
+}
 function render(d) {
   set("requests", d.totals.requests); set("errors", d.totals.errors); set("inflight", d.totals.inflight);
   set("rate", d.rate_per_min); set("retries", d.totals.retries); set("fallbacks", d.totals.fallbacks);
@@ -55,6 +71,8 @@ function render(d) {
     '</td><td><span class="pill ' + esc(l.state) + '" data-k="state">' + esc(l.state) + (l.failure_class ? " · " + esc(l.failure_class) : "") +
     '</span></td><td data-k="lane_requests">' + l.requests + '</td><td data-k="lane_errors">' + l.errors +
     '</td><td data-k="lane_failed_attempts">' + l.failed_attempts + '</td><td data-k="queue">' + l.queue_depth + "</td></tr>").join("");
+  set("reroutes", d.totals.reroutes);
+  $("#quota").innerHTML = quotaRows(d.quota, d.now) || '<tr><td colspan="8" class="dim">no plan reading yet (readings come with answers, or from a lane\'s quota endpoint)</td></tr>';
   chart(d.minutes);
   $("#recent").innerHTML = d.recent.map((r) => { const fail = r.status >= 400 || r.failure_class;
     return '<tr class="' + (fail ? "fail" : "") + '" data-rid="' + esc(r.rid) + '"><td>' + esc(new Date(r.ts).toLocaleTimeString()) +
@@ -94,6 +112,7 @@ export const DASHBOARD_HTML = `<!doctype html>
  <div class="kpi"><span class="dim">ttft p99</span><b data-k="ttft_p99">-</b></div>
  <div class="kpi"><span class="dim">retries</span><b data-k="retries">-</b></div>
  <div class="kpi"><span class="dim">fallbacks</span><b data-k="fallbacks">-</b></div>
+ <div class="kpi"><span class="dim">reroutes</span><b data-k="reroutes">-</b></div>
  <div class="kpi"><span class="dim">failed attempts</span><b data-k="failed_attempts">-</b></div>
 </section>
 <section class="lanes"><h2>Lanes</h2><table>
@@ -101,6 +120,8 @@ export const DASHBOARD_HTML = `<!doctype html>
 <section class="chart"><h2>Time to first token, per minute, last hour</h2>
 <div class="legend"><span><i style="background:#58a6ff"></i>p50</span><span><i style="background:#d29922"></i>p95</span><span><i style="background:#f85149"></i>p99</span></div>
 <svg id="chart" viewBox="0 0 640 200" width="100%" role="img" aria-label="ttft percentiles per minute"></svg></section>
+<section class="quota"><h2>Plans</h2><table>
+<thead><tr><th>lane</th><th>credential</th><th>window</th><th>used</th><th>resets in</th><th>status</th><th>source</th><th>read</th></tr></thead><tbody id="quota"></tbody></table></section>
 <section class="recent"><h2>Recent requests</h2><table>
 <thead><tr><th>time</th><th>lane</th><th>model</th><th>protocol</th><th>status</th><th>ttft</th><th>duration</th><th>attempts</th><th>failure</th><th>rid</th></tr></thead>
 <tbody id="recent"></tbody></table></section>

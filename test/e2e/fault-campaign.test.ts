@@ -123,7 +123,8 @@ function judge(c: Case, e: Expectation, seen: Seen, line: UsageLine | undefined,
     if (last !== "ok") p.push(`a complete answer, but the last attempt's outcome is ${last}`);
   } else {
     if (!line.failure_class || !line.err_type) p.push(`an incomplete answer (${seen.end}), but failure_class ${line.failure_class}, err_type ${line.err_type}`);
-    if (last !== line.failure_class) p.push(`failure_class ${line.failure_class}, but the last attempt's outcome is ${last}`);
+    // A quota wall is ccp's own answer after the attempt that met it.
+    if (last !== line.failure_class && line.failure_class !== "quota_wall") p.push(`failure_class ${line.failure_class}, but the last attempt's outcome is ${last}`);
   }
   if (line.lane !== lane || line.stream !== c.stream || line.h2 !== (c.transport === "h2"))
     p.push(`lane ${line.lane} h2 ${line.h2} stream ${line.stream}, the case: ${c.transport} stream ${c.stream}`);
@@ -157,6 +158,7 @@ function judge(c: Case, e: Expectation, seen: Seen, line: UsageLine | undefined,
       break;
     case "error":
       want(seen.end === "error_status" && seen.status === o.status, `a ${o.status} error (${o.why})`);
+      if (Boolean(o.wall) !== (line.failure_class === "quota_wall")) p.push(`failure_class ${line.failure_class}, ${o.wall ? "expected quota_wall" : "but no quota wall was met"}`);
       if (!o.outcomes.includes(last ?? "")) p.push(`the last attempt's outcome is ${last}, expected ${o.outcomes.join(" or ")}`);
       break;
   }
@@ -173,7 +175,8 @@ async function runCase(client: Anthropic, tail: UsageTail, w: number, n: number)
   const expectation = expected(c.steps);
   const longest = Math.max(...c.steps.map((s) => s.ms[1]), NORMAL.ms[1]);
   const deadlineMs = RETRY.budget_ms + longest + TIMEOUTS.headers_ms + TIMEOUTS.idle_ms + 3_000;
-  const seen = await ask(client, { model, stream: c.stream, deadlineMs });
+  // Each case is its own plan: a quota wall one case meets is kept for its credential only.
+  const seen = await ask(client.withOptions({ apiKey: `sk-ant-api03-campaign-client-${n}` }), { model, stream: c.stream, deadlineMs });
   const line = seen.rid ? await tail.line(seen.rid) : undefined;
   const upstreamCount = (await upstream.requests({ model })).length;
   // ccp ends a stream at message_stop, so the next case may start while the upstream's GOAWAY or

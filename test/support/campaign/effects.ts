@@ -38,6 +38,8 @@ export type Effect =
       readonly envelope: boolean;
       /** the upstream's own 529 (passed on when overloads outlast the budget) */
       readonly upstream529: boolean;
+      /** a plan's quota wall (Z.ai 1308/1310): ccp answers its own 429 (failure_class quota_wall) and keeps the wall for the credential */
+      readonly wall: boolean;
     };
 
 export type Fail = Extract<Effect, { kind: "fail" }>;
@@ -51,6 +53,7 @@ const fail = (outcomes: readonly string[], status: number, o: Partial<Fail> = {}
   status,
   envelope: true,
   upstream529: false,
+  wall: false,
   ...o,
 });
 
@@ -91,6 +94,8 @@ const TYPE_STATUS: Readonly<Record<string, number>> = {
 };
 /** Quota walls and prompt errors: never retried (Z.ai codes, PROTOCOL.md). */
 const NEVER_RETRY = /\[(1113|1304|1308|1261)\]/;
+/** Plan walls among them: the lane is walled for the credential until the reset (a one-lane route: ccp's 429). */
+const WALL = /\[(1308|1310)\]/;
 /** Burst limits: retried as overloads. */
 const BURST = /\[(1302|1303|1305)\]/;
 
@@ -113,6 +118,7 @@ export function statusEffect(status: number, body: string, retryAfter: string | 
     retryAfterMs: retryAfter === undefined ? undefined : Number(retryAfter) * 1000,
     envelope: isEnvelope(body),
     upstream529: status === 529,
+    ...(WALL.test(body) ? { wall: true, status: 429, envelope: true } : {}),
   });
 }
 
@@ -122,7 +128,7 @@ export function errorEffect(type: string, message: string): Fail {
   const burst = BURST.test(message);
   const overload = !wall && (burst || type === "rate_limit_error" || type === "overloaded_error");
   const retryable = !wall && (overload || type === "api_error" || type === "timeout_error");
-  return fail(["in_stream_error"], TYPE_STATUS[type] ?? 500, { retryable, overload });
+  return fail(["in_stream_error"], WALL.test(message) ? 429 : (TYPE_STATUS[type] ?? 500), { retryable, overload, wall: WALL.test(message) });
 }
 
 /** Errors a provider sends in a stream or a 2xx body, with how ccp must judge them. */

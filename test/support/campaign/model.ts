@@ -8,7 +8,7 @@ export type Outcome =
   | { readonly kind: "broken"; readonly outcomes: readonly string[]; readonly text: string }
   | { readonly kind: "error_after"; readonly errType: string; readonly text: string }
   /** an error answer before commit: its status, whether its body is Anthropic's envelope, the last attempt's outcome */
-  | { readonly kind: "error"; readonly status: number; readonly envelope: boolean; readonly outcomes: readonly string[]; readonly why: string };
+  | { readonly kind: "error"; readonly status: number; readonly envelope: boolean; readonly outcomes: readonly string[]; readonly why: string; readonly wall?: boolean };
 
 export type Expectation =
   | { readonly determined: true; readonly attempts: number; readonly outcome: Outcome }
@@ -56,6 +56,6 @@ function stop(attempts: number, e: Fail, exhausted: boolean, why: string): Expec
   const overloaded = exhausted && e.overload && !e.upstream529;
   const outcome: Outcome = overloaded
     ? { kind: "error", status: 529, envelope: true, outcomes: e.outcomes, why }
-    : { kind: "error", status: e.status, envelope: e.envelope, outcomes: e.outcomes, why };
+    : { kind: "error", status: e.status, envelope: e.envelope, outcomes: e.outcomes, why: e.wall ? "a quota wall" : why, wall: e.wall };
   return { determined: true, attempts, outcome };
 }
