@@ -52,13 +52,15 @@ const span = (ms) => { const s = Math.max(0, Math.round(ms / 1000)); if (s < 60)
 function quotaRows(plans, now) {
   return plans.flatMap((p) => {
     const mark = (p.state === "walled" ? ' <span class="pill unreachable">walled ' + esc(p.wall && p.wall.code) + "</span>" : "") +
-      (p.overage && p.overage.in_use ? ' <span class="pill" style="color:var(--warn)">overage (' + esc(p.overage_setting) + ")</span>" : "") + (p.poll === "failing" ? ' <span class="dim">quota endpoint failing</span>' : "");
+      (p.overage && p.overage.in_use ? ' <span class="pill" style="color:var(--warn)">overage (' + esc(p.overage_setting) + ")</span>" : "") +
+      (p.poll === "failing" ? ' <span class="dim">quota endpoint failing</span>' : "");
     if (p.windows.length === 0) return ['<tr data-plan="' + esc(p.lane) + '"><td>' + esc(p.lane) + '</td><td class="dim" colspan="7">no reading yet' + mark + "</td></tr>"];
     return p.windows.map((w) => { const u = w.utilization; const pct = u === null ? "-" : Math.round(u * 100) + "%";
       const cls = u === null ? "" : u >= 1 ? "bad" : u >= 0.8 ? "warn" : "";
       return '<tr data-plan="' + esc(p.lane) + '"><td>' + esc(p.lane) + '</td><td class="dim">' + esc(p.credential) + "</td><td>" + esc(w.window) +
         '</td><td data-k="used"><span class="bar"><i class="' + cls + '" style="width:' + Math.min(100, Math.round((u || 0) * 100)) + '%"></i></span>' + pct +
-        "</td><td>" + (w.resets_at === null ? "-" : span(w.resets_at - now)) + "</td><td>" + esc(w.status) + mark + "</td><td>" + esc(w.source) + '</td><td class="dim">' + span(now - w.read_at) + " ago</td></tr>"; });
+        "</td><td>" + (w.resets_at === null ? "-" : span(w.resets_at - now)) + "</td><td>" + esc(w.status) + mark + "</td><td>" + esc(w.source) +
+        '</td><td class="dim">' + span(now - w.read_at) + " ago</td></tr>"; });
   }).join("");
 }
 function render(d) {
@@ -72,7 +74,7 @@ function render(d) {
     '</span></td><td data-k="lane_requests">' + l.requests + '</td><td data-k="lane_errors">' + l.errors +
     '</td><td data-k="lane_failed_attempts">' + l.failed_attempts + '</td><td data-k="queue">' + l.queue_depth + "</td></tr>").join("");
   set("reroutes", d.totals.reroutes);
-  $("#quota").innerHTML = quotaRows(d.quota, d.now) || '<tr><td colspan="8" class="dim">no plan reading yet (readings come with answers, or from a lane\'s quota endpoint)</td></tr>';
+  $("#quota").innerHTML = quotaRows(d.quota, d.now) || '<tr><td colspan="8" class="dim">no plan reading yet (readings come with answers, or from the quota endpoints)</td></tr>';
   chart(d.minutes);
   $("#recent").innerHTML = d.recent.map((r) => { const fail = r.status >= 400 || r.failure_class;
     return '<tr class="' + (fail ? "fail" : "") + '" data-rid="' + esc(r.rid) + '"><td>' + esc(new Date(r.ts).toLocaleTimeString()) +
