@@ -10,12 +10,18 @@ export interface ClaudeResult {
   readonly json: Record<string, unknown> | undefined;
   readonly stdout: string;
   readonly stderr: string;
+  /** With outputFormat "stream-json": every event Claude Code printed (the last is the result, also in `json`). */
+  readonly events: Record<string, unknown>[];
 }
 
 /** Runs the real Claude Code CLI (`claude -p ... --output-format json`) against a base URL. */
-export async function runClaude(baseUrl: string, o: { model?: string; prompt?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<ClaudeResult> {
+export async function runClaude(
+  baseUrl: string,
+  o: { model?: string; prompt?: string; env?: Record<string, string>; timeoutMs?: number; outputFormat?: "json" | "stream-json" } = {},
+): Promise<ClaudeResult> {
   const home = scratchDir("ccp-claude-home-");
-  const proc = Bun.spawn([CLAUDE_BIN, "-p", o.prompt ?? "ok", "--model", o.model ?? HAIKU, "--output-format", "json"], {
+  const format = o.outputFormat ?? "json";
+  const proc = Bun.spawn([CLAUDE_BIN, "-p", o.prompt ?? "ok", "--model", o.model ?? HAIKU, "--output-format", format, ...(format === "stream-json" ? ["--verbose"] : [])], {
     env: {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       HOME: home,
@@ -32,11 +38,13 @@ export async function runClaude(baseUrl: string, o: { model?: string; prompt?: s
   const [stdout, stderr] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
   const exitCode = await proc.exited;
   clearTimeout(timer);
-  let json: Record<string, unknown> | undefined;
-  try {
-    json = JSON.parse(stdout.trim().split("\n").pop() ?? "") as Record<string, unknown>;
-  } catch {
-    json = undefined;
+  const events: Record<string, unknown>[] = [];
+  for (const line of stdout.trim().split("\n")) {
+    try {
+      events.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // Not an event (a warning line).
+    }
   }
-  return { exitCode, json, stdout, stderr };
+  return { exitCode, json: events.at(-1), stdout, stderr, events };
 }

@@ -1,0 +1,159 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:test";
+import { startCcp, type CcpProcess } from "../support/ccp.ts";
+import { HAIKU, runClaude, SONNET } from "../support/claude.ts";
+import { type Behaviour, type FakeUpstream, normalFrames, startFakeUpstream } from "../support/fake-upstream/index.ts";
+import { toToml } from "../support/toml.ts";
+
+/**
+ * Plans and quotas as a user meets them, through the real Claude Code CLI and the real ccp against
+ * the fake upstream: the subscription's unified headers reach Claude Code (its rate_limit_event),
+ * a Z.ai wall moves Haiku to the Anthropic lane and the traffic comes back after the reset, and
+ * every lane walled is one clear 429 that neither ccp nor Claude Code retries.
+ */
+let upstream: FakeUpstream;
+beforeAll(async () => {
+  upstream = await startFakeUpstream();
+});
+afterAll(async () => {
+  await upstream?.close();
+});
+beforeEach(async () => {
+  await upstream.reset();
+});
+
+async function withCcp<T>(fn: (ccp: CcpProcess) => Promise<T>): Promise<T> {
+  const config = toToml({
+    port: 0,
+    lanes: {
+      zai: { base_url: `${upstream.url}/zai/api/anthropic`, auth: "key", key_env: "ZAI_API_KEY", transport: "h1", dialect: "zai", ca_file: upstream.caFile, quota_url: "" },
+      anthropic: { base_url: `${upstream.url}/anthropic`, transport: "h2", ca_file: upstream.caFile },
+    } as never,
+    routes: [
+      { match: "claude-haiku-*", lanes: ["zai", "anthropic"] },
+      { match: "*", lane: "anthropic" },
+    ] as never,
+  });
+  const ccp = await startCcp({ config, env: { ZAI_API_KEY: "zai-key-for-quota-tests" } });
+  try {
+    return await fn(ccp);
+  } finally {
+    await ccp.stop();
+  }
+}
+
+/** A subscription login (Claude Code reads the unified headers of subscribers only). */
+const SUBSCRIBER = { ANTHROPIC_API_KEY: "", CLAUDE_CODE_OAUTH_TOKEN: "sk-ant-oat01-quota-test-subscriber" };
+const messages = (path: string) => async () => (await upstream.requests()).filter((r) => r.path.startsWith(path) && r.path.includes("/v1/messages")).length;
+const zaiCount = messages("/zai/");
+const anthropicCount = messages("/anthropic/");
+const lines = async (ccp: CcpProcess, n: number) => (await ccp.usage(n)).filter((l) => l.op === "messages");
+
+/** "YYYY-MM-DD hh:mm:ss" in China time (UTC+8), as Z.ai writes its reset times. */
+const chinaTime = (epochMs: number) =>
+  new Date(epochMs + 8 * 3_600_000)
+    .toISOString()
+    .replace("T", " ")
+    .replace(/\.\d{3}Z$/, "");
+const zaiWall = (resetsAt: number): Behaviour => ({
+  kind: "status",
+  status: 429,
+  body: { type: "error", error: { type: "rate_limit_error", code: "1308", message: `Usage limit reached for 5 hour. Your limit will reset at ${chinaTime(resetsAt)}` } },
+});
+
+describe("plans and quotas, with the real Claude Code", () => {
+  test("the subscription's unified headers reach Claude Code unchanged: its rate_limit_event carries the scripted values; ccp's /quota keeps them", async () => {
+    const reset = Math.floor(Date.now() / 1000) + 3_600;
+    const headers: [string, string][] = [
+      ["content-type", "text/event-stream"],
+      ["anthropic-ratelimit-unified-status", "allowed_warning"],
+      ["anthropic-ratelimit-unified-reset", String(reset)],
+      ["anthropic-ratelimit-unified-representative-claim", "five_hour"],
+      ["anthropic-ratelimit-unified-5h-utilization", "0.93"],
+      ["anthropic-ratelimit-unified-5h-reset", String(reset)],
+      ["anthropic-ratelimit-unified-5h-status", "allowed_warning"],
+      ["anthropic-ratelimit-unified-5h-surpassed-threshold", "0.9"],
+      ["anthropic-ratelimit-unified-7d-utilization", "0.41"],
+      ["anthropic-ratelimit-unified-7d-reset", String(reset + 3 * 86_400)],
+      ["anthropic-ratelimit-unified-7d-status", "allowed"],
+    ];
+    const raw: Behaviour = { kind: "raw", status: 200, headers, pieces: normalFrames({ id: "msg_q", model: SONNET, text: "ok" }) };
+    await upstream.script(Array<Behaviour>(10).fill(raw), { pathPrefix: "/anthropic/", endpoint: "messages" });
+    await withCcp(async (ccp) => {
+      const r = await runClaude(ccp.url, { model: SONNET, env: SUBSCRIBER, outputFormat: "stream-json" });
+      const event = r.events.find((e) => e.type === "rate_limit_event") as { rate_limit_info: Record<string, unknown> } | undefined;
+      expect(event?.rate_limit_info).toMatchObject({
+        status: "allowed_warning",
+        rateLimitType: "five_hour",
+        utilization: 0.93,
+        surpassedThreshold: 0.9,
+        unifiedWindows: { five_hour: { utilization: 0.93, resetsAt: reset }, seven_day: { utilization: 0.41, resetsAt: reset + 3 * 86_400 } },
+      });
+      const quota = (await (await fetch(`${ccp.url}/quota`)).json()) as { plans: { lane: string; credential: string; windows: { window: string; utilization: number }[] }[] };
+      const plan = quota.plans.find((p) => p.lane === "anthropic")!;
+      expect(plan.credential).toMatch(/^client:[0-9a-f]{12}$/);
+      expect(plan.windows.map((w) => [w.window, w.utilization])).toEqual([
+        ["5h", 0.93],
+        ["7d", 0.41],
+      ]);
+      expect(JSON.stringify(quota)).not.toContain("quota-test-subscriber");
+    });
+  });
+
+  test("a 1308 wall on the Z.ai lane moves Haiku to the Anthropic lane at once, the usage line says why, and traffic returns after the reset", async () => {
+    const resetsAt = Math.ceil((Date.now() + 8_000) / 1000) * 1000;
+    await upstream.script([zaiWall(resetsAt)], { pathPrefix: "/zai/", endpoint: "messages" });
+    await withCcp(async (ccp) => {
+      const first = await runClaude(ccp.url, { model: HAIKU, env: { CLAUDE_CODE_MAX_RETRIES: "0" } });
+      expect(first.json).toMatchObject({ is_error: false, result: "ok" });
+      expect([await zaiCount(), await anthropicCount()]).toEqual([1, 1]);
+      const second = await runClaude(ccp.url, { model: HAIKU, env: { CLAUDE_CODE_MAX_RETRIES: "0" } });
+      expect(second.json).toMatchObject({ is_error: false, result: "ok" });
+      expect([await zaiCount(), await anthropicCount()]).toEqual([1, 2]);
+      const [l1, l2] = (await lines(ccp, 2)).filter((l) => String(l.model).startsWith("claude-haiku"));
+      expect(l1).toMatchObject({ lane: "anthropic", rerouted_from: "zai", reroute_reason: "quota_wall", status: 200 });
+      expect(l2).toMatchObject({ lane: "anthropic", rerouted_from: "zai", reroute_reason: "quota_wall", status: 200 });
+      expect((l1!.attempts as { lane: string; code: string | null }[]).map((a) => [a.lane, a.code])).toEqual([
+        ["zai", "1308"],
+        ["anthropic", null],
+      ]);
+      const metrics = await (await fetch(`${ccp.url}/metrics`)).text();
+      expect(metrics).toContain('ccp_reroutes_total{from="zai",to="anthropic",reason="quota_wall"} 2');
+      expect(metrics).toContain('ccp_quota_walls_total{lane="zai",window="5h"} 1');
+
+      await Bun.sleep(Math.max(0, resetsAt - Date.now() + 500));
+      const third = await runClaude(ccp.url, { model: HAIKU, env: { CLAUDE_CODE_MAX_RETRIES: "0" } });
+      expect(third.json).toMatchObject({ is_error: false, result: "ok" });
+      expect([await zaiCount(), await anthropicCount()]).toEqual([2, 2]);
+      const l3 = (await lines(ccp, 3)).filter((l) => String(l.model).startsWith("claude-haiku"))[2];
+      expect(l3).toMatchObject({ lane: "zai", rerouted_from: null, reroute_reason: null });
+    });
+  }, 90_000);
+
+  test("every lane walled: one clear 429 naming each reset, not retried by ccp nor by Claude Code (its retries on)", async () => {
+    const resetsAt = Date.now() + 2 * 3_600_000;
+    await upstream.script([zaiWall(resetsAt)], { pathPrefix: "/zai/", endpoint: "messages" });
+    const rejected: Behaviour = {
+      kind: "status",
+      status: 429,
+      headers: { "anthropic-ratelimit-unified-status": "rejected", "anthropic-ratelimit-unified-reset": String(Math.floor(resetsAt / 1000) + 600) },
+      body: { type: "error", error: { type: "rate_limit_error", message: "This request would exceed your account's rate limit." } },
+    };
+    await upstream.script([rejected], { pathPrefix: "/anthropic/", endpoint: "messages" });
+    await withCcp(async (ccp) => {
+      const first = await runClaude(ccp.url, { model: HAIKU });
+      expect(first.json?.is_error).toBe(true);
+      const said = String(first.json?.result);
+      expect(said).toContain("every lane for model");
+      expect(said).toContain("zai: five-hour limit reached (1308)");
+      expect(said).toContain("anthropic: five-hour limit reached (rejected)");
+      expect([await zaiCount(), await anthropicCount()]).toEqual([1, 1]);
+      const second = await runClaude(ccp.url, { model: HAIKU });
+      expect(second.json?.is_error).toBe(true);
+      expect([await zaiCount(), await anthropicCount()]).toEqual([1, 1]);
+      // One request per run: Claude Code did not retry either answer.
+      const seen = await lines(ccp, 2);
+      expect(seen.map((l) => l.status)).toEqual([429, 429]);
+      expect(seen[1]).toMatchObject({ status: 429, failure_class: "quota_wall", attempts: [] });
+    });
+  }, 90_000);
+});
