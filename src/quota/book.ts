@@ -2,6 +2,8 @@ import type { QuotaWindow, Wall } from "./window.ts";
 
 /** How long a wall whose provider named no reset time is held (then a request tries the lane again). */
 const DEFAULT_WALL_MS = 60_000;
+/** The furthest reset believed (a monthly window and then some): a later one is read as "not said". */
+const MAX_RESET_AHEAD_MS = 40 * 86_400_000;
 /** Windows kept per plan (a provider names a handful). */
 const MAX_WINDOWS = 16;
 
@@ -58,15 +60,22 @@ export class QuotaBook {
   }
 
   /** New readings of some windows (the others keep theirs). */
-  record(lane: string, credential: string, windows: readonly QuotaWindow[]): void {
+  record(lane: string, credential: string, readings: readonly QuotaWindow[]): void {
     const p = this.#plan(lane, credential);
+    const windows = readings.map((w) => ({ ...w, resetsAt: this.#believable(w.resetsAt) }));
     for (const w of windows) if (p.windows.has(w.window) || p.windows.size < MAX_WINDOWS) p.windows.set(w.window, w);
     // A reading that says the walled window is open again ends the wall.
     if (p.wall && windows.some((w) => w.window === p.wall!.window && w.status !== "rejected" && (w.utilization ?? 0) < 1)) p.wall = undefined;
   }
 
-  wall(lane: string, credential: string, wall: Wall): void {
+  /** A reset time within reach, or null: a window said to reset in 2099 would keep a lane walled for good. */
+  #believable(resetsAt: number | null): number | null {
+    return resetsAt !== null && resetsAt - this.now() <= MAX_RESET_AHEAD_MS ? resetsAt : null;
+  }
+
+  wall(lane: string, credential: string, said: Wall): void {
     const p = this.#plan(lane, credential);
+    const wall = { ...said, resetsAt: this.#believable(said.resetsAt) };
     p.wall = { ...wall, at: this.now() };
     const known = p.windows.get(wall.window);
     p.windows.set(wall.window, {

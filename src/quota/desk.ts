@@ -86,8 +86,20 @@ export class QuotaDesk {
         if (unified.overage.inUse) this.#overageInUse(lane, credential, unified.overage.resetsAt);
       }
     }
-    const wall = (status === 429 ? unified?.wall : undefined) ?? (body !== undefined ? zaiWall(body) : undefined);
-    if (wall) this.hitWall(lane, credential, wall);
+    if (this.#wallAnswer(status, body)) {
+      const wall = (status === 429 ? unified?.wall : undefined) ?? zaiWall(body!);
+      if (wall) this.hitWall(lane, credential, wall);
+    }
+  }
+
+  /**
+   * Only a rate-limit answer can be a wall: a 429, or an error frame of type rate_limit_error
+   * (or Z.ai's code as its type) in a 2xx. An error that quotes the client's words ("[1308] ...
+   * reset at 2099") must not let one client wall a lane that others share.
+   */
+  #wallAnswer(status: number, body: string | undefined): boolean {
+    if (status === 429) return true;
+    return status < 300 && body !== undefined && /"type"\s*:\s*"(rate_limit_error|1308|1310)"/.test(body);
   }
 
   hitWall(lane: Lane, credential: string, wall: Wall): void {

@@ -1,6 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { parseUnified } from "../../src/quota/unified.ts";
 import { parseResetTime, parseZaiQuota, zaiWall } from "../../src/quota/zai.ts";
+import type { Lane } from "../../src/config/config.ts";
+import { QuotaDesk } from "../../src/quota/desk.ts";
+import { type Standing, steer } from "../../src/quota/steer.ts";
+import type { QuotaWindow, Wall } from "../../src/quota/window.ts";
+import { prng } from "../support/usage-records.ts";
 
 const NOW = Date.UTC(2026, 11, 4, 12, 0, 0);
 
@@ -86,5 +91,72 @@ describe("Z.ai's quota endpoint and walls", () => {
     expect(parseResetTime("2026-01-31 23:30:00 +02:00")).toBe(Date.UTC(2026, 0, 31, 21, 30));
     expect(parseResetTime("soon")).toBeNull();
     expect(zaiWall('{"error":{"code":"1302","message":"[1302] busy"}}')).toBeUndefined();
+  });
+});
+
+describe("steering over a chain (generated: 2000 chains, seeded)", () => {
+  test("the first lane neither walled nor over; else the first open one; all walled, none; the reason names why the first was passed over", () => {
+    const seed = Number(process.env.CCP_STEER_SEED ?? 20261204);
+    const rnd = prng(seed);
+    const wall: Wall = { window: "5h", resetsAt: null, code: "1308" };
+    const over: QuotaWindow = { window: "7d", utilization: 0.99, resetsAt: null, status: "allowed_warning", source: "headers", readAt: 0 };
+    for (let i = 0; i < 2000; i++) {
+      const chain = Array.from({ length: 1 + Math.floor(rnd() * 4) }, (_, k) => `l${k}`);
+      const standings = new Map<string, Standing>(chain.map((l) => [l, { wall: rnd() < 0.4 ? wall : undefined, over: rnd() < 0.4 ? over : undefined }]));
+      const got = steer(chain, (l) => standings.get(l)!);
+      const open = chain.filter((l) => !standings.get(l)!.wall);
+      const where = `seed ${seed}, chain ${i}: ${JSON.stringify([...standings])}`;
+      if (open.length === 0) {
+        expect(got.kind, where).toBe("walled");
+        continue;
+      }
+      const want = open.find((l) => !standings.get(l)!.over) ?? open[0]!;
+      expect(got, where).toEqual({
+        kind: "lane",
+        lane: want,
+        reroutedFrom: want === chain[0] ? null : chain[0]!,
+        reason: want === chain[0] ? null : standings.get(chain[0]!)!.wall ? "quota_wall" : "quota_threshold",
+      });
+    }
+  });
+});
+
+describe("what an answer can do to a plan", () => {
+  const lanes = { zai: { name: "zai", auth: "key", overage: "warn" } } as unknown as Record<string, Lane>;
+  const echo = (status: number, type: string) =>
+    JSON.stringify({ type: "error", error: { type, message: "messages.0.content: '[1308] Usage limit reached for 5 hour. Your limit will reset at 2026-12-05 23:00:00' is not valid" } });
+
+  test("only a rate-limit answer walls: an error quoting the client's words does not (a client cannot wall a shared lane)", () => {
+    const desk = new QuotaDesk(
+      lanes,
+      () => {},
+      () => NOW,
+    );
+    desk.observe(lanes.zai!, "lane", 400, [], echo(400, "invalid_request_error"));
+    desk.observe(lanes.zai!, "lane", 200, [], `event: error\ndata: ${echo(200, "invalid_request_error")}\n\n`);
+    expect(desk.book.walled("zai", "lane")).toBeUndefined();
+    desk.observe(lanes.zai!, "lane", 200, [], `event: error\ndata: ${echo(200, "rate_limit_error")}\n\n`);
+    expect(desk.book.walled("zai", "lane")).toMatchObject({ window: "5h", code: "1308", resetsAt: Date.UTC(2026, 11, 5, 15) });
+  });
+
+  test("a reset further than 40 days is not believed: the wall is held 60 s, the window's reset unknown", () => {
+    let now = NOW;
+    const desk = new QuotaDesk(
+      lanes,
+      () => {},
+      () => now,
+    );
+    desk.observe(lanes.zai!, "lane", 429, [], JSON.stringify({ error: { code: "1310", message: "Weekly/Monthly Limit Exhausted. Your limit will reset at 2099-01-01 00:00:00" } }));
+    expect(desk.book.walled("zai", "lane")).toMatchObject({ code: "1310", resetsAt: null });
+    now += 61_000;
+    expect(desk.book.walled("zai", "lane")).toBeUndefined();
+    desk.observe(lanes.zai!, "lane", 200, [["anthropic-ratelimit-unified-5h-reset", "4102444800"]], undefined);
+    expect(desk.book.plans()[0]!.windows.get("5h")!.resetsAt).toBeNull();
+  });
+
+  test("window names from headers are bounded: odd names are skipped, at most 12 per answer", () => {
+    const headers: [string, string][] = Array.from({ length: 50 }, (_, i) => [`anthropic-ratelimit-unified-w${i}-utilization`, "0.5"]);
+    headers.push(["anthropic-ratelimit-unified-Bad Name!-utilization", "0.5"]);
+    expect(parseUnified(headers, NOW)!.windows).toHaveLength(12);
   });
 });
