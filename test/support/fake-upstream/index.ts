@@ -3,7 +3,7 @@
 
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -90,7 +90,11 @@ function build(): Promise<string> {
   built ??= (async () => {
     const hash = createHash("sha256");
     hash.update(process.versions.bun ?? process.version);
-    for (const f of ["server.ts", "protocol.ts"]) hash.update(readFileSync(path.join(import.meta.dir, f)));
+    // Every module server.ts may import (all the .ts files here, index.ts too: cheap and safe).
+    for (const f of readdirSync(import.meta.dir)
+      .filter((n) => n.endsWith(".ts"))
+      .sort())
+      hash.update(readFileSync(path.join(import.meta.dir, f)));
     const dir = path.join(os.tmpdir(), "ccp-fake-upstream-build");
     const out = path.join(dir, `fake-upstream-${hash.digest("hex").slice(0, 16)}.mjs`);
     if (existsSync(out)) return out;

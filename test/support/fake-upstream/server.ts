@@ -32,6 +32,7 @@ import {
   sseFrame,
   withCredential,
 } from "./protocol.ts";
+import { type Endpoint, addScript, clearScripts, listScripts, pick } from "./scripts.ts";
 
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
 /** The common subset of http.ServerResponse and http2.Http2ServerResponse used here. */
@@ -45,20 +46,12 @@ interface Res {
   on(event: "error", fn: (err: Error) => void): unknown;
   destroy(): void;
 }
-type Endpoint = "messages" | "count_tokens";
-
-interface Script {
-  match: Match;
-  queue: Behaviour[];
-}
-
 const BEHAVIOUR_KINDS = new Set(["normal", "rich", "status", "sse", "stall_headers", "stall_mid_stream", "reset", "goaway", "stall_upload", "end_without_stop", "raw", "rst_stream"]);
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
 // ---------------------------------------------------------------- state
 
-let scripts: Script[] = [];
 let records: RecordedRequest[] = [];
 let counter = 0;
 /** Requests that are deliberately left hanging; destroyed on reset/close. */
@@ -141,37 +134,6 @@ function stall(req: Req): void {
   // (IncomingMessage "close" fires once the body is consumed, not on disconnect.)
   if (isH2(req)) req.stream.once("close", remove);
   else req.socket.once("close", remove);
-}
-
-function matches(m: Match, p: string, endpoint: Endpoint, model: string | undefined, protocol: string): boolean | "need_model" {
-  if (m.endpoint !== undefined && m.endpoint !== endpoint) return false;
-  if (m.protocol !== undefined && m.protocol !== protocol) return false;
-  if (m.pathPrefix !== undefined && !p.startsWith(m.pathPrefix)) return false;
-  if (m.model !== undefined) {
-    if (model === undefined) return "need_model";
-    return m.model === model;
-  }
-  return true;
-}
-
-/**
- * Pick (and consume) the next behaviour. With model === undefined (body not read
- * yet) returns "need_model" when a model-constrained script comes first.
- */
-function pick(p: string, endpoint: Endpoint, model: string | undefined, bodyKnown: boolean, protocol: string): Behaviour | "need_model" {
-  for (const s of scripts) {
-    if (s.queue.length === 0) continue;
-    const m = matches(s.match, p, endpoint, model, protocol);
-    if (m === "need_model") {
-      if (!bodyKnown) return "need_model";
-      continue; // body known but has no model: a model-constrained script cannot match
-    }
-    if (m) {
-      const b = s.queue.shift();
-      if (b) return b;
-    }
-  }
-  return { kind: "normal" };
 }
 
 // ---------------------------------------------------------------- data plane
@@ -609,7 +571,7 @@ function readJson(req: http.IncomingMessage): Promise<unknown> {
 }
 
 function resetState(): void {
-  scripts = [];
+  clearScripts();
   records = [];
   Object.assign(limits, { maxConcurrent: 0, delayMs: 0, settleMs: 1000, rejected: 0, peak: 0, firstRejectAt: 0, peakSeenAfterSettle: 0 });
   for (const fn of [...stalled]) {
@@ -646,7 +608,7 @@ const control = http.createServer((req, res) => {
         }
       }
       const match = (body.match ?? {}) as Match;
-      scripts.push({ match, queue: [...(body.behaviours as Behaviour[])] });
+      addScript(match, body.behaviours as Behaviour[]);
       return send(200, { ok: true });
     }
     if (req.method === "GET" && req.url === "/requests") return send(200, records);
@@ -662,7 +624,7 @@ const control = http.createServer((req, res) => {
       resetState();
       return send(200, { ok: true });
     }
-    if (req.method === "GET" && req.url === "/scripts") return send(200, scripts);
+    if (req.method === "GET" && req.url === "/scripts") return send(200, listScripts());
     if (req.method === "POST" && req.url === "/limits") {
       const body = (await readJson(req)) as { maxConcurrent?: number; delayMs?: number; settleMs?: number };
       Object.assign(limits, {
