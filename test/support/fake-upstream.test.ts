@@ -572,6 +572,58 @@ describe("fake upstream", () => {
     expect((await up.requests()).map((q) => `${q.path} ${q.behaviour}`)).toEqual(["/v1/messages normal", "/other/v1/messages status", "/zai/v1/messages?beta=true status", "/zai/v1/messages normal"]);
   }, 20_000);
 
+  test("setHeaders: sticky headers on every messages and count_tokens answer, any behaviour, h1 and h2", async () => {
+    await up.setHeaders({ "Anthropic-Ratelimit-Unified-5h-Utilization": "0.42", "x-both": "sticky" });
+    await up.script([
+      { kind: "rich" },
+      { kind: "status", status: 429, headers: { "X-Both": "own" } },
+      { kind: "sse", frames: "event: ping\ndata: {}\n\n" },
+      { kind: "raw", headers: [["x-both", "raw"]], pieces: ["x"] },
+      { kind: "rich" },
+      { kind: "status", status: 400 },
+    ]);
+    const h1: Response[] = [];
+    for (let i = 0; i < 4; i++) h1.push(await fetchUp("/v1/messages", { method: "POST", body: body() }));
+    h1.push(await fetchUp("/v1/messages/count_tokens", { method: "POST", body: body() }));
+    for (const r of h1) {
+      await r.text();
+      expect(r.headers.get("anthropic-ratelimit-unified-5h-utilization")).toBe("0.42");
+    }
+    expect(h1.map((r) => r.status)).toEqual([200, 429, 200, 200, 200]);
+    expect(h1.map((r) => r.headers.get("x-both"))).toEqual(["sticky", "own", "sticky", "raw", "sticky"]);
+    const s = h2connect();
+    try {
+      for (const p of ["/v1/messages", "/v1/messages", "/v1/messages", "/v1/messages/count_tokens"]) {
+        const r = await h2request(s, p, body());
+        expect(r.headers["anthropic-ratelimit-unified-5h-utilization"]).toBe("0.42");
+      }
+    } finally {
+      await closeSession(s);
+    }
+    const models = await fetchUp("/v1/models");
+    await models.text();
+    expect(models.headers.get("anthropic-ratelimit-unified-5h-utilization")).toBeNull();
+  }, 20_000);
+
+  test("setHeaders per match: replaced by a new set for the same match, added up across matches, cleared by reset()", async () => {
+    await up.setHeaders({ "x-a": "1", "x-shared": "all" });
+    await up.setHeaders({ "x-z": "1", "x-shared": "zai" }, { pathPrefix: "/zai" });
+    await up.setHeaders({ "x-z": "2", "x-shared": "zai" }, { pathPrefix: "/zai" }); // replaces the whole set
+    await up.setHeaders({ "x-model": "m" }, { model: "glm-4.6", endpoint: "messages" });
+    const get = async (p: string, model = "claude-x"): Promise<Record<string, string | null>> => {
+      const r = await fetchUp(p, { method: "POST", body: body(model, false) });
+      await r.text();
+      return Object.fromEntries(["x-a", "x-z", "x-shared", "x-model"].map((n) => [n, r.headers.get(n)]));
+    };
+    expect(await get("/v1/messages")).toEqual({ "x-a": "1", "x-z": null, "x-shared": "all", "x-model": null });
+    expect(await get("/zai/v1/messages", "glm-4.6")).toEqual({ "x-a": "1", "x-z": "2", "x-shared": "zai", "x-model": "m" });
+    expect(await get("/zai/v1/messages/count_tokens", "glm-4.6")).toEqual({ "x-a": "1", "x-z": "2", "x-shared": "zai", "x-model": null });
+    await up.setHeaders({}, { pathPrefix: "/zai" });
+    expect((await get("/zai/v1/messages"))["x-z"]).toBeNull();
+    await up.reset();
+    expect(await get("/zai/v1/messages", "glm-4.6")).toEqual({ "x-a": null, "x-z": null, "x-shared": null, "x-model": null });
+  }, 20_000);
+
   test("reset() clears scripts and records and frees stalled requests", async () => {
     await up.script([{ kind: "stall_headers" }, { kind: "status", status: 500 }]);
     const pending = fetchUp("/v1/messages", { method: "POST", body: body() }).then(

@@ -51,6 +51,15 @@ export interface FakeUpstream {
   readonly controlUrl: string;
   /** queue behaviours, consumed one per matching request; when no script matches: "normal" */
   script(behaviours: Behaviour[], match?: Match): Promise<void>;
+  /**
+   * Sticky response headers: added to every answer of /v1/messages and /v1/messages/count_tokens
+   * whose request matches (any behaviour, h1 and h2, errors included), until reset() or a new
+   * setHeaders for the same match, which replaces them (`{}` removes them). Several matching sets
+   * add up, a later set winning on a shared name; a header the behaviour sets itself (status
+   * headers, raw headers) keeps the behaviour's value. Names are sent lower-case, values as given.
+   * E.g. `setHeaders({ "anthropic-ratelimit-unified-5h-utilization": "0.42" }, { pathPrefix: "/anthropic" })`.
+   */
+  setHeaders(headers: Record<string, string>, match?: Match): Promise<void>;
   /** everything received, in arrival order; with `model`, only the requests whose body named it */
   requests(o?: { model?: string }): Promise<RecordedRequest[]>;
   /**
@@ -59,7 +68,7 @@ export interface FakeUpstream {
    */
   limit(o: { maxConcurrent: number; delayMs?: number; settleMs?: number }): Promise<void>;
   limitStats(): Promise<LimitStats>;
-  /** clear scripts and records, destroy stalled requests */
+  /** clear scripts, records and sticky headers, destroy stalled requests */
   reset(): Promise<void>;
   /** kill the process (also killed automatically at process exit) */
   close(): Promise<void>;
@@ -178,6 +187,9 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     controlUrl,
     async script(behaviours: Behaviour[], match?: Match): Promise<void> {
       await call("POST", "/script", { behaviours, match: match ?? {} });
+    },
+    async setHeaders(headers: Record<string, string>, match?: Match): Promise<void> {
+      await call("POST", "/headers", { headers, match: match ?? {} });
     },
     requests(o?: { model?: string }): Promise<RecordedRequest[]> {
       return call<RecordedRequest[]>("GET", o?.model === undefined ? "/requests" : `/requests?model=${encodeURIComponent(o.model)}`);

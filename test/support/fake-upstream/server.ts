@@ -5,7 +5,8 @@
 //
 // Data plane: one TLS port, ALPN h2 + http/1.1 (node:http2 createSecureServer allowHTTP1).
 // Blackhole:  one TCP port that accepts connections and never answers (TLS stall).
-// Control:    plain HTTP on 127.0.0.1 (POST /script, GET /requests[?model=M], POST /reset).
+// Control:    plain HTTP on 127.0.0.1 (POST /script, GET /requests[?model=M], POST /reset,
+//             POST /headers, POST /limits, GET /limits).
 // Ready line: one JSON line on stdout {"port","controlPort","blackholePort","caFile"}.
 
 import { execFileSync } from "node:child_process";
@@ -33,6 +34,7 @@ import {
   withCredential,
 } from "./protocol.ts";
 import { type Endpoint, addScript, clearScripts, listScripts, pick } from "./scripts.ts";
+import { addStickyHeaders, clearSticky, setSticky, stickyFor } from "./sticky-headers.ts";
 
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
 /** The common subset of http.ServerResponse and http2.Http2ServerResponse used here. */
@@ -178,6 +180,7 @@ async function handle(req: Req, res: Res): Promise<void> {
     jsonBody(res, 404, errorEnvelope(404, requestId), { "request-id": requestId });
     return;
   }
+  addStickyHeaders(res, () => stickyFor(pathname, endpoint, record.model, record.protocol));
 
   // Decide early (in arrival order) when no model is needed, so stall_upload can
   // avoid reading the body at all.
@@ -572,6 +575,7 @@ function readJson(req: http.IncomingMessage): Promise<unknown> {
 
 function resetState(): void {
   clearScripts();
+  clearSticky();
   records = [];
   Object.assign(limits, { maxConcurrent: 0, delayMs: 0, settleMs: 1000, rejected: 0, peak: 0, firstRejectAt: 0, peakSeenAfterSettle: 0 });
   for (const fn of [...stalled]) {
@@ -609,6 +613,12 @@ const control = http.createServer((req, res) => {
       }
       const match = (body.match ?? {}) as Match;
       addScript(match, body.behaviours as Behaviour[]);
+      return send(200, { ok: true });
+    }
+    if (req.method === "POST" && req.url === "/headers") {
+      const body = (await readJson(req)) as { headers?: unknown; match?: unknown };
+      if (body.headers === null || typeof body.headers !== "object" || Array.isArray(body.headers)) return send(400, { error: "headers must be an object" });
+      setSticky(body.headers as Record<string, string>, (body.match ?? {}) as Match);
       return send(200, { ok: true });
     }
     if (req.method === "GET" && req.url === "/requests") return send(200, records);
