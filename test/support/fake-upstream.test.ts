@@ -624,6 +624,83 @@ describe("fake upstream", () => {
     expect(await get("/zai/v1/messages", "glm-4.6")).toEqual({ "x-a": null, "x-z": null, "x-shared": null, "x-model": null });
   }, 20_000);
 
+  const QUOTA = "/api/monitor/usage/quota/limit";
+
+  function h2get(session: http2.ClientHttp2Session, path: string, headers: Record<string, string>): Promise<H2Result> {
+    return new Promise((resolve, reject) => {
+      const req = session.request({ ":method": "GET", ":path": path, ...headers });
+      let status = 0;
+      let text = "";
+      req.setEncoding("utf8");
+      req.on("response", (h) => (status = Number(h[":status"])));
+      req.on("data", (c: string) => (text += c));
+      req.on("end", () => resolve({ status, headers: {}, text }));
+      req.on("error", reject);
+      req.end();
+    });
+  }
+
+  test("quota endpoint: Z.ai's default answer, any credential header, any prefix, h1 and h2; 401 without a credential; recorded", async () => {
+    const t0 = Date.now();
+    const a = await fetchUp(QUOTA, { headers: { authorization: "zai-raw-key" } });
+    expect(a.status).toBe(200);
+    const q = (await a.json()) as { code: number; success: boolean; data: { level: string; limits: { type: string; percentage: number; nextResetTime: number }[] } };
+    expect(q).toMatchObject({ code: 200, msg: "Operation successful", success: true, data: { level: "pro" } });
+    expect(q.data.limits.map((l) => `${l.type} ${l.percentage}`)).toEqual(["TOKENS_LIMIT 20", "TOKENS_LIMIT 5", "TIME_LIMIT 1"]);
+    const hours = q.data.limits.map((l) => Math.round((l.nextResetTime - t0) / 3_600_000));
+    expect(hours).toEqual([3, 5 * 24, 20 * 24]);
+    const b = await fetchUp(`/zai${QUOTA}`, { headers: { "x-api-key": "zai-key-2" } });
+    expect(b.status).toBe(200);
+    await b.text();
+    const none = await fetchUp(`/zai${QUOTA}`, { headers: { authorization: "Bearer " } });
+    expect(none.status).toBe(401);
+    expect(none.headers.get("content-type")).toBe("application/json");
+    expect(((await none.json()) as { success: boolean }).success).toBe(false);
+    const s = h2connect();
+    try {
+      const c = await h2get(s, `/zai${QUOTA}?x=1`, { authorization: "Bearer zai-bearer" });
+      expect(c.status).toBe(200);
+      expect((JSON.parse(c.text) as { data: { limits: unknown[] } }).data.limits.length).toBe(3);
+      expect((await h2get(s, QUOTA, {})).status).toBe(401);
+    } finally {
+      await closeSession(s);
+    }
+    const reqs = await up.requests();
+    expect(reqs.map((r) => `${r.protocol} ${r.method} ${r.path} ${r.behaviour}`)).toEqual([
+      `http/1.1 GET ${QUOTA} quota`,
+      `http/1.1 GET /zai${QUOTA} quota`,
+      `http/1.1 GET /zai${QUOTA} quota_unauthorized`,
+      `h2 GET /zai${QUOTA}?x=1 quota`,
+      `h2 GET ${QUOTA} quota_unauthorized`,
+    ]);
+    expect(reqs[0]!.headers.authorization).toBe("zai-raw-key");
+    expect(reqs[1]!.headers["x-api-key"]).toBe("zai-key-2");
+    expect(reqs[3]!.headers.authorization).toBe("Bearer zai-bearer");
+  }, 20_000);
+
+  test("setQuota: status, body and delay as set; reset() restores the default answer", async () => {
+    const auth = { headers: { authorization: "k" } };
+    await up.setQuota({ body: { code: 200, success: true, data: { limits: [{ type: "TOKENS_LIMIT", percentage: 97 }] } } });
+    expect(await (await fetchUp(QUOTA, auth)).json()).toEqual({ code: 200, success: true, data: { limits: [{ type: "TOKENS_LIMIT", percentage: 97 }] } });
+    await up.setQuota({ status: 500 });
+    const e = await fetchUp(QUOTA, auth);
+    expect(e.status).toBe(500);
+    expect(((await e.json()) as { success: boolean }).success).toBe(false);
+    await up.setQuota({ status: 200, body: "not json", delayMs: 400 });
+    const t0 = Date.now();
+    const slow = await fetchUp(QUOTA, auth);
+    expect(await slow.text()).toBe("not json");
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(380);
+    const gaveUp = await fetch(`${up.url}${QUOTA}`, { ...auth, signal: AbortSignal.timeout(100), tls: { ca } } as RequestInit).then(
+      () => "answered",
+      () => "timed out",
+    );
+    expect(gaveUp).toBe("timed out");
+    await up.reset();
+    const d = await fetchUp(QUOTA, auth);
+    expect(((await d.json()) as { data: { limits: { percentage: number }[] } }).data.limits[0]!.percentage).toBe(20);
+  }, 20_000);
+
   test("reset() clears scripts and records and frees stalled requests", async () => {
     await up.script([{ kind: "stall_headers" }, { kind: "status", status: 500 }]);
     const pending = fetchUp("/v1/messages", { method: "POST", body: body() }).then(

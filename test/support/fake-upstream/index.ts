@@ -8,9 +8,9 @@ import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 
-import type { Behaviour, Match, ReadyLine, RecordedRequest } from "./protocol.ts";
+import type { Behaviour, Match, QuotaAnswer, ReadyLine, RecordedRequest } from "./protocol.ts";
 
-export type { Behaviour, Match, RawEnd, RecordedRequest } from "./protocol.ts";
+export type { Behaviour, Match, QuotaAnswer, RawEnd, RecordedRequest } from "./protocol.ts";
 export {
   RICH_MESSAGE_ID,
   RICH_SIGNATURE,
@@ -24,6 +24,7 @@ export {
   normalFrames,
   richFrames,
   sseFrame,
+  zaiQuotaBody,
 } from "./protocol.ts";
 
 export interface LimitStats {
@@ -60,6 +61,15 @@ export interface FakeUpstream {
    * E.g. `setHeaders({ "anthropic-ratelimit-unified-5h-utilization": "0.42" }, { pathPrefix: "/anthropic" })`.
    */
   setHeaders(headers: Record<string, string>, match?: Match): Promise<void>;
+  /**
+   * What the Z.ai-style quota endpoint answers: `GET /api/monitor/usage/quota/limit` on the TLS
+   * port, h1 and h2, under any path prefix (`/zai/api/monitor/usage/quota/limit`). It wants a
+   * credential (`authorization`, raw key or `Bearer <key>`, or `x-api-key`); without one: 401
+   * JSON. Default answer (also after reset()): 200 with zaiQuotaBody(now), 5-hour window at 20 %.
+   * `delayMs` makes it slow (to test a client's timeout). Its requests are recorded like the
+   * others: path as sent, behaviour "quota" ("quota_unauthorized" for the 401).
+   */
+  setQuota(answer: QuotaAnswer): Promise<void>;
   /** everything received, in arrival order; with `model`, only the requests whose body named it */
   requests(o?: { model?: string }): Promise<RecordedRequest[]>;
   /**
@@ -68,7 +78,7 @@ export interface FakeUpstream {
    */
   limit(o: { maxConcurrent: number; delayMs?: number; settleMs?: number }): Promise<void>;
   limitStats(): Promise<LimitStats>;
-  /** clear scripts, records and sticky headers, destroy stalled requests */
+  /** clear scripts, records and sticky headers, restore the default quota answer, destroy stalled requests */
   reset(): Promise<void>;
   /** kill the process (also killed automatically at process exit) */
   close(): Promise<void>;
@@ -190,6 +200,9 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     },
     async setHeaders(headers: Record<string, string>, match?: Match): Promise<void> {
       await call("POST", "/headers", { headers, match: match ?? {} });
+    },
+    async setQuota(answer: QuotaAnswer): Promise<void> {
+      await call("POST", "/quota", answer);
     },
     requests(o?: { model?: string }): Promise<RecordedRequest[]> {
       return call<RecordedRequest[]>("GET", o?.model === undefined ? "/requests" : `/requests?model=${encodeURIComponent(o.model)}`);

@@ -6,7 +6,8 @@
 // Data plane: one TLS port, ALPN h2 + http/1.1 (node:http2 createSecureServer allowHTTP1).
 // Blackhole:  one TCP port that accepts connections and never answers (TLS stall).
 // Control:    plain HTTP on 127.0.0.1 (POST /script, GET /requests[?model=M], POST /reset,
-//             POST /headers, POST /limits, GET /limits).
+//             POST /headers, POST /quota, POST /limits, GET /limits).
+// Also on the TLS port: GET <prefix>/api/monitor/usage/quota/limit, Z.ai's quota endpoint (quota.ts).
 // Ready line: one JSON line on stdout {"port","controlPort","blackholePort","caFile"}.
 
 import { execFileSync } from "node:child_process";
@@ -23,6 +24,7 @@ import {
   type Behaviour,
   type Match,
   MODELS_LIST,
+  type QuotaAnswer,
   type ReadyLine,
   type RecordedRequest,
   errorEnvelope,
@@ -33,6 +35,7 @@ import {
   sseFrame,
   withCredential,
 } from "./protocol.ts";
+import { QUOTA_PATH, answerQuota, resetQuota, setQuota } from "./quota.ts";
 import { type Endpoint, addScript, clearScripts, listScripts, pick } from "./scripts.ts";
 import { addStickyHeaders, clearSticky, setSticky, stickyFor } from "./sticky-headers.ts";
 
@@ -169,6 +172,10 @@ async function handle(req: Req, res: Res): Promise<void> {
     record.behaviour = "models";
     req.resume();
     jsonBody(res, 200, MODELS_LIST, { "request-id": requestId });
+    return;
+  }
+  if (method === "GET" && QUOTA_PATH.test(pathname)) {
+    await answerQuota(req, res, record);
     return;
   }
   let endpoint: Endpoint;
@@ -576,6 +583,7 @@ function readJson(req: http.IncomingMessage): Promise<unknown> {
 function resetState(): void {
   clearScripts();
   clearSticky();
+  resetQuota();
   records = [];
   Object.assign(limits, { maxConcurrent: 0, delayMs: 0, settleMs: 1000, rejected: 0, peak: 0, firstRejectAt: 0, peakSeenAfterSettle: 0 });
   for (const fn of [...stalled]) {
@@ -619,6 +627,10 @@ const control = http.createServer((req, res) => {
       const body = (await readJson(req)) as { headers?: unknown; match?: unknown };
       if (body.headers === null || typeof body.headers !== "object" || Array.isArray(body.headers)) return send(400, { error: "headers must be an object" });
       setSticky(body.headers as Record<string, string>, (body.match ?? {}) as Match);
+      return send(200, { ok: true });
+    }
+    if (req.method === "POST" && req.url === "/quota") {
+      setQuota((await readJson(req)) as QuotaAnswer);
       return send(200, { ok: true });
     }
     if (req.method === "GET" && req.url === "/requests") return send(200, records);
