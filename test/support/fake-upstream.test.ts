@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import http2 from "node:http2";
 import tls from "node:tls";
 
-import { type FakeUpstream, errorEnvelope, richFrames, startFakeUpstream } from "./fake-upstream/index.ts";
+import { type FakeUpstream, errorEnvelope, richFrames, startFakeUpstream, zaiWall } from "./fake-upstream/index.ts";
 
 let up: FakeUpstream;
 let ca: string;
@@ -699,6 +699,27 @@ describe("fake upstream", () => {
     await up.reset();
     const d = await fetchUp(QUOTA, auth);
     expect(((await d.json()) as { data: { limits: { percentage: number }[] } }).data.limits[0]!.percentage).toBe(20);
+  }, 20_000);
+
+  test("zaiWall: a 429 with the wall's code in error.code, error.type or the message, as Z.ai sends it", async () => {
+    const at = "2026-12-05 03:00:00";
+    const five = `Usage limit reached for 5 hour. Your limit will reset at ${at}`;
+    const week = `Weekly/Monthly Limit Exhausted. Your limit will reset at ${at}`;
+    expect(zaiWall("1308", "code", at)).toEqual({ kind: "status", status: 429, body: { type: "error", error: { type: "rate_limit_error", code: "1308", message: five } } });
+    await up.script([zaiWall("1308", "code", at), zaiWall("1310", "type", at), zaiWall("1310", "message", at), zaiWall("1308", "message", at)], { pathPrefix: "/zai" });
+    const got: unknown[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await fetchUp("/zai/v1/messages", { method: "POST", body: body("glm-4.6") });
+      expect(r.status).toBe(429);
+      expect(r.headers.get("content-type")).toBe("application/json");
+      got.push(await r.json());
+    }
+    expect(got).toEqual([
+      { type: "error", error: { type: "rate_limit_error", code: "1308", message: five } },
+      { type: "error", error: { type: "1310", message: week } },
+      { type: "error", error: { type: "rate_limit_error", message: `[1310][${week}]` } },
+      { type: "error", error: { type: "rate_limit_error", message: `[1308][${five}]` } },
+    ]);
   }, 20_000);
 
   test("reset() clears scripts and records and frees stalled requests", async () => {

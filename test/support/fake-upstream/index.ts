@@ -25,6 +25,7 @@ export {
   richFrames,
   sseFrame,
   zaiQuotaBody,
+  zaiWall,
 } from "./protocol.ts";
 
 export interface LimitStats {

@@ -1,6 +1,8 @@
 // Shared between the Node-side fake upstream (server.ts) and the Bun-side client
 // (index.ts). Pure TypeScript: no Bun or Node APIs in here.
 
+export { type QuotaAnswer, zaiQuotaBody, zaiWall } from "./zai.ts";
+
 export interface Match {
   /** e.g. "/zai" matches "/zai/v1/messages" (plain string prefix of the request path). */
   pathPrefix?: string;
@@ -128,41 +130,6 @@ export interface RecordedRequest {
   behaviour: string;
   /** ms epoch when the request headers arrived */
   at: number;
-}
-
-/**
- * What the Z.ai-style quota endpoint (`GET <any prefix>/api/monitor/usage/quota/limit`) answers
- * a request that carries a credential. Each field left out takes its default: status 200, the
- * body of zaiQuotaBody(now) (a string body is sent as is, any other value as JSON; a status other
- * than 200 without a body gets a Z.ai-style `{code, msg, success: false}`), no delay.
- */
-export interface QuotaAnswer {
-  status?: number;
-  body?: unknown;
-  /** ms before the answer (the client may give up first) */
-  delayMs?: number;
-}
-
-const HOUR_MS = 3_600_000;
-
-/**
- * A realistic quota answer, as Z.ai's (CLAUDE-CODE-GATEWAY.md §4): the 5-hour TOKENS_LIMIT at 20 %
- * resetting in 3 h, the weekly one at 5 % in 5 days, the monthly TIME_LIMIT at 1 % in 20 days.
- */
-export function zaiQuotaBody(now: number): unknown {
-  return {
-    code: 200,
-    msg: "Operation successful",
-    success: true,
-    data: {
-      level: "pro",
-      limits: [
-        { type: "TOKENS_LIMIT", unit: 3, number: 5, usage: 40_000_000, currentValue: 8_000_000, remaining: 32_000_000, percentage: 20, nextResetTime: now + 3 * HOUR_MS },
-        { type: "TOKENS_LIMIT", unit: 6, number: 1, percentage: 5, nextResetTime: now + 5 * 24 * HOUR_MS },
-        { type: "TIME_LIMIT", unit: 5, number: 1, usage: 1000, currentValue: 12, remaining: 988, percentage: 1, nextResetTime: now + 20 * 24 * HOUR_MS },
-      ],
-    },
-  };
 }
 
 export interface ReadyLine {
