@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import http2 from "node:http2";
 import tls from "node:tls";
 
-import { type FakeUpstream, errorEnvelope, richFrames, startFakeUpstream, zaiWall } from "./fake-upstream/index.ts";
+import { type FakeUpstream, RICH_REDACTED_DATA, RICH_SIGNATURE, RICH_THINKING, errorEnvelope, richFrames, richMessage, startFakeUpstream, zaiWall } from "./fake-upstream/index.ts";
 
 let up: FakeUpstream;
 let ca: string;
@@ -720,6 +720,134 @@ describe("fake upstream", () => {
       { type: "error", error: { type: "rate_limit_error", message: `[1310][${week}]` } },
       { type: "error", error: { type: "rate_limit_error", message: `[1308][${five}]` } },
     ]);
+  }, 20_000);
+
+  interface Block {
+    type: string;
+    thinking?: string;
+    signature?: string;
+    data?: string;
+    text?: string;
+  }
+
+  /** A rich answer's content blocks (non-streaming), from `path`. */
+  async function richContent(path: string, redacted = false, base = up.url): Promise<Block[]> {
+    await up.script([{ kind: "rich", redacted }], { pathPrefix: path.split("/v1/")[0] || "/v1/" });
+    const r = await fetch(`${base}${path}`, { method: "POST", body: body("m", false), tls: { ca } } as RequestInit);
+    expect(r.status).toBe(200);
+    return ((await r.json()) as { content: Block[] }).content;
+  }
+
+  /** A conversation whose second message is an assistant turn with these blocks. */
+  function turn(assistant: Block[], extra: Record<string, unknown> = {}): string {
+    const messages = [
+      { role: "user", content: "weather?" },
+      { role: "assistant", content: assistant },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_fake_rich_0001", content: "sunny" }] },
+    ];
+    return JSON.stringify({ model: "m", stream: false, max_tokens: 16, messages, ...extra });
+  }
+
+  async function post(path: string, payload: string): Promise<{ status: number; message: string }> {
+    const r = await fetchUp(path, { method: "POST", body: payload });
+    const j = (await r.json()) as { error?: { type: string; message: string } };
+    if (r.status === 400) expect(j.error!.type).toBe("invalid_request_error");
+    return { status: r.status, message: j.error?.message ?? "" };
+  }
+
+  test("verifySignatures: rich answers signed per instance and realm, h1 and h2, streaming and not; off: the fixed constants", async () => {
+    expect((await richContent("/zai/v1/messages", true)).slice(0, 2)).toEqual([
+      { type: "thinking", thinking: RICH_THINKING, signature: RICH_SIGNATURE },
+      { type: "redacted_thinking", data: RICH_REDACTED_DATA },
+    ]);
+    await up.verifySignatures(true);
+    const zai = await richContent("/zai/v1/messages", true);
+    const plain = await richContent("/v1/messages", true);
+    expect(zai[0]!.signature).not.toBe(RICH_SIGNATURE);
+    expect(zai[0]!.signature).toMatch(/^[A-Za-z0-9+/]{43}=$/); // base64 of 32 bytes
+    expect(plain[0]!.signature).not.toBe(zai[0]!.signature);
+    expect(plain[1]!.data).not.toBe(zai[1]!.data);
+    expect(zai.map((b) => b.type)).toEqual(["thinking", "redacted_thinking", "text", "tool_use"]);
+    // The stream (h2 here) carries the same values in its signature_delta and redacted block.
+    await up.script([{ kind: "rich", redacted: true }]);
+    const s = h2connect();
+    let streamed: string;
+    try {
+      streamed = (await h2request(s, "/zai/v1/messages", body("m", true))).text;
+    } finally {
+      await closeSession(s);
+    }
+    expect(streamed).toBe(richFrames("m", { redacted: true, signature: zai[0]!.signature!, redactedData: zai[1]!.data! }).join(""));
+    expect(richMessage("m", { signature: "S" })).toMatchObject({ content: [{ type: "thinking", signature: "S" }, { type: "text" }, { type: "tool_use" }] });
+    await up.reset(); // verification off again
+    expect((await richContent("/zai/v1/messages"))[0]!.signature).toBe(RICH_SIGNATURE);
+  }, 20_000);
+
+  test("verifySignatures: only this instance's signature, made in this realm for exactly that text, passes; else Anthropic's 400", async () => {
+    await up.verifySignatures(true);
+    const zai = await richContent("/zai/v1/messages", true);
+    const [thinking, redacted, ...rest] = zai;
+    expect((await post("/zai/v1/messages", turn(zai))).status).toBe(200);
+    expect(await post("/v1/messages", turn(zai))).toEqual({ status: 400, message: "messages.1.content.0: Invalid `signature` in `thinking` block" });
+    const tampered = { ...thinking!, thinking: `${RICH_THINKING} ` };
+    expect((await post("/zai/v1/messages", turn([tampered, ...rest]))).message).toBe("messages.1.content.0: Invalid `signature` in `thinking` block");
+    const foreign = { ...redacted!, data: (await richContent("/other/v1/messages", true))[1]!.data };
+    expect((await post("/zai/v1/messages", turn([thinking!, foreign, ...rest]))).message).toBe("messages.1.content.1: Invalid `signature` in `thinking` block");
+    expect((await post("/zai/v1/messages", turn([thinking!, { type: "redacted_thinking", data: RICH_REDACTED_DATA }]))).status).toBe(400);
+    expect(
+      (
+        await post(
+          "/zai/v1/messages",
+          turn([
+            { type: "text", text: "hi" },
+            { ...thinking!, signature: RICH_SIGNATURE },
+          ]),
+        )
+      ).message,
+    ).toBe("messages.1.content.1: Invalid `signature` in `thinking` block");
+    // Another instance (another secret) refuses this one's signatures in the same realm.
+    const other = await startFakeUpstream();
+    try {
+      await other.verifySignatures(true);
+      const r = await fetch(`${other.url}/zai/v1/messages`, { method: "POST", body: turn(zai), tls: { ca: readFileSync(other.caFile, "utf8") } } as RequestInit);
+      expect(r.status).toBe(400);
+      await r.text();
+      expect((await other.requests())[0]!.behaviour).toBe("invalid_signature");
+    } finally {
+      await other.close();
+    }
+    await up.verifySignatures(false);
+    expect((await post("/v1/messages", turn(zai))).status).toBe(200);
+    expect((await up.requests()).filter((q) => q.path.endsWith("/messages") && q.body?.includes("tool_result")).map((q) => q.behaviour)).toEqual([
+      "normal",
+      "invalid_signature",
+      "invalid_signature",
+      "invalid_signature",
+      "invalid_signature",
+      "invalid_signature",
+      "normal",
+    ]);
+  }, 30_000);
+
+  test("verifySignatures with thinking enabled: a final assistant turn with tool_use must start with thinking; a refused request consumes no script", async () => {
+    await up.verifySignatures(true);
+    const zai = await richContent("/zai/v1/messages");
+    const [thinking, text, tool] = zai;
+    const enabled = { thinking: { type: "enabled", budget_tokens: 1024 } };
+    await up.script([{ kind: "status", status: 503 }], { pathPrefix: "/zai" });
+    const refused = await post("/zai/v1/messages", turn([text!, tool!], enabled));
+    expect(refused).toEqual({
+      status: 400,
+      message:
+        "messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `text`. When `thinking` is enabled, a final `assistant` message must start with a thinking block " +
+        "(preceeding the lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable `thinking`.",
+    });
+    expect((await post("/zai/v1/messages", turn([tool!], enabled))).message).toContain("but found `tool_use`.");
+    expect((await post("/zai/v1/messages", turn([thinking!, text!, tool!], enabled))).status).toBe(503); // the script was kept for it
+    expect((await post("/zai/v1/messages", turn([text!, tool!]))).status).toBe(200); // thinking not enabled
+    expect((await post("/zai/v1/messages", turn([text!], enabled))).status).toBe(200); // no tool_use
+    const behaviours = (await up.requests()).slice(1).map((q) => q.behaviour);
+    expect(behaviours).toEqual(["missing_thinking", "missing_thinking", "status", "normal", "normal"]);
   }, 20_000);
 
   test("reset() clears scripts and records and frees stalled requests", async () => {

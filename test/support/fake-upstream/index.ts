@@ -10,9 +10,10 @@ import { createInterface } from "node:readline";
 
 import type { Behaviour, Match, QuotaAnswer, ReadyLine, RecordedRequest } from "./protocol.ts";
 
-export type { Behaviour, Match, QuotaAnswer, RawEnd, RecordedRequest } from "./protocol.ts";
+export type { Behaviour, Match, QuotaAnswer, RawEnd, RecordedRequest, RichOptions } from "./protocol.ts";
 export {
   RICH_MESSAGE_ID,
+  RICH_REDACTED_DATA,
   RICH_SIGNATURE,
   RICH_TEXT,
   RICH_THINKING,
@@ -23,6 +24,7 @@ export {
   errorTypeForStatus,
   normalFrames,
   richFrames,
+  richMessage,
   sseFrame,
   zaiQuotaBody,
   zaiWall,
@@ -71,6 +73,23 @@ export interface FakeUpstream {
    * others: path as sent, behaviour "quota" ("quota_unauthorized" for the 401).
    */
   setQuota(answer: QuotaAnswer): Promise<void>;
+  /**
+   * Check thinking signatures as Anthropic does (default off; reset() turns it off). Each instance
+   * has a random secret and each request a realm, its path before "/v1/" ("/zai/v1/messages":
+   * "/zai"; "/v1/messages": ""). While on, rich answers carry signature = base64(HMAC-SHA256(
+   * secret + realm, thinking text)) (and redacted_thinking data made likewise) instead of
+   * RICH_SIGNATURE / RICH_REDACTED_DATA, and every /v1/messages request is checked before anything
+   * else (no scripted behaviour consumed, no concurrency limit counted): each assistant message's
+   * thinking block must carry a signature this instance made in this realm for exactly that text,
+   * each redacted_thinking block data it made in this realm, else HTTP 400 invalid_request_error
+   * "messages.<i>.content.<j>: Invalid `signature` in `thinking` block" (recorded behaviour
+   * "invalid_signature"); and with `thinking: {type: "enabled"}`, a last assistant message that
+   * holds a tool_use block must start with a thinking or redacted_thinking block, else 400
+   * "messages.<i>.content.0.type: Expected `thinking` or `redacted_thinking`, but found ..."
+   * (recorded "missing_thinking"). Answers made while off carry RICH_SIGNATURE, refused while on.
+   * Not checked: count_tokens, and stall_upload (decided before the body is read).
+   */
+  verifySignatures(on: boolean): Promise<void>;
   /** everything received, in arrival order; with `model`, only the requests whose body named it */
   requests(o?: { model?: string }): Promise<RecordedRequest[]>;
   /**
@@ -79,7 +98,7 @@ export interface FakeUpstream {
    */
   limit(o: { maxConcurrent: number; delayMs?: number; settleMs?: number }): Promise<void>;
   limitStats(): Promise<LimitStats>;
-  /** clear scripts, records and sticky headers, restore the default quota answer, destroy stalled requests */
+  /** clear scripts, records and sticky headers, restore the default quota answer, stop verifying signatures, destroy stalled requests */
   reset(): Promise<void>;
   /** kill the process (also killed automatically at process exit) */
   close(): Promise<void>;
@@ -204,6 +223,9 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     },
     async setQuota(answer: QuotaAnswer): Promise<void> {
       await call("POST", "/quota", answer);
+    },
+    async verifySignatures(on: boolean): Promise<void> {
+      await call("POST", "/signatures", { on });
     },
     requests(o?: { model?: string }): Promise<RecordedRequest[]> {
       return call<RecordedRequest[]>("GET", o?.model === undefined ? "/requests" : `/requests?model=${encodeURIComponent(o.model)}`);

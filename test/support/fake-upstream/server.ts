@@ -6,7 +6,7 @@
 // Data plane: one TLS port, ALPN h2 + http/1.1 (node:http2 createSecureServer allowHTTP1).
 // Blackhole:  one TCP port that accepts connections and never answers (TLS stall).
 // Control:    plain HTTP on 127.0.0.1 (POST /script, GET /requests[?model=M], POST /reset,
-//             POST /headers, POST /quota, POST /limits, GET /limits).
+//             POST /headers, POST /quota, POST /signatures, POST /limits, GET /limits).
 // Also on the TLS port: GET <prefix>/api/monitor/usage/quota/limit, Z.ai's quota endpoint (quota.ts).
 // Ready line: one JSON line on stdout {"port","controlPort","blackholePort","caFile"}.
 
@@ -36,8 +36,10 @@ import {
   withCredential,
 } from "./protocol.ts";
 import { QUOTA_PATH, answerQuota, resetQuota, setQuota } from "./quota.ts";
-import { type Endpoint, addScript, clearScripts, listScripts, pick } from "./scripts.ts";
+import { type Endpoint, addScript, clearScripts, listScripts, pick, putBack } from "./scripts.ts";
+import { isVerifying, realmOf, richOptions, setVerifying } from "./signatures.ts";
 import { addStickyHeaders, clearSticky, setSticky, stickyFor } from "./sticky-headers.ts";
+import { thinkingRefusal } from "./thinking-check.ts";
 
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
 /** The common subset of http.ServerResponse and http2.Http2ServerResponse used here. */
@@ -223,6 +225,16 @@ async function handle(req: Req, res: Res): Promise<void> {
   if (behaviour === "need_model") behaviour = pick(pathname, endpoint, record.model, true, record.protocol);
   if (behaviour === "need_model") behaviour = { kind: "normal" }; // unreachable
   if (!complete) return; // client went away mid-upload
+  // While signatures are verified, a request Anthropic would refuse is refused before anything
+  // else: the scripted behaviour picked for it goes back to its script, limits do not count it.
+  const refusal = endpoint === "messages" && isVerifying() ? thinkingRefusal(obj, realmOf(pathname)) : undefined;
+  if (refusal) {
+    putBack(behaviour);
+    record.behaviour = refusal.behaviour;
+    const error = { type: "error", error: { type: "invalid_request_error", message: refusal.message }, request_id: requestId };
+    jsonBody(res, 400, error, { "request-id": requestId });
+    return;
+  }
   // A provider that admits only so many concurrent streams answers the rest the Z.ai way:
   // HTTP 200, then at once an in-stream error with code 1302 and no message_start.
   if (limits.maxConcurrent > 0 && endpoint === "messages" && behaviour.kind === "normal") {
@@ -251,6 +263,7 @@ async function handle(req: Req, res: Res): Promise<void> {
     model: record.model ?? "claude-sonnet-4-5-20250929",
     stream: record.stream === true && endpoint === "messages",
     validBody: obj !== undefined,
+    realm: realmOf(pathname),
   });
 }
 
@@ -261,6 +274,8 @@ interface Ctx {
   model: string;
   stream: boolean;
   validBody: boolean;
+  /** the request path before "/v1/", whose signatures a rich answer carries (signatures.ts) */
+  realm: string;
 }
 
 type RawBehaviour = Extract<Behaviour, { kind: "raw" }>;
@@ -406,10 +421,10 @@ async function act(req: Req, res: Res, b: Behaviour, ctx: Ctx): Promise<void> {
     units = [JSON.stringify({ input_tokens: 42 })];
   } else if (ctx.stream) {
     sse = true;
-    units = b.kind === "rich" ? richFrames(ctx.model) : normalFrames({ id, model: ctx.model, text, withStop: b.kind !== "end_without_stop" });
+    units = b.kind === "rich" ? richFrames(ctx.model, richOptions(ctx.realm, b.redacted === true)) : normalFrames({ id, model: ctx.model, text, withStop: b.kind !== "end_without_stop" });
   } else {
     sse = false;
-    units = [JSON.stringify(b.kind === "rich" ? richMessage(ctx.model) : normalMessage({ id, model: ctx.model, text }))];
+    units = [JSON.stringify(b.kind === "rich" ? richMessage(ctx.model, richOptions(ctx.realm, b.redacted === true)) : normalMessage({ id, model: ctx.model, text }))];
   }
   const fault = b.kind === "stall_mid_stream" || b.kind === "reset" || b.kind === "goaway" ? b.kind : undefined;
   let faultAt: number | undefined;
@@ -584,6 +599,7 @@ function resetState(): void {
   clearScripts();
   clearSticky();
   resetQuota();
+  setVerifying(false);
   records = [];
   Object.assign(limits, { maxConcurrent: 0, delayMs: 0, settleMs: 1000, rejected: 0, peak: 0, firstRejectAt: 0, peakSeenAfterSettle: 0 });
   for (const fn of [...stalled]) {
@@ -631,6 +647,10 @@ const control = http.createServer((req, res) => {
     }
     if (req.method === "POST" && req.url === "/quota") {
       setQuota((await readJson(req)) as QuotaAnswer);
+      return send(200, { ok: true });
+    }
+    if (req.method === "POST" && req.url === "/signatures") {
+      setVerifying(((await readJson(req)) as { on?: unknown }).on === true);
       return send(200, { ok: true });
     }
     if (req.method === "GET" && req.url === "/requests") return send(200, records);
