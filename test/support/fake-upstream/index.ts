@@ -155,6 +155,53 @@ function build(): Promise<string> {
   return built;
 }
 
+type Controls = Omit<FakeUpstream, "url" | "port" | "caFile" | "blackholeUrl" | "controlUrl" | "close">;
+
+/** The control calls, each one request to the control endpoint. */
+function controls(controlUrl: string): Controls {
+  const call = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
+    // A fresh connection per call: Node closes an idle keep-alive connection after 5 s, and
+    // Bun's fetch does not retry a POST that lands on a pooled connection being closed at that
+    // instant (a spurious ECONNRESET; oven-sh/bun#3801). Control calls are few; reuse buys nothing.
+    const res = await fetch(`${controlUrl}${p}`, {
+      method,
+      keepalive: false,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`fake upstream control ${method} ${p}: ${res.status} ${text}`);
+    return JSON.parse(text) as T;
+  };
+
+  return {
+    async script(behaviours: Behaviour[], match?: Match): Promise<void> {
+      await call("POST", "/script", { behaviours, match: match ?? {} });
+    },
+    async setHeaders(headers: Record<string, string>, match?: Match): Promise<void> {
+      await call("POST", "/headers", { headers, match: match ?? {} });
+    },
+    async setQuota(answer: QuotaAnswer): Promise<void> {
+      await call("POST", "/quota", answer);
+    },
+    async verifySignatures(on: boolean): Promise<void> {
+      await call("POST", "/signatures", { on });
+    },
+    requests(o?: { model?: string }): Promise<RecordedRequest[]> {
+      return call<RecordedRequest[]>("GET", o?.model === undefined ? "/requests" : `/requests?model=${encodeURIComponent(o.model)}`);
+    },
+    async reset(): Promise<void> {
+      await call("POST", "/reset", {});
+    },
+    async limit(o: { maxConcurrent: number; delayMs?: number; settleMs?: number }): Promise<void> {
+      await call("POST", "/limits", o);
+    },
+    async limitStats(): Promise<LimitStats> {
+      return (await call("GET", "/limits")) as LimitStats;
+    },
+  };
+}
+
 export async function startFakeUpstream(): Promise<FakeUpstream> {
   const script = await build();
   const child = spawn(NODE, [script], { stdio: ["pipe", "pipe", "inherit"] });
@@ -193,21 +240,6 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
   });
 
   const controlUrl = `http://127.0.0.1:${ready.controlPort}`;
-  const call = async <T>(method: string, p: string, body?: unknown): Promise<T> => {
-    // A fresh connection per call: Node closes an idle keep-alive connection after 5 s, and
-    // Bun's fetch does not retry a POST that lands on a pooled connection being closed at that
-    // instant (a spurious ECONNRESET; oven-sh/bun#3801). Control calls are few; reuse buys nothing.
-    const res = await fetch(`${controlUrl}${p}`, {
-      method,
-      keepalive: false,
-      headers: body === undefined ? {} : { "content-type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`fake upstream control ${method} ${p}: ${res.status} ${text}`);
-    return JSON.parse(text) as T;
-  };
-
   let closed = false;
   return {
     url: `https://127.0.0.1:${ready.port}`,
@@ -215,30 +247,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
     caFile: ready.caFile,
     blackholeUrl: `https://127.0.0.1:${ready.blackholePort}`,
     controlUrl,
-    async script(behaviours: Behaviour[], match?: Match): Promise<void> {
-      await call("POST", "/script", { behaviours, match: match ?? {} });
-    },
-    async setHeaders(headers: Record<string, string>, match?: Match): Promise<void> {
-      await call("POST", "/headers", { headers, match: match ?? {} });
-    },
-    async setQuota(answer: QuotaAnswer): Promise<void> {
-      await call("POST", "/quota", answer);
-    },
-    async verifySignatures(on: boolean): Promise<void> {
-      await call("POST", "/signatures", { on });
-    },
-    requests(o?: { model?: string }): Promise<RecordedRequest[]> {
-      return call<RecordedRequest[]>("GET", o?.model === undefined ? "/requests" : `/requests?model=${encodeURIComponent(o.model)}`);
-    },
-    async reset(): Promise<void> {
-      await call("POST", "/reset", {});
-    },
-    async limit(o: { maxConcurrent: number; delayMs?: number; settleMs?: number }): Promise<void> {
-      await call("POST", "/limits", o);
-    },
-    async limitStats(): Promise<LimitStats> {
-      return (await call("GET", "/limits")) as LimitStats;
-    },
+    ...controls(controlUrl),
     async close(): Promise<void> {
       if (closed) return exited;
       closed = true;

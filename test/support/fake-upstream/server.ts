@@ -35,6 +35,7 @@ import {
   sseFrame,
   withCredential,
 } from "./protocol.ts";
+import { type LimitsBody, admit, limitStats, setLimits } from "./limits.ts";
 import { QUOTA_PATH, answerQuota, resetQuota, setQuota } from "./quota.ts";
 import { type Endpoint, addScript, clearScripts, listScripts, pick, putBack } from "./scripts.ts";
 import { isVerifying, realmOf, richOptions, setVerifying } from "./signatures.ts";
@@ -145,6 +146,43 @@ function stall(req: Req): void {
 
 // ---------------------------------------------------------------- data plane
 
+/** Read a request's body (counted and kept in the record); its JSON object, if it is one. */
+async function readBody(req: Req, record: RecordedRequest): Promise<{ complete: boolean; obj: Record<string, unknown> | undefined }> {
+  const chunks: Buffer[] = [];
+  const complete = await new Promise<boolean>((resolve) => {
+    req.on("data", (c: Buffer) => {
+      record.bodyBytes += c.length;
+      chunks.push(c);
+    });
+    req.once("end", () => resolve(true));
+    req.once("error", () => resolve(false));
+    req.once("close", () => resolve(req.readableEnded));
+  });
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (text.length <= 512 * 1024) record.body = text;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return { complete, obj: body !== null && typeof body === "object" ? (body as Record<string, unknown>) : undefined };
+}
+
+/**
+ * While signatures are verified, a messages request Anthropic would refuse is refused before
+ * anything else: its scripted behaviour goes back to its script, limits do not count it.
+ */
+function refuseThinking(res: Res, record: RecordedRequest, behaviour: Behaviour, obj: unknown, realm: string, requestId: string): boolean {
+  const refusal = isVerifying() ? thinkingRefusal(obj, realm) : undefined;
+  if (!refusal) return false;
+  putBack(behaviour);
+  record.behaviour = refusal.behaviour;
+  const error = { type: "error", error: { type: "invalid_request_error", message: refusal.message }, request_id: requestId };
+  jsonBody(res, 400, error, { "request-id": requestId });
+  return true;
+}
+
 async function handle(req: Req, res: Res): Promise<void> {
   const at = Date.now();
   const n = ++counter;
@@ -200,60 +238,14 @@ async function handle(req: Req, res: Res): Promise<void> {
     return; // never read the body, never answer
   }
 
-  // Read the body.
-  const chunks: Buffer[] = [];
-  const complete = await new Promise<boolean>((resolve) => {
-    req.on("data", (c: Buffer) => {
-      record.bodyBytes += c.length;
-      chunks.push(c);
-    });
-    req.once("end", () => resolve(true));
-    req.once("error", () => resolve(false));
-    req.once("close", () => resolve(req.readableEnded));
-  });
-  const text = Buffer.concat(chunks).toString("utf8");
-  if (text.length <= 512 * 1024) record.body = text;
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  const obj = body !== null && typeof body === "object" ? (body as Record<string, unknown>) : undefined;
+  const { complete, obj } = await readBody(req, record);
   if (typeof obj?.model === "string") record.model = obj.model;
   if (typeof obj?.stream === "boolean") record.stream = obj.stream;
   if (behaviour === "need_model") behaviour = pick(pathname, endpoint, record.model, true, record.protocol);
   if (behaviour === "need_model") behaviour = { kind: "normal" }; // unreachable
   if (!complete) return; // client went away mid-upload
-  // While signatures are verified, a request Anthropic would refuse is refused before anything
-  // else: the scripted behaviour picked for it goes back to its script, limits do not count it.
-  const refusal = endpoint === "messages" && isVerifying() ? thinkingRefusal(obj, realmOf(pathname)) : undefined;
-  if (refusal) {
-    putBack(behaviour);
-    record.behaviour = refusal.behaviour;
-    const error = { type: "error", error: { type: "invalid_request_error", message: refusal.message }, request_id: requestId };
-    jsonBody(res, 400, error, { "request-id": requestId });
-    return;
-  }
-  // A provider that admits only so many concurrent streams answers the rest the Z.ai way:
-  // HTTP 200, then at once an in-stream error with code 1302 and no message_start.
-  if (limits.maxConcurrent > 0 && endpoint === "messages" && behaviour.kind === "normal") {
-    // What the provider sees: every request in flight, refused ones included; once the
-    // gateway had time to adapt (settleMs after the first refusal), the most of them at once.
-    seenInFlight++;
-    res.once("close", () => seenInFlight--);
-    if (limits.firstRejectAt > 0 && Date.now() - limits.firstRejectAt > limits.settleMs) limits.peakSeenAfterSettle = Math.max(limits.peakSeenAfterSettle, seenInFlight);
-    if (activeStreams >= limits.maxConcurrent) {
-      limits.rejected++;
-      if (limits.firstRejectAt === 0) limits.firstRejectAt = Date.now();
-      behaviour = { kind: "sse", frames: BURST_FRAME };
-    } else {
-      activeStreams++;
-      limits.peak = Math.max(limits.peak, activeStreams);
-      res.once("close", () => activeStreams--);
-      if (limits.delayMs > 0 && behaviour.delayMs === undefined) behaviour = { ...behaviour, delayMs: limits.delayMs };
-    }
-  }
+  if (endpoint === "messages" && refuseThinking(res, record, behaviour, obj, realmOf(pathname), requestId)) return;
+  if (endpoint === "messages" && behaviour.kind === "normal") behaviour = admit(res, behaviour);
   record.behaviour = behaviour.kind;
 
   await act(req, res, behaviour, {
@@ -601,7 +593,7 @@ function resetState(): void {
   resetQuota();
   setVerifying(false);
   records = [];
-  Object.assign(limits, { maxConcurrent: 0, delayMs: 0, settleMs: 1000, rejected: 0, peak: 0, firstRejectAt: 0, peakSeenAfterSettle: 0 });
+  setLimits({});
   for (const fn of [...stalled]) {
     try {
       fn();
@@ -611,13 +603,6 @@ function resetState(): void {
   }
   stalled.clear();
 }
-
-/** Provider-side concurrency limit (POST /limits); 0 = unlimited. */
-const limits = { maxConcurrent: 0, delayMs: 0, settleMs: 1000, rejected: 0, peak: 0, firstRejectAt: 0, peakSeenAfterSettle: 0 };
-let activeStreams = 0;
-let seenInFlight = 0;
-const BURST_MESSAGE = "[1302] High concurrency usage of this API, please reduce concurrency or contact customer service to increase limits";
-const BURST_FRAME = `event: error\ndata: ${JSON.stringify({ type: "error", error: { type: "rate_limit_error", message: BURST_MESSAGE } })}\n\n`;
 
 const control = http.createServer((req, res) => {
   const send = (status: number, body: unknown): void => {
@@ -668,19 +653,10 @@ const control = http.createServer((req, res) => {
     }
     if (req.method === "GET" && req.url === "/scripts") return send(200, listScripts());
     if (req.method === "POST" && req.url === "/limits") {
-      const body = (await readJson(req)) as { maxConcurrent?: number; delayMs?: number; settleMs?: number };
-      Object.assign(limits, {
-        maxConcurrent: body.maxConcurrent ?? 0,
-        delayMs: body.delayMs ?? 0,
-        settleMs: body.settleMs ?? 1000,
-        rejected: 0,
-        peak: 0,
-        firstRejectAt: 0,
-        peakSeenAfterSettle: 0,
-      });
+      setLimits((await readJson(req)) as LimitsBody);
       return send(200, { ok: true });
     }
-    if (req.method === "GET" && req.url === "/limits") return send(200, limits);
+    if (req.method === "GET" && req.url === "/limits") return send(200, limitStats());
     req.resume();
     return send(404, { error: "not found" });
   })().catch((err: unknown) => send(500, { error: String(err) }));
