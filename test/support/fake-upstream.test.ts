@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import http2 from "node:http2";
 import tls from "node:tls";
 
-import { type FakeUpstream, errorEnvelope, richFrames, startFakeUpstream } from "./fake-upstream/index.ts";
+import { type FakeUpstream, RICH_REDACTED_DATA, RICH_SIGNATURE, RICH_THINKING, errorEnvelope, richFrames, richMessage, startFakeUpstream, zaiWall } from "./fake-upstream/index.ts";
 
 let up: FakeUpstream;
 let ca: string;
@@ -570,6 +570,284 @@ describe("fake upstream", () => {
     expect(d.status).toBe(200);
     await d.text();
     expect((await up.requests()).map((q) => `${q.path} ${q.behaviour}`)).toEqual(["/v1/messages normal", "/other/v1/messages status", "/zai/v1/messages?beta=true status", "/zai/v1/messages normal"]);
+  }, 20_000);
+
+  test("setHeaders: sticky headers on every messages and count_tokens answer, any behaviour, h1 and h2", async () => {
+    await up.setHeaders({ "Anthropic-Ratelimit-Unified-5h-Utilization": "0.42", "x-both": "sticky" });
+    await up.script([
+      { kind: "rich" },
+      { kind: "status", status: 429, headers: { "X-Both": "own" } },
+      { kind: "sse", frames: "event: ping\ndata: {}\n\n" },
+      { kind: "raw", headers: [["x-both", "raw"]], pieces: ["x"] },
+      { kind: "rich" },
+      { kind: "status", status: 400 },
+    ]);
+    const h1: Response[] = [];
+    for (let i = 0; i < 4; i++) h1.push(await fetchUp("/v1/messages", { method: "POST", body: body() }));
+    h1.push(await fetchUp("/v1/messages/count_tokens", { method: "POST", body: body() }));
+    for (const r of h1) {
+      await r.text();
+      expect(r.headers.get("anthropic-ratelimit-unified-5h-utilization")).toBe("0.42");
+    }
+    expect(h1.map((r) => r.status)).toEqual([200, 429, 200, 200, 200]);
+    expect(h1.map((r) => r.headers.get("x-both"))).toEqual(["sticky", "own", "sticky", "raw", "sticky"]);
+    const s = h2connect();
+    try {
+      for (const p of ["/v1/messages", "/v1/messages", "/v1/messages", "/v1/messages/count_tokens"]) {
+        const r = await h2request(s, p, body());
+        expect(r.headers["anthropic-ratelimit-unified-5h-utilization"]).toBe("0.42");
+      }
+    } finally {
+      await closeSession(s);
+    }
+    const models = await fetchUp("/v1/models");
+    await models.text();
+    expect(models.headers.get("anthropic-ratelimit-unified-5h-utilization")).toBeNull();
+  }, 20_000);
+
+  test("setHeaders per match: replaced by a new set for the same match, added up across matches, cleared by reset()", async () => {
+    await up.setHeaders({ "x-a": "1", "x-shared": "all" });
+    await up.setHeaders({ "x-z": "1", "x-shared": "zai" }, { pathPrefix: "/zai" });
+    await up.setHeaders({ "x-z": "2", "x-shared": "zai" }, { pathPrefix: "/zai" }); // replaces the whole set
+    await up.setHeaders({ "x-model": "m" }, { model: "glm-4.6", endpoint: "messages" });
+    const get = async (p: string, model = "claude-x"): Promise<Record<string, string | null>> => {
+      const r = await fetchUp(p, { method: "POST", body: body(model, false) });
+      await r.text();
+      return Object.fromEntries(["x-a", "x-z", "x-shared", "x-model"].map((n) => [n, r.headers.get(n)]));
+    };
+    expect(await get("/v1/messages")).toEqual({ "x-a": "1", "x-z": null, "x-shared": "all", "x-model": null });
+    expect(await get("/zai/v1/messages", "glm-4.6")).toEqual({ "x-a": "1", "x-z": "2", "x-shared": "zai", "x-model": "m" });
+    expect(await get("/zai/v1/messages/count_tokens", "glm-4.6")).toEqual({ "x-a": "1", "x-z": "2", "x-shared": "zai", "x-model": null });
+    await up.setHeaders({}, { pathPrefix: "/zai" });
+    expect((await get("/zai/v1/messages"))["x-z"]).toBeNull();
+    await up.reset();
+    expect(await get("/zai/v1/messages", "glm-4.6")).toEqual({ "x-a": null, "x-z": null, "x-shared": null, "x-model": null });
+  }, 20_000);
+
+  const QUOTA = "/api/monitor/usage/quota/limit";
+
+  function h2get(session: http2.ClientHttp2Session, path: string, headers: Record<string, string>): Promise<H2Result> {
+    return new Promise((resolve, reject) => {
+      const req = session.request({ ":method": "GET", ":path": path, ...headers });
+      let status = 0;
+      let text = "";
+      req.setEncoding("utf8");
+      req.on("response", (h) => (status = Number(h[":status"])));
+      req.on("data", (c: string) => (text += c));
+      req.on("end", () => resolve({ status, headers: {}, text }));
+      req.on("error", reject);
+      req.end();
+    });
+  }
+
+  test("quota endpoint: Z.ai's default answer, any credential header, any prefix, h1 and h2; 401 without a credential; recorded", async () => {
+    const t0 = Date.now();
+    const a = await fetchUp(QUOTA, { headers: { authorization: "zai-raw-key" } });
+    expect(a.status).toBe(200);
+    const q = (await a.json()) as { code: number; success: boolean; data: { level: string; limits: { type: string; percentage: number; nextResetTime: number }[] } };
+    expect(q).toMatchObject({ code: 200, msg: "Operation successful", success: true, data: { level: "pro" } });
+    expect(q.data.limits.map((l) => `${l.type} ${l.percentage}`)).toEqual(["TOKENS_LIMIT 20", "TOKENS_LIMIT 5", "TIME_LIMIT 1"]);
+    const hours = q.data.limits.map((l) => Math.round((l.nextResetTime - t0) / 3_600_000));
+    expect(hours).toEqual([3, 5 * 24, 20 * 24]);
+    const b = await fetchUp(`/zai${QUOTA}`, { headers: { "x-api-key": "zai-key-2" } });
+    expect(b.status).toBe(200);
+    await b.text();
+    const none = await fetchUp(`/zai${QUOTA}`, { headers: { authorization: "Bearer " } });
+    expect(none.status).toBe(401);
+    expect(none.headers.get("content-type")).toBe("application/json");
+    expect(((await none.json()) as { success: boolean }).success).toBe(false);
+    const s = h2connect();
+    try {
+      const c = await h2get(s, `/zai${QUOTA}?x=1`, { authorization: "Bearer zai-bearer" });
+      expect(c.status).toBe(200);
+      expect((JSON.parse(c.text) as { data: { limits: unknown[] } }).data.limits.length).toBe(3);
+      expect((await h2get(s, QUOTA, {})).status).toBe(401);
+    } finally {
+      await closeSession(s);
+    }
+    const reqs = await up.requests();
+    expect(reqs.map((r) => `${r.protocol} ${r.method} ${r.path} ${r.behaviour}`)).toEqual([
+      `http/1.1 GET ${QUOTA} quota`,
+      `http/1.1 GET /zai${QUOTA} quota`,
+      `http/1.1 GET /zai${QUOTA} quota_unauthorized`,
+      `h2 GET /zai${QUOTA}?x=1 quota`,
+      `h2 GET ${QUOTA} quota_unauthorized`,
+    ]);
+    expect(reqs[0]!.headers.authorization).toBe("zai-raw-key");
+    expect(reqs[1]!.headers["x-api-key"]).toBe("zai-key-2");
+    expect(reqs[3]!.headers.authorization).toBe("Bearer zai-bearer");
+  }, 20_000);
+
+  test("setQuota: status, body and delay as set; reset() restores the default answer", async () => {
+    const auth = { headers: { authorization: "k" } };
+    await up.setQuota({ body: { code: 200, success: true, data: { limits: [{ type: "TOKENS_LIMIT", percentage: 97 }] } } });
+    expect(await (await fetchUp(QUOTA, auth)).json()).toEqual({ code: 200, success: true, data: { limits: [{ type: "TOKENS_LIMIT", percentage: 97 }] } });
+    await up.setQuota({ status: 500 });
+    const e = await fetchUp(QUOTA, auth);
+    expect(e.status).toBe(500);
+    expect(((await e.json()) as { success: boolean }).success).toBe(false);
+    await up.setQuota({ status: 200, body: "not json", delayMs: 400 });
+    const t0 = Date.now();
+    const slow = await fetchUp(QUOTA, auth);
+    expect(await slow.text()).toBe("not json");
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(380);
+    const gaveUp = await fetch(`${up.url}${QUOTA}`, { ...auth, signal: AbortSignal.timeout(100), tls: { ca } } as RequestInit).then(
+      () => "answered",
+      () => "timed out",
+    );
+    expect(gaveUp).toBe("timed out");
+    await up.reset();
+    const d = await fetchUp(QUOTA, auth);
+    expect(((await d.json()) as { data: { limits: { percentage: number }[] } }).data.limits[0]!.percentage).toBe(20);
+  }, 20_000);
+
+  test("zaiWall: a 429 with the wall's code in error.code, error.type or the message, as Z.ai sends it", async () => {
+    const at = "2026-12-05 03:00:00";
+    const five = `Usage limit reached for 5 hour. Your limit will reset at ${at}`;
+    const week = `Weekly/Monthly Limit Exhausted. Your limit will reset at ${at}`;
+    expect(zaiWall("1308", "code", at)).toEqual({ kind: "status", status: 429, body: { type: "error", error: { type: "rate_limit_error", code: "1308", message: five } } });
+    await up.script([zaiWall("1308", "code", at), zaiWall("1310", "type", at), zaiWall("1310", "message", at), zaiWall("1308", "message", at)], { pathPrefix: "/zai" });
+    const got: unknown[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await fetchUp("/zai/v1/messages", { method: "POST", body: body("glm-4.6") });
+      expect(r.status).toBe(429);
+      expect(r.headers.get("content-type")).toBe("application/json");
+      got.push(await r.json());
+    }
+    expect(got).toEqual([
+      { type: "error", error: { type: "rate_limit_error", code: "1308", message: five } },
+      { type: "error", error: { type: "1310", message: week } },
+      { type: "error", error: { type: "rate_limit_error", message: `[1310][${week}]` } },
+      { type: "error", error: { type: "rate_limit_error", message: `[1308][${five}]` } },
+    ]);
+  }, 20_000);
+
+  interface Block {
+    type: string;
+    thinking?: string;
+    signature?: string;
+    data?: string;
+    text?: string;
+  }
+
+  /** A rich answer's content blocks (non-streaming), from `path`. */
+  async function richContent(path: string, redacted = false, base = up.url): Promise<Block[]> {
+    await up.script([{ kind: "rich", redacted }], { pathPrefix: path.split("/v1/")[0] || "/v1/" });
+    const r = await fetch(`${base}${path}`, { method: "POST", body: body("m", false), tls: { ca } } as RequestInit);
+    expect(r.status).toBe(200);
+    return ((await r.json()) as { content: Block[] }).content;
+  }
+
+  /** A conversation whose second message is an assistant turn with these blocks. */
+  function turn(assistant: Block[], extra: Record<string, unknown> = {}): string {
+    const messages = [
+      { role: "user", content: "weather?" },
+      { role: "assistant", content: assistant },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_fake_rich_0001", content: "sunny" }] },
+    ];
+    return JSON.stringify({ model: "m", stream: false, max_tokens: 16, messages, ...extra });
+  }
+
+  async function post(path: string, payload: string): Promise<{ status: number; message: string }> {
+    const r = await fetchUp(path, { method: "POST", body: payload });
+    const j = (await r.json()) as { error?: { type: string; message: string } };
+    if (r.status === 400) expect(j.error!.type).toBe("invalid_request_error");
+    return { status: r.status, message: j.error?.message ?? "" };
+  }
+
+  test("verifySignatures: rich answers signed per instance and realm, h1 and h2, streaming and not; off: the fixed constants", async () => {
+    expect((await richContent("/zai/v1/messages", true)).slice(0, 2)).toEqual([
+      { type: "thinking", thinking: RICH_THINKING, signature: RICH_SIGNATURE },
+      { type: "redacted_thinking", data: RICH_REDACTED_DATA },
+    ]);
+    await up.verifySignatures(true);
+    const zai = await richContent("/zai/v1/messages", true);
+    const plain = await richContent("/v1/messages", true);
+    expect(zai[0]!.signature).not.toBe(RICH_SIGNATURE);
+    expect(zai[0]!.signature).toMatch(/^[A-Za-z0-9+/]{43}=$/); // base64 of 32 bytes
+    expect(plain[0]!.signature).not.toBe(zai[0]!.signature);
+    expect(plain[1]!.data).not.toBe(zai[1]!.data);
+    expect(zai.map((b) => b.type)).toEqual(["thinking", "redacted_thinking", "text", "tool_use"]);
+    // The stream (h2 here) carries the same values in its signature_delta and redacted block.
+    await up.script([{ kind: "rich", redacted: true }]);
+    const s = h2connect();
+    let streamed: string;
+    try {
+      streamed = (await h2request(s, "/zai/v1/messages", body("m", true))).text;
+    } finally {
+      await closeSession(s);
+    }
+    expect(streamed).toBe(richFrames("m", { redacted: true, signature: zai[0]!.signature!, redactedData: zai[1]!.data! }).join(""));
+    expect(richMessage("m", { signature: "S" })).toMatchObject({ content: [{ type: "thinking", signature: "S" }, { type: "text" }, { type: "tool_use" }] });
+    await up.reset(); // verification off again
+    expect((await richContent("/zai/v1/messages"))[0]!.signature).toBe(RICH_SIGNATURE);
+  }, 20_000);
+
+  test("verifySignatures: only this instance's signature, made in this realm for exactly that text, passes; else Anthropic's 400", async () => {
+    await up.verifySignatures(true);
+    const zai = await richContent("/zai/v1/messages", true);
+    const [thinking, redacted, ...rest] = zai;
+    expect((await post("/zai/v1/messages", turn(zai))).status).toBe(200);
+    expect(await post("/v1/messages", turn(zai))).toEqual({ status: 400, message: "messages.1.content.0: Invalid `signature` in `thinking` block" });
+    const tampered = { ...thinking!, thinking: `${RICH_THINKING} ` };
+    expect((await post("/zai/v1/messages", turn([tampered, ...rest]))).message).toBe("messages.1.content.0: Invalid `signature` in `thinking` block");
+    const foreign = { ...redacted!, data: (await richContent("/other/v1/messages", true))[1]!.data };
+    expect((await post("/zai/v1/messages", turn([thinking!, foreign, ...rest]))).message).toBe("messages.1.content.1: Invalid `signature` in `thinking` block");
+    expect((await post("/zai/v1/messages", turn([thinking!, { type: "redacted_thinking", data: RICH_REDACTED_DATA }]))).status).toBe(400);
+    expect(
+      (
+        await post(
+          "/zai/v1/messages",
+          turn([
+            { type: "text", text: "hi" },
+            { ...thinking!, signature: RICH_SIGNATURE },
+          ]),
+        )
+      ).message,
+    ).toBe("messages.1.content.1: Invalid `signature` in `thinking` block");
+    // Another instance (another secret) refuses this one's signatures in the same realm.
+    const other = await startFakeUpstream();
+    try {
+      await other.verifySignatures(true);
+      const r = await fetch(`${other.url}/zai/v1/messages`, { method: "POST", body: turn(zai), tls: { ca: readFileSync(other.caFile, "utf8") } } as RequestInit);
+      expect(r.status).toBe(400);
+      await r.text();
+      expect((await other.requests())[0]!.behaviour).toBe("invalid_signature");
+    } finally {
+      await other.close();
+    }
+    await up.verifySignatures(false);
+    expect((await post("/v1/messages", turn(zai))).status).toBe(200);
+    expect((await up.requests()).filter((q) => q.path.endsWith("/messages") && q.body?.includes("tool_result")).map((q) => q.behaviour)).toEqual([
+      "normal",
+      "invalid_signature",
+      "invalid_signature",
+      "invalid_signature",
+      "invalid_signature",
+      "invalid_signature",
+      "normal",
+    ]);
+  }, 30_000);
+
+  test("verifySignatures with thinking enabled: a final assistant turn with tool_use must start with thinking; a refused request consumes no script", async () => {
+    await up.verifySignatures(true);
+    const zai = await richContent("/zai/v1/messages");
+    const [thinking, text, tool] = zai;
+    const enabled = { thinking: { type: "enabled", budget_tokens: 1024 } };
+    await up.script([{ kind: "status", status: 503 }], { pathPrefix: "/zai" });
+    const refused = await post("/zai/v1/messages", turn([text!, tool!], enabled));
+    expect(refused).toEqual({
+      status: 400,
+      message:
+        "messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `text`. When `thinking` is enabled, a final `assistant` message must start with a thinking block " +
+        "(preceeding the lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks from previous turns. To avoid this requirement, disable `thinking`.",
+    });
+    expect((await post("/zai/v1/messages", turn([tool!], enabled))).message).toContain("but found `tool_use`.");
+    expect((await post("/zai/v1/messages", turn([thinking!, text!, tool!], enabled))).status).toBe(503); // the script was kept for it
+    expect((await post("/zai/v1/messages", turn([text!, tool!]))).status).toBe(200); // thinking not enabled
+    expect((await post("/zai/v1/messages", turn([text!], enabled))).status).toBe(200); // no tool_use
+    const behaviours = (await up.requests()).slice(1).map((q) => q.behaviour);
+    expect(behaviours).toEqual(["missing_thinking", "missing_thinking", "status", "normal", "normal"]);
   }, 20_000);
 
   test("reset() clears scripts and records and frees stalled requests", async () => {

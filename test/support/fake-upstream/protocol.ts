@@ -1,6 +1,8 @@
 // Shared between the Node-side fake upstream (server.ts) and the Bun-side client
 // (index.ts). Pure TypeScript: no Bun or Node APIs in here.
 
+export { type QuotaAnswer, zaiQuotaBody, zaiWall } from "./zai.ts";
+
 export interface Match {
   /** e.g. "/zai" matches "/zai/v1/messages" (plain string prefix of the request path). */
   pathPrefix?: string;
@@ -26,7 +28,14 @@ export type Behaviour =
       pauseAfterEvents?: number;
       pauseMs?: number;
     }
-  | { kind: "rich" }
+  /**
+   * A thinking + text + tool_use message (richFrames when streaming, else richMessage). The
+   * thinking block's signature is RICH_SIGNATURE, or, while verifySignatures is on, one made by
+   * this instance for the request's realm (index.ts, verifySignatures). `redacted`: a
+   * redacted_thinking block follows the thinking block, its `data` RICH_REDACTED_DATA or, while
+   * verifying, made by this instance for the realm.
+   */
+  | { kind: "rich"; redacted?: boolean }
   | { kind: "status"; status: number; body?: unknown; headers?: Record<string, string> }
   | { kind: "sse"; frames: string; status?: number }
   | { kind: "stall_headers" }
@@ -124,7 +133,11 @@ export interface RecordedRequest {
   bodyBytes: number;
   /** the request body as text (bodies up to 512 KiB) */
   body?: string;
-  /** behaviour kind applied ("normal" when no script matched; "models", "head", "not_found" for non-scripted routes) */
+  /**
+   * behaviour kind applied ("normal" when no script matched; "models", "head", "not_found" for
+   * non-scripted routes; "quota" / "quota_unauthorized" for the quota endpoint; "invalid_signature"
+   * / "missing_thinking" for a messages request refused while verifySignatures is on)
+   */
   behaviour: string;
   /** ms epoch when the request headers arrived */
   at: number;
@@ -247,59 +260,50 @@ export function normalMessage(opts: { id: string; model: string; text: string })
 export const RICH_MESSAGE_ID = "msg_fake_rich_0001";
 export const RICH_TOOL_ID = "toolu_fake_rich_0001";
 export const RICH_THINKING = "Let me think about this. The user wants the weather.";
+/** The thinking signature of a rich answer while verifySignatures is off (no instance accepts it while on). */
 export const RICH_SIGNATURE = "EqQBCkYIBBgCKkBfakeSignatureForTestsOnly0123456789abcdefABCDEF==";
+/** The redacted_thinking data of a rich answer (redacted: true) while verifySignatures is off. */
+export const RICH_REDACTED_DATA = "EmwKAhgBEgyFakeRedactedThinkingForTestsOnly0123456789abcdefABCDEFGHIJ==";
 export const RICH_TEXT = "I'll check the weather for you.";
 export const RICH_TOOL_NAME = "get_weather";
 export const RICH_TOOL_INPUT = { location: "San Francisco, CA", unit: "celsius" };
 const RICH_TOOL_JSON_PARTS = ['{"location"', ': "San Fra', 'ncisco, CA"', ', "unit": "cel', 'sius"}'];
 
-/** Deterministic thinking + text + tool_use stream (stop_reason tool_use). Only depends on `model`. */
-export function richFrames(model: string): string[] {
-  const frames: string[] = [
-    sseFrame("message_start", {
-      type: "message_start",
-      message: {
-        id: RICH_MESSAGE_ID,
-        type: "message",
-        role: "assistant",
-        model,
-        content: [],
-        stop_reason: null,
-        stop_sequence: null,
-        usage: { ...USAGE_START },
-      },
-    }),
-    sseFrame("content_block_start", {
-      type: "content_block_start",
-      index: 0,
-      content_block: { type: "thinking", thinking: "", signature: "" },
-    }),
-    sseFrame("ping", { type: "ping" }),
-  ];
-  for (const piece of splitText(RICH_THINKING)) {
-    frames.push(sseFrame("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "thinking_delta", thinking: piece } }));
-  }
+/** What a rich answer carries besides the fixed content: the thinking signature and a redacted_thinking block. */
+export interface RichOptions {
+  /** default RICH_SIGNATURE */
+  signature?: string;
+  /** add a redacted_thinking block after the thinking block */
+  redacted?: boolean;
+  /** its data, default RICH_REDACTED_DATA */
+  redactedData?: string;
+}
+
+function richStart(model: string): string {
+  const message = { id: RICH_MESSAGE_ID, type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null, usage: { ...USAGE_START } };
+  return sseFrame("message_start", { type: "message_start", message });
+}
+
+const delta = (index: number, d: Record<string, string>): string => sseFrame("content_block_delta", { type: "content_block_delta", index, delta: d });
+const blockStart = (index: number, block: unknown): string => sseFrame("content_block_start", { type: "content_block_start", index, content_block: block });
+const blockStop = (index: number): string => sseFrame("content_block_stop", { type: "content_block_stop", index });
+
+/**
+ * Deterministic thinking (+ redacted_thinking) + text + tool_use stream (stop_reason tool_use).
+ * Only depends on `model` and the options.
+ */
+export function richFrames(model: string, o: RichOptions = {}): string[] {
+  const frames: string[] = [richStart(model), blockStart(0, { type: "thinking", thinking: "", signature: "" }), sseFrame("ping", { type: "ping" })];
+  for (const piece of splitText(RICH_THINKING)) frames.push(delta(0, { type: "thinking_delta", thinking: piece }));
+  frames.push(delta(0, { type: "signature_delta", signature: o.signature ?? RICH_SIGNATURE }), blockStop(0));
+  const text = o.redacted ? 2 : 1;
+  if (o.redacted) frames.push(blockStart(1, { type: "redacted_thinking", data: o.redactedData ?? RICH_REDACTED_DATA }), blockStop(1));
+  frames.push(blockStart(text, { type: "text", text: "" }));
+  for (const piece of splitText(RICH_TEXT)) frames.push(delta(text, { type: "text_delta", text: piece }));
+  frames.push(blockStop(text), blockStart(text + 1, { type: "tool_use", id: RICH_TOOL_ID, name: RICH_TOOL_NAME, input: {} }));
+  for (const part of RICH_TOOL_JSON_PARTS) frames.push(delta(text + 1, { type: "input_json_delta", partial_json: part }));
   frames.push(
-    sseFrame("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "signature_delta", signature: RICH_SIGNATURE } }),
-    sseFrame("content_block_stop", { type: "content_block_stop", index: 0 }),
-    sseFrame("content_block_start", { type: "content_block_start", index: 1, content_block: { type: "text", text: "" } }),
-  );
-  for (const piece of splitText(RICH_TEXT)) {
-    frames.push(sseFrame("content_block_delta", { type: "content_block_delta", index: 1, delta: { type: "text_delta", text: piece } }));
-  }
-  frames.push(
-    sseFrame("content_block_stop", { type: "content_block_stop", index: 1 }),
-    sseFrame("content_block_start", {
-      type: "content_block_start",
-      index: 2,
-      content_block: { type: "tool_use", id: RICH_TOOL_ID, name: RICH_TOOL_NAME, input: {} },
-    }),
-  );
-  for (const part of RICH_TOOL_JSON_PARTS) {
-    frames.push(sseFrame("content_block_delta", { type: "content_block_delta", index: 2, delta: { type: "input_json_delta", partial_json: part } }));
-  }
-  frames.push(
-    sseFrame("content_block_stop", { type: "content_block_stop", index: 2 }),
+    blockStop(text + 1),
     sseFrame("message_delta", {
       type: "message_delta",
       delta: { stop_reason: "tool_use", stop_sequence: null },
@@ -311,14 +315,15 @@ export function richFrames(model: string): string[] {
 }
 
 /** Non-streaming Message equivalent of richFrames. */
-export function richMessage(model: string): unknown {
+export function richMessage(model: string, o: RichOptions = {}): unknown {
   return {
     id: RICH_MESSAGE_ID,
     type: "message",
     role: "assistant",
     model,
     content: [
-      { type: "thinking", thinking: RICH_THINKING, signature: RICH_SIGNATURE },
+      { type: "thinking", thinking: RICH_THINKING, signature: o.signature ?? RICH_SIGNATURE },
+      ...(o.redacted ? [{ type: "redacted_thinking", data: o.redactedData ?? RICH_REDACTED_DATA }] : []),
       { type: "text", text: RICH_TEXT },
       { type: "tool_use", id: RICH_TOOL_ID, name: RICH_TOOL_NAME, input: RICH_TOOL_INPUT },
     ],

@@ -5,7 +5,9 @@
 //
 // Data plane: one TLS port, ALPN h2 + http/1.1 (node:http2 createSecureServer allowHTTP1).
 // Blackhole:  one TCP port that accepts connections and never answers (TLS stall).
-// Control:    plain HTTP on 127.0.0.1 (POST /script, GET /requests[?model=M], POST /reset).
+// Control:    plain HTTP on 127.0.0.1 (POST /script, GET /requests[?model=M], POST /reset,
+//             POST /headers, POST /quota, POST /signatures, POST /limits, GET /limits).
+// Also on the TLS port: GET <prefix>/api/monitor/usage/quota/limit, Z.ai's quota endpoint (quota.ts).
 // Ready line: one JSON line on stdout {"port","controlPort","blackholePort","caFile"}.
 
 import { execFileSync } from "node:child_process";
@@ -22,6 +24,7 @@ import {
   type Behaviour,
   type Match,
   MODELS_LIST,
+  type QuotaAnswer,
   type ReadyLine,
   type RecordedRequest,
   errorEnvelope,
@@ -32,6 +35,12 @@ import {
   sseFrame,
   withCredential,
 } from "./protocol.ts";
+import { type LimitsBody, admit, limitStats, setLimits } from "./limits.ts";
+import { QUOTA_PATH, answerQuota, resetQuota, setQuota } from "./quota.ts";
+import { type Endpoint, addScript, clearScripts, listScripts, pick, putBack } from "./scripts.ts";
+import { isVerifying, realmOf, richOptions, setVerifying } from "./signatures.ts";
+import { addStickyHeaders, clearSticky, setSticky, stickyFor } from "./sticky-headers.ts";
+import { thinkingRefusal } from "./thinking-check.ts";
 
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
 /** The common subset of http.ServerResponse and http2.Http2ServerResponse used here. */
@@ -45,20 +54,12 @@ interface Res {
   on(event: "error", fn: (err: Error) => void): unknown;
   destroy(): void;
 }
-type Endpoint = "messages" | "count_tokens";
-
-interface Script {
-  match: Match;
-  queue: Behaviour[];
-}
-
 const BEHAVIOUR_KINDS = new Set(["normal", "rich", "status", "sse", "stall_headers", "stall_mid_stream", "reset", "goaway", "stall_upload", "end_without_stop", "raw", "rst_stream"]);
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_INTERNAL_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
 // ---------------------------------------------------------------- state
 
-let scripts: Script[] = [];
 let records: RecordedRequest[] = [];
 let counter = 0;
 /** Requests that are deliberately left hanging; destroyed on reset/close. */
@@ -143,38 +144,44 @@ function stall(req: Req): void {
   else req.socket.once("close", remove);
 }
 
-function matches(m: Match, p: string, endpoint: Endpoint, model: string | undefined, protocol: string): boolean | "need_model" {
-  if (m.endpoint !== undefined && m.endpoint !== endpoint) return false;
-  if (m.protocol !== undefined && m.protocol !== protocol) return false;
-  if (m.pathPrefix !== undefined && !p.startsWith(m.pathPrefix)) return false;
-  if (m.model !== undefined) {
-    if (model === undefined) return "need_model";
-    return m.model === model;
+// ---------------------------------------------------------------- data plane
+
+/** Read a request's body (counted and kept in the record); its JSON object, if it is one. */
+async function readBody(req: Req, record: RecordedRequest): Promise<{ complete: boolean; obj: Record<string, unknown> | undefined }> {
+  const chunks: Buffer[] = [];
+  const complete = await new Promise<boolean>((resolve) => {
+    req.on("data", (c: Buffer) => {
+      record.bodyBytes += c.length;
+      chunks.push(c);
+    });
+    req.once("end", () => resolve(true));
+    req.once("error", () => resolve(false));
+    req.once("close", () => resolve(req.readableEnded));
+  });
+  const text = Buffer.concat(chunks).toString("utf8");
+  if (text.length <= 512 * 1024) record.body = text;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
   }
-  return true;
+  return { complete, obj: body !== null && typeof body === "object" ? (body as Record<string, unknown>) : undefined };
 }
 
 /**
- * Pick (and consume) the next behaviour. With model === undefined (body not read
- * yet) returns "need_model" when a model-constrained script comes first.
+ * While signatures are verified, a messages request Anthropic would refuse is refused before
+ * anything else: its scripted behaviour goes back to its script, limits do not count it.
  */
-function pick(p: string, endpoint: Endpoint, model: string | undefined, bodyKnown: boolean, protocol: string): Behaviour | "need_model" {
-  for (const s of scripts) {
-    if (s.queue.length === 0) continue;
-    const m = matches(s.match, p, endpoint, model, protocol);
-    if (m === "need_model") {
-      if (!bodyKnown) return "need_model";
-      continue; // body known but has no model: a model-constrained script cannot match
-    }
-    if (m) {
-      const b = s.queue.shift();
-      if (b) return b;
-    }
-  }
-  return { kind: "normal" };
+function refuseThinking(res: Res, record: RecordedRequest, behaviour: Behaviour, obj: unknown, realm: string, requestId: string): boolean {
+  const refusal = isVerifying() ? thinkingRefusal(obj, realm) : undefined;
+  if (!refusal) return false;
+  putBack(behaviour);
+  record.behaviour = refusal.behaviour;
+  const error = { type: "error", error: { type: "invalid_request_error", message: refusal.message }, request_id: requestId };
+  jsonBody(res, 400, error, { "request-id": requestId });
+  return true;
 }
-
-// ---------------------------------------------------------------- data plane
 
 async function handle(req: Req, res: Res): Promise<void> {
   const at = Date.now();
@@ -207,6 +214,10 @@ async function handle(req: Req, res: Res): Promise<void> {
     jsonBody(res, 200, MODELS_LIST, { "request-id": requestId });
     return;
   }
+  if (method === "GET" && QUOTA_PATH.test(pathname)) {
+    await answerQuota(req, res, record);
+    return;
+  }
   let endpoint: Endpoint;
   if (method === "POST" && /\/v1\/messages\/count_tokens\/?$/.test(pathname)) endpoint = "count_tokens";
   else if (method === "POST" && /\/v1\/messages\/?$/.test(pathname)) endpoint = "messages";
@@ -216,6 +227,7 @@ async function handle(req: Req, res: Res): Promise<void> {
     jsonBody(res, 404, errorEnvelope(404, requestId), { "request-id": requestId });
     return;
   }
+  addStickyHeaders(res, () => stickyFor(pathname, endpoint, record.model, record.protocol));
 
   // Decide early (in arrival order) when no model is needed, so stall_upload can
   // avoid reading the body at all.
@@ -226,50 +238,14 @@ async function handle(req: Req, res: Res): Promise<void> {
     return; // never read the body, never answer
   }
 
-  // Read the body.
-  const chunks: Buffer[] = [];
-  const complete = await new Promise<boolean>((resolve) => {
-    req.on("data", (c: Buffer) => {
-      record.bodyBytes += c.length;
-      chunks.push(c);
-    });
-    req.once("end", () => resolve(true));
-    req.once("error", () => resolve(false));
-    req.once("close", () => resolve(req.readableEnded));
-  });
-  const text = Buffer.concat(chunks).toString("utf8");
-  if (text.length <= 512 * 1024) record.body = text;
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    body = undefined;
-  }
-  const obj = body !== null && typeof body === "object" ? (body as Record<string, unknown>) : undefined;
+  const { complete, obj } = await readBody(req, record);
   if (typeof obj?.model === "string") record.model = obj.model;
   if (typeof obj?.stream === "boolean") record.stream = obj.stream;
   if (behaviour === "need_model") behaviour = pick(pathname, endpoint, record.model, true, record.protocol);
   if (behaviour === "need_model") behaviour = { kind: "normal" }; // unreachable
   if (!complete) return; // client went away mid-upload
-  // A provider that admits only so many concurrent streams answers the rest the Z.ai way:
-  // HTTP 200, then at once an in-stream error with code 1302 and no message_start.
-  if (limits.maxConcurrent > 0 && endpoint === "messages" && behaviour.kind === "normal") {
-    // What the provider sees: every request in flight, refused ones included; once the
-    // gateway had time to adapt (settleMs after the first refusal), the most of them at once.
-    seenInFlight++;
-    res.once("close", () => seenInFlight--);
-    if (limits.firstRejectAt > 0 && Date.now() - limits.firstRejectAt > limits.settleMs) limits.peakSeenAfterSettle = Math.max(limits.peakSeenAfterSettle, seenInFlight);
-    if (activeStreams >= limits.maxConcurrent) {
-      limits.rejected++;
-      if (limits.firstRejectAt === 0) limits.firstRejectAt = Date.now();
-      behaviour = { kind: "sse", frames: BURST_FRAME };
-    } else {
-      activeStreams++;
-      limits.peak = Math.max(limits.peak, activeStreams);
-      res.once("close", () => activeStreams--);
-      if (limits.delayMs > 0 && behaviour.delayMs === undefined) behaviour = { ...behaviour, delayMs: limits.delayMs };
-    }
-  }
+  if (endpoint === "messages" && refuseThinking(res, record, behaviour, obj, realmOf(pathname), requestId)) return;
+  if (endpoint === "messages" && behaviour.kind === "normal") behaviour = admit(res, behaviour);
   record.behaviour = behaviour.kind;
 
   await act(req, res, behaviour, {
@@ -279,6 +255,7 @@ async function handle(req: Req, res: Res): Promise<void> {
     model: record.model ?? "claude-sonnet-4-5-20250929",
     stream: record.stream === true && endpoint === "messages",
     validBody: obj !== undefined,
+    realm: realmOf(pathname),
   });
 }
 
@@ -289,6 +266,8 @@ interface Ctx {
   model: string;
   stream: boolean;
   validBody: boolean;
+  /** the request path before "/v1/", whose signatures a rich answer carries (signatures.ts) */
+  realm: string;
 }
 
 type RawBehaviour = Extract<Behaviour, { kind: "raw" }>;
@@ -434,10 +413,10 @@ async function act(req: Req, res: Res, b: Behaviour, ctx: Ctx): Promise<void> {
     units = [JSON.stringify({ input_tokens: 42 })];
   } else if (ctx.stream) {
     sse = true;
-    units = b.kind === "rich" ? richFrames(ctx.model) : normalFrames({ id, model: ctx.model, text, withStop: b.kind !== "end_without_stop" });
+    units = b.kind === "rich" ? richFrames(ctx.model, richOptions(ctx.realm, b.redacted === true)) : normalFrames({ id, model: ctx.model, text, withStop: b.kind !== "end_without_stop" });
   } else {
     sse = false;
-    units = [JSON.stringify(b.kind === "rich" ? richMessage(ctx.model) : normalMessage({ id, model: ctx.model, text }))];
+    units = [JSON.stringify(b.kind === "rich" ? richMessage(ctx.model, richOptions(ctx.realm, b.redacted === true)) : normalMessage({ id, model: ctx.model, text }))];
   }
   const fault = b.kind === "stall_mid_stream" || b.kind === "reset" || b.kind === "goaway" ? b.kind : undefined;
   let faultAt: number | undefined;
@@ -609,9 +588,12 @@ function readJson(req: http.IncomingMessage): Promise<unknown> {
 }
 
 function resetState(): void {
-  scripts = [];
+  clearScripts();
+  clearSticky();
+  resetQuota();
+  setVerifying(false);
   records = [];
-  Object.assign(limits, { maxConcurrent: 0, delayMs: 0, settleMs: 1000, rejected: 0, peak: 0, firstRejectAt: 0, peakSeenAfterSettle: 0 });
+  setLimits({});
   for (const fn of [...stalled]) {
     try {
       fn();
@@ -621,13 +603,6 @@ function resetState(): void {
   }
   stalled.clear();
 }
-
-/** Provider-side concurrency limit (POST /limits); 0 = unlimited. */
-const limits = { maxConcurrent: 0, delayMs: 0, settleMs: 1000, rejected: 0, peak: 0, firstRejectAt: 0, peakSeenAfterSettle: 0 };
-let activeStreams = 0;
-let seenInFlight = 0;
-const BURST_MESSAGE = "[1302] High concurrency usage of this API, please reduce concurrency or contact customer service to increase limits";
-const BURST_FRAME = `event: error\ndata: ${JSON.stringify({ type: "error", error: { type: "rate_limit_error", message: BURST_MESSAGE } })}\n\n`;
 
 const control = http.createServer((req, res) => {
   const send = (status: number, body: unknown): void => {
@@ -646,7 +621,21 @@ const control = http.createServer((req, res) => {
         }
       }
       const match = (body.match ?? {}) as Match;
-      scripts.push({ match, queue: [...(body.behaviours as Behaviour[])] });
+      addScript(match, body.behaviours as Behaviour[]);
+      return send(200, { ok: true });
+    }
+    if (req.method === "POST" && req.url === "/headers") {
+      const body = (await readJson(req)) as { headers?: unknown; match?: unknown };
+      if (body.headers === null || typeof body.headers !== "object" || Array.isArray(body.headers)) return send(400, { error: "headers must be an object" });
+      setSticky(body.headers as Record<string, string>, (body.match ?? {}) as Match);
+      return send(200, { ok: true });
+    }
+    if (req.method === "POST" && req.url === "/quota") {
+      setQuota((await readJson(req)) as QuotaAnswer);
+      return send(200, { ok: true });
+    }
+    if (req.method === "POST" && req.url === "/signatures") {
+      setVerifying(((await readJson(req)) as { on?: unknown }).on === true);
       return send(200, { ok: true });
     }
     if (req.method === "GET" && req.url === "/requests") return send(200, records);
@@ -662,21 +651,12 @@ const control = http.createServer((req, res) => {
       resetState();
       return send(200, { ok: true });
     }
-    if (req.method === "GET" && req.url === "/scripts") return send(200, scripts);
+    if (req.method === "GET" && req.url === "/scripts") return send(200, listScripts());
     if (req.method === "POST" && req.url === "/limits") {
-      const body = (await readJson(req)) as { maxConcurrent?: number; delayMs?: number; settleMs?: number };
-      Object.assign(limits, {
-        maxConcurrent: body.maxConcurrent ?? 0,
-        delayMs: body.delayMs ?? 0,
-        settleMs: body.settleMs ?? 1000,
-        rejected: 0,
-        peak: 0,
-        firstRejectAt: 0,
-        peakSeenAfterSettle: 0,
-      });
+      setLimits((await readJson(req)) as LimitsBody);
       return send(200, { ok: true });
     }
-    if (req.method === "GET" && req.url === "/limits") return send(200, limits);
+    if (req.method === "GET" && req.url === "/limits") return send(200, limitStats());
     req.resume();
     return send(404, { error: "not found" });
   })().catch((err: unknown) => send(500, { error: String(err) }));
