@@ -123,7 +123,7 @@ describe("steering over a chain (generated: 2000 chains, seeded)", () => {
 
 describe("what an answer can do to a plan", () => {
   const lanes = { zai: { name: "zai", auth: "key", overage: "warn" } } as unknown as Record<string, Lane>;
-  const echo = (status: number, type: string) =>
+  const echo = (type: string) =>
     JSON.stringify({ type: "error", error: { type, message: "messages.0.content: '[1308] Usage limit reached for 5 hour. Your limit will reset at 2026-12-05 23:00:00' is not valid" } });
 
   test("only a rate-limit answer walls: an error quoting the client's words does not (a client cannot wall a shared lane)", () => {
@@ -132,10 +132,10 @@ describe("what an answer can do to a plan", () => {
       () => {},
       () => NOW,
     );
-    desk.observe(lanes.zai!, "lane", 400, [], echo(400, "invalid_request_error"));
-    desk.observe(lanes.zai!, "lane", 200, [], `event: error\ndata: ${echo(200, "invalid_request_error")}\n\n`);
+    desk.observe(lanes.zai!, "lane", 400, [], echo("invalid_request_error"));
+    desk.observe(lanes.zai!, "lane", 200, [], `event: error\ndata: ${echo("invalid_request_error")}\n\n`);
     expect(desk.book.walled("zai", "lane")).toBeUndefined();
-    desk.observe(lanes.zai!, "lane", 200, [], `event: error\ndata: ${echo(200, "rate_limit_error")}\n\n`);
+    desk.observe(lanes.zai!, "lane", 200, [], `event: error\ndata: ${echo("rate_limit_error")}\n\n`);
     expect(desk.book.walled("zai", "lane")).toMatchObject({ window: "5h", code: "1308", resetsAt: Date.UTC(2026, 11, 5, 15) });
   });
 
