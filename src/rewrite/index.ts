@@ -1,7 +1,7 @@
 import type { Lane } from "../config/config.ts";
 import { stripBillingCch } from "./billing-line.ts";
 import { inlineSystemToUser } from "./inline-system.ts";
-import { dropSignedThinking, dropThinking, proofOf, thinkingStillValid } from "./signed-thinking.ts";
+import { dropThinking, proofOf, thinkingStillValid } from "./signed-thinking.ts";
 import type { Signers } from "./signers.ts";
 
 type Json = Record<string, unknown>;
@@ -16,23 +16,24 @@ export interface ThinkingOrigin {
 /**
  * The body a lane receives. Anthropic lanes get the client's request untouched (the model name
  * when a route maps it; thinking blocks another provider signed are dropped); other dialects get
- * the rewrites their providers need. Returns undefined when nothing changed, so the original
+ * the rewrites their providers need, and of the signed thinking blocks only those they made.
+ * When that leaves an open tool loop without its thinking block, thinking is off for the request. Returns undefined when nothing changed, so the original
  * bytes can be sent as they came.
  */
 export function rewriteForLane(body: Json, lane: Pick<Lane, "dialect" | "base_url">, upstreamModel: string, origin: ThinkingOrigin = {}): Json | undefined {
   let out = body.model === upstreamModel ? body : { ...body, model: upstreamModel };
-  if (lane.dialect !== "anthropic") {
-    out = stripBillingCch(inlineSystemToUser(dropSignedThinking(out)));
-  } else if (origin.dropAll || origin.signers) {
-    const { signers } = origin;
-    const foreign = (b: Json) => {
-      if (origin.dropAll) return true;
-      const proof = proofOf(b);
-      const signer = proof === undefined ? undefined : signers!.signerOf(proof);
-      return signer !== undefined && signer !== lane.base_url;
-    };
-    const kept = dropThinking(out, foreign);
-    if (kept !== out) out = thinkingStillValid(kept);
-  }
+  const signerOf = (b: Json) => {
+    const proof = proofOf(b);
+    return proof === undefined ? undefined : origin.signers?.signerOf(proof);
+  };
+  // Another provider's blocks never reach this one. An Anthropic lane keeps blocks ccp cannot
+  // place (the client's own history); another dialect keeps only the signed blocks it made.
+  const foreign =
+    lane.dialect === "anthropic"
+      ? (b: Json) => origin.dropAll === true || (signerOf(b) ?? lane.base_url) !== lane.base_url
+      : (b: Json) => (b.type === "redacted_thinking" || proofOf(b) !== undefined) && signerOf(b) !== lane.base_url;
+  const kept = lane.dialect === "anthropic" && !origin.dropAll && !origin.signers ? out : dropThinking(out, foreign);
+  if (kept !== out) out = thinkingStillValid(kept);
+  if (lane.dialect !== "anthropic") out = stripBillingCch(inlineSystemToUser(out));
   return out === body ? undefined : out;
 }

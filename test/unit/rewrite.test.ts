@@ -163,3 +163,16 @@ describe("thinking blocks another provider signed never reach an Anthropic lane"
     expect([s.signerOf("1"), s.signerOf("2"), s.signerOf("3")]).toEqual([undefined, "a", "b"]);
   });
 });
+
+describe("another dialect keeps only the signed thinking it made", () => {
+  test("a zai lane gets its own signed block back, not Anthropic's nor one ccp cannot place", () => {
+    const Z = { dialect: "zai" as const, base_url: "https://zai.example/api/anthropic" };
+    const signers = new Signers();
+    signers.record(Z.base_url, ["sig-zai"]);
+    signers.record("https://anthropic.example", ["sig-anthropic"]);
+    const block = (signature: string) => ({ type: "thinking", thinking: signature, signature });
+    const body = { model: "m", messages: [{ role: "assistant", content: [block("sig-zai"), block("sig-anthropic"), block("sig-unknown"), { type: "text", text: "t" }] }] };
+    const out = rewriteForLane(body, Z, "m", { signers })!;
+    expect((out.messages as { content: { signature?: string }[] }[])[0]!.content.map((b) => b.signature ?? "text")).toEqual(["sig-zai", "text"]);
+  });
+});
