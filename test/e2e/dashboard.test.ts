@@ -18,6 +18,11 @@ let ccp: InProcessCcp;
 beforeAll(async () => {
   if (why) return;
   upstream = await startFakeUpstream();
+  // The subscription lane's answers say where its plan stands: the Plans panel shows it.
+  await upstream.setHeaders(
+    { "anthropic-ratelimit-unified-5h-utilization": "0.42", "anthropic-ratelimit-unified-5h-reset": String(Math.floor(Date.now() / 1000) + 7_200) },
+    { pathPrefix: "/anthropic" },
+  );
   ccp = startInProcess(laneConfig(upstream.url, upstream.caFile, { extra: "[lanes.zai.retry]\nattempts = 1\n" }), { ZAI_API_KEY: "z-key" });
 });
 afterAll(async () => {
@@ -84,6 +89,9 @@ test.skipIf(Boolean(why))(
       const failed = await page.$$eval("#recent tr.fail td.st", (tds) => tds.map((td) => td.textContent));
       expect(failed).toEqual(Array(6).fill("529"));
       expect(await page.$$eval("#recent tr", (trs) => trs.length)).toBe(30);
+      // The Plans panel: the Anthropic lane's 5-hour window as its answers said; Z.ai's lane has no reading.
+      expect(await shown("used", '#quota tr[data-plan="anthropic"]')).toBe("42%");
+      expect(await page.textContent('#quota tr[data-plan="anthropic"]')).toContain("5h");
       // The ttft chart has a p50 line, and the hour's percentiles are shown.
       expect(await page.$eval("#chart path", (p) => (p.getAttribute("d") ?? "").length)).toBeGreaterThan(0);
       expect(await shown("ttft_p50")).toMatch(/^\d+(\.\d+)? m?s$/);

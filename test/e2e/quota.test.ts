@@ -21,11 +21,11 @@ beforeEach(async () => {
   await upstream.reset();
 });
 
-async function withCcp<T>(fn: (ccp: CcpProcess) => Promise<T>): Promise<T> {
+async function withCcp<T>(fn: (ccp: CcpProcess) => Promise<T>, zai: Record<string, unknown> = { quota_url: "" }): Promise<T> {
   const config = toToml({
     port: 0,
     lanes: {
-      zai: { base_url: `${upstream.url}/zai/api/anthropic`, auth: "key", key_env: "ZAI_API_KEY", transport: "h1", dialect: "zai", ca_file: upstream.caFile, quota_url: "" },
+      zai: { base_url: `${upstream.url}/zai/api/anthropic`, auth: "key", key_env: "ZAI_API_KEY", transport: "h1", dialect: "zai", ca_file: upstream.caFile, ...zai },
       anthropic: { base_url: `${upstream.url}/anthropic`, transport: "h2", ca_file: upstream.caFile },
     } as never,
     routes: [
@@ -155,5 +155,44 @@ describe("plans and quotas, with the real Claude Code", () => {
       expect(seen.map((l) => l.status)).toEqual([429, 429]);
       expect(seen[1]).toMatchObject({ status: 429, failure_class: "quota_wall", attempts: [] });
     });
+  }, 90_000);
+
+  test("a Z.ai lane's quota endpoint is read once it has traffic (the key as Z.ai's plugins send it), shown by /quota; a failing endpoint is logged once and shown as failing", async () => {
+    const quotaPolls = async () => (await upstream.requests()).filter((r) => r.path.includes("/api/monitor/usage/quota/limit"));
+    const waitFor = async (what: () => Promise<boolean>) => {
+      const until = Date.now() + 20_000;
+      while (!(await what()) && Date.now() < until) await Bun.sleep(200);
+    };
+    await withCcp(async (ccp) => {
+      expect(await quotaPolls()).toHaveLength(0);
+      const r = await runClaude(ccp.url, { model: HAIKU, env: { CLAUDE_CODE_MAX_RETRIES: "0" } });
+      expect(r.json).toMatchObject({ is_error: false });
+      await waitFor(async () => (await quotaPolls()).length > 0);
+      const [poll] = await quotaPolls();
+      // Z.ai's endpoint is at the origin of the lane's base URL, not under its path.
+      expect(poll!.path).toBe("/api/monitor/usage/quota/limit");
+      expect(poll!.headers.authorization).toBe("zai-key-for-quota-tests");
+      type Body = { plans: { lane: string; poll: string; windows: { window: string; utilization: number; source: string }[] }[] };
+      const zai = async () => ((await (await fetch(`${ccp.url}/quota`)).json()) as Body).plans.find((p) => p.lane === "zai")!;
+      await waitFor(async () => (await zai()).poll === "ok");
+      expect((await zai()).windows.map((w) => [w.window, w.utilization, w.source])).toEqual([
+        ["5h", 0.2, "endpoint"],
+        ["7d", 0.05, "endpoint"],
+        ["month_tools", 0.01, "endpoint"],
+      ]);
+      const text = await (await fetch(`${ccp.url}/quota`)).text();
+      expect(text).not.toContain("zai-key-for-quota-tests");
+    }, {});
+
+    await upstream.reset();
+    await upstream.setQuota({ status: 500 });
+    await withCcp(async (ccp) => {
+      await runClaude(ccp.url, { model: HAIKU, env: { CLAUDE_CODE_MAX_RETRIES: "0" } });
+      await waitFor(async () => /its quota endpoint failed/.test(ccp.output()));
+      expect(ccp.output()).toMatch(/lane zai: its quota endpoint failed \(HTTP 500\)/);
+      const body = (await (await fetch(`${ccp.url}/quota`)).json()) as { plans: { lane: string; poll: string }[] };
+      expect(body.plans.find((p) => p.lane === "zai")!.poll).toBe("failing");
+      expect(ccp.output()).not.toContain("zai-key-for-quota-tests");
+    }, {});
   }, 90_000);
 });
