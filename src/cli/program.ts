@@ -5,6 +5,7 @@ import type { ConfigOptions } from "./commands/config.ts";
 import type { EnvOptions } from "./commands/env.ts";
 import type { OkOptions } from "./commands/ok.ts";
 import type { ProbeOptions } from "./commands/probe.ts";
+import type { QuotaOptions } from "./commands/quota.ts";
 import type { RestartOptions } from "./commands/restart.ts";
 import type { StartOptions } from "./commands/start.ts";
 import type { StatusOptions } from "./commands/status.ts";
@@ -51,6 +52,7 @@ const COMMANDS: Record<string, (...args: unknown[]) => Promise<void>> = {
   stop: async (o) => (await import("./commands/stop.ts")).stop(o as StopOptions),
   restart: async (o) => (await import("./commands/restart.ts")).restart(o as RestartOptions),
   status: async (o) => (await import("./commands/status.ts")).status(o as StatusOptions),
+  quota: async (o) => (await import("./commands/quota.ts")).quota(o as QuotaOptions),
   ok: async (o) => (await import("./commands/ok.ts")).ok(o as OkOptions),
   env: async (o) => (await import("./commands/env.ts")).env(o as EnvOptions),
   wrap: async (cmd, args, o) => (await import("./commands/wrap.ts")).wrap(cmd as string, args as string[], o as WrapOptions),
@@ -116,6 +118,15 @@ export function buildProgram(run: Dispatch = lazy): Command {
     .option("--json", "machine-readable output")
     .addHelpText("after", examples("ccp status", "ccp status --port 8082 --json | jq .lanes"))
     .action((opts) => run("status", opts));
+
+  program
+    .command("quota")
+    .description("where each plan stands: per lane and credential, each window's use, reset time, status and source; walls and overage (exit 3 when not running)")
+    .argument("[port]", "same as --port (ccp quota 8082)")
+    .addOption(portOption())
+    .option("--json", "the answer of GET /quota as it came")
+    .addHelpText("after", examples("ccp quota", "ccp quota 8082 --json | jq '.plans[] | {lane, windows}'"))
+    .action(withPortArgument(run, "quota"));
 
   program
     .command("ok")

@@ -30,6 +30,9 @@ const CASES: [string, [string, ...unknown[]]][] = [
   ["restart", ["restart", { port: undefined }]],
   ["status --json", ["status", { json: true }]],
   ["ok --port 9000", ["ok", { port: 9000 }]],
+  ["quota", ["quota", { port: undefined }]],
+  ["quota 8082 --json", ["quota", { port: 8082, json: true }]],
+  ["quota -p 8083", ["quota", { port: 8083 }]],
   ["env 8082", ["env", { port: 8082 }]],
   ["env --port 8082 --shell fish", ["env", { port: 8082, shell: "fish" }]],
   ["wrap claude -p ok", ["wrap", "claude", ["-p", "ok"], {}]],
@@ -75,6 +78,8 @@ describe("argv → command and options", () => {
   for (const bad of [
     "start --port 70000",
     "status --port 0",
+    "quota 0",
+    "quota 8082 --port 8083",
     "stop 0",
     "env --port 0",
     "usage --port 0",
