@@ -9,6 +9,7 @@ import type { QuotaOptions } from "./commands/quota.ts";
 import type { RestartOptions } from "./commands/restart.ts";
 import type { StartOptions } from "./commands/start.ts";
 import type { StatusOptions } from "./commands/status.ts";
+import type { StatuslineOptions } from "./commands/statusline.ts";
 import type { StopOptions } from "./commands/stop.ts";
 import type { UsageOptions } from "./commands/usage.ts";
 import type { UsageStatsOptions } from "./commands/usage-stats.ts";
@@ -53,6 +54,7 @@ const COMMANDS: Record<string, (...args: unknown[]) => Promise<void>> = {
   restart: async (o) => (await import("./commands/restart.ts")).restart(o as RestartOptions),
   status: async (o) => (await import("./commands/status.ts")).status(o as StatusOptions),
   quota: async (o) => (await import("./commands/quota.ts")).quota(o as QuotaOptions),
+  statusline: async (o) => (await import("./commands/statusline.ts")).statusline(o as StatuslineOptions),
   ok: async (o) => (await import("./commands/ok.ts")).ok(o as OkOptions),
   env: async (o) => (await import("./commands/env.ts")).env(o as EnvOptions),
   wrap: async (cmd, args, o) => (await import("./commands/wrap.ts")).wrap(cmd as string, args as string[], o as WrapOptions),
@@ -127,6 +129,13 @@ export function buildProgram(run: Dispatch = lazy): Command {
     .option("--json", "the answer of GET /quota as it came")
     .addHelpText("after", examples("ccp quota", "ccp quota 8082 --json | jq '.plans[] | {lane, windows}'"))
     .action(withPortArgument(run, "quota"));
+
+  program
+    .command("statusline")
+    .description("one line for Claude Code's status line: the lane the session's model goes to, its health, 5-hour and weekly use (always exit 0)")
+    .addOption(portOption("port of the instance (default: the one $ANTHROPIC_BASE_URL names, else the one running, else the config port)"))
+    .addHelpText("after", examples('echo \'{"model":{"id":"claude-sonnet-4-6"}}\' | ccp statusline', "ccp statusline --port 8083"))
+    .action((opts) => run("statusline", opts));
 
   program
     .command("ok")

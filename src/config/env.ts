@@ -33,6 +33,10 @@ export interface Env {
   /** $ANTHROPIC_API_KEY / $ANTHROPIC_AUTH_TOKEN: the client credentials `ccp probe --via http` sends (never printed). */
   readonly clientKey: string | undefined;
   readonly clientToken: string | undefined;
+  /** $ANTHROPIC_BASE_URL: where the Claude Code that runs `ccp statusline` sends its requests (the ccp it means). */
+  readonly baseUrl: string | undefined;
+  /** $ANTHROPIC_CUSTOM_HEADERS: `ccp wrap` puts the proxy key there (x-ccp-key), for Claude Code and its status line. */
+  readonly customHeaders: string | undefined;
   /** The whole environment, for commands that hand it to a child (wrap, probe via claude). */
   readonly all: EnvMap;
 }
@@ -65,6 +69,8 @@ export function readEnv(env: EnvMap = process.env): Env {
     },
     clientKey: env.ANTHROPIC_API_KEY || undefined,
     clientToken: env.ANTHROPIC_AUTH_TOKEN || undefined,
+    baseUrl: env.ANTHROPIC_BASE_URL || undefined,
+    customHeaders: env.ANTHROPIC_CUSTOM_HEADERS || undefined,
     all: env,
   };
 }
