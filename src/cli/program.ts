@@ -134,7 +134,13 @@ export function buildProgram(run: Dispatch = lazy): Command {
     .command("statusline")
     .description("one line for Claude Code's status line: the lane the session's model goes to, its health, 5-hour and weekly use (always exit 0)")
     .addOption(portOption("port of the instance (default: the one $ANTHROPIC_BASE_URL names, else the one running, else the config port)"))
-    .addHelpText("after", examples('echo \'{"model":{"id":"claude-sonnet-4-6"}}\' | ccp statusline', "ccp statusline --port 8083"))
+    .option("--install", "write this command into Claude Code's settings as its statusLine (a backup of the file first)")
+    .option("--settings <file>", "with --install: the settings file (default: $CLAUDE_CONFIG_DIR/settings.json, else ~/.claude/settings.json)")
+    .option("--force", "with --install: replace a statusLine that is already set")
+    .addHelpText(
+      "after",
+      examples("ccp statusline --install", 'echo \'{"model":{"id":"claude-sonnet-4-6"}}\' | ccp statusline', "ccp statusline --install --port 8083 --settings ./.claude/settings.json --force"),
+    )
     .action((opts) => run("statusline", opts));
 
   program

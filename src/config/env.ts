@@ -37,6 +37,8 @@ export interface Env {
   readonly baseUrl: string | undefined;
   /** $ANTHROPIC_CUSTOM_HEADERS: `ccp wrap` puts the proxy key there (x-ccp-key), for Claude Code and its status line. */
   readonly customHeaders: string | undefined;
+  /** Claude Code's user settings: $CLAUDE_CONFIG_DIR/settings.json, else ~/.claude/settings.json. */
+  readonly claudeSettings: string;
   /** The whole environment, for commands that hand it to a child (wrap, probe via claude). */
   readonly all: EnvMap;
 }
@@ -71,6 +73,7 @@ export function readEnv(env: EnvMap = process.env): Env {
     clientToken: env.ANTHROPIC_AUTH_TOKEN || undefined,
     baseUrl: env.ANTHROPIC_BASE_URL || undefined,
     customHeaders: env.ANTHROPIC_CUSTOM_HEADERS || undefined,
+    claudeSettings: join(env.CLAUDE_CONFIG_DIR || join(home, ".claude"), "settings.json"),
     all: env,
   };
 }

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ccpCommand } from "../support/ccp.ts";
 import { cliHome, expectExit, freePort, runCli } from "../support/cli.ts";
 import { quotaFor, startQuotaStub, type QuotaStub } from "../support/quota-stub.ts";
 
 /**
- * `ccp quota`, `ccp statusline` and the quota column of `ccp status`, run as
+ * `ccp quota`, `ccp statusline` (and --install) and the quota column of `ccp status`, run as
  * the real CLI against a stub ccp that answers /healthz, /status and /quota with fixed bodies.
  */
 setDefaultTimeout(60_000);
@@ -168,5 +168,99 @@ describe("ccp statusline", () => {
     clearTimeout(timer);
     expect(out).toBe("ccp: on\n");
     expect(performance.now() - t0).toBeLessThan(2_000);
+  });
+});
+
+describe("ccp statusline --install", () => {
+  const settingsIn = (home: string) => join(home, ".claude", "settings.json");
+  const backups = (dir: string, name = "settings.json") => readdirSync(dir).filter((f) => f.startsWith(`${name}.bak-`));
+
+  test("keeps every other key, backs the file up first, and writes a command that works from anywhere", async () => {
+    const h = cliHome();
+    const file = settingsIn(h.home);
+    mkdirSync(join(h.home, ".claude"));
+    const before = `${JSON.stringify({ model: "opus", env: { DISABLE_TELEMETRY: "1" }, permissions: { allow: ["Bash(ls:*)"] } }, null, 4)}\n`;
+    writeFileSync(file, before);
+    const r = expectExit(await runCli(["statusline", "--install"], { env: h.env, cwd: "/" }), 0);
+    const after = JSON.parse(readFileSync(file, "utf8"));
+    expect(after).toMatchObject({ model: "opus", env: { DISABLE_TELEMETRY: "1" }, permissions: { allow: ["Bash(ls:*)"] } });
+    expect(Object.keys(after)).toEqual(["model", "env", "permissions", "statusLine"]);
+    expect(after.statusLine).toEqual({ type: "command", command: expect.stringMatching(/ statusline$/), padding: 0 });
+    expect(readFileSync(file, "utf8")).toStartWith('{\n  "model": "opus",\n');
+    const [backup] = backups(join(h.home, ".claude"));
+    expect(backup).toMatch(/^settings\.json\.bak-\d{8}T\d{6}Z$/);
+    expect(readFileSync(join(h.home, ".claude", backup!), "utf8")).toBe(before);
+    expect(r.stdout).toContain(`statusLine set in ${file}`);
+    expect(r.stdout).toContain(`backup     ${join(h.home, ".claude", backup!)}`);
+    // As Claude Code runs it: through a shell, from the project's directory, with its own environment (the stub answers in this process: no spawnSync).
+    const run = await runCli([], {
+      cmd: ["sh", "-c", after.statusLine.command],
+      cwd: "/tmp",
+      env: { PATH: "/usr/bin:/bin", HOME: h.home, NO_COLOR: "1", ANTHROPIC_BASE_URL: `http://127.0.0.1:${stub.port}` },
+      stdin: claudeInput("claude-haiku-4-5"),
+    });
+    expect(run.stdout).toBe("ccp zai ✓ 5h 42% ↻2h10m · 7d 13% ↻4d3h\n");
+    // Again: nothing to do, no second backup.
+    expect(expectExit(await runCli(["statusline", "--install"], { env: h.env }), 0).stdout).toContain("already runs ccp's status line");
+    expect(backups(join(h.home, ".claude"))).toHaveLength(1);
+  });
+
+  test("creates the directory and file when absent, under $CLAUDE_CONFIG_DIR; --port goes into the command", async () => {
+    const h = cliHome();
+    const dir = join(h.home, "claude-config");
+    const r = expectExit(await runCli(["statusline", "--install", "--port", "8099"], { env: { ...h.env, CLAUDE_CONFIG_DIR: dir } }), 0);
+    const file = join(dir, "settings.json");
+    expect(JSON.parse(readFileSync(file, "utf8")).statusLine.command).toEndWith(" statusline --port 8099");
+    expect(r.stdout).toContain("(a new file)");
+    expect(backups(dir)).toEqual([]);
+    expect(existsSync(settingsIn(h.home))).toBe(false);
+  });
+
+  test("a settings.json that is a link (a dotfiles manager's) stays one: the file it points at is written", async () => {
+    const h = cliHome();
+    mkdirSync(join(h.home, "dotfiles"));
+    mkdirSync(join(h.home, ".claude"));
+    const real = join(h.home, "dotfiles", "settings.json");
+    writeFileSync(real, '{"theme":"dark"}');
+    symlinkSync(real, settingsIn(h.home));
+    expectExit(await runCli(["statusline", "--install"], { env: h.env }), 0);
+    expect(lstatSync(settingsIn(h.home)).isSymbolicLink()).toBe(true);
+    expect(JSON.parse(readFileSync(real, "utf8"))).toMatchObject({ theme: "dark", statusLine: { type: "command" } });
+    expect(backups(join(h.home, "dotfiles"))).toHaveLength(1);
+  });
+
+  test("an unparsable settings file is never overwritten", async () => {
+    const h = cliHome();
+    const file = join(h.home, "s.json");
+    const text = '{ "model": "opus", // a comment\n}';
+    writeFileSync(file, text);
+    const r = expectExit(await runCli(["statusline", "--install", "--settings", file, "--force"], { env: h.env }), 1);
+    expect(r.stderr).toContain(`ccp: ${file} is not valid JSON`);
+    expect(r.stderr).toContain("it was left as it is");
+    expect(readFileSync(file, "utf8")).toBe(text);
+    expect(readdirSync(h.home).filter((f) => f.startsWith("s.json"))).toEqual(["s.json"]);
+  });
+
+  test("another statusLine is not replaced without --force, and what is there is said; --force replaces it after a backup", async () => {
+    const h = cliHome();
+    const file = join(h.home, "s.json");
+    const text = JSON.stringify({ statusLine: { type: "command", command: "~/.claude/zai-status.sh" }, theme: "dark" });
+    writeFileSync(file, text);
+    const refused = expectExit(await runCli(["statusline", "--install", "--settings", file], { env: h.env }), 1);
+    expect(refused.stderr).toContain('already has another statusLine: {"type":"command","command":"~/.claude/zai-status.sh"}');
+    expect(refused.stderr).toContain("--force");
+    expect(readFileSync(file, "utf8")).toBe(text);
+    expect(backups(h.home, "s.json")).toEqual([]);
+    const forced = expectExit(await runCli(["statusline", "--install", "--settings", file, "--force"], { env: h.env }), 0);
+    expect(forced.stdout).toContain('replaced   {"type":"command","command":"~/.claude/zai-status.sh"}');
+    const after = JSON.parse(readFileSync(file, "utf8"));
+    expect(after.theme).toBe("dark");
+    expect(after.statusLine.command).toEndWith(" statusline");
+    expect(backups(h.home, "s.json").map((b) => readFileSync(join(h.home, b), "utf8"))).toEqual([text]);
+  });
+
+  test("--settings and --force without --install are a usage mistake", async () => {
+    const r = expectExit(await runCli(["statusline", "--force"], { env: cliHome().env }), 2);
+    expect(r.stderr).toContain("--settings and --force go with --install");
   });
 });

@@ -35,6 +35,7 @@ const CASES: [string, [string, ...unknown[]]][] = [
   ["quota -p 8083", ["quota", { port: 8083 }]],
   ["statusline", ["statusline", {}]],
   ["statusline --port 8083", ["statusline", { port: 8083 }]],
+  ["statusline --install --settings ./s.json --force -p 8083", ["statusline", { install: true, settings: "./s.json", force: true, port: 8083 }]],
   ["env 8082", ["env", { port: 8082 }]],
   ["env --port 8082 --shell fish", ["env", { port: 8082, shell: "fish" }]],
   ["wrap claude -p ok", ["wrap", "claude", ["-p", "ok"], {}]],

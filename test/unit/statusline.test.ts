@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { mergeStatusLine, shellWord, statusLineSetting } from "../../src/cli/claude-settings.ts";
 import { baseUrlInstance } from "../../src/cli/commands/statusline.ts";
 import { fastStatusline } from "../../src/cli/fast-path.ts";
 import { type LinePaint, parseClaudeInput, statusLineText } from "../../src/cli/statusline-line.ts";
@@ -106,5 +107,51 @@ describe("which ccp the status line asks", () => {
     ]) {
       expect(fastStatusline(args)).toBeUndefined();
     }
+  });
+});
+
+describe("Claude Code's settings with ccp's statusLine", () => {
+  const setting = statusLineSetting("/opt/ccp statusline");
+
+  test("no file: a new one holding the setting", () => {
+    const m = mergeStatusLine(undefined, setting, false);
+    expect(m).toEqual({ kind: "write", text: '{\n  "statusLine": {\n    "type": "command",\n    "command": "/opt/ccp statusline",\n    "padding": 0\n  }\n}\n', replaced: undefined });
+    expect(mergeStatusLine("  \n", setting, false).kind).toBe("write");
+  });
+
+  test("every other key kept, in its place; 2-space indent", () => {
+    const text = JSON.stringify({ model: "opus", env: { A: "1" }, permissions: { allow: ["Bash(ls:*)"] } });
+    const m = mergeStatusLine(text, setting, false);
+    if (m.kind !== "write") throw new Error(m.kind);
+    expect(Object.keys(JSON.parse(m.text))).toEqual(["model", "env", "permissions", "statusLine"]);
+    expect(JSON.parse(m.text)).toEqual({ ...JSON.parse(text), statusLine: setting });
+    expect(m.text).toContain('\n  "env": {\n    "A": "1"\n  },');
+  });
+
+  test("the same setting already there: nothing to do, whatever its key order", () => {
+    expect(mergeStatusLine(JSON.stringify({ statusLine: { padding: 0, command: "/opt/ccp statusline", type: "command" } }), setting, false)).toEqual({ kind: "same" });
+  });
+
+  test("another statusLine is kept without force (and said), replaced in its place with it", () => {
+    const other = { type: "command", command: "~/.claude/zai-status.sh" };
+    const text = JSON.stringify({ a: 1, statusLine: other, b: 2 });
+    expect(mergeStatusLine(text, setting, false)).toEqual({ kind: "other", existing: other });
+    const m = mergeStatusLine(text, setting, true);
+    if (m.kind !== "write") throw new Error(m.kind);
+    expect(m.replaced).toEqual(other);
+    expect(Object.keys(JSON.parse(m.text))).toEqual(["a", "statusLine", "b"]);
+  });
+
+  test("a file that is not a JSON object is never rewritten", () => {
+    for (const text of ['{"a": 1,}', "// comment\n{}", "[1]", "42", "null", '"text"']) {
+      expect(mergeStatusLine(text, setting, true).kind).toBe("unreadable");
+    }
+  });
+
+  test("the command's words are quoted for the shell only when they need it", () => {
+    expect(shellWord("/home/u/.local/bin/ccp")).toBe("/home/u/.local/bin/ccp");
+    expect(shellWord("/Users/a b/ccp")).toBe("'/Users/a b/ccp'");
+    expect(shellWord("/tmp/it's")).toBe(`'/tmp/it'\\''s'`);
+    expect(shellWord("$HOME")).toBe("'$HOME'");
   });
 });

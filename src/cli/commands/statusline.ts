@@ -2,6 +2,7 @@ import { PROXY_KEY_ENV } from "../../config/access.ts";
 import { type Env, readEnv } from "../../config/env.ts";
 import { askQuota, keyFromCustomHeaders, type QuotaAnswer } from "../../ops/quota-ask.ts";
 import { listStates, readState } from "../../ops/state-file.ts";
+import { ExitError } from "../exit-error.ts";
 import { statusLinePaint } from "../render.ts";
 import { parseClaudeInput, statusLineText } from "../statusline-line.ts";
 
@@ -14,6 +15,9 @@ import { parseClaudeInput, statusLineText } from "../statusline-line.ts";
  */
 export interface StatuslineOptions {
   readonly port?: number | undefined;
+  readonly install?: boolean | undefined;
+  readonly settings?: string | undefined;
+  readonly force?: boolean | undefined;
 }
 
 /** Claude Code writes its JSON and closes stdin at once; a stdin that stays open is read no longer than this. */
@@ -22,6 +26,8 @@ export const STDIN_WAIT_MS = 150;
 export const ASK_BUDGET_MS = 300;
 
 export async function statusline(opts: StatuslineOptions): Promise<void> {
+  if (opts.install) return (await import("./statusline-install.ts")).installStatusline(opts);
+  if (opts.settings !== undefined || opts.force) throw new ExitError(2, "--settings and --force go with --install", "ccp statusline --install --settings FILE [--force]");
   let line: string;
   try {
     line = await statusLine(opts.port);
