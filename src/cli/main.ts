@@ -1,26 +1,15 @@
 #!/usr/bin/env bun
-import { CommanderError } from "commander";
-import { ConfigError } from "../config/load.ts";
-import { ExitError } from "./exit-error.ts";
-import { buildProgram } from "./program.ts";
-import { paint } from "./render.ts";
+/**
+ * The entry point. `ccp statusline` runs after each of Claude Code's answers and must be quick:
+ * in the forms its statusLine setting uses, it is dispatched here before the command table
+ * (commander) and the config loader (zod) are loaded; everything else goes through run.ts.
+ */
+import { fastStatusline } from "./fast-path.ts";
 
-try {
-  await buildProgram().parseAsync(process.argv);
-  // Only the entry point exits; commands that set an exit status leave it in process.exitCode.
-  process.exit(process.exitCode ?? 0);
-} catch (e) {
-  // Commander has already printed the message (and the help or version asked for).
-  if (e instanceof CommanderError) process.exit(e.code === "commander.helpDisplayed" || e.code === "commander.version" ? 0 : 2);
-  if (e instanceof ExitError) {
-    if (e.message) console.error(paint.error(e.message));
-    if (e.hint) console.error(paint.hint(e.hint));
-    process.exit(e.code);
-  }
-  if (e instanceof ConfigError) {
-    console.error(paint.error(e.message));
-    console.error(paint.hint(e.hint ?? "fix the key named above, then run the command again (ccp config check validates a file)"));
-    process.exit(2);
-  }
-  throw e;
+const port = fastStatusline(process.argv.slice(2));
+if (port !== undefined) {
+  const { statusline } = await import("./commands/statusline.ts");
+  await statusline({ port: port || undefined });
+  process.exit(0);
 }
+await (await import("./run.ts")).run();

@@ -5,9 +5,11 @@ import type { ConfigOptions } from "./commands/config.ts";
 import type { EnvOptions } from "./commands/env.ts";
 import type { OkOptions } from "./commands/ok.ts";
 import type { ProbeOptions } from "./commands/probe.ts";
+import type { QuotaOptions } from "./commands/quota.ts";
 import type { RestartOptions } from "./commands/restart.ts";
 import type { StartOptions } from "./commands/start.ts";
 import type { StatusOptions } from "./commands/status.ts";
+import type { StatuslineOptions } from "./commands/statusline.ts";
 import type { StopOptions } from "./commands/stop.ts";
 import type { UsageOptions } from "./commands/usage.ts";
 import type { UsageStatsOptions } from "./commands/usage-stats.ts";
@@ -51,6 +53,8 @@ const COMMANDS: Record<string, (...args: unknown[]) => Promise<void>> = {
   stop: async (o) => (await import("./commands/stop.ts")).stop(o as StopOptions),
   restart: async (o) => (await import("./commands/restart.ts")).restart(o as RestartOptions),
   status: async (o) => (await import("./commands/status.ts")).status(o as StatusOptions),
+  quota: async (o) => (await import("./commands/quota.ts")).quota(o as QuotaOptions),
+  statusline: async (o) => (await import("./commands/statusline.ts")).statusline(o as StatuslineOptions),
   ok: async (o) => (await import("./commands/ok.ts")).ok(o as OkOptions),
   env: async (o) => (await import("./commands/env.ts")).env(o as EnvOptions),
   wrap: async (cmd, args, o) => (await import("./commands/wrap.ts")).wrap(cmd as string, args as string[], o as WrapOptions),
@@ -116,6 +120,28 @@ export function buildProgram(run: Dispatch = lazy): Command {
     .option("--json", "machine-readable output")
     .addHelpText("after", examples("ccp status", "ccp status --port 8082 --json | jq .lanes"))
     .action((opts) => run("status", opts));
+
+  program
+    .command("quota")
+    .description("where each plan stands: per lane and credential, each window's use, reset time, status and source; walls and overage (exit 3 when not running)")
+    .argument("[port]", "same as --port (ccp quota 8082)")
+    .addOption(portOption())
+    .option("--json", "the answer of GET /quota as it came")
+    .addHelpText("after", examples("ccp quota", "ccp quota 8082 --json | jq '.plans[] | {lane, windows}'"))
+    .action(withPortArgument(run, "quota"));
+
+  program
+    .command("statusline")
+    .description("one line for Claude Code's status line: the lane the session's model goes to, its health, 5-hour and weekly use (always exit 0)")
+    .addOption(portOption("port of the instance (default: the one $ANTHROPIC_BASE_URL names, else the one running, else the config port)"))
+    .option("--install", "write this command into Claude Code's settings as its statusLine (a backup of the file first)")
+    .option("--settings <file>", "with --install: the settings file (default: $CLAUDE_CONFIG_DIR/settings.json, else ~/.claude/settings.json)")
+    .option("--force", "with --install: replace a statusLine that is already set")
+    .addHelpText(
+      "after",
+      examples("ccp statusline --install", 'echo \'{"model":{"id":"claude-sonnet-4-6"}}\' | ccp statusline', "ccp statusline --install --port 8083 --settings ./.claude/settings.json --force"),
+    )
+    .action((opts) => run("statusline", opts));
 
   program
     .command("ok")

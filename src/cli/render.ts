@@ -20,6 +20,15 @@ export const paint = {
   bold: (s: string) => o.bold(s),
 };
 
+/**
+ * Colours for Claude Code's status line: on unless NO_COLOR is set, whatever the stream, since
+ * Claude Code reads the line from a pipe and shows its ANSI colours.
+ */
+export function statusLinePaint(): { ok(s: string): string; warn(s: string): string; bad(s: string): string; dim(s: string): string } {
+  const c = new Chalk({ level: noColor ? 0 : 1 });
+  return { ok: (s) => c.green(s), warn: (s) => c.yellow(s), bad: (s) => c.red(s), dim: (s) => c.dim(s) };
+}
+
 /** Cells and lines on stdout. */
 export const out = {
   ok: (s: string) => o.green(s),

@@ -33,6 +33,12 @@ export interface Env {
   /** $ANTHROPIC_API_KEY / $ANTHROPIC_AUTH_TOKEN: the client credentials `ccp probe --via http` sends (never printed). */
   readonly clientKey: string | undefined;
   readonly clientToken: string | undefined;
+  /** $ANTHROPIC_BASE_URL: where the Claude Code that runs `ccp statusline` sends its requests (the ccp it means). */
+  readonly baseUrl: string | undefined;
+  /** $ANTHROPIC_CUSTOM_HEADERS: `ccp wrap` puts the proxy key there (x-ccp-key), for Claude Code and its status line. */
+  readonly customHeaders: string | undefined;
+  /** Claude Code's user settings: $CLAUDE_CONFIG_DIR/settings.json, else ~/.claude/settings.json. */
+  readonly claudeSettings: string;
   /** The whole environment, for commands that hand it to a child (wrap, probe via claude). */
   readonly all: EnvMap;
 }
@@ -65,6 +71,9 @@ export function readEnv(env: EnvMap = process.env): Env {
     },
     clientKey: env.ANTHROPIC_API_KEY || undefined,
     clientToken: env.ANTHROPIC_AUTH_TOKEN || undefined,
+    baseUrl: env.ANTHROPIC_BASE_URL || undefined,
+    customHeaders: env.ANTHROPIC_CUSTOM_HEADERS || undefined,
+    claudeSettings: join(env.CLAUDE_CONFIG_DIR || join(home, ".claude"), "settings.json"),
     all: env,
   };
 }

@@ -14,9 +14,7 @@ export type StatusAnswer = { readonly kind: "running"; readonly body: StatusBody
  * Refused, it is still a running ccp when /healthz (open to all) says so.
  */
 export async function askStatus(host: string, port: number, timeoutMs = 2_000): Promise<StatusAnswer> {
-  const env = readEnv().all;
-  const keyEnv = proxyKeyEnvFor(env);
-  const key = keyEnv ? env[keyEnv] : undefined;
+  const key = proxyKeyHere();
   try {
     const res = await httpRequest(`${instanceUrl(host, port)}/status`, { timeoutMs, headers: key ? { "x-ccp-key": key } : {} });
     if (res.status === 200) {
@@ -28,6 +26,12 @@ export async function askStatus(host: string, port: number, timeoutMs = 2_000): 
     // nothing answers, or not HTTP
   }
   return { kind: "none" };
+}
+
+/** The proxy key this environment holds for a keyed ccp: the config's proxy_key_env, else $CCP_PROXY_KEY; undefined when unset. */
+export function proxyKeyHere(env = readEnv().all): string | undefined {
+  const keyEnv = proxyKeyEnvFor(env);
+  return keyEnv ? env[keyEnv] : undefined;
 }
 
 /** The running ccp's status; undefined when nothing, no ccp, or a ccp that wants a key we lack answers. */

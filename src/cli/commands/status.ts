@@ -1,11 +1,14 @@
 import { hostPort } from "../../config/access.ts";
-import { askStatus, keyNeeded } from "../../ops/instance.ts";
+import { askStatus, keyNeeded, proxyKeyHere } from "../../ops/instance.ts";
 import { instanceUrl } from "../../ops/local-http.ts";
 import { looksLikeCcpServer, pidAlive } from "../../ops/process.ts";
+import type { QuotaBody } from "../../ops/quota-body.ts";
+import { askQuota } from "../../ops/quota-ask.ts";
 import { readState } from "../../ops/state-file.ts";
 import type { StatusBody } from "../../server/status.ts";
 import { out, paint, table } from "../render.ts";
-import { resolveTarget } from "../target.ts";
+import { lanePlan, shortUse } from "../quota-format.ts";
+import { resolveTarget, type Target } from "../target.ts";
 
 export interface StatusOptions {
   readonly port?: number;
@@ -18,29 +21,34 @@ export const NOT_RUNNING_EXIT = 3;
 export async function status(opts: StatusOptions): Promise<void> {
   const target = await resolveTarget(opts, true);
   const answer = await askStatus(target.host, target.port);
-  if (answer.kind === "needs-key") {
-    // Running (exit 0), but its details are the key holder's to see.
-    const { what, hint } = keyNeeded(answer.keySent);
-    if (opts.json) console.log(JSON.stringify({ running: true, port: target.port, needs_key: true }));
-    else console.log(`${out.ok("running")} on ${instanceUrl(target.host, target.port)}; it ${what}\n${paint.hint(hint)}`);
-    return;
-  }
-  const body = answer.kind === "running" ? answer.body : undefined;
-  if (!body) {
-    const state = readState(target.home, target.port);
-    // Its process still there: a ccp stopping (draining its streams) or stuck, not a stale file.
-    const alive = state !== undefined && pidAlive(state.pid) && looksLikeCcpServer(state.pid, target.port);
-    if (opts.json) console.log(JSON.stringify({ running: false, port: target.port, stale_pid_file: state !== undefined && !alive, ...(alive ? { unanswering_pid: state.pid } : {}) }));
-    else if (alive) console.log(`ccp on port ${target.port} does not answer, but its process (pid ${state.pid}) is alive: it is stopping, or stuck (ccp stop ${target.port} ends it)`);
-    else console.log(`ccp is not running on port ${target.port}${state ? ` (a stale pid file names pid ${state.pid}; ccp stop ${target.port} removes it)` : ""}`);
-    process.exitCode = NOT_RUNNING_EXIT;
-    return;
-  }
+  if (answer.kind === "needs-key") return reportNeedsKey(target, answer.keySent, opts.json);
+  if (answer.kind !== "running") return reportNotRunning(target, opts.json);
+  const body = answer.body;
   if (opts.json) {
     console.log(JSON.stringify({ running: true, ...body, dashboard: dashboardUrl(body) }, null, 2));
     return;
   }
-  console.log(render(body));
+  // The quota column is a bonus: a ccp without /quota, or one slow to answer it, still has a status.
+  const quota = await askQuota(target.host, target.port, { key: proxyKeyHere(), timeoutMs: 1_000 });
+  console.log(render(body, quota.kind === "running" ? quota.body : undefined));
+}
+
+/** A running ccp that keeps its details for the key holder: exit 0, and what to do (ccp status, ccp quota). */
+export function reportNeedsKey(target: Target, keySent: boolean, json: boolean | undefined): void {
+  const { what, hint } = keyNeeded(keySent);
+  if (json) console.log(JSON.stringify({ running: true, port: target.port, needs_key: true }));
+  else console.log(`${out.ok("running")} on ${instanceUrl(target.host, target.port)}; it ${what}\n${paint.hint(hint)}`);
+}
+
+/** Nothing answers on the target's port: says whether a pid file is stale or its process stuck, and exits 3 (ccp status, ccp quota). */
+export function reportNotRunning(target: Target, json: boolean | undefined): void {
+  const state = readState(target.home, target.port);
+  // Its process still there: a ccp stopping (draining its streams) or stuck, not a stale file.
+  const alive = state !== undefined && pidAlive(state.pid) && looksLikeCcpServer(state.pid, target.port);
+  if (json) console.log(JSON.stringify({ running: false, port: target.port, stale_pid_file: state !== undefined && !alive, ...(alive ? { unanswering_pid: state.pid } : {}) }));
+  else if (alive) console.log(`ccp on port ${target.port} does not answer, but its process (pid ${state.pid}) is alive: it is stopping, or stuck (ccp stop ${target.port} ends it)`);
+  else console.log(`ccp is not running on port ${target.port}${state ? ` (a stale pid file names pid ${state.pid}; ccp stop ${target.port} removes it)` : ""}`);
+  process.exitCode = NOT_RUNNING_EXIT;
 }
 
 export function formatUptime(seconds: number): string {
@@ -57,7 +65,7 @@ export function formatUptime(seconds: number): string {
 /** Where a browser on this machine finds the instance's dashboard. */
 const dashboardUrl = (b: StatusBody) => `${instanceUrl(b.host, b.port)}/dashboard`;
 
-function render(b: StatusBody): string {
+function render(b: StatusBody, quota: QuotaBody | undefined): string {
   const head = [
     `${out.ok("running")} on http://${hostPort(b.host, b.port)}  pid ${b.pid}  profile ${b.profile}  up ${formatUptime(b.uptime_s)}`,
     `dashboard  ${dashboardUrl(b)}`,
@@ -75,6 +83,7 @@ function render(b: StatusBody): string {
     l.credentials === "missing" ? out.bad("key missing") : l.credentials === "present" ? "lane key" : "client's",
     String(l.requests),
     l.errors ? out.bad(String(l.errors)) : "0",
+    quota ? shortUse(lanePlan(quota, l.name)) : "-",
   ]);
-  return head.join("\n") + table(["lane", "transport", "base url", "credentials", "requests", "errors"], rows);
+  return head.join("\n") + table(["lane", "transport", "base url", "credentials", "requests", "errors", "quota 5h / 7d"], rows);
 }

@@ -1,0 +1,58 @@
+/**
+ * Claude Code's user settings (settings.json) with ccp's status line put in: every other key
+ * kept as it was, in its place, the whole rewritten as JSON with a 2-space indent. Pure: the
+ * file's text in, what to do out (commands/statusline-install.ts reads and writes the file).
+ */
+
+/** The statusLine setting that runs `command` (CLAUDE-CODE-GATEWAY.md §5). */
+export interface StatusLineSetting {
+  readonly type: "command";
+  readonly command: string;
+  readonly padding: number;
+}
+
+export const statusLineSetting = (command: string): StatusLineSetting => ({ type: "command", command, padding: 0 });
+
+export type SettingsMerge =
+  /** The new text to write; `replaced`: the statusLine it replaces (undefined: none). */
+  | { readonly kind: "write"; readonly text: string; readonly replaced: unknown }
+  /** The setting is there already, as it would be written. */
+  | { readonly kind: "same" }
+  /** Another statusLine is set and --force was not given: what is there. */
+  | { readonly kind: "other"; readonly existing: unknown }
+  /** The file is not a JSON object: never overwritten. */
+  | { readonly kind: "unreadable"; readonly reason: string };
+
+/**
+ * Puts `setting` into the settings text (undefined: no file yet; blank: an empty file, read as
+ * `{}`). A different statusLine is replaced only with `force`; `replaced` is what it was.
+ */
+export function mergeStatusLine(text: string | undefined, setting: StatusLineSetting, force: boolean): SettingsMerge {
+  let settings: unknown = {};
+  if (text !== undefined && text.trim() !== "") {
+    try {
+      settings = JSON.parse(text);
+    } catch (e) {
+      return { kind: "unreadable", reason: `not valid JSON (${(e as Error).message})` };
+    }
+  }
+  if (typeof settings !== "object" || settings === null || Array.isArray(settings)) return { kind: "unreadable", reason: "not a JSON object" };
+  const current = (settings as Record<string, unknown>).statusLine;
+  if (current !== undefined && sameJson(current, setting)) return { kind: "same" };
+  if (current !== undefined && !force) return { kind: "other", existing: current };
+  // Assigning an existing key keeps its place; a new key goes last.
+  const merged = { ...(settings as Record<string, unknown>), statusLine: setting };
+  return { kind: "write", text: `${JSON.stringify(merged, null, 2)}\n`, replaced: current };
+}
+
+/** Equal as JSON values, whatever the order of object keys. */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return a === b;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/** A POSIX shell word: as it is when it is plain, else single-quoted (Claude Code runs the command through a shell). */
+export const shellWord = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`);
