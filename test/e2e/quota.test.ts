@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "bun:tes
 import { startCcp, type CcpProcess } from "../support/ccp.ts";
 import { HAIKU, runClaude, SONNET } from "../support/claude.ts";
 import { type Behaviour, type FakeUpstream, normalFrames, startFakeUpstream } from "../support/fake-upstream/index.ts";
+import { runCli } from "../support/cli.ts";
 import { toToml } from "../support/toml.ts";
 
 /**
@@ -119,6 +120,11 @@ describe("plans and quotas, with the real Claude Code", () => {
       const metrics = await (await fetch(`${ccp.url}/metrics`)).text();
       expect(metrics).toContain('ccp_reroutes_total{from="zai",to="anthropic",reason="quota_wall"} 2');
       expect(metrics).toContain('ccp_quota_walls_total{lane="zai",window="5h"} 1');
+      // Claude Code's status line, asked of this ccp with the stdin Claude Code gives it: the reroute shows.
+      const stdin = JSON.stringify({ session_id: "s1", model: { id: HAIKU, display_name: "Haiku 4.5" }, workspace: { current_dir: "/tmp" } });
+      const line = await runCli(["statusline", "--port", String(ccp.port)], { env: { HOME: ccp.home, CCP_HOME: `${ccp.home}/state`, NO_COLOR: "1" }, stdin });
+      expect(line.code).toBe(0);
+      expect(line.stdout.trim()).toStartWith("ccp ↪ anthropic (zai walled) ✓");
 
       await Bun.sleep(Math.max(0, resetsAt - Date.now() + 500));
       const third = await runClaude(ccp.url, { model: HAIKU, env: { CLAUDE_CODE_MAX_RETRIES: "0" } });
