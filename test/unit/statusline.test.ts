@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { mergeStatusLine, shellWord, statusLineSetting } from "../../src/cli/claude-settings.ts";
 import { baseUrlInstance } from "../../src/cli/commands/statusline.ts";
 import { fastStatusline } from "../../src/cli/fast-path.ts";
@@ -108,6 +110,34 @@ describe("which ccp the status line asks", () => {
       expect(fastStatusline(args)).toBeUndefined();
     }
   });
+});
+
+/** Every file and package a file loads before it runs, following static imports only (type-only imports load nothing). */
+function staticClosure(entry: string): { files: Set<string>; packages: Set<string> } {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const visit = (file: string) => {
+    if (files.has(file)) return;
+    files.add(file);
+    const text = readFileSync(file, "utf8");
+    for (const m of text.matchAll(/^\s*(?:import|export)\s+(?!type\b)[^;]*?\bfrom\s+"([^"]+)"|^\s*import\s+"([^"]+)"/gms)) {
+      const spec = (m[1] ?? m[2])!;
+      if (spec.startsWith(".")) visit(resolve(dirname(file), spec));
+      else packages.add(spec);
+    }
+  };
+  visit(entry);
+  return { files, packages };
+}
+
+test("the status line's fast path loads neither the command table nor the config loader (only what it needs)", () => {
+  const src = join(import.meta.dir, "..", "..", "src");
+  const main = staticClosure(join(src, "cli", "main.ts"));
+  expect([...main.files].map((f) => f.slice(src.length + 1)).sort()).toEqual(["cli/fast-path.ts", "cli/main.ts"]);
+  const line = staticClosure(join(src, "cli", "commands", "statusline.ts"));
+  const loaded = [...line.files].map((f) => f.slice(src.length + 1));
+  expect(loaded.filter((f) => ["config/load.ts", "config/schema.ts", "cli/program.ts", "cli/run.ts"].includes(f))).toEqual([]);
+  expect([...line.packages].filter((p) => p === "commander" || p === "zod")).toEqual([]);
 });
 
 describe("Claude Code's settings with ccp's statusLine", () => {
