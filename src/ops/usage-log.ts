@@ -50,12 +50,12 @@ export function readSince(path: string, offset: number): { readonly records: Usa
  * The last `n` lines that pass `keep`, oldest first, read backwards in chunks so a
  * large log costs only what is shown.
  */
-export function tailLines(path: string, n: number, keep: (r: UsageLine) => boolean): { record: UsageLine; raw: string }[] {
+export function tailLines(path: string, n: number, keep: (r: UsageLine) => boolean, end = fileSize(path)): { record: UsageLine; raw: string }[] {
   if (!existsSync(path) || n <= 0) return [];
   const fd = openSync(path, "r");
   const found: { record: UsageLine; raw: string }[] = [];
   try {
-    let pos = fileSize(path);
+    let pos = Math.min(end, fileSize(path));
     let carry = Buffer.alloc(0);
     const CHUNK = 64 * 1024;
     while (pos > 0 && found.length < n) {
@@ -87,9 +87,10 @@ export function tailLines(path: string, n: number, keep: (r: UsageLine) => boole
 /**
  * tailLines over the log and, when it holds fewer than `n` matching lines, its rotated
  * predecessors (`usage.jsonl.1`, `.2`, ... newest first), so a rotation never shortens a tail.
+ * `end` bounds what is read of the log itself: --follow reads on from there, so no line is missed or shown twice.
  */
-export function tailAcrossRotations(path: string, n: number, keep: (r: UsageLine) => boolean): { record: UsageLine; raw: string }[] {
-  let found = tailLines(path, n, keep);
+export function tailAcrossRotations(path: string, n: number, keep: (r: UsageLine) => boolean, end?: number): { record: UsageLine; raw: string }[] {
+  let found = tailLines(path, n, keep, end);
   for (let i = 1; found.length < n && existsSync(`${path}.${i}`); i++) {
     found = [...tailLines(`${path}.${i}`, n - found.length, keep), ...found];
   }

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { appendFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fallbackOf, matchesFilter, parseSince, retriesOf, statusMatcher } from "../../src/ops/usage-filter.ts";
 import { readSince, tailAcrossRotations, tailLines } from "../../src/ops/usage-log.ts";
@@ -61,6 +61,15 @@ describe("reading usage.jsonl", () => {
     expect(tailAcrossRotations(file, 4, () => true).map((l) => l.record.rid)).toEqual(["r2", "r3", "r4", "r5"]);
     expect(tailAcrossRotations(file, 99, () => true)).toHaveLength(5);
     expect(tailAcrossRotations(file, 1, () => true).map((l) => l.record.rid)).toEqual(["r5"]);
+  });
+
+  test("a tail bounded at an offset, then readSince from it: a line appended in between is seen once (usage --follow)", () => {
+    const file = join(scratchDir(), "usage.jsonl");
+    writeFileSync(file, line(1) + line(2));
+    const end = statSync(file).size;
+    appendFileSync(file, line(3)); // written while the tail was printing
+    expect(tailAcrossRotations(file, 5, () => true, end).map((l) => l.record.rid)).toEqual(["r1", "r2"]);
+    expect(readSince(file, end).records.map((r) => r.rid)).toEqual(["r3"]);
   });
 
   test("readSince returns only complete new lines and where to continue", () => {

@@ -34,7 +34,9 @@ export async function usage(opts: UsageOptions): Promise<void> {
   // The running instance's log (it knows its profile), else the config's: past logs read with no proxy running.
   const file = (await usageSource(opts)).log;
   const keep = (r: UsageLine) => matchesFilter(r, filter);
-  const lines = tailAcrossRotations(file, opts.tail, keep);
+  // Where the tail ends is where --follow starts: a line appended while the tail prints is shown once.
+  const end = fileSize(file);
+  const lines = tailAcrossRotations(file, opts.tail, keep, end);
   if (opts.json) for (const l of lines) console.log(l.raw);
   // --follow prints the header and the tail in the widths of the rows still to come.
   else if (opts.follow)
@@ -49,7 +51,7 @@ export async function usage(opts: UsageOptions): Promise<void> {
   if (!opts.follow) return;
 
   // --follow: poll for appended lines (fs.watch misses appends on some filesystems); Ctrl-C ends it.
-  let offset = fileSize(file);
+  let offset = end;
   for (;;) {
     await Bun.sleep(250);
     const next = readSince(file, offset);
