@@ -1,7 +1,10 @@
 import type { QuotaWindow, Wall } from "./window.ts";
 
-/** How long a wall whose provider named no reset time is held (then a request tries the lane again). */
-const DEFAULT_WALL_MS = 60_000;
+/**
+ * How long a wall, or overage a lane blocks, is held when the provider named no reset time
+ * that can be believed (none, one already past, one years away): then a request tries again.
+ */
+export const DEFAULT_WALL_MS = 60_000;
 /** The furthest reset believed (a monthly window and then some): a later one is read as "not said". */
 const MAX_RESET_AHEAD_MS = 40 * 86_400_000;
 /** Windows kept per plan (a provider names a handful). */
@@ -15,23 +18,41 @@ export interface Overage {
   readonly disabledReason: string | null;
 }
 
+/** Overage as the book keeps it: when it was read, so a block without a believable reset is held for a bounded time. */
+export type OverageReading = Overage & { readonly readAt: number };
+
+/**
+ * The model family a window is limited to ("7d_opus" → "opus"), or undefined for a window of
+ * the whole plan. A model-specific window at its limit says nothing of the plan's other models.
+ */
+export const windowFamily = (window: string): string | undefined => /^\d+[a-z]+_([a-z][a-z0-9]*)$/.exec(window)?.[1];
+
+/** Whether a window binds a request for `model` (every window binds when the model is not known). */
+export const bindsModel = (window: string, model: string | undefined): boolean => {
+  const family = windowFamily(window);
+  return family === undefined || model === undefined || model.toLowerCase().includes(family);
+};
+
 /** What ccp knows of one plan: a lane, and on a passthrough lane one client credential (hashed). */
 export interface PlanState {
   readonly lane: string;
   /** "lane" for a lane's own key; "client:<hash>" for a passthrough client's credential (never the credential). */
   readonly credential: string;
   readonly windows: ReadonlyMap<string, QuotaWindow>;
-  readonly wall: (Wall & { readonly at: number }) | undefined;
-  readonly overage: Overage | undefined;
+  readonly wall: HeldWall | undefined;
+  readonly overage: OverageReading | undefined;
   readonly updatedAt: number;
 }
+
+/** A wall as the book holds it: when it was hit, and until when it stands. */
+export type HeldWall = Wall & { readonly at: number; readonly until: number };
 
 interface Mutable {
   lane: string;
   credential: string;
   windows: Map<string, QuotaWindow>;
-  wall: (Wall & { at: number }) | undefined;
-  overage: Overage | undefined;
+  wall: HeldWall | undefined;
+  overage: OverageReading | undefined;
   updatedAt: number;
 }
 
@@ -73,40 +94,50 @@ export class QuotaBook {
     return resetsAt !== null && resetsAt - this.now() <= MAX_RESET_AHEAD_MS ? resetsAt : null;
   }
 
+  /** A reset still ahead and within reach, or null: a wall said to have reset already would not stop the very next request. */
+  #ahead(resetsAt: number | null): number | null {
+    const believed = this.#believable(resetsAt);
+    return believed !== null && believed > this.now() ? believed : null;
+  }
+
+  /**
+   * A wall an answer hit: it stands until its reset, or for DEFAULT_WALL_MS when no believable
+   * reset was said; its window reads as used up until the same time, never for good.
+   */
   wall(lane: string, credential: string, said: Wall): void {
     const p = this.#plan(lane, credential);
-    const wall = { ...said, resetsAt: this.#believable(said.resetsAt) };
-    p.wall = { ...wall, at: this.now() };
-    const known = p.windows.get(wall.window);
-    p.windows.set(wall.window, {
-      window: wall.window,
-      utilization: known?.utilization ?? 1,
-      resetsAt: wall.resetsAt ?? known?.resetsAt ?? null,
-      status: "rejected",
-      source: "wall",
-      readAt: this.now(),
-    });
+    const now = this.now();
+    const resetsAt = this.#ahead(said.resetsAt);
+    const until = resetsAt ?? now + DEFAULT_WALL_MS;
+    p.wall = { ...said, resetsAt, at: now, until };
+    const known = p.windows.get(said.window);
+    if (!known && p.windows.size >= MAX_WINDOWS) return;
+    const knownReset = known?.resetsAt != null && known.resetsAt > now ? known.resetsAt : null;
+    p.windows.set(said.window, { window: said.window, utilization: known?.utilization ?? 1, resetsAt: resetsAt ?? knownReset ?? until, status: "rejected", source: "wall", readAt: now });
   }
 
   overage(lane: string, credential: string, overage: Overage): void {
-    this.#plan(lane, credential).overage = overage;
+    this.#plan(lane, credential).overage = { ...overage, resetsAt: this.#ahead(overage.resetsAt), readAt: this.now() };
   }
 
-  /** The wall in force for this plan, or undefined (it lapsed at its reset). */
-  walled(lane: string, credential: string): Wall | undefined {
+  /** The latest overage reading of this plan. */
+  overageOf(lane: string, credential: string): OverageReading | undefined {
+    return this.#plans.get(`${lane}\u0000${credential}`)?.overage;
+  }
+
+  /** The wall in force for this plan (for a request of `model`, when known), or undefined: it lapsed, or binds other models. */
+  walled(lane: string, credential: string, model?: string): HeldWall | undefined {
     const w = this.#plans.get(`${lane}\u0000${credential}`)?.wall;
-    if (!w) return undefined;
-    const until = w.resetsAt ?? w.at + DEFAULT_WALL_MS;
-    return this.now() < until ? w : undefined;
+    return w && this.now() < w.until && bindsModel(w.window, model) ? w : undefined;
   }
 
-  /** A window of this plan used at or past `threshold` (a fraction) that has not reset yet. */
-  over(lane: string, credential: string, threshold: number): QuotaWindow | undefined {
+  /** A window of this plan used at or past `threshold` (a fraction) that has not reset yet and binds `model`. */
+  over(lane: string, credential: string, threshold: number, model?: string): QuotaWindow | undefined {
     const p = this.#plans.get(`${lane}\u0000${credential}`);
     if (!p) return undefined;
     const now = this.now();
     for (const w of p.windows.values()) {
-      if (w.utilization !== null && w.utilization >= threshold && (w.resetsAt === null || w.resetsAt > now)) return w;
+      if (w.utilization !== null && w.utilization >= threshold && (w.resetsAt === null || w.resetsAt > now) && bindsModel(w.window, model)) return w;
     }
     return undefined;
   }

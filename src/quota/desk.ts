@@ -1,5 +1,5 @@
 import type { Config, Lane } from "../config/config.ts";
-import { QuotaBook } from "./book.ts";
+import { DEFAULT_WALL_MS, QuotaBook } from "./book.ts";
 import { credentialId } from "./credential.ts";
 import { steer, type Standing, type Steered } from "./steer.ts";
 import { parseUnified } from "./unified.ts";
@@ -12,6 +12,8 @@ type Headers2 = ReadonlyArray<readonly [string, string]>;
 export interface Chain {
   readonly lanes: readonly string[];
   readonly threshold: number;
+  /** The model the client asked for, when known: a model-specific window (7d_opus) binds only its own models. */
+  readonly model?: string | undefined;
 }
 
 /**
@@ -21,7 +23,7 @@ export interface Chain {
  */
 export class QuotaDesk {
   readonly book: QuotaBook;
-  /** Walls met, by lane and window (ccp_quota_walls_total). */
+  /** Walls met, by lane and window (ccp_quota_walls_total): at most MAX_WALL_SERIES, the rest counted as window "other". */
   readonly walls = new Map<string, number>();
   readonly #warned = new Set<string>();
 
@@ -41,24 +43,33 @@ export class QuotaDesk {
     return credentialId(lane.auth, headers);
   }
 
-  /** A plan refuses when it is walled, or when its lane blocks overage and overage is in use. */
-  standing(lane: Lane, credential: string, threshold: number): Standing {
-    const wall = this.book.walled(lane.name, credential) ?? this.#overageBlock(lane, credential);
-    return { wall, over: this.book.over(lane.name, credential, threshold) };
+  /**
+   * A plan refuses when it is walled, or when its lane blocks overage and overage is in use.
+   * `model`, when known, leaves out a model-specific window (7d_opus) that binds other models.
+   */
+  standing(lane: Lane, credential: string, threshold: number, model?: string): Standing {
+    const wall = this.book.walled(lane.name, credential, model) ?? this.#overageBlock(lane, credential);
+    return { wall, over: this.book.over(lane.name, credential, threshold, model) };
   }
 
+  /** Overage the lane blocks: until the overage resets, or DEFAULT_WALL_MS after the last reading that said it is in use. */
   #overageBlock(lane: Lane, credential: string): Wall | undefined {
     if (lane.overage !== "block") return undefined;
-    const o = this.book.plans().find((p) => p.lane === lane.name && p.credential === credential)?.overage;
-    if (!o?.inUse || (o.resetsAt !== null && o.resetsAt <= this.clock())) return undefined;
+    const o = this.book.overageOf(lane.name, credential);
+    if (!o?.inUse || this.clock() >= (o.resetsAt ?? o.readAt + DEFAULT_WALL_MS)) return undefined;
     return { window: "overage", resetsAt: o.resetsAt, code: "overage_blocked" };
   }
 
-  /** Where a request with these headers goes; without headers (the status line asking), each lane's most recently seen plan. */
-  steer(chain: Chain, headers: Headers | undefined): Steered {
-    return steer(chain.lanes, (name) => {
+  /**
+   * Where a request with these headers goes, never to a lane in `skip` (tried already); without
+   * headers (the status line asking), each lane's most recently seen plan.
+   */
+  steer(chain: Chain, headers: Headers | undefined, skip?: ReadonlySet<string>): Steered {
+    const lanes = skip ? chain.lanes.filter((l) => !skip.has(l)) : chain.lanes;
+    if (lanes.length === 0) return { kind: "walled", walls: [] };
+    return steer(lanes, (name) => {
       const lane = this.lanes[name]!;
-      return this.standing(lane, headers ? this.credential(lane, headers) : this.latestCredential(lane), chain.threshold);
+      return this.standing(lane, headers ? this.credential(lane, headers) : this.latestCredential(lane), chain.threshold, chain.model);
     });
   }
 
@@ -86,26 +97,17 @@ export class QuotaDesk {
         if (unified.overage.inUse) this.#overageInUse(lane, credential, unified.overage.resetsAt);
       }
     }
-    if (this.#wallAnswer(status, body)) {
-      const wall = (status === 429 ? unified?.wall : undefined) ?? zaiWall(body!);
+    if (body !== undefined && wallAnswer(status, body)) {
+      const wall = (status === 429 ? unified?.wall : undefined) ?? zaiWall(body);
       if (wall) this.hitWall(lane, credential, wall);
     }
-  }
-
-  /**
-   * Only a rate-limit answer can be a wall: a 429, or an error frame of type rate_limit_error
-   * (or Z.ai's code as its type) in a 2xx. An error that quotes the client's words ("[1308] ...
-   * reset at 2099") must not let one client wall a lane that others share.
-   */
-  #wallAnswer(status: number, body: string | undefined): boolean {
-    if (status === 429) return true;
-    return status < 300 && body !== undefined && /"type"\s*:\s*"(rate_limit_error|1308|1310)"/.test(body);
   }
 
   hitWall(lane: Lane, credential: string, wall: Wall): void {
     const known = this.book.walled(lane.name, credential);
     this.book.wall(lane.name, credential, wall);
-    const key = `${lane.name}\u0000${wall.window}`;
+    let key = `${lane.name}\u0000${wall.window}`;
+    if (!this.walls.has(key) && this.walls.size >= MAX_WALL_SERIES) key = `${lane.name}\u0000other`;
     this.walls.set(key, (this.walls.get(key) ?? 0) + 1);
     if (!known) this.warn(`lane ${lane.name}: plan limit reached (${wall.window}, ${wall.code}); ${resetsText(wall.resetsAt, this.clock())}`);
   }
@@ -119,6 +121,35 @@ export class QuotaDesk {
     this.warn(`lane ${lane.name}: the plan is using extra usage (overage), billed beyond the subscription; ${what}`);
   }
 }
+
+/** Series of ccp_quota_walls_total (lane and window): a provider naming ever new windows adds none past it. */
+const MAX_WALL_SERIES = 256;
+
+/**
+ * Only a rate-limit answer can be a wall: a 429, or in a 2xx an error frame whose own fields say
+ * so (error.type rate_limit_error, or Z.ai's wall code as error.code or error.type), as classify
+ * reads them. An error that merely quotes the client's words ("[1308] ... reset at 2099") in its
+ * message must not let one client wall a lane that others share.
+ */
+export function wallAnswer(status: number, body: string): boolean {
+  if (status === 429) return true;
+  if (status >= 300) return false;
+  // The body is one JSON error, or the head of an event stream: each data line is a frame.
+  const frames = /^\s*\{/.test(body) ? [body] : [...body.matchAll(/^data:[ \t]?(.*)$/gm)].map((m) => m[1]!);
+  return frames.some((f) => {
+    const err = (safeJson(f) as { error?: { type?: unknown; code?: unknown } } | undefined)?.error;
+    if (typeof err !== "object" || err === null) return false;
+    return err.type === "rate_limit_error" || [err.type, err.code].some((v) => typeof v !== "object" && /^(1308|1310)$/.test(String(v)));
+  });
+}
+
+const safeJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+};
 
 /** "resets at 2026-12-05T03:00:00Z (in 2h10m)", or that the provider did not say. */
 export function resetsText(resetsAt: number | null, now: number): string {

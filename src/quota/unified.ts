@@ -34,6 +34,18 @@ const epochMs = (v: string | undefined): number | null => {
   return n === null ? null : n * 1000;
 };
 
+/** A provider's word as ccp shows it (/quota, the dashboard, ccp quota): no control characters, at most 64 characters. */
+const plain = (v: string | undefined): string | null => (v === undefined ? null : v.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, "").slice(0, 64));
+
+/**
+ * Whether the unified headers refuse the request: the overall status or any window's says
+ * `rejected`. The one definition of a subscription's wall: classify reads it to stop retrying
+ * a 429, the quota desk to hold the lane (a 2xx with a rejected window is overage serving it).
+ */
+export function planRejected(headers: ReadonlyArray<readonly [string, string]>): boolean {
+  return headers.some(([k, v]) => k.startsWith(PREFIX) && k.endsWith("-status") && /^(?:[a-z0-9_]+-)?status$/.test(k.slice(PREFIX.length)) && v.trim().toLowerCase() === "rejected");
+}
+
 /** Undefined when the answer carries no unified header (not subscription traffic). */
 export function parseUnified(headers: ReadonlyArray<readonly [string, string]>, now: number): Unified | undefined {
   const all = new Map<string, string>();
@@ -58,14 +70,14 @@ export function parseUnified(headers: ReadonlyArray<readonly [string, string]>, 
   const overage = o
     ? {
         inUse: o.get("in-use") === "true",
-        status: o.get("status") ?? null,
+        status: plain(o.get("status")),
         utilization: num(o.get("utilization")),
         resetsAt: epochMs(o.get("reset")),
-        disabledReason: o.get("disabled-reason") ?? null,
+        disabledReason: plain(o.get("disabled-reason")),
       }
     : undefined;
   const claim = all.get("representative-claim");
   const binding = claim ? (CLAIM_WINDOW[claim] ?? (WINDOW_NAME.test(claim) ? claim : "other")) : (windows.find((w) => w.status === "rejected")?.window ?? "5h");
-  const wall = all.get("status") === "rejected" ? { window: binding, resetsAt: epochMs(all.get("reset")) ?? windows.find((w) => w.window === binding)?.resetsAt ?? null, code: "rejected" } : undefined;
+  const wall = planRejected(headers) ? { window: binding, resetsAt: epochMs(all.get("reset")) ?? windows.find((w) => w.window === binding)?.resetsAt ?? null, code: "rejected" } : undefined;
   return { windows, overage, wall };
 }

@@ -28,8 +28,11 @@ export interface LoopInput {
   readonly onFailure?: ((attempt: AttemptRecord, n: number, failure: UpstreamFailure) => void) | undefined;
   /** Every upstream answer: its status and head, and its body when nothing was committed (what the plan's readings come from). */
   readonly onAnswer?: ((lane: Lane, status: number, headers: ReadonlyArray<readonly [string, string]>, body: string | undefined) => void) | undefined;
-  /** After a quota wall: the lane of the route's chain that takes the request now, if any (asked after onAnswer saw the wall). */
-  readonly reroute?: (() => LaneRuntime | undefined) | undefined;
+  /**
+   * After a quota wall: the lane of the route's chain that takes the request now, if any, never
+   * one already tried (asked after onAnswer saw the wall; a wall that lapsed as it was hit still moves the request on).
+   */
+  readonly reroute?: ((tried: ReadonlySet<string>) => LaneRuntime | undefined) | undefined;
   readonly random?: () => number;
 }
 
@@ -166,7 +169,7 @@ export async function runAttempts(input: LoopInput): Promise<LoopResult> {
     laneTries++;
     waitMs = 0;
     if (signal.aborted) return gone(attempt.verdict);
-    const rerouteTo = attempt.verdict.quota ? input.reroute?.() : undefined;
+    const rerouteTo = attempt.verdict.quota ? input.reroute?.(tried) : undefined;
     const canReroute = rerouteTo !== undefined && !tried.has(rerouteTo.lane.name);
     const fallback = fallbackFrom === undefined && lane.fallback_lane !== undefined ? input.lanes.get(lane.fallback_lane) : undefined;
     const next = nextStep({

@@ -1,3 +1,4 @@
+import { planRejected } from "../quota/unified.ts";
 import { FAILURE_TABLE, type FailureClass } from "../upstream/failure.ts";
 
 /**
@@ -47,7 +48,7 @@ export function classifyFailure(failureClass: FailureClass): Verdict {
  * headers itself: passed on at once, as it came. A 429 without them is a short throttle.
  */
 export function isPlanLimit(status: number, headers: ReadonlyArray<readonly [string, string]>): boolean {
-  return status === 429 && headers.some(([k, v]) => /^anthropic-ratelimit-unified(-[a-z0-9_]+)?-status$/.test(k) && v.trim().toLowerCase() === "rejected");
+  return status === 429 && planRejected(headers);
 }
 
 /** An HTTP error answer (status ≥ 400) with its body text and headers. */

@@ -201,8 +201,8 @@ async function tryLanes(cr: ClientRequest, build: (lane: Lane) => LaneRequest, f
     onAnswer: (lane, status, headers, body) => ctx.quota.observe(lane, ctx.quota.credential(lane, req.headers), status, headers, body),
     reroute:
       chain.lanes.length > 1
-        ? () => {
-            const s = ctx.quota.steer(chain, req.headers);
+        ? (tried) => {
+            const s = ctx.quota.steer(chain, req.headers, tried);
             return s.kind === "lane" ? ctx.lanes.get(s.lane) : undefined;
           }
         : undefined,

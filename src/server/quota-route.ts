@@ -43,7 +43,7 @@ export function quotaBody(ctx: ServerContext, model: string | null): QuotaBody {
 function routeBody(ctx: ServerContext, model: string): RouteBody | undefined {
   const decision = ctx.router(model);
   if (!decision) return undefined;
-  const s = ctx.quota.steer(decision.chain, undefined);
+  const s = ctx.quota.steer({ ...decision.chain, model }, undefined);
   return {
     model,
     lanes: decision.chain.lanes,

@@ -48,5 +48,5 @@ export async function readAndRoute(ctx: ServerContext, req: Request, endpoint: E
   const parsed = read.body;
   const decision = ctx.router(parsed.model);
   if (!decision) return { ok: false, status: 400, message: `no route matches model "${parsed.model}"; add a [[routes]] entry with match = "*"`, parsed };
-  return { ok: true, parsed, bytes: read.bytes, lane: decision.lane, model: decision.upstreamModel, chain: decision.chain };
+  return { ok: true, parsed, bytes: read.bytes, lane: decision.lane, model: decision.upstreamModel, chain: { ...decision.chain, model: parsed.model } };
 }

@@ -1,63 +1,17 @@
 import { describe, expect, test } from "bun:test";
-import type { Lane } from "../../src/config/config.ts";
-import { inProcessApp, sseAnswer, type Step } from "../support/scripted.ts";
+import { CONFIG, HOUR, ok, post, quotaApp as app, T0, WALL_TEXT } from "../support/quota-app.ts";
+import type { Step } from "../support/scripted.ts";
 
 /**
  * Steering by the plans' quotas, in process: walls in answers move a request along its route's
  * chain, a lane returns when its window resets, every lane walled gets one clear 429, the
  * threshold steers before the wall, and overage = "block" refuses. The clock is the test's.
  */
-const CONFIG = (o: { threshold?: number; overage?: string; chain?: string } = {}) => `
-[lanes.anthropic]
-base_url = "https://anthropic.example"
-transport = "h1"
-overage = "${o.overage ?? "warn"}"
-retry = { attempts = 3, base_ms = 1, cap_ms = 2 }
-
-[lanes.zai]
-base_url = "https://zai.example/api/anthropic"
-auth = "key"
-key_env = "ZAI_API_KEY"
-transport = "h1"
-dialect = "zai"
-quota_url = ""
-retry = { attempts = 3, base_ms = 1, cap_ms = 2 }
-
-[[routes]]
-match = "claude-haiku-*"
-lanes = ${o.chain ?? '["zai", "anthropic"]'}
-quota_threshold = ${o.threshold ?? 1}
-
-[[routes]]
-match = "*"
-lane = "anthropic"
-`;
-
-const ENV = { ZAI_API_KEY: "zai-lane-key-123456" };
-const HOUR = 3_600_000;
-const T0 = Date.UTC(2026, 11, 4, 12, 0, 0);
-const ok = (headers: [string, string][] = []): Step => ({ status: 200, headers: [["content-type", "text/event-stream"], ...headers], body: sseAnswer("hello") });
-/** Z.ai's five-hour wall, its reset in China time (UTC+8): 2026-12-04 23:00 there is 15:00 UTC, T0 + 3 h. */
-const WALL_TEXT = "Usage limit reached for 5 hour. Your limit will reset at 2026-12-04 23:00:00";
 const WALLS: Record<string, Step> = {
   "error.code": { status: 429, body: JSON.stringify({ type: "error", error: { type: "rate_limit_error", code: "1308", message: WALL_TEXT } }) },
   "error.type": { status: 429, body: JSON.stringify({ type: "error", error: { type: "1308", message: WALL_TEXT } }) },
   "[1308] in the message": { status: 429, body: JSON.stringify({ type: "error", error: { type: "rate_limit_error", message: `[1308][${WALL_TEXT}]` } }) },
 };
-const post = (model = "claude-haiku-4-5", key = "client-key-a"): RequestInit => ({
-  method: "POST",
-  headers: { "content-type": "application/json", "x-api-key": key },
-  body: JSON.stringify({ model, max_tokens: 8, stream: true, messages: [{ role: "user", content: "hi" }] }),
-});
-
-/** An app whose lanes answer from per-lane queues (then `ok`), and whose clock the test moves. */
-function app(toml: string, queues: Record<string, Step[]>) {
-  const clock = { now: T0 };
-  const next = (lane: Lane) => queues[lane.name]?.shift() ?? ok();
-  const a = inProcessApp(toml, next, ENV, { clock: () => clock.now });
-  return { ...a, clock, lanes: () => a.sent.map((s) => s.lane) };
-}
-
 describe("a quota wall moves the request along its chain", () => {
   test.each(Object.entries(WALLS))("Z.ai's 1308 as %s: rerouted at once, the next request goes straight to the next lane, and back after the reset", async (_form, wall) => {
     const a = app(CONFIG(), { zai: [wall] });
