@@ -40,9 +40,30 @@ export function mergeStatusLine(text: string | undefined, setting: StatusLineSet
   const current = (settings as Record<string, unknown>).statusLine;
   if (current !== undefined && sameJson(current, setting)) return { kind: "same" };
   if (current !== undefined && !force) return { kind: "other", existing: current };
+  const lossy = text === undefined ? undefined : lossyNumber(text);
+  if (lossy !== undefined) return { kind: "unreadable", reason: `holding the number ${lossy.slice(0, 40)}, which rewriting the file would change` };
   // Assigning an existing key keeps its place; a new key goes last.
   const merged = { ...(settings as Record<string, unknown>), statusLine: setting };
   return { kind: "write", text: `${JSON.stringify(merged, null, 2)}\n`, replaced: current };
+}
+
+/**
+ * The first number in the JSON text that JSON.parse and JSON.stringify would not give back as
+ * written: beyond a double's range (1e400 becomes null), an integer past 2^53, or more digits
+ * than a double holds. Strings are skipped whole.
+ */
+export function lossyNumber(text: string): string | undefined {
+  for (const m of text.matchAll(/"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g)) {
+    const lit = m[0];
+    if (lit.startsWith('"')) continue;
+    const n = Number(lit);
+    const digits = lit
+      .replace(/[eE].*$/, "")
+      .replace(/[-.]/g, "")
+      .replace(/^0+/, "");
+    if (!Number.isFinite(n) || (/^-?\d+$/.test(lit) && !Number.isSafeInteger(n)) || digits.length > 17) return lit;
+  }
+  return undefined;
 }
 
 /** Equal as JSON values, whatever the order of object keys. */

@@ -17,8 +17,9 @@ export interface ClaudeInput {
 export function parseClaudeInput(text: string): ClaudeInput {
   try {
     const v = JSON.parse(text) as { model?: { id?: unknown } } | null;
-    const id = v?.model?.id;
-    return typeof id === "string" && id.trim() ? { modelId: id.trim() } : {};
+    // One line, whatever the id holds: control characters (a newline would print a second line) are dropped.
+    const id = typeof v?.model?.id === "string" ? v.model.id.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, "").trim() : "";
+    return id ? { modelId: id } : {};
   } catch {
     return {};
   }

@@ -1,4 +1,5 @@
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
+import { readRegular } from "./read-regular.ts";
 
 /** Strings shaped like credentials (the same families the capture redactor knows). */
 const KEY_SHAPED: readonly RegExp[] = [
@@ -19,7 +20,7 @@ export function configFileWarnings(file: string | undefined, secrets: Iterable<s
   let text: string;
   try {
     mode = statSync(file).mode;
-    text = readFileSync(file, "utf8");
+    text = readRegular(file);
   } catch {
     return [];
   }

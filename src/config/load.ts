@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
 import { makeAccess, PROXY_KEY_ENV } from "./access.ts";
@@ -7,6 +7,7 @@ import { defaultRawConfig, ZAI_KEY_ENV } from "./defaults.ts";
 import { readEnv, type EnvMap } from "./env.ts";
 import { deepMerge } from "./merge.ts";
 import { ConfigSchema } from "./schema.ts";
+import { readRegular } from "./read-regular.ts";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -92,7 +93,7 @@ function checkedCaFile(path: string, configFile: string | undefined, key: string
   const abs = resolve(configFile ? dirname(configFile) : process.cwd(), path);
   let text: string;
   try {
-    text = readFileSync(abs, "utf8");
+    text = readRegular(abs);
   } catch (e) {
     const code = (e as { code?: string }).code;
     throw new ConfigError(`${key}: cannot read ${abs}${code === "ENOENT" ? ": no such file" : code ? ` (${code})` : ""}`);
@@ -113,8 +114,9 @@ function pickFile(explicit: string | undefined, fallback: string): string | unde
 function parseToml(file: string): Record<string, unknown> {
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = readRegular(file);
   } catch (e) {
+    if ((e as { code?: string }).code === "ENOTREG") throw new ConfigError(`${file}: not a regular file (a pipe, device or directory)`, "give the path of a TOML file");
     throw new ConfigError(`${file}: cannot read: ${(e as Error).message}`, "check the file's permissions");
   }
   try {

@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { readRegular } from "../config/read-regular.ts";
 import { dirname, join } from "node:path";
 import { mkdirPrivate, replacePrivate } from "../usage/private-file.ts";
 import { instancePaths } from "./paths.ts";
@@ -49,7 +50,7 @@ export function listStates(home: string): InstanceState[] {
 
 function parseState(file: string): InstanceState | undefined {
   try {
-    const raw = JSON.parse(readFileSync(file, "utf8")) as Partial<InstanceState>;
+    const raw = JSON.parse(readRegular(file)) as Partial<InstanceState>;
     if (typeof raw.pid !== "number" || typeof raw.port !== "number") return undefined;
     return {
       pid: raw.pid,

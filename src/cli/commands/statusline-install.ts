@@ -1,6 +1,7 @@
-import { constants, copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { constants, copyFileSync, existsSync, lstatSync, mkdirSync, readlinkSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { readEnv } from "../../config/env.ts";
+import { readRegular } from "../../config/read-regular.ts";
 import { selfCommand } from "../../ops/self.ts";
 import { mergeStatusLine, shellWord, statusLineSetting } from "../claude-settings.ts";
 import { ExitError } from "../exit-error.ts";
@@ -15,8 +16,8 @@ import type { StatuslineOptions } from "./statusline.ts";
 export function installStatusline(opts: StatuslineOptions): void {
   const file = resolve(opts.settings ?? readEnv().claudeSettings);
   const command = [...selfCommand(), "statusline", ...(opts.port !== undefined ? ["--port", String(opts.port)] : [])].map(shellWord).join(" ");
-  // A settings.json that is a link (a dotfiles manager's) stays one: the file it points at is written.
-  const target = existsSync(file) ? realpathSync(file) : file;
+  // A settings.json that is a link (a dotfiles manager's) stays one: the file it points at is written, even one not there yet.
+  const target = linkTarget(file);
   const text = readSettings(target, file);
   const merge = mergeStatusLine(text, statusLineSetting(command), opts.force === true);
   if (merge.kind === "unreadable") {
@@ -38,9 +39,25 @@ export function installStatusline(opts: StatuslineOptions): void {
   console.log(paint.hint("Claude Code shows it from its next answer; ccp statusline prints it once here (with no session, it says ccp: on or ccp: off)"));
 }
 
+/** Where a path's links lead, followed by hand so a dangling link gives the file it names (the link is kept, its target written). */
+function linkTarget(file: string): string {
+  let path = file;
+  for (let hops = 0; hops < 40; hops++) {
+    let link: string;
+    try {
+      if (!lstatSync(path).isSymbolicLink()) return existsSync(path) ? realpathSync(path) : path;
+      link = readlinkSync(path);
+    } catch {
+      return path; // not there: a new file
+    }
+    path = resolve(dirname(path), link);
+  }
+  throw new ExitError(1, `${file}: too many levels of links`, "point the link at a file, or give another with --settings");
+}
+
 function readSettings(target: string, shown: string): string | undefined {
   try {
-    return readFileSync(target, "utf8");
+    return readRegular(target);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new ExitError(1, `cannot read ${shown}: ${(e as Error).message}`, "check the file's permissions, or give another with --settings");

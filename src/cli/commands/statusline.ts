@@ -92,10 +92,11 @@ export function readStdin(waitMs: number): Promise<string> {
   if (stdin.isTTY) return Promise.resolve("");
   return new Promise((resolve) => {
     let text = "";
+    // Destroyed, not paused: a stdin that never ends (/dev/zero) would go on being read and starve every timer.
     const done = () => {
       clearTimeout(timer);
       stdin.removeAllListeners();
-      stdin.pause();
+      stdin.destroy();
       resolve(text);
     };
     const timer = setTimeout(done, waitMs);
