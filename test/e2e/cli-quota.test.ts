@@ -91,6 +91,11 @@ describe("ccp status's quota column", () => {
     try {
       const without = expectExit(await runCli(["status", "--port", String(old.port)], { env: h.env }), 0);
       expect(without.stdout).toMatch(/\nzai\s+h1\s.*\s120\s+0\s+-\n/);
+      // --json: GET /quota's plans as `quota` (null when it did not answer).
+      const json = (port: number) => runCli(["status", "--port", String(port), "--json"], { env: h.env }).then((x) => JSON.parse(expectExit(x, 0).stdout));
+      const withPlans = await json(stub.port);
+      expect(withPlans.quota).toEqual(quotaFor(null).plans);
+      expect((await json(old.port)).quota).toBeNull();
     } finally {
       old.stop();
     }

@@ -24,13 +24,15 @@ export async function status(opts: StatusOptions): Promise<void> {
   if (answer.kind === "needs-key") return reportNeedsKey(target, answer.keySent, opts.json);
   if (answer.kind !== "running") return reportNotRunning(target, opts.json);
   const body = answer.body;
-  if (opts.json) {
-    console.log(JSON.stringify({ running: true, ...body, dashboard: dashboardUrl(body) }, null, 2));
-    return;
-  }
   // The quota column is a bonus: a ccp without /quota, or one slow to answer it, still has a status.
   const quota = await askQuota(target.host, target.port, { key: proxyKeyHere(), timeoutMs: 1_000 });
-  console.log(render(body, quota.kind === "running" ? quota.body : undefined));
+  const plans = quota.kind === "running" ? quota.body : undefined;
+  if (opts.json) {
+    // `quota`: GET /quota's plans (null when it did not answer), as `ccp quota --json` gives them.
+    console.log(JSON.stringify({ running: true, ...body, dashboard: dashboardUrl(body), quota: plans?.plans ?? null }, null, 2));
+    return;
+  }
+  console.log(render(body, plans));
 }
 
 /** A running ccp that keeps its details for the key holder: exit 0, and what to do (ccp status, ccp quota). */
