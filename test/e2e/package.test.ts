@@ -68,6 +68,8 @@ if (!npm) {
       expect(existsSync(join(prefix, "bin", "ccp"))).toBe(true);
       const r = expectExit(await run(["--version"], h.home), 0);
       expect(r.stdout.trim()).toBe(version);
+      // The completion scripts' fixed parts are files beside the code: the package carries them.
+      expect(expectExit(await run(["completion", "bash"], h.home), 0).stdout).toContain("complete -F _ccp_completion ccp");
     });
 
     test("finds Bun wherever npm put it: hoisted into a project's node_modules, or left in its platform package (scripts off)", async () => {
