@@ -1,6 +1,7 @@
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Argument, Command, InvalidArgumentError, Option } from "commander";
 import pkg from "../../package.json" with { type: "json" };
 import { paint } from "./render.ts";
+import type { CompletionOptions } from "./commands/completion.ts";
 import type { ConfigOptions } from "./commands/config.ts";
 import type { EnvOptions } from "./commands/env.ts";
 import type { OkOptions } from "./commands/ok.ts";
@@ -64,6 +65,7 @@ const COMMANDS: Record<string, (...args: unknown[]) => Promise<void>> = {
   "config init": async (o) => (await import("./commands/config.ts")).configInit(o as ConfigOptions),
   "config check": async (o) => (await import("./commands/config.ts")).configCheck(o as ConfigOptions),
   "config show": async (o) => (await import("./commands/config.ts")).configShow(o as ConfigOptions),
+  completion: async (shell, o, program) => (await import("./commands/completion.ts")).completion(shell as string | undefined, o as CompletionOptions, program as Command),
 };
 
 const lazy: Dispatch = (command, ...args) => COMMANDS[command]!(...args);
@@ -233,6 +235,18 @@ export function buildProgram(run: Dispatch = lazy): Command {
     .option("--json", "as JSON")
     .addHelpText("after", examples("ccp config show", "MITM_FORCE_H1=1 ccp config show --profile dev --json"))
     .action((opts) => run("config show", opts));
+
+  program
+    .command("completion")
+    .description("print the shell completion script for bash, zsh or fish: commands, options, profile names and running instances' ports")
+    .addArgument(new Argument("[shell]", "the shell to complete in").choices(["bash", "zsh", "fish"]))
+    .addOption(new Option("--words <kind>", "the words of a kind, one a line, as the scripts ask at completion time (ports, profiles)").hideHelp())
+    .addOption(new Option("-c, --config <file>", "with --words profiles: the config file").hideHelp())
+    .addHelpText(
+      "after",
+      examples("source <(ccp completion bash)   # in ~/.bashrc", "source <(ccp completion zsh)    # in ~/.zshrc, after compinit", "ccp completion fish > ~/.config/fish/completions/ccp.fish"),
+    )
+    .action((shell: string | undefined, opts) => run("completion", shell, opts, program));
 
   usageErrorsLikeCcp(program);
   return program;

@@ -323,7 +323,7 @@ describe("help", () => {
     const h = cliHome();
     const version = expectExit(await runCli(["--version"], { env: h.env }), 0);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
-    for (const cmd of ["start", "stop", "restart", "status", "quota", "statusline", "ok", "env", "wrap", "probe", "usage", "config", "config init", "config check", "config show"]) {
+    for (const cmd of ["start", "stop", "restart", "status", "quota", "statusline", "ok", "env", "wrap", "probe", "usage", "config", "config init", "config check", "config show", "completion"]) {
       const r = expectExit(await runCli([...cmd.split(" "), "--help"], { env: h.env }), 0);
       expect(r.stdout).toContain(`Usage: ccp ${cmd}`);
       expect(r.stdout).toContain("Examples:");

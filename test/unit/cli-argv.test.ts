@@ -65,6 +65,9 @@ const CASES: [string, [string, ...unknown[]]][] = [
   ["config init --force -c x.toml", ["config init", { force: true, config: "x.toml" }]],
   ["config check --profile dev", ["config check", { profile: "dev" }]],
   ["config show --json", ["config show", { json: true }]],
+  // The last argument is the program itself, which the script is generated from.
+  ["completion bash", ["completion", "bash", {}, expect.anything()]],
+  ["completion --words profiles -c ./c.toml", ["completion", undefined, { words: "profiles", config: "./c.toml" }, expect.anything()]],
 ];
 
 describe("argv → command and options", () => {
@@ -97,6 +100,8 @@ describe("argv → command and options", () => {
     "restart http",
     "stop 8082 --port 8083",
     "config init --profile dev",
+    "completion tcsh",
+    "completion --words",
   ]) {
     test(`ccp ${bad} is refused`, async () => {
       await expect(parse(bad.split(" "))).rejects.toThrow();
