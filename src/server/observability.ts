@@ -34,7 +34,12 @@ export interface Observability {
 
 export function createObservability(config: Config, live: LiveState, log: Logger, quota?: QuotaDesk): Observability {
   const health = new LaneHealth(Object.keys(config.lanes));
-  const metrics = new MetricsSink(live, health, quota);
+  const metrics = new MetricsSink(
+    live,
+    health,
+    quota,
+    config.access.clients.map((c) => c.name),
+  );
   const recent = new RecentRequests();
   // persist = false: the database is neither opened nor created.
   const store = config.persist ? new SqliteSink(usageDbPath(config.home), { retentionDays: config.retention.days, onError: (e) => log.error(`usage store write failed: ${e.message}`) }) : undefined;
@@ -45,7 +50,7 @@ export function createObservability(config: Config, live: LiveState, log: Logger
           dir: config.captureDir,
           mode: config.capture,
           maxFiles: config.retention.captures,
-          secrets: Object.values(config.lanes).map((l) => l.key),
+          secrets: [...Object.values(config.lanes).map((l) => l.key), config.access.key, ...config.access.clients.map((c) => c.key)],
           onError: (e) => log.error(`capture write failed: ${e.message}`),
         });
   if (capture) log.info(`capture on (${config.capture}) into ${config.captureDir}`);

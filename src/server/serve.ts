@@ -68,7 +68,7 @@ export function createServerParts(config: Config, log: Logger, deps: ServerDeps 
     ...obs.sinks,
   ];
   const shutdown = new AbortController();
-  const ownSecrets = [...Object.values(config.lanes).map((l) => l.key), config.access.key];
+  const ownSecrets = [...Object.values(config.lanes).map((l) => l.key), config.access.key, ...config.access.clients.map((c) => c.key)];
   const ctx: ServerContext = {
     config,
     shutdown: shutdown.signal,

@@ -115,6 +115,7 @@ export function effectiveConfigFile(config: Config): Record<string, unknown> {
     port: config.port,
     host: config.host,
     ...(config.access.key_required ? { proxy_key_env: config.access.key_env } : {}),
+    instance: config.instance,
     persist: config.persist,
     fallback: config.fallback,
     wrap_start: config.wrap_start,
@@ -124,6 +125,7 @@ export function effectiveConfigFile(config: Config): Record<string, unknown> {
     limits: config.limits,
     retention: config.retention,
     rotation: config.rotation,
+    clients: Object.fromEntries(config.access.clients.map((c) => [c.name, { key_env: c.key_env }])),
     lanes,
     routes: config.routes,
   };
@@ -140,6 +142,7 @@ export function configShow(opts: ConfigOptions): void {
     `# effective configuration: ${config.source ?? "built-in defaults"}, profile ${config.profile} applied, with the environment's overrides`,
     `# state in ${config.home}; captures in ${config.captureDir}`,
     `# proxy key from ${config.access.key_env}: ${config.access.key_set ? "set" : "not set"}`,
+    ...config.access.clients.map((c) => `# client ${c.name}: key from ${c.key_env}, ${c.key === undefined ? "NOT SET here" : "set"}`),
     ...Object.values(config.lanes).map((l) => `# lane ${l.name}: ${keyState(l)}`),
     "# (a valid config file: keys are never shown, they stay in the environment)",
     "",
