@@ -7,7 +7,8 @@ import type { Config, Lane } from "./config.ts";
 import { defaultRawConfig, ZAI_KEY_ENV } from "./defaults.ts";
 import { readEnv, type EnvMap } from "./env.ts";
 import { deepMerge } from "./merge.ts";
-import { ConfigSchema, instanceName } from "./schema.ts";
+import { ConfigSchema, instanceName, storeUrlProblem } from "./schema.ts";
+import { DATABASE_URL_ENV, makeStore, maskedUrl } from "./store.ts";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -87,8 +88,18 @@ export function loadConfig(options: LoadOptions = {}): Config {
       Object.entries(c.clients).map(([name, client]) => makeClient(name, client.key_env, env.secret(client.key_env))),
     ),
     instance: pickInstance(env.instance, c.instance),
+    store: makeStore(checkedDatabaseUrl(env.databaseUrl) ?? c.store.url, env.databaseUrl !== undefined, c.store.buffer_mb),
     limits: c.limits,
   };
+}
+
+/** $CCP_DATABASE_URL, checked like [store] url; the error shows it with its password masked. */
+function checkedDatabaseUrl(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  const problem = storeUrlProblem(url);
+  if (!problem) return url;
+  const shown = URL.canParse(url) ? maskedUrl(url) : "(not a URL)";
+  throw new ConfigError(`$${DATABASE_URL_ENV} ${shown}: ${problem}`, `unset it, or give one such as postgres://ccp@db.lan:5432/ccp`);
 }
 
 /** $CCP_INSTANCE (checked like the config key), else the config's, else the host name made into a valid name. */
