@@ -46,6 +46,7 @@ export function createObservability(config: Config, live: LiveState, log: Logger
   );
   const recent = new RecentRequests();
   const store = createStore(config, log);
+  if (store instanceof PgSink) metrics.observeStore(store);
   const capture =
     config.capture === "off"
       ? undefined

@@ -125,6 +125,19 @@ function declare(r: Registry) {
     }),
     quotaReset: r.register({ name: "ccp_quota_reset_seconds", type: "gauge", help: "Seconds until the window behind ccp_quota_utilization resets.", labels: ["lane", "window"] }),
     quotaWalls: r.register({ name: "ccp_quota_walls_total", type: "counter", help: "Plan limits (walls) met in answers: Z.ai 1308/1310, Anthropic's unified rejected.", labels: ["lane", "window"] }),
+    storeUp: r.register({
+      name: "ccp_store_up",
+      type: "gauge",
+      help: "1 while the PostgreSQL usage store takes records, 0 while they wait in the local buffer (absent with SQLite).",
+      labels: [],
+    }),
+    storeBuffer: r.register({ name: "ccp_store_buffer_bytes", type: "gauge", help: "Usage records waiting in the local buffer for PostgreSQL, in bytes.", labels: [] }),
+    storeDropped: r.register({
+      name: "ccp_store_dropped_total",
+      type: "counter",
+      help: "Usage records the full local buffer could not keep for PostgreSQL (they are still in usage.jsonl).",
+      labels: [],
+    }),
     overageInUse: r.register({
       name: "ccp_overage_in_use",
       type: "gauge",
@@ -216,6 +229,13 @@ export class MetricsSink implements UsageSink {
   }
 
   async flush(): Promise<void> {}
+
+  /** The PostgreSQL store's state, read at scrape time. */
+  observeStore(store: { readonly up: boolean; readonly buffer: { readonly bytes: number; readonly dropped: number } }): void {
+    this.m.storeUp.collect(() => [[{}, store.up ? 1 : 0]]);
+    this.m.storeBuffer.collect(() => [[{}, store.buffer.bytes]]);
+    this.m.storeDropped.collect(() => [[{}, store.buffer.dropped]]);
+  }
 
   render(): string {
     return this.registry.render();

@@ -12,6 +12,7 @@ import { cliHome, expectExit, runCli } from "../support/cli.ts";
 import { startFakeUpstream, type FakeUpstream } from "../support/fake-upstream/index.ts";
 import { startPostgres, type PostgresServer } from "../support/postgres-server.ts";
 import { generateRecords } from "../support/usage-records.ts";
+import { parseExposition, sample } from "../support/prometheus.ts";
 
 /**
  * The fleet's usage in PostgreSQL (issue 22), against a PostgreSQL of the test's own (never the
@@ -182,6 +183,11 @@ describe("a PostgreSQL outage", () => {
     expect((row as { n: number }).n).toBe(lines.reduce((n, l) => n + (l.attempts as unknown[]).length, 0));
   }
 
+  async function storeMetrics(ccp: CcpProcess) {
+    const m = await parseExposition(await (await fetch(`${ccp.url}/metrics`, { headers: { "x-ccp-key": BOB } })).text());
+    return { up: sample(m, "ccp_store_up"), bytes: sample(m, "ccp_store_buffer_bytes"), dropped: sample(m, "ccp_store_dropped_total") };
+  }
+
   test("stopped mid-run and started again: requests go on, and every usage record arrives exactly once", async () => {
     url = await freshDatabase("outage");
     c = await startInstance(url, "box-o");
@@ -203,6 +209,7 @@ describe("a PostgreSQL outage", () => {
     await expectExactlyOnce(await c.usage(10));
     expect(c.output()).toMatch(/reachable again after \d+ s; \d+ buffered records stored/);
     expect(bufferFiles(c.home)).toEqual([]);
+    expect(await storeMetrics(c)).toEqual({ up: 1, bytes: 0, dropped: 0 });
     expect(c.output()).not.toContain(PASSWORD);
   });
 
