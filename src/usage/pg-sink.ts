@@ -101,11 +101,15 @@ export class PgSink implements UsageSink {
     await this.#tick();
   }
 
-  /** Flushes (one try), then closes the connections; records still unstored stay in the disk buffer. */
+  /**
+   * Flushes (one try, unless PostgreSQL is already known to be away: stopping must not wait for
+   * it twice), then closes the connections; records still unstored stay in the disk buffer.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     clearInterval(this.#timer);
-    await this.flush();
+    if (this.#downSince === undefined) await this.flush();
+    else await this.#running;
     this.#closed = true;
     this.#spill();
     await this.#sql.close({ timeout: 1 }).catch(() => {});
