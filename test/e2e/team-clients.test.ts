@@ -70,7 +70,11 @@ describe("one shared ccp, three named clients", () => {
   });
 
   test("every usage line names its client and this instance; Claude Code's session id is recorded, one per run", async () => {
-    lines = (await ccp.usage(6)) as unknown as Line[];
+    // Every request above has finished; its line follows within a turn or two of the event loop.
+    for (let n = -1; n !== lines.length; await Bun.sleep(500)) {
+      n = lines.length;
+      lines = (await ccp.usage(6)) as unknown as Line[];
+    }
     const by = (c: string | null) => lines.filter((l) => l.client === c);
     for (const name of ["alice", "bob", "carol", "anonymous"]) {
       expect(by(name).length, name).toBeGreaterThan(0);
