@@ -207,13 +207,26 @@ export function buildProgram(run: Dispatch = lazy): Command {
     .option("--errors", "only requests that failed")
     .option("--since <when>", "only since a duration ago (30m, 1h, 2d) or a date")
     .option("--json", "the raw usage records, one JSON object per line")
-    .option("--stats", "statistics per group instead of lines: requests, error rate, ttft and duration p50/p95/p99, retries, fallbacks, tokens (SQLite when on, else usage.jsonl)")
+    .option(
+      "--stats",
+      "statistics per group instead of lines: requests, error rate, ttft and duration p50/p95/p99, retries, fallbacks, tokens " +
+        "(PostgreSQL when the config names it: the whole fleet; else SQLite when on, else usage.jsonl)",
+    )
     .addOption(
-      new Option("--by <key>", "statistics (implies --stats) with one row per lane, model, status or protocol").choices(["lane", "model", "status", "protocol", "proto"]).implies({ stats: true }),
+      new Option("--by <key>", "statistics (implies --stats) with one row per lane, model, status, protocol, client, session or instance")
+        .choices(["lane", "model", "status", "protocol", "proto", "client", "session", "instance"])
+        .implies({ stats: true }),
     )
     .addHelpText(
       "after",
-      examples("ccp usage --tail 20", "ccp usage --errors --since 1h", "ccp usage --follow --lane zai", "ccp usage --json --status 5xx | jq .rid", "ccp usage --stats --since 1h --by lane"),
+      examples(
+        "ccp usage --tail 20",
+        "ccp usage --errors --since 1h",
+        "ccp usage --follow --lane zai",
+        "ccp usage --json --status 5xx | jq .rid",
+        "ccp usage --stats --since 1h --by lane",
+        "ccp usage --stats --by client --since 24h",
+      ),
     )
     .action((opts) => run("usage", opts));
 

@@ -2,6 +2,7 @@ import { join, sep } from "node:path";
 import { readEnv } from "../config/env.ts";
 import { loadConfig } from "../config/load.ts";
 import { RotationSchema } from "../config/schema.ts";
+import type { StoreSettings } from "../config/store.ts";
 import { fetchStatus } from "../ops/instance.ts";
 import { usageLogPath } from "../server/serve.ts";
 import { resolveTarget, type TargetOptions } from "./target.ts";
@@ -14,6 +15,8 @@ export interface UsageSource {
   readonly persist: boolean;
   /** Rotated usage.jsonl files kept besides the current one. */
   readonly keep: number;
+  /** The store the config names: a PostgreSQL one holds the whole fleet's records. */
+  readonly store?: StoreSettings | undefined;
 }
 
 /**
@@ -34,11 +37,12 @@ export async function usageSource(opts: TargetOptions): Promise<UsageSource> {
         // CCP_PERSIST in this shell still chooses usage.jsonl over the database (the way out of a damaged one).
         persist: readEnv().persist ?? status.persist,
         keep: target.config?.rotation.keep ?? RotationSchema.parse({}).keep,
+        store: target.config?.store,
       };
     }
   }
   const config = loadConfig({ file: opts.config, profile: opts.profile });
-  return { log: usageLogPath(config), home: config.home, profile: config.profile, persist: config.persist, keep: config.rotation.keep };
+  return { log: usageLogPath(config), home: config.home, profile: config.profile, persist: config.persist, keep: config.rotation.keep, store: config.store };
 }
 
 /** The state directory an instance's usage log is under ($CCP_HOME/logs/<profile>/usage.jsonl), which may not be this shell's. */

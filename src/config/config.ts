@@ -1,5 +1,6 @@
 import type { Access } from "./access.ts";
 import type { ConfigFile, LaneSettings } from "./schema.ts";
+import type { StoreSettings } from "./store.ts";
 
 /** A lane as the proxy uses it: its settings, its name, and its key resolved from the environment. */
 export interface Lane extends LaneSettings {
@@ -13,7 +14,7 @@ export interface Lane extends LaneSettings {
  * settings are the schema's own (zod is the single source of truth: STYLE.md), under the same
  * names as in the file; what the loader adds is below.
  */
-export type Config = Readonly<Omit<ConfigFile, "lanes" | "profiles" | "proxy_key_env">> & {
+export type Config = Readonly<Omit<ConfigFile, "lanes" | "profiles" | "proxy_key_env" | "clients" | "instance" | "store">> & {
   readonly lanes: Readonly<Record<string, Lane>>;
   /** Active profile name ("default" when none is chosen). */
   readonly profile: string;
@@ -23,6 +24,10 @@ export type Config = Readonly<Omit<ConfigFile, "lanes" | "profiles" | "proxy_key
   readonly home: string;
   /** Where capture files go: $CCP_CAPTURE_DIR, else $CCP_HOME/captures ($CCP_CAPTURE_DIR also turns capture "off" into "all"). */
   readonly captureDir: string;
-  /** Who may use the proxy: the proxy key (SECURITY.md), from proxy_key_env. */
+  /** Who may use the proxy: the proxy key (SECURITY.md), from proxy_key_env, and the named clients' keys. */
   readonly access: Access;
+  /** Where usage records go when persist is on: SQLite, or PostgreSQL ($CCP_DATABASE_URL, else [store] url). */
+  readonly store: StoreSettings;
+  /** This ccp's name on its usage lines: $CCP_INSTANCE, else the config's `instance`, else the host name. */
+  readonly instance: string;
 };

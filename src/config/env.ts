@@ -22,6 +22,10 @@ export interface Env {
   readonly forceH1: boolean;
   /** $CCP_CAPTURE_DIR: capture diagnostics into this directory (turns capture on). */
   readonly captureDir: string | undefined;
+  /** $CCP_INSTANCE: this ccp's name on its usage lines (wins over the config's `instance`). */
+  readonly instance: string | undefined;
+  /** $CCP_DATABASE_URL: the PostgreSQL usage store (wins over [store] url). A secret when it holds a password. */
+  readonly databaseUrl: string | undefined;
   /** Looks up a secret by the variable name the config gives: a lane key, or the proxy key ($CCP_PROXY_KEY or proxy_key_env). */
   readonly secret: (name: string) => string | undefined;
   /** $NO_COLOR set to anything non-empty (no-color.org). */
@@ -61,6 +65,8 @@ export function readEnv(env: EnvMap = process.env): Env {
     persist: truthy(env.CCP_PERSIST),
     forceH1: truthy(env.MITM_FORCE_H1) === true,
     captureDir: env.CCP_CAPTURE_DIR || undefined,
+    instance: env.CCP_INSTANCE || undefined,
+    databaseUrl: env.CCP_DATABASE_URL || undefined,
     secret: (name) => env[name] || undefined,
     noColor: Boolean(env.NO_COLOR),
     shell: env.SHELL || undefined,

@@ -1,13 +1,15 @@
 import { existsSync } from "node:fs";
+import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { z } from "zod";
-import { makeAccess, PROXY_KEY_ENV } from "./access.ts";
+import { makeAccess, makeClient, PROXY_KEY_ENV } from "./access.ts";
 import type { Config, Lane } from "./config.ts";
 import { defaultRawConfig, ZAI_KEY_ENV } from "./defaults.ts";
 import { readEnv, type EnvMap } from "./env.ts";
 import { deepMerge } from "./merge.ts";
-import { ConfigSchema } from "./schema.ts";
 import { readRegular } from "./read-regular.ts";
+import { ConfigSchema, instanceName, storeUrlProblem } from "./schema.ts";
+import { DATABASE_URL_ENV, makeStore, maskedUrl } from "./store.ts";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -80,9 +82,42 @@ export function loadConfig(options: LoadOptions = {}): Config {
     rotation: c.rotation,
     allowed_hosts: c.allowed_hosts,
     allowed_origins: c.allowed_origins,
-    access: makeAccess(c.proxy_key_env ?? PROXY_KEY_ENV, c.proxy_key_env !== undefined, env.secret(c.proxy_key_env ?? PROXY_KEY_ENV)),
+    access: makeAccess(
+      c.proxy_key_env ?? PROXY_KEY_ENV,
+      c.proxy_key_env !== undefined,
+      env.secret(c.proxy_key_env ?? PROXY_KEY_ENV),
+      Object.entries(c.clients).map(([name, client]) => makeClient(name, client.key_env, env.secret(client.key_env))),
+    ),
+    instance: pickInstance(env.instance, c.instance),
+    store: makeStore(checkedDatabaseUrl(env.databaseUrl) ?? c.store.url, env.databaseUrl !== undefined, c.store.buffer_mb),
     limits: c.limits,
   };
+}
+
+/** $CCP_DATABASE_URL, checked like [store] url; the error shows it with its password masked. */
+function checkedDatabaseUrl(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  const problem = storeUrlProblem(url);
+  if (!problem) return url;
+  const shown = URL.canParse(url) ? maskedUrl(url) : "(not a URL)";
+  throw new ConfigError(`$${DATABASE_URL_ENV} ${shown}: ${problem}`, `unset it, or give one such as postgres://ccp@db.lan:5432/ccp`);
+}
+
+/** $CCP_INSTANCE (checked like the config key), else the config's, else the host name made into a valid name. */
+function pickInstance(fromEnv: string | undefined, fromFile: string | undefined): string {
+  if (fromEnv !== undefined) {
+    const checked = instanceName.safeParse(fromEnv);
+    if (!checked.success) throw new ConfigError(`$CCP_INSTANCE ${JSON.stringify(fromEnv.slice(0, 80))}: ${checked.error.issues[0]?.message}`, "unset it, or give a name such as build-box-2");
+    return fromEnv;
+  }
+  return (
+    fromFile ??
+    (hostname()
+      .replace(/[^A-Za-z0-9._-]+/g, "-")
+      .replace(/^[^A-Za-z0-9]+/, "")
+      .slice(0, 64) ||
+      "ccp")
+  );
 }
 
 /**

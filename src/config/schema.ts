@@ -162,6 +162,44 @@ export const LimitsSchema = z.strictObject({
   max_inflight_body_mb: z.number().positive().default(256),
 });
 
+const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
+
+/** A named client: one key per person or machine, so every usage line says whose request it was. */
+export const ClientSchema = z.strictObject({
+  /** Environment variable holding the client's key (ccp refuses to start when it is not set). */
+  key_env: envVarName,
+});
+
+/** Client names are metric label values and usage fields: short, plain, and never a word ccp uses itself. */
+const clientName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, "client names are lower-case letters, digits, - and _ (at most 64)")
+  .refine((n) => n !== "anonymous" && n !== "none", { message: 'client names "anonymous" and "none" are reserved (the proxy key\'s requests, and requests without a key)' });
+
+/** Why a store URL is not a PostgreSQL URL ccp can use, or undefined. */
+function storeUrlProblem(s: string): string | undefined {
+  if (!URL.canParse(s) || !/^postgres(ql)?:$/.test(new URL(s).protocol)) return 'must be a PostgreSQL URL such as "postgres://ccp@db.lan:5432/ccp"';
+  if (!new URL(s).hostname) return "must name the database server's host";
+  return undefined;
+}
+
+/** The fleet's usage store: PostgreSQL instead of the local SQLite database. */
+export const StoreSchema = z.strictObject({
+  /** postgres://user:password@host:port/database ($CCP_DATABASE_URL wins). A secret when it holds a password. */
+  url: z
+    .string()
+    .superRefine((s, ctx) => {
+      const problem = storeUrlProblem(s);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .optional(),
+  /** While PostgreSQL is unreachable, records wait in a local file of at most this many MiB. */
+  buffer_mb: z.number().positive().max(10_240).default(64),
+});
+
+/** An instance name: the host name by default; it labels every usage line of this ccp. */
+export const instanceName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be a name of letters, digits, ., - and _ (at most 64), such as a host name");
+
 const settings = {
   /** 0 picks a free port (tests). */
   port: z.number().int().min(0).max(65_535).default(8082),
@@ -202,6 +240,12 @@ const settings = {
       }),
     )
     .default([]),
+  /** Named clients, each with a key of its own (`[clients.<name>]`); the proxy key stays valid as the anonymous client. */
+  clients: z.record(clientName, ClientSchema).default({}),
+  /** This ccp's name on every usage line (default: the host name; $CCP_INSTANCE wins). */
+  instance: instanceName.optional(),
+  /** Where usage records are stored when persist is on: PostgreSQL when a url is given, else SQLite. */
+  store: StoreSchema.default(StoreSchema.parse({})),
   limits: LimitsSchema.default(LimitsSchema.parse({})),
   /** SQLite usage store; usage.jsonl is always written. */
   persist: z.boolean().default(true),
@@ -248,3 +292,4 @@ export type ConfigFile = z.infer<typeof ConfigSchema>;
 export type Retention = z.infer<typeof RetentionSchema>;
 export type Rotation = z.infer<typeof RotationSchema>;
 export type Limits = z.infer<typeof LimitsSchema>;
+export { storeUrlProblem };

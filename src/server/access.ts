@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { Access } from "../config/access.ts";
+import { ANONYMOUS_CLIENT, type Access } from "../config/access.ts";
 
 /** The dedicated header for the proxy key; never forwarded, whatever the configuration. */
 export const PROXY_KEY_HEADER = "x-ccp-key";
@@ -9,47 +9,66 @@ const OPEN_PATHS = new Set(["/healthz"]);
 
 const digest = (s: string) => createHash("sha256").update(s).digest();
 
-export type AccessCheck = { readonly ok: true } | { readonly ok: false; readonly reason: "missing" | "wrong" };
+/**
+ * Let in, and as whom: the named client whose key was presented, "anonymous" for the proxy key,
+ * no client when this ccp has no key at all (or the path is open).
+ */
+export type AccessCheck = { readonly ok: true; readonly client?: string } | { readonly ok: false; readonly reason: "missing" | "wrong" };
+
+interface KnownKey {
+  readonly digest: Buffer;
+  readonly client: string;
+}
 
 /**
- * Checks a request against the proxy key and removes the key from its headers, so nothing
- * after this point (forwarding, capture, logs) can see it. The key may come as x-ccp-key,
- * x-api-key or authorization: Bearer; x-api-key and authorization are removed only when they
- * carry the proxy key, so on a passthrough lane the client's own Anthropic credentials still
- * go through. Comparison is constant-time over digests (the length of the key does not leak).
+ * Checks a request against the proxy key and the named clients' keys and removes the key from
+ * its headers, so nothing after this point (forwarding, capture, logs) can see it. A key may come
+ * as x-ccp-key, x-api-key or authorization: Bearer; x-api-key and authorization are removed only
+ * when they carry a key of ccp's, so on a passthrough lane the client's own Anthropic credentials
+ * still go through. Comparison is constant-time over digests (the length of the key does not
+ * leak), and every known key is compared (which one matched does not leak either).
  */
 export class AccessGate {
-  readonly #key: Buffer | undefined;
+  readonly #keys: readonly KnownKey[];
 
   constructor(access: Access) {
-    this.#key = access.key === undefined ? undefined : digest(access.key);
+    const keys: KnownKey[] = [];
+    if (access.key !== undefined) keys.push({ digest: digest(access.key), client: ANONYMOUS_CLIENT });
+    for (const c of access.clients) if (c.key !== undefined) keys.push({ digest: digest(c.key), client: c.name });
+    this.#keys = keys;
   }
 
   get enabled(): boolean {
-    return this.#key !== undefined;
+    return this.#keys.length > 0;
   }
 
   check(headers: Headers, path: string): AccessCheck {
     const dedicated = headers.get(PROXY_KEY_HEADER);
     headers.delete(PROXY_KEY_HEADER);
-    if (this.#key === undefined || OPEN_PATHS.has(path)) return { ok: true };
-    let ok = dedicated !== null && this.#matches(dedicated);
+    if (!this.enabled || OPEN_PATHS.has(path)) return { ok: true };
+    let client = dedicated === null ? undefined : this.#match(dedicated);
     const apiKey = headers.get("x-api-key");
     const presented = dedicated !== null || apiKey !== null || headers.has("authorization");
-    if (apiKey !== null && this.#matches(apiKey)) {
+    const byApiKey = apiKey === null ? undefined : this.#match(apiKey);
+    if (byApiKey !== undefined) {
       headers.delete("x-api-key");
-      ok = true;
+      client ??= byApiKey;
     }
     const bearer = /^\s*bearer\s+(\S+)\s*$/i.exec(headers.get("authorization") ?? "")?.[1];
-    if (bearer !== undefined && this.#matches(bearer)) {
+    const byBearer = bearer === undefined ? undefined : this.#match(bearer);
+    if (byBearer !== undefined) {
       headers.delete("authorization");
-      ok = true;
+      client ??= byBearer;
     }
-    if (ok) return { ok: true };
+    if (client !== undefined) return { ok: true, client };
     return { ok: false, reason: presented ? "wrong" : "missing" };
   }
 
-  #matches(candidate: string): boolean {
-    return timingSafeEqual(digest(candidate), this.#key!);
+  /** The client whose key this is, comparing with every key so the time taken says nothing. */
+  #match(candidate: string): string | undefined {
+    const d = digest(candidate);
+    let found: string | undefined;
+    for (const k of this.#keys) if (timingSafeEqual(d, k.digest) && found === undefined) found = k.client;
+    return found;
   }
 }

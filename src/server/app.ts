@@ -60,8 +60,8 @@ export function createApp(ctx: ServerContext, obs?: Observability): App {
     // Then, before anything reads the request: every endpoint but /healthz needs the proxy key, which is removed here.
     const access = gate.check(req.headers, path);
     if (!access.ok) {
-      ctx.log.warn(`401 ${access.reason} proxy key: ${req.method} ${JSON.stringify(path.slice(0, 100))}${conn?.peer ? ` from ${conn.peer}` : ""}`);
-      const hint = access.reason === "missing" ? "this ccp requires its proxy key" : "the proxy key presented is not this ccp's";
+      ctx.log.warn(`401 ${access.reason === "missing" ? "missing" : "unknown"} key: ${req.method} ${JSON.stringify(path.slice(0, 100))}${conn?.peer ? ` from ${conn.peer}` : ""}`);
+      const hint = access.reason === "missing" ? "this ccp requires its proxy key" : "the key presented is not one of this ccp's";
       return errorResponse(401, `ccp: ${hint}: send it in the x-ccp-key header (or as x-api-key / authorization: Bearer)`, ctx.newRid());
     }
     // Without a proxy key, what ccp forwards must carry a header no page can send unasked (a key is one such).
@@ -79,7 +79,7 @@ export function createApp(ctx: ServerContext, obs?: Observability): App {
     }
     if (endpoint.forward) {
       conn?.keepOpen?.();
-      return forward(ctx, req, endpoint.forward, port, url.search);
+      return forward(ctx, req, endpoint.forward, port, url.search, access.client);
     }
     return Response.json({ status: "ok", service: "ccp", profile: ctx.config.profile, port });
   };

@@ -1,5 +1,6 @@
 import type { Lane } from "../config/config.ts";
 import type { CaptureSession } from "../usage/capture-hook.ts";
+import { attribution } from "../usage/attribution.ts";
 import { draftRecord } from "../usage/draft.ts";
 import { answeredOver } from "../usage/outcome.ts";
 import type { UsageRecord } from "../usage/record.ts";
@@ -44,10 +45,13 @@ export class ClientRequest {
     readonly req: Request,
     endpoint: Endpoint,
     port: number,
+    /** The client the access gate let in (undefined: this ccp asks for no key). */
+    client?: string,
   ) {
     this.#t0 = ctx.now();
     this.rid = ctx.newRid();
-    this.record = draftRecord(this.rid, OP[endpoint], ctx.config.profile, port);
+    const origin = { instance: ctx.config.instance, client: client ?? null, ...attribution(req.headers, ctx.redact) };
+    this.record = draftRecord(this.rid, OP[endpoint], ctx.config.profile, port, origin);
     this.redact = requestRedactor(ctx.redact, req.headers);
     ctx.live.inflight++;
   }
@@ -78,7 +82,8 @@ export class ClientRequest {
     ctx.sink.write(r);
     this.capture?.end(r);
     const fail = r.failure_class ? ` failure=${r.failure_class}` : "";
-    ctx.log.info(`${this.rid} ${r.op} model=${logValue(r.model)} lane=${r.lane ?? "-"} protocol=${answeredOver(r)} status=${status} ms=${r.latency_ms} attempts=${r.attempts.length}${fail}`);
+    const who = r.client === null ? "" : ` client=${r.client}`;
+    ctx.log.info(`${this.rid} ${r.op}${who} model=${logValue(r.model)} lane=${r.lane ?? "-"} protocol=${answeredOver(r)} status=${status} ms=${r.latency_ms} attempts=${r.attempts.length}${fail}`);
   }
 
   /** Something failed that should not have: a 502 naming it (redacted), the line, and an error log line. */

@@ -30,8 +30,8 @@ const LINE_BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
  * the answers ccp gives itself, what each lane is sent, the attempt loop, then either the
  * answer given when nothing was committed or the committed stream.
  */
-export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoint, port: number, search: string): Promise<Response> {
-  const cr = new ClientRequest(ctx, req, endpoint, port);
+export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoint, port: number, search: string, client?: string): Promise<Response> {
+  const cr = new ClientRequest(ctx, req, endpoint, port, client);
   try {
     return await steps(cr, endpoint, search);
   } catch (e) {

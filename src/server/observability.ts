@@ -6,11 +6,15 @@ import { MetricsSink } from "../usage/metrics-sink.ts";
 import { RecentRequests } from "../usage/recent.ts";
 import type { UsageSink } from "../usage/record.ts";
 import { rotateByCopyTruncate, rotationPolicy } from "../usage/rotation.ts";
+import { PgSink } from "../usage/pg-sink.ts";
+import { redactor } from "../usage/redact.ts";
+import { Spool } from "../usage/spool.ts";
 import { SqliteSink } from "../usage/sqlite-sink.ts";
 import { usageDbPath } from "../usage/sqlite-store.ts";
 import type { Logger } from "./context.ts";
 import type { LiveState } from "../usage/live.ts";
 import type { QuotaDesk } from "../quota/desk.ts";
+import { join } from "node:path";
 
 const LOG_ROTATE_CHECK_MS = 60_000;
 
@@ -27,17 +31,22 @@ export interface Observability {
   readonly health: LaneHealth;
   readonly recent: RecentRequests;
   readonly capture: FileCapture | undefined;
-  readonly store: SqliteSink | undefined;
+  readonly store: SqliteSink | PgSink | undefined;
   /** Flushes and closes the store, stops timers (after the fan-out sink was flushed). */
-  close(): void;
+  close(): Promise<void>;
 }
 
 export function createObservability(config: Config, live: LiveState, log: Logger, quota?: QuotaDesk): Observability {
   const health = new LaneHealth(Object.keys(config.lanes));
-  const metrics = new MetricsSink(live, health, quota);
+  const metrics = new MetricsSink(
+    live,
+    health,
+    quota,
+    config.access.clients.map((c) => c.name),
+  );
   const recent = new RecentRequests();
-  // persist = false: the database is neither opened nor created.
-  const store = config.persist ? new SqliteSink(usageDbPath(config.home), { retentionDays: config.retention.days, onError: (e) => log.error(`usage store write failed: ${e.message}`) }) : undefined;
+  const store = createStore(config, log);
+  if (store instanceof PgSink) metrics.observeStore(store);
   const capture =
     config.capture === "off"
       ? undefined
@@ -45,7 +54,7 @@ export function createObservability(config: Config, live: LiveState, log: Logger
           dir: config.captureDir,
           mode: config.capture,
           maxFiles: config.retention.captures,
-          secrets: Object.values(config.lanes).map((l) => l.key),
+          secrets: [...Object.values(config.lanes).map((l) => l.key), config.access.key, ...config.access.clients.map((c) => c.key)],
           onError: (e) => log.error(`capture write failed: ${e.message}`),
         });
   if (capture) log.info(`capture on (${config.capture}) into ${config.captureDir}`);
@@ -66,9 +75,24 @@ export function createObservability(config: Config, live: LiveState, log: Logger
     recent,
     capture,
     store,
-    close() {
+    async close() {
       clearInterval(rotator);
-      store?.close();
+      await store?.close();
     },
   };
+}
+
+/** Where the buffer of a PostgreSQL store waits while it is unreachable: one file per instance (port) under the state directory. */
+export const storeBufferDir = (home: string): string => join(home, "buffer");
+
+/** persist = false: no store (the database is neither opened nor created); a store url: PostgreSQL; else SQLite. */
+function createStore(config: Config, log: Logger): SqliteSink | PgSink | undefined {
+  if (!config.persist) return undefined;
+  const { url, shown } = config.store;
+  if (url === undefined || shown === undefined) {
+    return new SqliteSink(usageDbPath(config.home), { retentionDays: config.retention.days, onError: (e) => log.error(`usage store write failed: ${e.message}`) });
+  }
+  const spool = new Spool(storeBufferDir(config.home), `postgres-${config.port}`, config.store.buffer_mb * 1024 * 1024);
+  log.info(`usage store: PostgreSQL ${shown}${spool.pending ? ` (${spool.bytes} bytes buffered from an earlier run, to be stored)` : ""}`);
+  return new PgSink({ url, shown, spool, log, redact: redactor([config.store.password, url]) });
 }

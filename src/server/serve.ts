@@ -68,7 +68,7 @@ export function createServerParts(config: Config, log: Logger, deps: ServerDeps 
     ...obs.sinks,
   ];
   const shutdown = new AbortController();
-  const ownSecrets = [...Object.values(config.lanes).map((l) => l.key), config.access.key];
+  const ownSecrets = [...Object.values(config.lanes).map((l) => l.key), config.access.key, ...config.access.clients.map((c) => c.key), config.store.password];
   const ctx: ServerContext = {
     config,
     shutdown: shutdown.signal,
@@ -150,7 +150,7 @@ export function startServer(config: Config, log: Logger, deps: ServerDeps = {}):
       while (live.inflight > 0 && Date.now() < drained) await Bun.sleep(10);
       if (live.inflight > 0) log.warn(`${live.inflight} requests had not finished when ccp stopped; their usage lines are missing`);
       await sink.flush();
-      obs.close();
+      await obs.close();
     },
   };
 }

@@ -2,8 +2,13 @@ import type { StreamObservation } from "../sse/observer.ts";
 import type { FailureClass } from "../upstream/failure.ts";
 import type { AttemptRecord, UsageRecord } from "./record.ts";
 
+/** Who sent a request, as its usage line says: the instance, the client, Claude Code's session and agent. */
+export type Origin = Pick<UsageRecord, "instance" | "client" | "session_id" | "agent_id">;
+
+const NO_ORIGIN: Origin = { instance: "", client: null, session_id: null, agent_id: null };
+
 /** Starts a usage record with every field present (null until known), so lines always have one shape. */
-export function draftRecord(rid: string, op: UsageRecord["op"], profile: string, port: number): UsageRecord {
+export function draftRecord(rid: string, op: UsageRecord["op"], profile: string, port: number, origin: Origin = NO_ORIGIN): UsageRecord {
   return {
     ts: new Date().toISOString(),
     rid,
@@ -36,6 +41,10 @@ export function draftRecord(rid: string, op: UsageRecord["op"], profile: string,
     estimated: false,
     profile,
     port,
+    instance: origin.instance,
+    client: origin.client,
+    session_id: origin.session_id,
+    agent_id: origin.agent_id,
     attempts: [],
     capture: null,
   };

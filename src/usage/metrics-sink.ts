@@ -1,3 +1,4 @@
+import { ANONYMOUS_CLIENT } from "../config/access.ts";
 import type { LiveState } from "./live.ts";
 import type { LaneHealth } from "./lane-health.ts";
 import { Registry } from "./metrics-registry.ts";
@@ -19,8 +20,8 @@ function declare(r: Registry) {
     requests: r.register({
       name: "ccp_requests_total",
       type: "counter",
-      help: "Client requests finished, by lane, client model, HTTP status the client got and protocol of the answering attempt.",
-      labels: ["lane", "model", "status", "protocol"],
+      help: "Client requests finished, by lane, client model, HTTP status the client got, protocol of the answering attempt and client (a configured name, anonymous or none).",
+      labels: ["lane", "model", "status", "protocol", "client"],
     }),
     attempts: r.register({
       name: "ccp_upstream_attempts_total",
@@ -33,8 +34,8 @@ function declare(r: Registry) {
       type: "counter",
       help:
         "Client requests whose client did not get a complete answer (an error status, a stream cut, an error after commit, the client " +
-        "leaving), by lane and failure class (none for an error status the upstream gave).",
-      labels: ["lane", "failure_class"],
+        "leaving), by lane, failure class (none for an error status the upstream gave) and client.",
+      labels: ["lane", "failure_class", "client"],
     }),
     retries: r.register({
       name: "ccp_retries_total",
@@ -92,8 +93,8 @@ function declare(r: Registry) {
     tokens: r.register({
       name: "ccp_tokens_total",
       type: "counter",
-      help: "Tokens reported by the upstream, by lane, client model and type (input, output, cache_read, cache_creation).",
-      labels: ["lane", "model", "type"],
+      help: "Tokens reported by the upstream, by lane, client model, type (input, output, cache_read, cache_creation) and client.",
+      labels: ["lane", "model", "type", "client"],
     }),
     inflight: r.register({ name: "ccp_inflight_requests", type: "gauge", help: "Client requests being served right now.", labels: [] }),
     queueDepth: r.register({ name: "ccp_queue_depth", type: "gauge", help: "Requests waiting for a concurrency slot on the lane.", labels: ["lane"] }),
@@ -124,6 +125,19 @@ function declare(r: Registry) {
     }),
     quotaReset: r.register({ name: "ccp_quota_reset_seconds", type: "gauge", help: "Seconds until the window behind ccp_quota_utilization resets.", labels: ["lane", "window"] }),
     quotaWalls: r.register({ name: "ccp_quota_walls_total", type: "counter", help: "Plan limits (walls) met in answers: Z.ai 1308/1310, Anthropic's unified rejected.", labels: ["lane", "window"] }),
+    storeUp: r.register({
+      name: "ccp_store_up",
+      type: "gauge",
+      help: "1 while the PostgreSQL usage store takes records, 0 while they wait in the local buffer (absent with SQLite).",
+      labels: [],
+    }),
+    storeBuffer: r.register({ name: "ccp_store_buffer_bytes", type: "gauge", help: "Usage records waiting in the local buffer for PostgreSQL, in bytes.", labels: [] }),
+    storeDropped: r.register({
+      name: "ccp_store_dropped_total",
+      type: "counter",
+      help: "Usage records the full local buffer could not keep for PostgreSQL (they are still in usage.jsonl).",
+      labels: [],
+    }),
     overageInUse: r.register({
       name: "ccp_overage_in_use",
       type: "gauge",
@@ -159,14 +173,22 @@ export class OpenLabel {
   }
 }
 
+/** The `client` label: a configured client's name, "anonymous" (the proxy key) or "none" (no key), so its values are the config's. */
+export function clientLabel(known: ReadonlySet<string>): (client: string | null) => string {
+  return (client) => (client !== null && (known.has(client) || client === ANONYMOUS_CLIENT) ? client : "none");
+}
+
 /** Derives every counter and histogram from finished usage records; gauges read live state at scrape time. */
 export class MetricsSink implements UsageSink {
   readonly registry = new Registry();
   readonly m: CcpMetrics = declare(this.registry);
   readonly #models = new OpenLabel(100);
   readonly #codes = new OpenLabel(50);
+  readonly #client: (client: string | null) => string;
 
-  constructor(live: LiveState, health: LaneHealth, quota?: QuotaDesk) {
+  /** `clients`: the configured clients' names, the only values of the client label besides anonymous and none. */
+  constructor(live: LiveState, health: LaneHealth, quota?: QuotaDesk, clients: readonly string[] = []) {
+    this.#client = clientLabel(new Set(clients));
     this.m.inflight.collect(() => [[{}, live.inflight]]);
     this.m.queueDepth.collect(() => [...live.lanes].map(([lane, l]) => [{ lane }, l.queueDepth] as const));
     this.m.concurrencyLimit.collect(() => [...live.lanes].filter(([, l]) => Number.isFinite(l.limit)).map(([lane, l]) => [{ lane }, l.limit] as const));
@@ -180,8 +202,9 @@ export class MetricsSink implements UsageSink {
     const m = this.m;
     const lane = r.lane ?? "none";
     const model = this.#models.of(r.model ?? "none");
-    m.requests.inc({ lane, model, status: String(r.status), protocol: answeredOver(r) });
-    if (isError(r)) m.errors.inc({ lane, failure_class: r.failure_class ?? "none" });
+    const client = this.#client(r.client);
+    m.requests.inc({ lane, model, status: String(r.status), protocol: answeredOver(r), client });
+    if (isError(r)) m.errors.inc({ lane, failure_class: r.failure_class ?? "none", client });
     r.attempts.forEach((a, i) => {
       m.attempts.inc({ lane: a.lane, protocol: a.protocol, outcome: a.outcome });
       if (a.outcome === "in_stream_error") {
@@ -201,11 +224,18 @@ export class MetricsSink implements UsageSink {
     m.duration.observe({ lane }, r.latency_ms / 1000);
     for (const [type, field] of TOKEN_FIELDS) {
       const n = r[field];
-      if (n) m.tokens.inc({ lane, model, type }, n);
+      if (n) m.tokens.inc({ lane, model, type, client }, n);
     }
   }
 
   async flush(): Promise<void> {}
+
+  /** The PostgreSQL store's state, read at scrape time. */
+  observeStore(store: { readonly up: boolean; readonly buffer: { readonly bytes: number; readonly dropped: number } }): void {
+    this.m.storeUp.collect(() => [[{}, store.up ? 1 : 0]]);
+    this.m.storeBuffer.collect(() => [[{}, store.buffer.bytes]]);
+    this.m.storeDropped.collect(() => [[{}, store.buffer.dropped]]);
+  }
 
   render(): string {
     return this.registry.render();

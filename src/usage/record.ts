@@ -81,6 +81,14 @@ export interface UsageRecord {
   estimated: boolean;
   profile: string;
   port: number;
+  /** Which ccp wrote the line: `instance` (default the host name). */
+  instance: string;
+  /** The named client whose key the request presented; "anonymous" for the proxy key; null when this ccp asks for no key. */
+  client: string | null;
+  /** Claude Code's session (its x-claude-code-session-id header), when sent. */
+  session_id: string | null;
+  /** Claude Code's subagent (its x-claude-code-agent-id header), when sent. */
+  agent_id: string | null;
   attempts: AttemptRecord[];
   /** Path of this request's diagnostics capture file, when one was kept. */
   capture: string | null;

@@ -1,5 +1,6 @@
 import type { Database, Statement } from "bun:sqlite";
 import type { UsageRecord, UsageSink } from "./record.ts";
+import { REQUEST_COLUMNS, requestRow } from "./request-row.ts";
 import { openUsageDb } from "./sqlite-store.ts";
 
 /**
@@ -21,46 +22,6 @@ export interface SqliteSinkOptions {
   /** Epoch ms (tests move time). */
   readonly now?: () => number;
 }
-
-type Row = Record<string, string | number | null>;
-
-const requestRow = (r: UsageRecord): Row => ({
-  rid: r.rid,
-  ts: r.ts,
-  ts_ms: Date.parse(r.ts) || 0,
-  profile: r.profile,
-  port: r.port,
-  op: r.op,
-  lane: r.lane,
-  model: r.model,
-  upstream_model: r.upstream_model,
-  upstream: r.upstream,
-  status: r.status,
-  stream: r.stream ? 1 : 0,
-  h2: r.h2 === null ? null : r.h2 ? 1 : 0,
-  header_mode: r.header_mode,
-  latency_ms: r.latency_ms,
-  ttft_ms: r.ttft_ms,
-  first_byte_ms: r.first_byte_ms,
-  input_tokens: r.input_tokens,
-  output_tokens: r.output_tokens,
-  cache_read_input_tokens: r.cache_read_input_tokens,
-  cache_creation_input_tokens: r.cache_creation_input_tokens,
-  stop_reason: r.stop_reason,
-  err_type: r.err_type,
-  failure_class: r.failure_class,
-  upstream_request_id: r.upstream_request_id,
-  retries: r.retries ?? Math.max(0, r.attempts.length - 1),
-  fallback_from: r.fallback_from ?? null,
-  rerouted_from: r.rerouted_from ?? null,
-  reroute_reason: r.reroute_reason ?? null,
-  downgraded: r.downgraded ? 1 : 0,
-  queue_ms: r.queue_ms ?? 0,
-  estimated: r.estimated ? 1 : 0,
-  capture: r.capture ?? null,
-});
-
-const REQUEST_COLUMNS = Object.keys(requestRow({ attempts: [] } as unknown as UsageRecord));
 
 /** Writes usage records (and their attempts) to $CCP_HOME/ccp.db, batched on a timer. */
 export class SqliteSink implements UsageSink {

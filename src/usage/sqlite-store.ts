@@ -64,6 +64,12 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX attempts_lane_outcome ON attempts (lane, protocol, outcome);`,
   `ALTER TABLE requests ADD COLUMN rerouted_from TEXT;
    ALTER TABLE requests ADD COLUMN reroute_reason TEXT;`,
+  // Issue 22: who sent the request (pg-store.ts has the same step for PostgreSQL).
+  `ALTER TABLE requests ADD COLUMN instance TEXT;
+   ALTER TABLE requests ADD COLUMN client TEXT;
+   ALTER TABLE requests ADD COLUMN session_id TEXT;
+   ALTER TABLE requests ADD COLUMN agent_id TEXT;
+   CREATE INDEX requests_client_ts ON requests (client, ts_ms);`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -48,6 +48,9 @@ interface RequestRow {
   cache_creation_input_tokens: number | null;
   failure_class: string | null;
   err_type: string | null;
+  instance: string | null;
+  client: string | null;
+  session_id: string | null;
 }
 
 /** The records of one profile (the database holds every profile of this $CCP_HOME). */
@@ -57,7 +60,8 @@ export function fromSqlite(path: string, profile: string, sinceMs: number): Stat
     const rows = db
       .query(
         `SELECT id, ts_ms, lane, model, status, h2, ttft_ms, latency_ms, input_tokens, output_tokens,
-                cache_read_input_tokens, cache_creation_input_tokens, failure_class, err_type
+                cache_read_input_tokens, cache_creation_input_tokens, failure_class, err_type,
+                instance, client, session_id
            FROM requests WHERE ts_ms >= ? AND profile = ? ORDER BY ts_ms, id`,
       )
       .all(sinceMs, profile) as RequestRow[];
@@ -110,6 +114,9 @@ export function fromJsonl(path: string, sinceMs: number): StatInput[] {
       cache_creation_input_tokens: num(r.cache_creation_input_tokens),
       failure_class: str(r.failure_class),
       err_type: str(r.err_type),
+      instance: str(r.instance),
+      client: str(r.client),
+      session_id: str(r.session_id),
       attempts: attempts.map((a) => ({ lane: String(a.lane), protocol: String(a.protocol) })),
     });
   }

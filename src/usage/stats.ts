@@ -16,10 +16,14 @@ export interface StatInput {
   readonly cache_creation_input_tokens: number | null;
   readonly failure_class: string | null;
   readonly err_type: string | null;
+  /** Who sent it (null in records older than these fields, and client null without a key). */
+  readonly instance: string | null;
+  readonly client: string | null;
+  readonly session_id: string | null;
   readonly attempts: readonly { readonly lane: string; readonly protocol: string }[];
 }
 
-export const GROUP_BY = ["lane", "model", "status", "protocol"] as const;
+export const GROUP_BY = ["lane", "model", "status", "protocol", "client", "session", "instance"] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
 
 export interface Percentiles {
@@ -29,7 +33,7 @@ export interface Percentiles {
 }
 
 export interface StatGroup {
-  /** The group's value ("all" without --by; "-" for an unknown lane/model/protocol). */
+  /** The group's value ("all" without --by; "-" for an unknown lane/model/protocol/session/instance; client "none" for requests without a key). */
   readonly key: string;
   readonly requests: number;
   readonly errors: number;
@@ -64,6 +68,12 @@ function keyOf(r: StatInput, by: GroupBy | undefined): string {
       return String(r.status);
     case "protocol":
       return protoOf(r);
+    case "client":
+      return r.client ?? "none";
+    case "session":
+      return r.session_id ?? "-";
+    case "instance":
+      return r.instance ?? "-";
   }
 }
 

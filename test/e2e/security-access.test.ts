@@ -155,7 +155,7 @@ describe("with a proxy key, every endpoint but /healthz needs it", () => {
     const status = expectExit(await runCli(["status", "--port", String(ccp.port), "--json"], { env: h.env }), 0);
     expect(JSON.parse(status.stdout)).toMatchObject({ running: true, host: "0.0.0.0" });
     const show = expectExit(await runCli(["config", "show", "--json"], { env: h.env }), 0);
-    expect(JSON.parse(show.stdout).config.access).toEqual({ key_env: "CCP_PROXY_KEY", key_required: false, key_set: true });
+    expect(JSON.parse(show.stdout).config.access).toEqual({ key_env: "CCP_PROXY_KEY", key_required: false, key_set: true, clients: [] });
     const toml = expectExit(await runCli(["config", "show"], { env: h.env }), 0);
     const usage = await runCli(["usage", "--json", "--port", String(ccp.port)], { env: { ...h.env, CCP_HOME: join(ccp.home, "state") } });
     outputs.push(status.stdout, status.stderr, show.stdout, show.stderr, toml.stdout, toml.stderr, usage.stdout, usage.stderr);

@@ -52,6 +52,10 @@ export function generateRecords(n: number, now: number, spanMs: number, seed = 7
       failure_class: status === 200 ? (rnd() < 0.05 ? "reset" : null) : "http_status",
       retries: attempts.length - 1,
       attempts,
+      instance: pick(["box-a", "box-b"]),
+      client: pick(["alice", "bob", "anonymous", null]),
+      session_id: rnd() < 0.8 ? `session-${Math.floor(rnd() * 5)}` : null,
+      agent_id: rnd() < 0.2 ? "agent-1" : null,
     };
   });
 }

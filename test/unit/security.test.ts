@@ -28,7 +28,7 @@ describe("the proxy key gate", () => {
     ["bearer in lower case", { authorization: `bearer ${KEY}` }],
   ])("accepted as %s, and removed from the headers", (_name, headers) => {
     const h = new Headers(headers);
-    expect(gate().check(h, "/v1/messages")).toEqual({ ok: true });
+    expect(gate().check(h, "/v1/messages")).toEqual({ ok: true, client: "anonymous" });
     expect([...h.values()].join(" ")).not.toContain(KEY);
   });
 

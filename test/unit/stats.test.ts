@@ -22,6 +22,9 @@ const input = (o: Partial<StatInput>): StatInput => ({
   cache_creation_input_tokens: null,
   failure_class: null,
   err_type: null,
+  instance: null,
+  client: null,
+  session_id: null,
   attempts: [{ lane: "zai", protocol: "h1" }],
   ...o,
 });

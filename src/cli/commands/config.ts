@@ -115,6 +115,7 @@ export function effectiveConfigFile(config: Config): Record<string, unknown> {
     port: config.port,
     host: config.host,
     ...(config.access.key_required ? { proxy_key_env: config.access.key_env } : {}),
+    instance: config.instance,
     persist: config.persist,
     fallback: config.fallback,
     wrap_start: config.wrap_start,
@@ -122,12 +123,20 @@ export function effectiveConfigFile(config: Config): Record<string, unknown> {
     allowed_origins: config.allowed_origins,
     capture: config.capture,
     limits: config.limits,
+    store: { ...(config.store.shown === undefined ? {} : { url: config.store.shown }), buffer_mb: config.store.buffer_mb },
     retention: config.retention,
     rotation: config.rotation,
+    clients: Object.fromEntries(config.access.clients.map((c) => [c.name, { key_env: c.key_env }])),
     lanes,
     routes: config.routes,
   };
 }
+
+const storeState = (c: Config): string => {
+  if (!c.persist) return "off (persist = false)";
+  if (c.store.shown === undefined) return "SQLite";
+  return `PostgreSQL ${c.store.shown}${c.store.from_env ? " (from $CCP_DATABASE_URL)" : ""}, any password masked`;
+};
 
 export function configShow(opts: ConfigOptions): void {
   const config = loadConfig({ file: opts.config, profile: opts.profile });
@@ -140,6 +149,8 @@ export function configShow(opts: ConfigOptions): void {
     `# effective configuration: ${config.source ?? "built-in defaults"}, profile ${config.profile} applied, with the environment's overrides`,
     `# state in ${config.home}; captures in ${config.captureDir}`,
     `# proxy key from ${config.access.key_env}: ${config.access.key_set ? "set" : "not set"}`,
+    `# usage store: ${storeState(config)}`,
+    ...config.access.clients.map((c) => `# client ${c.name}: key from ${c.key_env}, ${c.key === undefined ? "NOT SET here" : "set"}`),
     ...Object.values(config.lanes).map((l) => `# lane ${l.name}: ${keyState(l)}`),
     "# (a valid config file: keys are never shown, they stay in the environment)",
     "",

@@ -29,7 +29,7 @@ export async function start(opts: StartOptions): Promise<void> {
   // Before anything is written there: a state directory others can write is refused (SECURITY.md).
   const unsafeHome = prepareStateDir(config);
   if (unsafeHome) throw new ExitError(2, unsafeHome.message, unsafeHome.hint);
-  const warnings = configFileWarnings(config.source, [config.access.key, ...Object.values(config.lanes).map((l) => l.key)]);
+  const warnings = configFileWarnings(config.source, [config.access.key, ...config.access.clients.map((c) => c.key), ...Object.values(config.lanes).map((l) => l.key)]);
   if (opts.foreground) {
     const problem = config.port === 0 ? undefined : await portProblem(config.host, config.port);
     if (problem) throw refusal(problem, config.port, config.host);
