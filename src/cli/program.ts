@@ -7,6 +7,7 @@ import type { OkOptions } from "./commands/ok.ts";
 import type { ProbeOptions } from "./commands/probe.ts";
 import type { QuotaOptions } from "./commands/quota.ts";
 import type { RestartOptions } from "./commands/restart.ts";
+import type { ServiceInstallOptions, ServiceOptions } from "./commands/service.ts";
 import type { StartOptions } from "./commands/start.ts";
 import type { StatusOptions } from "./commands/status.ts";
 import type { StatuslineOptions } from "./commands/statusline.ts";
@@ -61,6 +62,9 @@ const COMMANDS: Record<string, (...args: unknown[]) => Promise<void>> = {
   probe: async (o) => (await import("./commands/probe.ts")).probe(o as ProbeOptions),
   usage: async (o) =>
     (o as { stats?: boolean }).stats ? (await import("./commands/usage-stats.ts")).usageStats(o as UsageStatsOptions) : (await import("./commands/usage.ts")).usage(o as UsageOptions),
+  "service install": async (o) => (await import("./commands/service.ts")).serviceInstall(o as ServiceInstallOptions),
+  "service uninstall": async (o) => (await import("./commands/service.ts")).serviceUninstall(o as ServiceOptions),
+  "service status": async (o) => (await import("./commands/service.ts")).serviceStatus(o as ServiceOptions),
   "config init": async (o) => (await import("./commands/config.ts")).configInit(o as ConfigOptions),
   "config check": async (o) => (await import("./commands/config.ts")).configCheck(o as ConfigOptions),
   "config show": async (o) => (await import("./commands/config.ts")).configShow(o as ConfigOptions),
@@ -234,8 +238,31 @@ export function buildProgram(run: Dispatch = lazy): Command {
     .addHelpText("after", examples("ccp config show", "MITM_FORCE_H1=1 ccp config show --profile dev --json"))
     .action((opts) => run("config show", opts));
 
+  serviceCommands(program, run);
   usageErrorsLikeCcp(program);
   return program;
+}
+
+/** `ccp service`: a per-user service (systemd on Linux, launchd on macOS) that runs ccp start --foreground. */
+function serviceCommands(program: Command, run: Dispatch): void {
+  const service = program
+    .command("service")
+    .description("run ccp as your user's service: started now, at login and after a crash (systemd on Linux, launchd on macOS)")
+    .addHelpText("after", examples("ccp service install", "ccp service install --port 8083 --profile dev --config ~/ccp.toml", "ccp service status", "ccp service uninstall"));
+  const profile = (c: Command) => c.option("--profile <name>", "the profile's service (default: $CCP_PROFILE, else the default one)");
+  profile(service.command("install").description("write the unit (systemd) or agent (launchd) that runs ccp start --foreground, and start it"))
+    .addOption(portOption("port it listens on (default: config port, else 8082)"))
+    .option("-c, --config <file>", "config file it runs with (default: $CCP_CONFIG, else ~/.config/ccp/config.toml)")
+    .option("--force", "replace a service already installed for this profile")
+    .addHelpText("after", examples("ccp service install", "ccp service install --port 8083 --profile dev --config ~/ccp.toml --force"))
+    .action((opts) => run("service install", opts));
+  profile(service.command("uninstall").description("stop the service and remove its unit or agent"))
+    .addHelpText("after", examples("ccp service uninstall", "ccp service uninstall --profile dev"))
+    .action((opts) => run("service uninstall", opts));
+  profile(service.command("status").description("is it installed, enabled and running, and where does it log (exit 3 when not running)"))
+    .option("--json", "machine-readable output")
+    .addHelpText("after", examples("ccp service status", "ccp service status --profile dev --json"))
+    .action((opts) => run("service status", opts));
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Access } from "./access.ts";
+import type { ServiceRef } from "../ops/service-ref.ts";
 import type { ConfigFile, LaneSettings } from "./schema.ts";
 
 /** A lane as the proxy uses it: its settings, its name, and its key resolved from the environment. */
@@ -25,4 +26,8 @@ export type Config = Readonly<Omit<ConfigFile, "lanes" | "profiles" | "proxy_key
   readonly captureDir: string;
   /** Who may use the proxy: the proxy key (SECURITY.md), from proxy_key_env. */
   readonly access: Access;
+  /** The service manager running this ccp ($CCP_SERVICE, set by the unit or plist `ccp service install` writes). */
+  readonly managed_by?: ServiceRef | undefined;
+  /** `ccp demo`: the lane is the built-in simulator (said in /status, the dashboard and the log). */
+  readonly demo?: boolean;
 };

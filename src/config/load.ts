@@ -6,6 +6,7 @@ import type { Config, Lane } from "./config.ts";
 import { defaultRawConfig, ZAI_KEY_ENV } from "./defaults.ts";
 import { readEnv, type EnvMap } from "./env.ts";
 import { deepMerge } from "./merge.ts";
+import { parseServiceRef } from "../ops/service-ref.ts";
 import { ConfigSchema } from "./schema.ts";
 
 export class ConfigError extends Error {
@@ -81,6 +82,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     allowed_origins: c.allowed_origins,
     access: makeAccess(c.proxy_key_env ?? PROXY_KEY_ENV, c.proxy_key_env !== undefined, env.secret(c.proxy_key_env ?? PROXY_KEY_ENV)),
     limits: c.limits,
+    managed_by: parseServiceRef(env.service),
   };
 }
 
