@@ -8,6 +8,8 @@ import { DEFAULT_PROFILE, loadConfig } from "../../config/load.ts";
 import { isHealthy, isPortBusy } from "../../ops/health.ts";
 import { askStatus } from "../../ops/instance.ts";
 import { launchdPlist } from "../../ops/launchd-plist.ts";
+import { instanceUrl } from "../../ops/local-http.ts";
+import { waitRestarted } from "../../ops/managed.ts";
 import { serviceCommand } from "../../ops/self.ts";
 import { systemDeps } from "../../ops/service-control.ts";
 import { installService, serviceState, uninstallService } from "../../ops/service-install.ts";
@@ -16,7 +18,7 @@ import { missingFromEnvFile, secretVariables, serviceLocation, serviceSpec, type
 import { prepareStateDir } from "../../ops/state-dir.ts";
 import { systemdUnit } from "../../ops/systemd-unit.ts";
 import { ExitError } from "../exit-error.ts";
-import { out, paint } from "../render.ts";
+import { out, paint, spinner } from "../render.ts";
 import { NOT_RUNNING_EXIT } from "./status.ts";
 
 export interface ServiceInstallOptions {
@@ -68,13 +70,16 @@ export async function serviceInstall(opts: ServiceInstallOptions, deps = systemD
       `replace it: ccp service install --force (with the options you want), or remove it: ccp service uninstall${profileFlag(config.profile)}`,
     );
   }
-  await refuseTakenPort(config, loc, opts.force === true);
+  const oldPid = await refuseTakenPort(config, loc, opts.force === true);
   // launchd opens the log under the state directory before ccp runs: it must exist, and be safe.
   const unsafeHome = m === "launchd" ? prepareStateDir(config) : undefined;
   if (unsafeHome) throw new ExitError(2, unsafeHome.message, unsafeHome.hint);
 
   const spec = serviceSpec({ manager: m, config, env, exec: serviceCommand() });
-  const header = `Written by ccp service install (ccp ${pkg.version}); ccp service uninstall${profileFlag(config.profile)} removes it.\nSecrets (lane keys, the proxy key) go in ${spec.envFile} as NAME=value lines, never here.`;
+  const header = [
+    `Written by ccp service install (ccp ${pkg.version}); ccp service uninstall${profileFlag(config.profile)} removes it.`,
+    `Secrets (lane keys, the proxy key) go in ${spec.envFile} as NAME=value lines, never here.`,
+  ].join("\n");
   const text = writable(() => (m === "systemd" ? systemdUnit(spec, header) : launchdPlist(spec, header)));
   const result = await installService({ loc, text, force: opts.force === true, deps, floor: floorOf(loc, env) });
   if (!result.ok) {
@@ -83,7 +88,14 @@ export async function serviceInstall(opts: ServiceInstallOptions, deps = systemD
   }
   for (const w of secretWarnings(config, spec)) console.error(paint.warn(w));
   printInstalled(spec, loc, config, result.replaced);
+  // Readiness is an answer over HTTP, as for ccp start; a slow one is not a failed install.
+  const wait = spinner(`waiting for ${loc.ref.name} to answer on port ${config.port}`);
+  const pid = await waitRestarted(config.host, config.port, oldPid, READY_MS).finally(() => wait.stop());
+  if (pid === undefined) console.error(paint.warn(`${loc.ref.name} does not answer on port ${config.port} yet; its log says why: ${logHint(spec.ref, spec.log)}`));
+  else console.log(`running    ${instanceUrl(config.host, config.port)}${typeof pid === "number" ? ` (pid ${pid})` : ""}`);
 }
+
+const READY_MS = 20_000;
 
 /** A path the unit or plist cannot carry (a quote in the executable's, a control character) stops the install, saying which. */
 function writable(generate: () => string): string {
@@ -95,14 +107,15 @@ function writable(generate: () => string): string {
 }
 
 /** A port another ccp (or program) holds would make the service fail at every start; its own (a --force reinstall) is no obstacle. */
-async function refuseTakenPort(config: Config, loc: ServiceLocation, force: boolean): Promise<void> {
+async function refuseTakenPort(config: Config, loc: ServiceLocation, force: boolean): Promise<number | undefined> {
   const answer = await askStatus(config.host, config.port);
-  if (answer.kind === "running" && answer.body.managed_by?.name === loc.ref.name) return;
+  if (answer.kind === "running" && answer.body.managed_by?.name === loc.ref.name) return answer.body.pid;
   // A keyed ccp keeps its status for the key holder: when replacing, it may well be this service.
-  if (answer.kind === "needs-key" && force) return;
+  if (answer.kind === "needs-key" && force) return undefined;
   const hint = `stop it first (ccp stop ${config.port}), or give the service another port: ccp service install --port <N>`;
   if (answer.kind !== "none") throw new ExitError(1, `a ccp not run by ${loc.ref.name} is running on port ${config.port}`, hint);
   if (await isPortBusy(config.host, config.port)) throw new ExitError(1, `port ${config.port} on ${config.host} is in use by another program`, hint);
+  return undefined;
 }
 
 function managerHint(m: ServiceManager): string {
