@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import pkg from "../../package.json" with { type: "json" };
 import { paint } from "./render.ts";
 import type { ConfigOptions } from "./commands/config.ts";
+import type { DemoOptions } from "./commands/demo.ts";
 import type { EnvOptions } from "./commands/env.ts";
 import type { OkOptions } from "./commands/ok.ts";
 import type { ProbeOptions } from "./commands/probe.ts";
@@ -51,6 +52,7 @@ export type Dispatch = (command: string, ...args: unknown[]) => Promise<void>;
 /** Commander hands over parsed options untyped; each loader names the type its command takes. */
 const COMMANDS: Record<string, (...args: unknown[]) => Promise<void>> = {
   start: async (o) => (await import("./commands/start.ts")).start(o as StartOptions),
+  demo: async (o) => (await import("./commands/demo.ts")).demo(o as DemoOptions),
   stop: async (o) => (await import("./commands/stop.ts")).stop(o as StopOptions),
   restart: async (o) => (await import("./commands/restart.ts")).restart(o as RestartOptions),
   status: async (o) => (await import("./commands/status.ts")).status(o as StatusOptions),
@@ -98,6 +100,17 @@ export function buildProgram(run: Dispatch = lazy): Command {
     .option("-f, --foreground", "run in this process and log to stdout (for systemd, launchd, containers)")
     .addHelpText("after", examples("ccp start --port 8082", "ccp start --foreground --profile dev --config ./ccp.toml", "CCP_PROXY_KEY=$(openssl rand -hex 24) ccp start --host 0.0.0.0"))
     .action((opts) => run("start", opts));
+
+  program
+    .command("demo")
+    .description("try ccp without a provider account: ccp in this terminal with a simulated upstream (lane demo); nothing leaves the machine")
+    .addOption(new Option("-p, --port <port>", "port to listen on (default 8082; 0: a free one)").argParser(parseListenPort))
+    .addOption(
+      new Option("--fault <fault>", "what the simulated upstream does to every other request: none, burst (HTTP 200 + in-stream [1302]) or overload (529)").choices(["none", "burst", "overload"]),
+    )
+    .option("--state <dir>", "keep the demo's config, usage log and store in this directory (default: a temporary one, removed when it ends)")
+    .addHelpText("after", examples("ccp demo", "ccp demo --fault burst", "ccp demo --port 8090 --fault overload --state ./demo-state"))
+    .action((opts) => run("demo", opts));
 
   program
     .command("stop")

@@ -20,6 +20,8 @@ export interface Env {
   readonly userHome: string;
   /** $XDG_CONFIG_HOME, else ~/.config: where systemd user units and ccp's config live. */
   readonly configHome: string;
+  /** $TMPDIR, else the system's: where `ccp demo` keeps its state. */
+  readonly tmpDir: string;
   /** $CCP_SERVICE: set in a service's unit or plist ("systemd:ccp.service"), so the server says it is service-managed. */
   readonly service: string | undefined;
   /** $CCP_PERSIST: "0"/"false" turns persistence off, "1"/"true" on, unset leaves the config alone. */
@@ -67,6 +69,7 @@ export function readEnv(env: EnvMap = process.env): Env {
     userHome: home,
     configHome,
     service: env.CCP_SERVICE || undefined,
+    tmpDir: env.TMPDIR || "/tmp",
     persist: truthy(env.CCP_PERSIST),
     forceH1: truthy(env.MITM_FORCE_H1) === true,
     captureDir: env.CCP_CAPTURE_DIR || undefined,

@@ -22,6 +22,8 @@ const CASES: [string, [string, ...unknown[]]][] = [
   ["start", ["start", {}]],
   ["start --port 8082 --profile dev -c ./c.toml -f", ["start", { port: 8082, profile: "dev", config: "./c.toml", foreground: true }]],
   ["start --foreground --port 0", ["start", { foreground: true, port: 0 }]],
+  ["demo", ["demo", {}]],
+  ["demo --port 0 --fault burst --state ./d", ["demo", { port: 0, fault: "burst", state: "./d" }]],
   ["stop", ["stop", {}]],
   ["stop -p 8083", ["stop", { port: 8083 }]],
   ["stop 8083", ["stop", { port: 8083 }]],
