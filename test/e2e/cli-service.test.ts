@@ -98,8 +98,21 @@ describe("ccp service (systemd, a stand-in systemctl)", () => {
   let before: string[];
   let envFile: string;
 
-  test("a manager that refuses leaves nothing behind (the unit is not kept)", async () => {
+  test("a port another program holds is refused (exit 1, with a hint) before anything is written", async () => {
     before = tree(h.home);
+    const holder = Bun.listen({ hostname: "127.0.0.1", port, socket: { data() {} } });
+    try {
+      const r = expectExit(await ccp(["service", "install", "--port", String(port), "--config", configFile]), 1);
+      expect(r.stderr).toContain(`ccp: port ${port} on 127.0.0.1 is in use by another program`);
+      expect(r.stderr).toContain(`hint: stop it first (ccp stop ${port}), or give the service another port`);
+    } finally {
+      holder.stop(true);
+    }
+    expect(calls.list()).toEqual([]);
+    expect(tree(h.home)).toEqual(before);
+  });
+
+  test("a manager that refuses leaves nothing behind (the unit is not kept)", async () => {
     const r = await ccp(["service", "install", "--port", String(port), "--config", configFile], { FAKE_SYSTEMCTL_FAIL: "enable" });
     expectExit(r, 1);
     expect(r.stderr).toContain("could not enable ccp.service, so it was not installed: systemctl --user enable --now ccp.service exited 1: Failed to connect to bus");
