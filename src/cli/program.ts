@@ -3,11 +3,13 @@ import pkg from "../../package.json" with { type: "json" };
 import { paint } from "./render.ts";
 import type { CompletionOptions } from "./commands/completion.ts";
 import type { ConfigOptions } from "./commands/config.ts";
+import type { DemoOptions } from "./commands/demo.ts";
 import type { EnvOptions } from "./commands/env.ts";
 import type { OkOptions } from "./commands/ok.ts";
 import type { ProbeOptions } from "./commands/probe.ts";
 import type { QuotaOptions } from "./commands/quota.ts";
 import type { RestartOptions } from "./commands/restart.ts";
+import type { ServiceInstallOptions, ServiceOptions } from "./commands/service.ts";
 import type { StartOptions } from "./commands/start.ts";
 import type { StatusOptions } from "./commands/status.ts";
 import type { StatuslineOptions } from "./commands/statusline.ts";
@@ -51,6 +53,7 @@ export type Dispatch = (command: string, ...args: unknown[]) => Promise<void>;
 /** Commander hands over parsed options untyped; each loader names the type its command takes. */
 const COMMANDS: Record<string, (...args: unknown[]) => Promise<void>> = {
   start: async (o) => (await import("./commands/start.ts")).start(o as StartOptions),
+  demo: async (o) => (await import("./commands/demo.ts")).demo(o as DemoOptions),
   stop: async (o) => (await import("./commands/stop.ts")).stop(o as StopOptions),
   restart: async (o) => (await import("./commands/restart.ts")).restart(o as RestartOptions),
   status: async (o) => (await import("./commands/status.ts")).status(o as StatusOptions),
@@ -62,6 +65,9 @@ const COMMANDS: Record<string, (...args: unknown[]) => Promise<void>> = {
   probe: async (o) => (await import("./commands/probe.ts")).probe(o as ProbeOptions),
   usage: async (o) =>
     (o as { stats?: boolean }).stats ? (await import("./commands/usage-stats.ts")).usageStats(o as UsageStatsOptions) : (await import("./commands/usage.ts")).usage(o as UsageOptions),
+  "service install": async (o) => (await import("./commands/service.ts")).serviceInstall(o as ServiceInstallOptions),
+  "service uninstall": async (o) => (await import("./commands/service.ts")).serviceUninstall(o as ServiceOptions),
+  "service status": async (o) => (await import("./commands/service.ts")).serviceStatus(o as ServiceOptions),
   "config init": async (o) => (await import("./commands/config.ts")).configInit(o as ConfigOptions),
   "config check": async (o) => (await import("./commands/config.ts")).configCheck(o as ConfigOptions),
   "config show": async (o) => (await import("./commands/config.ts")).configShow(o as ConfigOptions),
@@ -96,6 +102,17 @@ export function buildProgram(run: Dispatch = lazy): Command {
     .option("-f, --foreground", "run in this process and log to stdout (for systemd, launchd, containers)")
     .addHelpText("after", examples("ccp start --port 8082", "ccp start --foreground --profile dev --config ./ccp.toml", "CCP_PROXY_KEY=$(openssl rand -hex 24) ccp start --host 0.0.0.0"))
     .action((opts) => run("start", opts));
+
+  program
+    .command("demo")
+    .description("try ccp without a provider account: ccp in this terminal with a simulated upstream (lane demo); nothing leaves the machine")
+    .addOption(new Option("-p, --port <port>", "port to listen on (default 8082; 0: a free one)").argParser(parseListenPort))
+    .addOption(
+      new Option("--fault <fault>", "what the simulated upstream does to every other request: none, burst (HTTP 200 + in-stream [1302]) or overload (529)").choices(["none", "burst", "overload"]),
+    )
+    .option("--state <dir>", "keep the demo's config, usage log and store in this directory (default: a temporary one, removed when it ends)")
+    .addHelpText("after", examples("ccp demo", "ccp demo --fault burst", "ccp demo --port 8090 --fault overload --state ./demo-state"))
+    .action((opts) => run("demo", opts));
 
   program
     .command("stop")
@@ -261,8 +278,31 @@ export function buildProgram(run: Dispatch = lazy): Command {
     )
     .action((shell: string | undefined, opts) => run("completion", shell, opts, program));
 
+  serviceCommands(program, run);
   usageErrorsLikeCcp(program);
   return program;
+}
+
+/** `ccp service`: a per-user service (systemd on Linux, launchd on macOS) that runs ccp start --foreground. */
+function serviceCommands(program: Command, run: Dispatch): void {
+  const service = program
+    .command("service")
+    .description("run ccp as your user's service: started now, at login and after a crash (systemd on Linux, launchd on macOS)")
+    .addHelpText("after", examples("ccp service install", "ccp service install --port 8083 --profile dev --config ~/ccp.toml", "ccp service status", "ccp service uninstall"));
+  const profile = (c: Command) => c.option("--profile <name>", "the profile's service (default: $CCP_PROFILE, else the default one)");
+  profile(service.command("install").description("write the unit (systemd) or agent (launchd) that runs ccp start --foreground, and start it"))
+    .addOption(portOption("port it listens on (default: config port, else 8082)"))
+    .option("-c, --config <file>", "config file it runs with (default: $CCP_CONFIG, else ~/.config/ccp/config.toml)")
+    .option("--force", "replace a service already installed for this profile")
+    .addHelpText("after", examples("ccp service install", "ccp service install --port 8083 --profile dev --config ~/ccp.toml --force"))
+    .action((opts) => run("service install", opts));
+  profile(service.command("uninstall").description("stop the service and remove its unit or agent"))
+    .addHelpText("after", examples("ccp service uninstall", "ccp service uninstall --profile dev"))
+    .action((opts) => run("service uninstall", opts));
+  profile(service.command("status").description("is it installed, enabled and running, and where does it log (exit 3 when not running)"))
+    .option("--json", "machine-readable output")
+    .addHelpText("after", examples("ccp service status", "ccp service status --profile dev --json"))
+    .action((opts) => run("service status", opts));
 }
 
 /**

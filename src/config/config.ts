@@ -1,4 +1,5 @@
 import type { Access } from "./access.ts";
+import type { ServiceRef } from "../ops/service-ref.ts";
 import type { ConfigFile, LaneSettings } from "./schema.ts";
 import type { StoreSettings } from "./store.ts";
 
@@ -30,4 +31,8 @@ export type Config = Readonly<Omit<ConfigFile, "lanes" | "profiles" | "proxy_key
   readonly store: StoreSettings;
   /** This ccp's name on its usage lines: $CCP_INSTANCE, else the config's `instance`, else the host name. */
   readonly instance: string;
+  /** The service manager running this ccp ($CCP_SERVICE, set by the unit or plist `ccp service install` writes). */
+  readonly managed_by?: ServiceRef | undefined;
+  /** `ccp demo`: the lane is the built-in simulator (said in /status, the dashboard and the log). */
+  readonly demo?: boolean;
 };

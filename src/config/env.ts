@@ -16,6 +16,14 @@ export interface Env {
   readonly home: string;
   /** ~/.config/ccp/config.toml (or $XDG_CONFIG_HOME/ccp/config.toml) */
   readonly defaultConfigFile: string;
+  /** $HOME (else the account's home directory). */
+  readonly userHome: string;
+  /** $XDG_CONFIG_HOME, else ~/.config: where systemd user units and ccp's config live. */
+  readonly configHome: string;
+  /** $TMPDIR, else the system's: where `ccp demo` keeps its state. */
+  readonly tmpDir: string;
+  /** $CCP_SERVICE: set in a service's unit or plist ("systemd:ccp.service"), so the server says it is service-managed. */
+  readonly service: string | undefined;
   /** $CCP_PERSIST: "0"/"false" turns persistence off, "1"/"true" on, unset leaves the config alone. */
   readonly persist: boolean | undefined;
   /** $MITM_FORCE_H1=1: HTTP/1.1 on every lane whose dialect is not anthropic (kept from the Go shim). */
@@ -62,6 +70,10 @@ export function readEnv(env: EnvMap = process.env): Env {
     profile: env.CCP_PROFILE || undefined,
     home: env.CCP_HOME || join(home, ".local", "state", "ccp"),
     defaultConfigFile: join(configHome, "ccp", "config.toml"),
+    userHome: home,
+    configHome,
+    service: env.CCP_SERVICE || undefined,
+    tmpDir: env.TMPDIR || "/tmp",
     persist: truthy(env.CCP_PERSIST),
     forceH1: truthy(env.MITM_FORCE_H1) === true,
     captureDir: env.CCP_CAPTURE_DIR || undefined,

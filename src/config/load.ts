@@ -7,6 +7,7 @@ import type { Config, Lane } from "./config.ts";
 import { defaultRawConfig, ZAI_KEY_ENV } from "./defaults.ts";
 import { readEnv, type EnvMap } from "./env.ts";
 import { deepMerge } from "./merge.ts";
+import { parseServiceRef } from "../ops/service-ref.ts";
 import { readRegular } from "./read-regular.ts";
 import { ConfigSchema, instanceName, storeUrlProblem } from "./schema.ts";
 import { DATABASE_URL_ENV, makeStore, maskedUrl } from "./store.ts";
@@ -91,6 +92,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     instance: pickInstance(env.instance, c.instance),
     store: makeStore(checkedDatabaseUrl(env.databaseUrl) ?? c.store.url, env.databaseUrl !== undefined, c.store.buffer_mb),
     limits: c.limits,
+    managed_by: parseServiceRef(env.service),
   };
 }
 

@@ -7,6 +7,7 @@ import { isHealthy, isPortBusy, waitHealthy } from "./health.ts";
 import { instanceUrl } from "./local-http.ts";
 import { instancePaths } from "./paths.ts";
 import { selfCommand } from "./self.ts";
+import { SERVICE_ENV } from "./service-ref.ts";
 import type { StateDirProblem } from "./state-dir-check.ts";
 import { prepareStateDir } from "./state-dir.ts";
 import { removeState, writeState, type InstanceState } from "./state-file.ts";
@@ -49,7 +50,9 @@ export async function launchDetached(req: LaunchRequest): Promise<LaunchResult> 
   if (config.source) args.push("--config", config.source);
   // --host may have come from the command line: the child must listen where the parent checked.
   if (config.host !== "127.0.0.1") args.push("--host", config.host);
-  const child = Bun.spawn([...selfCommand(), ...args], { env: withHeapHint(readEnv().all), stdio: ["ignore", out, out], detached: true });
+  // A server this shell starts is never a service's, even from a shell that has CCP_SERVICE.
+  const env = withHeapHint({ ...readEnv().all, [SERVICE_ENV]: undefined });
+  const child = Bun.spawn([...selfCommand(), ...args], { env, stdio: ["ignore", out, out], detached: true });
   child.unref();
   closeSync(out);
   const state: InstanceState = {

@@ -1,3 +1,5 @@
+import type { ServiceRef } from "./service-ref.ts";
+
 /** The answer of `GET /status`: what a running ccp says of itself (the CLI reads it). */
 export interface StatusBody {
   readonly service: "ccp";
@@ -16,6 +18,10 @@ export interface StatusBody {
   readonly errors: number;
   readonly inflight: number;
   readonly lanes: readonly LaneStatus[];
+  /** The service manager that runs it (CCP_SERVICE in its environment), else null; absent from a ccp older than `ccp service`. */
+  readonly managed_by?: ServiceRef | null;
+  /** Started by `ccp demo`: its lane is the built-in simulator, nothing reaches a provider. */
+  readonly demo?: boolean;
 }
 
 export interface LaneStatus {

@@ -19,6 +19,8 @@ export function dashboardData(ctx: ServerContext, obs: Observability, port: numb
     now: Date.now(),
     service: "ccp",
     profile: ctx.config.profile,
+    /** Started by `ccp demo`: the page says so. */
+    demo: ctx.config.demo === true,
     port,
     started_at: new Date(ctx.live.startedAt).toISOString(),
     ready: ready.status,

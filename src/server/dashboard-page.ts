@@ -19,7 +19,7 @@ th{color:var(--dim);font-weight:500}tr.fail td{background:rgba(248,81,73,.14)}tr
 .pill{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;border:1px solid var(--line)}
 .reachable{color:var(--ok);border-color:var(--ok)}.unreachable{color:var(--bad);border-color:var(--bad)}.unknown{color:var(--dim)}
 .legend span{margin-right:14px}.legend i{display:inline-block;width:10px;height:3px;margin-right:5px;vertical-align:middle}
-svg text{fill:var(--dim);font-size:11px}#stale{color:var(--warn)}
+svg text{fill:var(--dim);font-size:11px}#stale,#demo{color:var(--warn)}
 `;
 
 const SCRIPT = `
@@ -69,6 +69,7 @@ function render(d) {
   set("failed_attempts", d.totals.failed_attempts); set("ready", d.ready);
   set("ttft_p50", ms(d.ttft_hour.p50)); set("ttft_p95", ms(d.ttft_hour.p95)); set("ttft_p99", ms(d.ttft_hour.p99));
   set("profile", d.profile); set("port", d.port); set("updated", new Date(d.now).toLocaleTimeString());
+  set("demo", d.demo ? "DEMO: a simulated upstream answers (ccp demo); nothing reaches a provider" : "");
   $("#lanes").innerHTML = d.lanes.map((l) => '<tr data-lane="' + esc(l.name) + '"><td>' + esc(l.name) + '</td><td data-k="protocol">' + esc(l.protocol) +
     '</td><td><span class="pill ' + esc(l.state) + '" data-k="state">' + esc(l.state) + (l.failure_class ? " · " + esc(l.failure_class) : "") +
     '</span></td><td data-k="lane_requests">' + l.requests + '</td><td data-k="lane_errors">' + l.errors +
@@ -102,7 +103,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <title>ccp dashboard</title><style>${STYLE}</style></head>
 <body>
 <header><h1>ccp</h1><span class="dim">profile <span data-k="profile">-</span> · port <span data-k="port">-</span> · <span data-k="ready">-</span> · updated <span data-k="updated">-</span></span>
-<span id="stale" data-k="stale"></span></header>
+<span id="demo" data-k="demo"></span> <span id="stale" data-k="stale"></span></header>
 <main>
 <section class="kpis">
  <div class="kpi"><span class="dim">requests</span><b data-k="requests">-</b></div>

@@ -39,6 +39,8 @@ export function statusBody(ctx: ServerContext, port: number): StatusBody {
       requests: counter?.lanes.get(lane.name)?.requests ?? 0,
       errors: counter?.lanes.get(lane.name)?.errors ?? 0,
     })),
+    managed_by: c.managed_by ?? null,
+    demo: c.demo === true,
   };
 }
 

@@ -7,6 +7,8 @@ import { heapHintNote } from "../../ops/heap-hint.ts";
 import { launchDetached, portProblem, type LaunchResult } from "../../ops/launch.ts";
 import { instanceUrl } from "../../ops/local-http.ts";
 import { prepareStateDir } from "../../ops/state-dir.ts";
+import { formatServiceRef } from "../../ops/service-ref.ts";
+import { recordManaged } from "../../ops/state-file.ts";
 import { startServer } from "../../server/serve.ts";
 import { ExitError } from "../exit-error.ts";
 import { stdoutLog } from "../line-log.ts";
@@ -72,12 +74,13 @@ function runForeground(config: ReturnType<typeof loadConfig>, warnings: readonly
   const log = stdoutLog();
   for (const w of warnings) log.warn(w);
   const server = startServer(config, log);
+  const forget = recordManaged(config, server.port);
   const lanes = Object.values(config.lanes)
     .map((l) => `${l.name}=${l.transport} ${l.base_url}`)
     .join(", ");
   log.info(
     `ccp listening on ${server.url} dashboard=${instanceUrl(config.host, server.port)}/dashboard pid=${process.pid} profile=${config.profile} ` +
-      `config=${config.source ?? "built-in defaults"} ${heapHintNote(readEnv().all)} lanes: ${lanes}`,
+      `config=${config.source ?? "built-in defaults"} ${heapHintNote(readEnv().all)}${config.managed_by ? ` managed_by=${formatServiceRef(config.managed_by)}` : ""} lanes: ${lanes}`,
   );
   return new Promise((resolve) => {
     let stopping = false;
@@ -86,6 +89,7 @@ function runForeground(config: ReturnType<typeof loadConfig>, warnings: readonly
       stopping = true;
       log.info(`${signal}: stopping, in-flight streams get up to ${GRACE_MS / 1000} s`);
       void server.stop(GRACE_MS).then(() => {
+        forget();
         log.info("stopped");
         log.flush();
         resolve();

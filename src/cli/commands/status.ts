@@ -76,6 +76,8 @@ function render(b: StatusBody, quota: QuotaBody | undefined): string {
     `fallback   ${b.fallback}`,
     `requests   ${b.requests} since start, ${b.errors ? out.bad(`${b.errors} errors`) : "0 errors"}, ${b.inflight} in flight`,
     `usage log  ${b.usage_log}`,
+    ...(b.managed_by ? [`service    ${b.managed_by.manager} ${b.managed_by.name} (ccp stop and restart go through it)`] : []),
+    ...(b.demo ? [out.warn("demo       a simulated upstream answers: nothing reaches a provider (ccp demo)")] : []),
     "",
   ];
   const rows = b.lanes.map((l) => [
