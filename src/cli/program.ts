@@ -207,7 +207,9 @@ export function buildProgram(run: Dispatch = lazy): Command {
     .option("--json", "the raw usage records, one JSON object per line")
     .option("--stats", "statistics per group instead of lines: requests, error rate, ttft and duration p50/p95/p99, retries, fallbacks, tokens (SQLite when on, else usage.jsonl)")
     .addOption(
-      new Option("--by <key>", "statistics (implies --stats) with one row per lane, model, status or protocol").choices(["lane", "model", "status", "protocol", "proto"]).implies({ stats: true }),
+      new Option("--by <key>", "statistics (implies --stats) with one row per lane, model, status, protocol or route")
+        .choices(["lane", "model", "status", "protocol", "proto", "route"])
+        .implies({ stats: true }),
     )
     .addHelpText(
       "after",

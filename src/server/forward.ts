@@ -14,7 +14,6 @@ import type { AttemptRecord } from "../usage/record.ts";
 import { answerUncommitted } from "./answers.ts";
 import { ClientRequest } from "./client-request.ts";
 import type { ServerContext } from "./context.ts";
-import { estimateInputTokens } from "./count-tokens-local.ts";
 import { downstreamHeaders, upstreamHeaders } from "../upstream/forward-headers.ts";
 import { readAndRoute, type Routed } from "./read-request.ts";
 import { cachedUpstreamUrl, type Endpoint } from "../upstream/upstream-url.ts";
@@ -48,6 +47,8 @@ async function steps(cr: ClientRequest, endpoint: Endpoint, search: string): Pro
     return cr.refuse(routed);
   }
   if (routed.parsed) noteBody(cr, routed.parsed);
+  cr.record.route = routed.route?.index ?? null;
+  cr.record.route_name = routed.route?.name ?? null;
   cr.describe(routed.lane, routed.model);
   const steered = ctx.quota.steer(routed.chain, req.headers);
   if (steered.kind === "walled") return answerWalled(cr, steered.walls);
@@ -121,7 +122,7 @@ function answerOwn(cr: ClientRequest, routed: Routed, lane: Lane, endpoint: Endp
   if (endpoint !== "/v1/messages/count_tokens" || !parsed || counting !== "local") return undefined;
   cr.record.estimated = true;
   cr.finish(200);
-  return Response.json({ input_tokens: estimateInputTokens(parsed.json) }, { headers: { "x-ccp-rid": cr.rid, "x-ccp-estimate": "true" } });
+  return Response.json({ input_tokens: parsed.inputTokens() }, { headers: { "x-ccp-rid": cr.rid, "x-ccp-estimate": "true" } });
 }
 
 /** The model name a lane is sent: the route's for the routed lane, the lane's own map for a fallback. */

@@ -5,6 +5,8 @@ import { readMessagesBody } from "./read-messages-body.ts";
 import type { ParsedBody } from "./request-body.ts";
 import type { Endpoint } from "../upstream/upstream-url.ts";
 import type { Chain } from "../quota/desk.ts";
+import { requestFacts } from "../routing/request-facts.ts";
+import type { MatchedRoute } from "../routing/router.ts";
 
 /** A request read and routed: its body (none for /v1/models) and the lane it goes to first. */
 export interface Routed {
@@ -16,6 +18,8 @@ export interface Routed {
   readonly model: string | undefined;
   /** The route's chain of lanes (lane is its first) and quota threshold. */
   readonly chain: Chain;
+  /** The [[routes]] entry that matched; null when the client picked the lane by name. */
+  readonly route: MatchedRoute | null;
 }
 
 /** Refused before any attempt; `parsed` when the body was read (the record names its model). */
@@ -29,8 +33,13 @@ export type Unrouted = Refusal & { readonly ok: false; readonly parsed?: ParsedB
  */
 export async function readAndRoute(ctx: ServerContext, req: Request, endpoint: Endpoint): Promise<Routed | Unrouted> {
   if (endpoint === "/v1/models") {
-    const catchAll = ctx.config.routes.find((r) => r.match === "*") ?? ctx.config.routes[0]!;
-    return { ok: true, parsed: undefined, bytes: undefined, lane: ctx.config.lanes[catchAll.lane]!, model: undefined, chain: { lanes: catchAll.lanes, threshold: catchAll.quota_threshold } };
+    const index = Math.max(
+      0,
+      ctx.config.routes.findIndex((r) => r.match === "*"),
+    );
+    const catchAll = ctx.config.routes[index]!;
+    const route = { index, name: catchAll.name ?? null };
+    return { ok: true, parsed: undefined, bytes: undefined, lane: ctx.config.lanes[catchAll.lane]!, model: undefined, chain: { lanes: catchAll.lanes, threshold: catchAll.quota_threshold }, route };
   }
   // Bounded in bytes, time, JSON values and bodies in flight (read-messages-body.ts).
   const read = await readMessagesBody(req, ctx);
@@ -46,7 +55,7 @@ export async function readAndRoute(ctx: ServerContext, req: Request, endpoint: E
     };
   }
   const parsed = read.body;
-  const decision = ctx.router(parsed.model);
-  if (!decision) return { ok: false, status: 400, message: `no route matches model "${parsed.model}"; add a [[routes]] entry with match = "*"`, parsed };
-  return { ok: true, parsed, bytes: read.bytes, lane: decision.lane, model: decision.upstreamModel, chain: decision.chain };
+  const decision = ctx.router(requestFacts(parsed, req.headers));
+  if (decision.kind === "none") return { ok: false, status: 400, message: decision.message, parsed };
+  return { ok: true, parsed, bytes: read.bytes, lane: decision.lane, model: decision.upstreamModel, chain: decision.chain, route: decision.route };
 }

@@ -64,6 +64,9 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX attempts_lane_outcome ON attempts (lane, protocol, outcome);`,
   `ALTER TABLE requests ADD COLUMN rerouted_from TEXT;
    ALTER TABLE requests ADD COLUMN reroute_reason TEXT;`,
+  `ALTER TABLE requests ADD COLUMN route INTEGER;
+   ALTER TABLE requests ADD COLUMN route_name TEXT;
+   ALTER TABLE requests ADD COLUMN replay_of TEXT;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

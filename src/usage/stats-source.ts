@@ -48,16 +48,21 @@ interface RequestRow {
   cache_creation_input_tokens: number | null;
   failure_class: string | null;
   err_type: string | null;
+  route: number | null;
+  route_name: string | null;
 }
 
 /** The records of one profile (the database holds every profile of this $CCP_HOME). */
 export function fromSqlite(path: string, profile: string, sinceMs: number): StatInput[] {
   const db = openUsageDb(path, { readonly: true });
   try {
+    // A database a running older ccp has not migrated yet has no route columns: read them as null.
+    const columns = new Set((db.query("SELECT name FROM pragma_table_info('requests')").all() as { name: string }[]).map((c) => c.name));
+    const route = columns.has("route") ? "route, route_name" : "NULL AS route, NULL AS route_name";
     const rows = db
       .query(
         `SELECT id, ts_ms, lane, model, status, h2, ttft_ms, latency_ms, input_tokens, output_tokens,
-                cache_read_input_tokens, cache_creation_input_tokens, failure_class, err_type
+                cache_read_input_tokens, cache_creation_input_tokens, failure_class, err_type, ${route}
            FROM requests WHERE ts_ms >= ? AND profile = ? ORDER BY ts_ms, id`,
       )
       .all(sinceMs, profile) as RequestRow[];
@@ -110,6 +115,8 @@ export function fromJsonl(path: string, sinceMs: number): StatInput[] {
       cache_creation_input_tokens: num(r.cache_creation_input_tokens),
       failure_class: str(r.failure_class),
       err_type: str(r.err_type),
+      route: num(r.route),
+      route_name: str(r.route_name),
       attempts: attempts.map((a) => ({ lane: String(a.lane), protocol: String(a.protocol) })),
     });
   }

@@ -16,10 +16,13 @@ export interface StatInput {
   readonly cache_creation_input_tokens: number | null;
   readonly failure_class: string | null;
   readonly err_type: string | null;
+  /** The matched route's index and name (null: picked by name, or none matched). */
+  readonly route: number | null;
+  readonly route_name: string | null;
   readonly attempts: readonly { readonly lane: string; readonly protocol: string }[];
 }
 
-export const GROUP_BY = ["lane", "model", "status", "protocol"] as const;
+export const GROUP_BY = ["lane", "model", "status", "protocol", "route"] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
 
 export interface Percentiles {
@@ -52,6 +55,9 @@ export { isError };
 /** The protocol that answered (usage/outcome.ts). */
 export const protoOf = (r: Pick<StatInput, "attempts" | "h2">): string => answeredOver(r);
 
+/** A route as `--by route` shows it: its index, and its name after a colon ("2:long-context"); "-" for none (a lane picked by name). */
+export const routeKey = (r: Pick<StatInput, "route" | "route_name">): string => (r.route === null ? "-" : r.route_name ? `${r.route}:${r.route_name}` : String(r.route));
+
 function keyOf(r: StatInput, by: GroupBy | undefined): string {
   switch (by) {
     case undefined:
@@ -64,6 +70,8 @@ function keyOf(r: StatInput, by: GroupBy | undefined): string {
       return String(r.status);
     case "protocol":
       return protoOf(r);
+    case "route":
+      return routeKey(r);
   }
 }
 

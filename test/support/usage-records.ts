@@ -52,6 +52,11 @@ export function generateRecords(n: number, now: number, spanMs: number, seed = 7
       failure_class: status === 200 ? (rnd() < 0.05 ? "reset" : null) : "http_status",
       retries: attempts.length - 1,
       attempts,
+      ...pick([
+        { route: 0, route_name: "long-context" },
+        { route: 1, route_name: null },
+        { route: null, route_name: null },
+      ]),
     };
   });
 }

@@ -40,14 +40,15 @@ lane = "zai"
 match = "*"
 lane = "anthropic"
 `);
-  const route = createRouter(loadConfig({ file, env: {} }));
-  expect(route("claude-haiku-4-5")).toMatchObject({ lane: { name: "zai" }, upstreamModel: "glm-4.5-air" });
-  expect(route("claude-opus-4-1-2025")).toMatchObject({ lane: { name: "zai" }, upstreamModel: "glm-4.6" });
-  expect(route("claude-opus-4-7")).toMatchObject({ lane: { name: "zai" }, upstreamModel: "glm-5" });
-  expect(route("claude-sonnet-4-5")).toMatchObject({ lane: { name: "anthropic" }, upstreamModel: "claude-sonnet-4-5" });
+  const router = createRouter(loadConfig({ file, env: {} }));
+  const route = (model: string) => router({ model });
+  expect(route("claude-haiku-4-5")).toMatchObject({ lane: { name: "zai" }, upstreamModel: "glm-4.5-air", route: { index: 0, name: null } });
+  expect(route("claude-opus-4-1-2025")).toMatchObject({ lane: { name: "zai" }, upstreamModel: "glm-4.6", route: { index: 1 } });
+  expect(route("claude-opus-4-7")).toMatchObject({ lane: { name: "zai" }, upstreamModel: "glm-5", route: { index: 2 } });
+  expect(route("claude-sonnet-4-5")).toMatchObject({ lane: { name: "anthropic" }, upstreamModel: "claude-sonnet-4-5", route: { index: 3 } });
 });
 
-test("no matching route gives undefined", () => {
+test("no matching route says so", () => {
   const file = writeConfig(`
 [lanes.a]
 base_url = "https://example.test"
@@ -55,5 +56,5 @@ base_url = "https://example.test"
 match = "claude-*"
 lane = "a"
 `);
-  expect(createRouter(loadConfig({ file, env: {} }))("gpt-4")).toBeUndefined();
+  expect(createRouter(loadConfig({ file, env: {} }))({ model: "gpt-4" })).toEqual({ kind: "none", message: 'no route matches model "gpt-4"; add a [[routes]] entry with match = "*"' });
 });
