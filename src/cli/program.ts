@@ -7,6 +7,7 @@ import type { OkOptions } from "./commands/ok.ts";
 import type { ProbeOptions } from "./commands/probe.ts";
 import type { QuotaOptions } from "./commands/quota.ts";
 import type { RestartOptions } from "./commands/restart.ts";
+import type { RouteOptions } from "./commands/route.ts";
 import type { StartOptions } from "./commands/start.ts";
 import type { StatusOptions } from "./commands/status.ts";
 import type { StatuslineOptions } from "./commands/statusline.ts";
@@ -38,6 +39,15 @@ export function parseCount(value: string): number {
   return n;
 }
 
+/** A count that may be 0 (--tokens). */
+export function parseWhole(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError("expected a whole number (0 or more)");
+  return n;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
 export function parseBool(value: string): boolean {
   if (/^(true|yes|1|on)$/i.test(value)) return true;
   if (/^(false|no|0|off)$/i.test(value)) return false;
@@ -59,6 +69,7 @@ const COMMANDS: Record<string, (...args: unknown[]) => Promise<void>> = {
   env: async (o) => (await import("./commands/env.ts")).env(o as EnvOptions),
   wrap: async (cmd, args, o) => (await import("./commands/wrap.ts")).wrap(cmd as string, args as string[], o as WrapOptions),
   probe: async (o) => (await import("./commands/probe.ts")).probe(o as ProbeOptions),
+  route: async (o) => (await import("./commands/route.ts")).route(o as RouteOptions),
   usage: async (o) =>
     (o as { stats?: boolean }).stats ? (await import("./commands/usage-stats.ts")).usageStats(o as UsageStatsOptions) : (await import("./commands/usage.ts")).usage(o as UsageOptions),
   "config init": async (o) => (await import("./commands/config.ts")).configInit(o as ConfigOptions),
@@ -191,6 +202,23 @@ export function buildProgram(run: Dispatch = lazy): Command {
     .option("--json", "runs and verdict as JSON")
     .addHelpText("after", examples("ccp probe --runs 10 --model haiku --expect-lane zai --expect-protocol h1", "ccp probe --via http --also sonnet --max-p50-ttft-ms 1500 --json"))
     .action((opts) => run("probe", opts));
+
+  program
+    .command("route")
+    .description("which route a request would take, and the lane: the rule that matches (index, name, conditions) or why none does (exit 1)")
+    .requiredOption("-m, --model <model>", "the client's model name (a <lane>/<upstream model> pick too)")
+    .option("--subagent", "a subagent's request (Claude Code sends x-claude-code-agent-id)")
+    .option("--thinking", "the request enables extended thinking")
+    .option("--tokens <n>", "ccp's estimate of its input tokens (for min_input_tokens)", parseWhole)
+    .option("--tool <name>", "a tool it offers, by name or server-tool type (repeat for several)", collect)
+    .option("-c, --config <file>", "config file (default: $CCP_CONFIG, else ~/.config/ccp/config.toml)")
+    .option("--profile <name>", "profile overlay to apply")
+    .option("--json", "machine-readable output")
+    .addHelpText(
+      "after",
+      examples("ccp route --model claude-haiku-4-5 --subagent", "ccp route --model claude-opus-4-7 --thinking --tokens 150000 --tool web_search", "ccp route --model zai/glm-4.6 --json"),
+    )
+    .action((opts) => run("route", opts));
 
   program
     .command("usage")

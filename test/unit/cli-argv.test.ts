@@ -62,6 +62,12 @@ const CASES: [string, [string, ...unknown[]]][] = [
   ["usage", ["usage", { tail: 200 }]],
   ["usage --tail 20 --follow --lane zai --status 5xx --errors --since 1h --json", ["usage", { tail: 20, follow: true, lane: "zai", status: "5xx", errors: true, since: "1h", json: true }]],
   ["usage --by lane", ["usage", { tail: 200, by: "lane", stats: true }]],
+  ["usage --by route", ["usage", { tail: 200, by: "route", stats: true }]],
+  ["route --model claude-haiku-4-5", ["route", { model: "claude-haiku-4-5" }]],
+  [
+    "route -m claude-opus-4-7 --subagent --thinking --tokens 150000 --tool web_search --tool Bash -c x.toml --profile dev --json",
+    ["route", { model: "claude-opus-4-7", subagent: true, thinking: true, tokens: 150_000, tool: ["web_search", "Bash"], config: "x.toml", profile: "dev", json: true }],
+  ],
   ["config init --force -c x.toml", ["config init", { force: true, config: "x.toml" }]],
   ["config check --profile dev", ["config check", { profile: "dev" }]],
   ["config show --json", ["config show", { json: true }]],
