@@ -99,8 +99,10 @@ lane = "anthropic"
     const refused = route({ model: "anthropic/claude-sonnet-4-6" });
     expect(refused).toEqual({
       kind: "none",
-      message:
-        'lane "anthropic" cannot be picked by name: it passes the client\'s own credentials on (pick_by_name is off for passthrough lanes unless set); lanes that can be picked by name: zai, open (e.g. zai/<upstream model>)',
+      message: [
+        'lane "anthropic" cannot be picked by name: it passes the client\'s own credentials on (pick_by_name is off for passthrough lanes unless set);',
+        "lanes that can be picked by name: zai, open (e.g. zai/<upstream model>)",
+      ].join(" "),
     });
     expect(route({ model: "shut/x" })).toMatchObject({ kind: "none", message: expect.stringContaining('lane "shut" cannot be picked by name: pick_by_name = false') });
     expect(route({ model: "open/x" })).toMatchObject({ kind: "routed", lane: { name: "open" }, upstreamModel: "x" });
