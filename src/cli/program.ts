@@ -8,6 +8,7 @@ import type { ProbeOptions } from "./commands/probe.ts";
 import type { QuotaOptions } from "./commands/quota.ts";
 import type { RestartOptions } from "./commands/restart.ts";
 import type { RouteOptions } from "./commands/route.ts";
+import type { ReplayCommandOptions } from "./commands/replay.ts";
 import type { StartOptions } from "./commands/start.ts";
 import type { StatusOptions } from "./commands/status.ts";
 import type { StatuslineOptions } from "./commands/statusline.ts";
@@ -70,6 +71,7 @@ const COMMANDS: Record<string, (...args: unknown[]) => Promise<void>> = {
   wrap: async (cmd, args, o) => (await import("./commands/wrap.ts")).wrap(cmd as string, args as string[], o as WrapOptions),
   probe: async (o) => (await import("./commands/probe.ts")).probe(o as ProbeOptions),
   route: async (o) => (await import("./commands/route.ts")).route(o as RouteOptions),
+  replay: async (rid, o) => (await import("./commands/replay.ts")).replay(rid as string, o as ReplayCommandOptions),
   usage: async (o) =>
     (o as { stats?: boolean }).stats ? (await import("./commands/usage-stats.ts")).usageStats(o as UsageStatsOptions) : (await import("./commands/usage.ts")).usage(o as UsageOptions),
   "config init": async (o) => (await import("./commands/config.ts")).configInit(o as ConfigOptions),
@@ -219,6 +221,25 @@ export function buildProgram(run: Dispatch = lazy): Command {
       examples("ccp route --model claude-haiku-4-5 --subagent", "ccp route --model claude-opus-4-7 --thinking --tokens 150000 --tool web_search", "ccp route --model zai/glm-4.6 --json"),
     )
     .action((opts) => run("route", opts));
+
+  program
+    .command("replay")
+    .description("send a captured request again through the running ccp and show then and now side by side: status, protocol, attempts, ttft, stop reason, tokens, answer")
+    .argument("<rid>", "the request id of a captured request (capture = all, or errors for failed ones)")
+    .addOption(portOption())
+    .option("--lane <lane>", "send it to this lane, routes bypassed (default: the lane it first went to)")
+    .addOption(new Option("--transport <transport>", "use this transport on that lane (default: the lane's own)").choices(["h1", "h2", "auto"]))
+    .option("--api-key-env <var>", "the environment variable holding your key, for a passthrough lane (captures hold no credentials)")
+    .option("--json", "then and now as JSON")
+    .addHelpText(
+      "after",
+      examples(
+        "ccp replay ccp_mk2x1a9f3c2b0d4e5f",
+        "ccp replay ccp_mk2x1a9f3c2b0d4e5f --lane zai --transport h1",
+        "ccp replay ccp_mk2x1a9f3c2b0d4e5f --lane anthropic --api-key-env ANTHROPIC_API_KEY --json",
+      ),
+    )
+    .action((rid: string, opts) => run("replay", rid, opts));
 
   program
     .command("usage")

@@ -64,6 +64,8 @@ const CASES: [string, [string, ...unknown[]]][] = [
   ["usage --by lane", ["usage", { tail: 200, by: "lane", stats: true }]],
   ["usage --by route", ["usage", { tail: 200, by: "route", stats: true }]],
   ["route --model claude-haiku-4-5", ["route", { model: "claude-haiku-4-5" }]],
+  ["replay ccp_abc", ["replay", "ccp_abc", {}]],
+  ["replay ccp_abc --lane zai --transport h1 -p 8083 --api-key-env MY_KEY --json", ["replay", "ccp_abc", { lane: "zai", transport: "h1", port: 8083, apiKeyEnv: "MY_KEY", json: true }]],
   [
     "route -m claude-opus-4-7 --subagent --thinking --tokens 150000 --tool web_search --tool Bash -c x.toml --profile dev --json",
     ["route", { model: "claude-opus-4-7", subagent: true, thinking: true, tokens: 150_000, tool: ["web_search", "Bash"], config: "x.toml", profile: "dev", json: true }],
