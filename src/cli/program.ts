@@ -10,6 +10,8 @@ import type { ProbeOptions } from "./commands/probe.ts";
 import type { QuotaOptions } from "./commands/quota.ts";
 import type { RestartOptions } from "./commands/restart.ts";
 import type { ServiceInstallOptions, ServiceOptions } from "./commands/service.ts";
+import type { RouteOptions } from "./commands/route.ts";
+import type { ReplayCommandOptions } from "./commands/replay.ts";
 import type { StartOptions } from "./commands/start.ts";
 import type { StatusOptions } from "./commands/status.ts";
 import type { StatuslineOptions } from "./commands/statusline.ts";
@@ -41,6 +43,15 @@ export function parseCount(value: string): number {
   return n;
 }
 
+/** A count that may be 0 (--tokens). */
+export function parseWhole(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError("expected a whole number (0 or more)");
+  return n;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
 export function parseBool(value: string): boolean {
   if (/^(true|yes|1|on)$/i.test(value)) return true;
   if (/^(false|no|0|off)$/i.test(value)) return false;
@@ -63,6 +74,8 @@ const COMMANDS: Record<string, (...args: unknown[]) => Promise<void>> = {
   env: async (o) => (await import("./commands/env.ts")).env(o as EnvOptions),
   wrap: async (cmd, args, o) => (await import("./commands/wrap.ts")).wrap(cmd as string, args as string[], o as WrapOptions),
   probe: async (o) => (await import("./commands/probe.ts")).probe(o as ProbeOptions),
+  route: async (o) => (await import("./commands/route.ts")).route(o as RouteOptions),
+  replay: async (rid, o) => (await import("./commands/replay.ts")).replay(rid as string, o as ReplayCommandOptions),
   usage: async (o) =>
     (o as { stats?: boolean }).stats ? (await import("./commands/usage-stats.ts")).usageStats(o as UsageStatsOptions) : (await import("./commands/usage.ts")).usage(o as UsageOptions),
   "service install": async (o) => (await import("./commands/service.ts")).serviceInstall(o as ServiceInstallOptions),
@@ -212,6 +225,42 @@ export function buildProgram(run: Dispatch = lazy): Command {
     .action((opts) => run("probe", opts));
 
   program
+    .command("route")
+    .description("which route a request would take, and the lane: the rule that matches (index, name, conditions) or why none does (exit 1)")
+    .requiredOption("-m, --model <model>", "the client's model name (a <lane>/<upstream model> pick too)")
+    .option("--subagent", "a subagent's request (Claude Code sends x-claude-code-agent-id)")
+    .option("--thinking", "the request enables extended thinking")
+    .option("--tokens <n>", "ccp's estimate of its input tokens (for min_input_tokens)", parseWhole)
+    .option("--tool <name>", "a tool it offers, by name or server-tool type (repeat for several)", collect)
+    .option("-c, --config <file>", "config file (default: $CCP_CONFIG, else ~/.config/ccp/config.toml)")
+    .option("--profile <name>", "profile overlay to apply")
+    .option("--json", "machine-readable output")
+    .addHelpText(
+      "after",
+      examples("ccp route --model claude-haiku-4-5 --subagent", "ccp route --model claude-opus-4-7 --thinking --tokens 150000 --tool web_search", "ccp route --model zai/glm-4.6 --json"),
+    )
+    .action((opts) => run("route", opts));
+
+  program
+    .command("replay")
+    .description("send a captured request again through the running ccp and show then and now side by side: status, protocol, attempts, ttft, stop reason, tokens, answer")
+    .argument("<rid>", "the request id of a captured request (capture = all, or errors for failed ones)")
+    .addOption(portOption())
+    .option("--lane <lane>", "send it to this lane, routes bypassed (default: the lane it first went to)")
+    .addOption(new Option("--transport <transport>", "use this transport on that lane (default: the lane's own)").choices(["h1", "h2", "auto"]))
+    .option("--api-key-env <var>", "the environment variable holding your key, for a passthrough lane (captures hold no credentials)")
+    .option("--json", "then and now as JSON")
+    .addHelpText(
+      "after",
+      examples(
+        "ccp replay ccp_mk2x1a9f3c2b0d4e5f",
+        "ccp replay ccp_mk2x1a9f3c2b0d4e5f --lane zai --transport h1",
+        "ccp replay ccp_mk2x1a9f3c2b0d4e5f --lane anthropic --api-key-env ANTHROPIC_API_KEY --json",
+      ),
+    )
+    .action((rid: string, opts) => run("replay", rid, opts));
+
+  program
     .command("usage")
     .description("recent requests from usage.jsonl as a table; --follow streams new ones")
     .addOption(portOption("instance whose log to read (default: the running one)"))
@@ -230,8 +279,8 @@ export function buildProgram(run: Dispatch = lazy): Command {
         "(PostgreSQL when the config names it: the whole fleet; else SQLite when on, else usage.jsonl)",
     )
     .addOption(
-      new Option("--by <key>", "statistics (implies --stats) with one row per lane, model, status, protocol, client, session or instance")
-        .choices(["lane", "model", "status", "protocol", "proto", "client", "session", "instance"])
+      new Option("--by <key>", "statistics (implies --stats) with one row per lane, model, status, protocol, route, client, session or instance")
+        .choices(["lane", "model", "status", "protocol", "proto", "route", "client", "session", "instance"])
         .implies({ stats: true }),
     )
     .addHelpText(

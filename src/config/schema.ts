@@ -102,6 +102,12 @@ export const LaneSchema = z
     quota_url: z.union([z.literal(""), z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, or "" for none' })]).optional(),
     /** When the plan's answers say extra usage (overage) is being billed: allow it, warn (log once per window), or block (answer an error instead). */
     overage: z.enum(["allow", "warn", "block"]).default("warn"),
+    /**
+     * A client may send its requests here by naming the lane in the model (`<lane>/<upstream model>`,
+     * routes bypassed). Default: true for a lane with its own key, false for a passthrough lane (a
+     * client must not be able to send its credentials, an OAuth token say, to an upstream it names).
+     */
+    pick_by_name: z.boolean().optional(),
   })
   .refine((l) => l.auth !== "key" || l.key_env !== undefined, {
     message: 'auth = "key" needs key_env (the environment variable that holds the key)',
@@ -127,6 +133,20 @@ export const RouteSchema = z
     quota_threshold: z.number().gt(0).max(1).default(1),
     /** Upstream model name for matching requests on the first lane; overrides its models map. */
     model: z.string().min(1).optional(),
+    /** Named in usage lines (`route_name`), `ccp route` and `usage --by route`; the index names it otherwise. */
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "route names are letters, digits, -, _ and . (at most 64)")
+      .optional(),
+    // Conditions besides the model glob: all that are given must hold.
+    /** true: only subagent requests (Claude Code's x-claude-code-agent-id header); false: only the main conversation's. */
+    subagent: z.boolean().optional(),
+    /** true: only requests that enable extended thinking (thinking.type "enabled" or "adaptive"); false: only those that do not. */
+    thinking: z.boolean().optional(),
+    /** Only requests whose input ccp estimates at this many tokens or more (text, tool definitions, tool_use and tool_result blocks, images). */
+    min_input_tokens: z.number().int().min(1).optional(),
+    /** Only requests that offer every one of these tools (a tool's name or a server tool's type, web_search_20250305 or web_search). */
+    tools_include: z.array(z.string().min(1)).min(1, "needs at least one tool name").optional(),
   })
   .refine((r) => r.lane !== undefined || r.lanes !== undefined, { message: 'needs lane = "<lane>" (or lanes = ["<lane>", ...])', path: ["lane"] })
   .refine((r) => r.lane === undefined || r.lanes === undefined || r.lanes[0] === r.lane, { message: "lane and lanes both given: lane must be the first of lanes", path: ["lanes"] })
@@ -277,8 +297,12 @@ export const ConfigSchema = z
       }
       if (lane.fallback_lane === name) ctx.addIssue({ code: "custom", path: ["lanes", name, "fallback_lane"], message: "a lane cannot fall back to itself" });
     }
+    const named = new Map<string, number>();
     c.routes.forEach((r, i) => {
-      for (const lane of r.lanes) {
+      if (r.name !== undefined && named.has(r.name)) ctx.addIssue({ code: "custom", path: ["routes", i, "name"], message: `"${r.name}" already names route ${named.get(r.name)}` });
+      if (r.name !== undefined) named.set(r.name, named.get(r.name) ?? i);
+      // A route that failed its own checks reaches here untransformed (zod still runs this refinement).
+      for (const lane of r.lanes ?? []) {
         if (!(lane in c.lanes)) ctx.addIssue({ code: "custom", path: ["routes", i, "lanes"], message: `names lane "${lane}", which is not defined under [lanes]` });
       }
     });

@@ -6,4 +6,6 @@ export const instancePaths = (home: string, port: number) => ({
   log: join(home, `ccp-${port}.out`),
   /** What `start` launched: pid, port, options. Never trusted alone: health is asked over HTTP. */
   state: join(home, "run", `ccp-${port}.json`),
+  /** The running server's replay key (0600): what lets `ccp replay` choose a lane and transport. */
+  replayKey: join(home, "run", `ccp-${port}.replay-key`),
 });

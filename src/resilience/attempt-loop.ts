@@ -34,6 +34,8 @@ export interface LoopInput {
    */
   readonly reroute?: ((tried: ReadonlySet<string>) => LaneRuntime | undefined) | undefined;
   readonly random?: () => number;
+  /** The transport this request uses on one lane, whatever the lane's setting (`ccp replay --transport`); auto: h2, then h1 for this request only. */
+  readonly pin?: { readonly lane: string; readonly transport: "h1" | "h2" | "auto" } | undefined;
 }
 
 interface Outcome {
@@ -141,6 +143,7 @@ export async function runAttempts(input: LoopInput): Promise<LoopResult> {
   const tried = new Set<string>();
   let downgraded = false;
   let queueMs = 0;
+  const pin = pinnedTransport(input.pin);
   let laneTries = 0;
   let waitMs = 0;
   const outcome = (): Outcome => ({ attempts, runtime, fallbackFrom, reroutedFrom, downgraded, queueMs });
@@ -159,7 +162,7 @@ export async function runAttempts(input: LoopInput): Promise<LoopResult> {
     queueMs += now() - queued;
     if (slot instanceof UpstreamFailure) return { kind: "failed", failure: slot, verdict: classifyFailure(slot.failureClass), exhausted: false, ...outcome() };
     tried.add(lane.name);
-    const attempt = await attemptOnce(input, runtime, attempts, waitMs);
+    const attempt = await attemptOnce(input, runtime, attempts, waitMs, pin.on(runtime));
     if (attempt.kind === "committed") {
       runtime.limiter.onSuccess();
       return { kind: "committed", peeked: attempt.peeked, release: slot, ...outcome() };
@@ -176,7 +179,7 @@ export async function runAttempts(input: LoopInput): Promise<LoopResult> {
       failure: attempt.kind === "failed" ? attempt.failure.failureClass : undefined,
       verdict: attempt.verdict,
       protocol: attempts.at(-1)!.protocol,
-      canDowngrade: runtime.canDowngrade(),
+      canDowngrade: pin.canDowngrade(runtime),
       hasFallback: fallback !== undefined,
       hasReroute: canReroute,
       policy: input.fallback,
@@ -191,7 +194,7 @@ export async function runAttempts(input: LoopInput): Promise<LoopResult> {
       runtime = rerouteTo!;
       laneTries = 0;
     } else if (next.kind === "downgrade") {
-      runtime.downgrade(now());
+      pin.downgrade(runtime, now());
       downgraded = true;
     } else if (next.kind === "fallback") {
       fallbackFrom = lane.name;
@@ -209,6 +212,23 @@ export async function runAttempts(input: LoopInput): Promise<LoopResult> {
   }
 }
 
+/**
+ * A request's pinned transport (`ccp replay --transport`) on its lane: h1, h2, or auto (h2, then
+ * h1 after an HTTP/2-shaped failure, for this request alone: the lane's cool-down is other traffic's).
+ */
+function pinnedTransport(pin: LoopInput["pin"]) {
+  let protocol: Protocol | undefined = pin === undefined ? undefined : pin.transport === "h1" ? "h1" : "h2";
+  const on = (runtime: LaneRuntime) => (pin?.lane === runtime.lane.name ? protocol : undefined);
+  return {
+    on,
+    canDowngrade: (runtime: LaneRuntime) => (on(runtime) ? pin!.transport === "auto" && protocol === "h2" : runtime.canDowngrade()),
+    downgrade: (runtime: LaneRuntime, nowMs: number) => {
+      if (on(runtime)) protocol = "h1";
+      else runtime.downgrade(nowMs);
+    },
+  };
+}
+
 /** A slot on the lane (at once unless its limiter is engaged), or why none came. */
 async function takeSlot(runtime: LaneRuntime, signal: AbortSignal): Promise<Release | UpstreamFailure> {
   try {
@@ -221,9 +241,9 @@ async function takeSlot(runtime: LaneRuntime, signal: AbortSignal): Promise<Rele
 }
 
 /** One attempt: sent, peeked, judged, recorded. */
-async function attemptOnce(input: LoopInput, runtime: LaneRuntime, attempts: AttemptRecord[], waitMs: number): Promise<Tried> {
+async function attemptOnce(input: LoopInput, runtime: LaneRuntime, attempts: AttemptRecord[], waitMs: number, pinned: Protocol | undefined): Promise<Tried> {
   const { lane } = runtime;
-  const transport = runtime.transport(input.now());
+  const transport = pinned ? runtime.transportFor(pinned) : runtime.transport(input.now());
   const start = input.now();
   let status: number | null = null;
   const record = (outcome: AttemptRecord["outcome"], code: string | null) =>

@@ -47,6 +47,12 @@ export class LaneRuntime {
     return (this.#h1 ??= this.makeTransport(this.lane, "h1"));
   }
 
+  /** The transport for a protocol the request pinned (`ccp replay --transport`): the lane's own, its cool-down left alone. */
+  transportFor(protocol: Protocol): Transport {
+    if (protocol === "h2") return (this.#h2 ??= this.makeTransport(this.lane, "h2"));
+    return (this.#h1 ??= this.makeTransport(this.lane, "h1"));
+  }
+
   /**
    * Opens one connection the way the next attempt's transport would (native sockets, the
    * lane's CA, its ALPN): `ccp ok` checks the lane with it, so ok and traffic agree.

@@ -1,4 +1,5 @@
 import type { Lane } from "../config/config.ts";
+import type { LoopInput } from "../resilience/attempt-loop.ts";
 import type { CaptureSession } from "../usage/capture-hook.ts";
 import { attribution } from "../usage/attribution.ts";
 import { draftRecord } from "../usage/draft.ts";
@@ -37,6 +38,8 @@ export class ClientRequest {
   /** What the upstream says may quote a credential: ccp's own, or this request's (passthrough). */
   readonly redact: (text: string) => string;
   capture: CaptureSession | undefined;
+  /** The transport a replay pinned on its first lane (`ccp replay --transport`). */
+  pin: LoopInput["pin"];
   readonly #t0: number;
   #written = false;
 

@@ -43,6 +43,8 @@ export interface ServerContext {
   readonly quota: QuotaDesk;
   /** Who signed the thinking blocks ccp passed on (kept from reaching another provider). */
   readonly signers: Signers;
+  /** This server's replay key (new at every start): the headers of `ccp replay` need it (replay-control.ts). A secret. */
+  readonly replayKey: string;
   /** Aborted when ccp stops and the grace period is over: in-flight attempts are cut. */
   readonly shutdown: AbortSignal;
 }

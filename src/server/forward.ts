@@ -14,9 +14,9 @@ import type { AttemptRecord } from "../usage/record.ts";
 import { answerUncommitted } from "./answers.ts";
 import { ClientRequest } from "./client-request.ts";
 import type { ServerContext } from "./context.ts";
-import { estimateInputTokens } from "./count-tokens-local.ts";
 import { downstreamHeaders, upstreamHeaders } from "../upstream/forward-headers.ts";
 import { readAndRoute, type Routed } from "./read-request.ts";
+import { replayControl } from "./replay-control.ts";
 import { cachedUpstreamUrl, type Endpoint } from "../upstream/upstream-url.ts";
 
 export type { Endpoint };
@@ -42,12 +42,17 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
 
 async function steps(cr: ClientRequest, endpoint: Endpoint, search: string): Promise<Response> {
   const { ctx, req } = cr;
-  const routed = await readAndRoute(ctx, req, endpoint);
+  const replay = replayControl(req.headers, ctx.replayKey, ctx.config);
+  if (!replay.ok) return cr.refuse({ status: replay.status, message: replay.message, errType: replay.status === 403 ? "permission_error" : undefined });
+  cr.record.replay_of = replay.control?.replayOf ?? null;
+  const routed = await readAndRoute(ctx, req, endpoint, replay.control?.lane);
   if (!routed.ok) {
     if (routed.parsed) noteBody(cr, routed.parsed);
     return cr.refuse(routed);
   }
   if (routed.parsed) noteBody(cr, routed.parsed);
+  cr.record.route = routed.route?.index ?? null;
+  cr.record.route_name = routed.route?.name ?? null;
   cr.describe(routed.lane, routed.model);
   const steered = ctx.quota.steer(routed.chain, req.headers);
   if (steered.kind === "walled") return answerWalled(cr, steered.walls);
@@ -59,6 +64,11 @@ async function steps(cr: ClientRequest, endpoint: Endpoint, search: string): Pro
   }
   const own = answerOwn(cr, routed, first, endpoint);
   if (own) return own;
+  const transport = replay.control?.transport;
+  if (transport !== undefined && transport !== "h1" && !first.base_url.startsWith("https:")) {
+    return cr.refuse({ status: 400, message: `ccp: lane "${first.name}" has an http:// base_url: it speaks HTTP/1.1 only (--transport h1)` });
+  }
+  cr.pin = transport === undefined ? undefined : { lane: first.name, transport };
   cr.capture = ctx.capture?.begin(cr.rid, req.headers, routed.bytes);
   const expects: Expected = endpoint === "/v1/models" ? "models" : endpoint === "/v1/messages/count_tokens" ? "count" : routed.parsed?.stream ? "stream" : "message";
   const { result, signal, stopListening } = await tryWithThinking(cr, routed, first, expects, (origin) => laneRequests(routed, req, endpoint, search, origin));
@@ -121,7 +131,7 @@ function answerOwn(cr: ClientRequest, routed: Routed, lane: Lane, endpoint: Endp
   if (endpoint !== "/v1/messages/count_tokens" || !parsed || counting !== "local") return undefined;
   cr.record.estimated = true;
   cr.finish(200);
-  return Response.json({ input_tokens: estimateInputTokens(parsed.json) }, { headers: { "x-ccp-rid": cr.rid, "x-ccp-estimate": "true" } });
+  return Response.json({ input_tokens: parsed.inputTokens() }, { headers: { "x-ccp-rid": cr.rid, "x-ccp-estimate": "true" } });
 }
 
 /** The model name a lane is sent: the route's for the routed lane, the lane's own map for a fallback. */
@@ -196,6 +206,7 @@ async function tryLanes(cr: ClientRequest, build: (lane: Lane) => LaneRequest, f
     build,
     expects,
     signal: abort.signal,
+    pin: cr.pin,
     now: ctx.now,
     onFailure: (a, n, f) => warnAttempt(cr, a, n, `after ${a.ms} ms`, f.message),
     onAnswer: (lane, status, headers, body) => ctx.quota.observe(lane, ctx.quota.credential(lane, req.headers), status, headers, body),

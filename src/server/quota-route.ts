@@ -41,8 +41,8 @@ export function quotaBody(ctx: ServerContext, model: string | null): QuotaBody {
 }
 
 function routeBody(ctx: ServerContext, model: string): RouteBody | undefined {
-  const decision = ctx.router(model);
-  if (!decision) return undefined;
+  const decision = ctx.router({ model });
+  if (decision.kind === "none") return undefined;
   const s = ctx.quota.steer({ ...decision.chain, model }, undefined);
   return {
     model,

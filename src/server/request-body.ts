@@ -1,4 +1,6 @@
 import { isAscii, isUtf8 } from "node:buffer";
+import { offeredTools, thinkingOn } from "../routing/request-facts.ts";
+import { estimateInputTokens } from "../routing/token-estimate.ts";
 import { countJsonNodes, mayExceedNodes } from "./json-nodes.ts";
 
 /** What the proxy needs to know of a Messages request body, read once. */
@@ -12,6 +14,11 @@ export interface ParsedBody {
   readonly json: Record<string, unknown>;
   readonly model: string;
   readonly stream: boolean;
+  /** What routes ask of it, taken as it was checked (routing/request-facts.ts). */
+  readonly thinking: boolean;
+  readonly tools: readonly string[];
+  /** ccp's estimate of its input tokens: one walk of the tree, on first ask. */
+  inputTokens(): number;
 }
 
 /** Model ids are short; a longer one is hostile or broken (and would be matched against route globs). */
@@ -79,14 +86,25 @@ export function parseMessagesBody(bytes: Uint8Array, maxNodes = Number.POSITIVE_
 class CheckedBody implements ParsedBody {
   readonly model: string;
   readonly stream: boolean;
+  readonly thinking: boolean;
+  readonly tools: readonly string[];
   #tree: Record<string, unknown> | undefined;
+  #tokens: number | undefined;
   readonly #bytes: Uint8Array;
 
   constructor(tree: Record<string, unknown>, bytes: Uint8Array) {
     this.model = tree.model as string;
     this.stream = tree.stream === true;
+    this.thinking = thinkingOn(tree);
+    this.tools = offeredTools(tree);
     this.#tree = tree;
     this.#bytes = bytes;
+  }
+
+  /** Routing asks before the tree is handed out, so the estimate reads the tree the check built (the body is parsed once). */
+  inputTokens(): number {
+    this.#tokens ??= estimateInputTokens(this.#tree ?? (JSON.parse(utf8Text(this.#bytes) ?? "") as Record<string, unknown>));
+    return this.#tokens;
   }
 
   get json(): Record<string, unknown> {

@@ -21,6 +21,8 @@ import { StatusCounter } from "./status-counter.ts";
 import { QuotaDesk } from "../quota/desk.ts";
 import { Signers } from "../rewrite/signers.ts";
 import { QuotaPoller, type PollerOptions } from "../quota/poller.ts";
+import { removeReplayKey, writeReplayKey } from "./replay-key-file.ts";
+import { instancePaths } from "../ops/paths.ts";
 
 export interface RunningServer {
   readonly url: string;
@@ -68,7 +70,8 @@ export function createServerParts(config: Config, log: Logger, deps: ServerDeps 
     ...obs.sinks,
   ];
   const shutdown = new AbortController();
-  const ownSecrets = [...Object.values(config.lanes).map((l) => l.key), config.access.key, ...config.access.clients.map((c) => c.key), config.store.password];
+  const replayKey = randomBytes(24).toString("hex");
+  const ownSecrets = [...Object.values(config.lanes).map((l) => l.key), config.access.key, ...config.access.clients.map((c) => c.key), config.store.password, replayKey];
   const ctx: ServerContext = {
     config,
     shutdown: shutdown.signal,
@@ -84,6 +87,7 @@ export function createServerParts(config: Config, log: Logger, deps: ServerDeps 
     redact: redactor(ownSecrets),
     quota,
     signers: new Signers(),
+    replayKey,
   };
   const redact = ctx.redact;
   const poller = new QuotaPoller(Object.values(config.lanes), quota, { info: (m) => log.info(redact(m)), warn: (m) => log.warn(redact(m)) }, deps.polls);
@@ -128,6 +132,8 @@ export function startServer(config: Config, log: Logger, deps: ServerDeps = {}):
     },
   });
   port = server.port ?? config.port;
+  const replayKeyFile = instancePaths(config.home, port).replayKey;
+  writeReplayKey(replayKeyFile, ctx.replayKey, log);
   return {
     url: `http://${hostPort(config.host, port)}`,
     port,
@@ -151,6 +157,7 @@ export function startServer(config: Config, log: Logger, deps: ServerDeps = {}):
       if (live.inflight > 0) log.warn(`${live.inflight} requests had not finished when ccp stopped; their usage lines are missing`);
       await sink.flush();
       await obs.close();
+      removeReplayKey(replayKeyFile, ctx.replayKey);
     },
   };
 }

@@ -19,6 +19,8 @@ interface PgRequestRow {
   instance: string | null;
   client: string | null;
   session_id: string | null;
+  route: number | null;
+  route_name: string | null;
 }
 
 /**
@@ -31,7 +33,8 @@ export async function fromPostgres(url: string, sinceMs: number): Promise<StatIn
   try {
     const rows = (await sql`
       SELECT id, ts_ms, lane, model, status, h2, ttft_ms, latency_ms, input_tokens, output_tokens,
-             cache_read_input_tokens, cache_creation_input_tokens, failure_class, err_type, instance, client, session_id
+             cache_read_input_tokens, cache_creation_input_tokens, failure_class, err_type, instance, client, session_id,
+             route, route_name
         FROM requests WHERE ts_ms >= ${sinceMs} ORDER BY ts_ms, id`) as PgRequestRow[];
     const attempts = new Map<string, { lane: string; protocol: string }[]>();
     const aRows = (await sql`

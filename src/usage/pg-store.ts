@@ -66,6 +66,10 @@ export const PG_MIGRATIONS: readonly string[] = [
    ALTER TABLE requests ADD COLUMN session_id TEXT;
    ALTER TABLE requests ADD COLUMN agent_id TEXT;
    CREATE INDEX requests_client_ts ON requests (client, ts_ms);`,
+  // Issue 23: which route matched, and the request a replay repeats.
+  `ALTER TABLE requests ADD COLUMN route INTEGER;
+   ALTER TABLE requests ADD COLUMN route_name TEXT;
+   ALTER TABLE requests ADD COLUMN replay_of TEXT;`,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;

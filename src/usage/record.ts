@@ -73,6 +73,12 @@ export interface UsageRecord {
   rerouted_from: string | null;
   /** Why: the first lane's plan was walled (quota_wall), or past the route's quota_threshold. */
   reroute_reason: "quota_wall" | "quota_threshold" | null;
+  /** The [[routes]] entry that matched, by its index in the file (from 0); null when the client picked the lane by name (`<lane>/<model>`) or none matched. */
+  route: number | null;
+  /** That route's `name`, when it has one. */
+  route_name: string | null;
+  /** The request is `ccp replay` sending again the captured request with this rid. */
+  replay_of: string | null;
   /** An `auto` lane fell back from HTTP/2 to HTTP/1.1 during this request. */
   downgraded: boolean;
   /** Time spent waiting for a lane concurrency slot. */

@@ -70,6 +70,10 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE requests ADD COLUMN session_id TEXT;
    ALTER TABLE requests ADD COLUMN agent_id TEXT;
    CREATE INDEX requests_client_ts ON requests (client, ts_ms);`,
+  // Issue 23: which route matched, and the request a replay repeats (pg-store.ts has the same step).
+  `ALTER TABLE requests ADD COLUMN route INTEGER;
+   ALTER TABLE requests ADD COLUMN route_name TEXT;
+   ALTER TABLE requests ADD COLUMN replay_of TEXT;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -51,17 +51,25 @@ interface RequestRow {
   instance: string | null;
   client: string | null;
   session_id: string | null;
+  route: number | null;
+  route_name: string | null;
 }
+
+/** Columns later migrations added (issues 22 and 23). */
+const LATER_COLUMNS = ["instance", "client", "session_id", "route", "route_name"] as const;
 
 /** The records of one profile (the database holds every profile of this $CCP_HOME). */
 export function fromSqlite(path: string, profile: string, sinceMs: number): StatInput[] {
   const db = openUsageDb(path, { readonly: true });
   try {
+    // A database a running older ccp has not migrated yet lacks the later columns: read them as null.
+    const columns = new Set((db.query("SELECT name FROM pragma_table_info('requests')").all() as { name: string }[]).map((c) => c.name));
+    const later = LATER_COLUMNS.map((c) => (columns.has(c) ? c : `NULL AS ${c}`)).join(", ");
     const rows = db
       .query(
         `SELECT id, ts_ms, lane, model, status, h2, ttft_ms, latency_ms, input_tokens, output_tokens,
                 cache_read_input_tokens, cache_creation_input_tokens, failure_class, err_type,
-                instance, client, session_id
+                ${later}
            FROM requests WHERE ts_ms >= ? AND profile = ? ORDER BY ts_ms, id`,
       )
       .all(sinceMs, profile) as RequestRow[];
@@ -117,6 +125,8 @@ export function fromJsonl(path: string, sinceMs: number): StatInput[] {
       instance: str(r.instance),
       client: str(r.client),
       session_id: str(r.session_id),
+      route: num(r.route),
+      route_name: str(r.route_name),
       attempts: attempts.map((a) => ({ lane: String(a.lane), protocol: String(a.protocol) })),
     });
   }

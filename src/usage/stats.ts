@@ -20,10 +20,13 @@ export interface StatInput {
   readonly instance: string | null;
   readonly client: string | null;
   readonly session_id: string | null;
+  /** The matched route's index and name (null: picked by name, or none matched). */
+  readonly route: number | null;
+  readonly route_name: string | null;
   readonly attempts: readonly { readonly lane: string; readonly protocol: string }[];
 }
 
-export const GROUP_BY = ["lane", "model", "status", "protocol", "client", "session", "instance"] as const;
+export const GROUP_BY = ["lane", "model", "status", "protocol", "route", "client", "session", "instance"] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
 
 export interface Percentiles {
@@ -56,6 +59,9 @@ export { isError };
 /** The protocol that answered (usage/outcome.ts). */
 export const protoOf = (r: Pick<StatInput, "attempts" | "h2">): string => answeredOver(r);
 
+/** A route as `--by route` shows it: its index, and its name after a colon ("2:long-context"); "-" for none (a lane picked by name). */
+export const routeKey = (r: Pick<StatInput, "route" | "route_name">): string => (r.route === null ? "-" : r.route_name ? `${r.route}:${r.route_name}` : String(r.route));
+
 function keyOf(r: StatInput, by: GroupBy | undefined): string {
   switch (by) {
     case undefined:
@@ -74,6 +80,8 @@ function keyOf(r: StatInput, by: GroupBy | undefined): string {
       return r.session_id ?? "-";
     case "instance":
       return r.instance ?? "-";
+    case "route":
+      return routeKey(r);
   }
 }
 

@@ -56,6 +56,11 @@ export function generateRecords(n: number, now: number, spanMs: number, seed = 7
       client: pick(["alice", "bob", "anonymous", null]),
       session_id: rnd() < 0.8 ? `session-${Math.floor(rnd() * 5)}` : null,
       agent_id: rnd() < 0.2 ? "agent-1" : null,
+      ...pick([
+        { route: 0, route_name: "long-context" },
+        { route: 1, route_name: null },
+        { route: null, route_name: null },
+      ]),
     };
   });
 }

@@ -139,6 +139,8 @@ describe("usage --stats --by client, session, instance (pure)", () => {
     instance: "box-a",
     client: "alice",
     session_id: "s1",
+    route: null,
+    route_name: null,
     attempts: [{ lane: "zai", protocol: "h1" }],
     ...o,
   });

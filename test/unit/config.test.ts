@@ -92,7 +92,10 @@ describe("validation errors name the file and the key", () => {
     [`[lanes.a]\nbase_url = "https://x.test"\nauth = "key"\n[[routes]]\nmatch = "*"\nlane = "a"\n`, 'lanes.a.key_env: auth = "key" needs key_env'],
     [`[lanes.a]\nbase_url = "not a url"\n[[routes]]\nmatch = "*"\nlane = "a"\n`, "lanes.a.base_url: must be an absolute URL"],
     [`port = "eighty"\n${lanes}[[routes]]\nmatch = "*"\nlane = "a"\n`, "port:"],
-    [`${lanes}[[routes]]\nmatch = "*"\nlane = "a"\ntypo_key = 1\n`, "routes[0].typo_key: unknown key (known here: match, lane, lanes, quota_threshold, model)"],
+    [
+      `${lanes}[[routes]]\nmatch = "*"\nlane = "a"\ntypo_key = 1\n`,
+      "routes[0].typo_key: unknown key (known here: match, lane, lanes, quota_threshold, model, name, subagent, thinking, min_input_tokens, tools_include)",
+    ],
     [`${lanes}`, "routes:"],
     [`[lanes.a]\nbase_url = "http://x.test"\ntransport = "h2"\n[[routes]]\nmatch = "*"\nlane = "a"\n`, 'lanes.a.transport: transport = "h2" or "auto" needs an https:// base_url'],
     [`[lanes.Bad]\nbase_url = "https://x.test"\n[[routes]]\nmatch = "*"\nlane = "Bad"\n`, "lanes.Bad: lane names are lower-case letters, digits, - and _"],

@@ -25,6 +25,8 @@ const input = (o: Partial<StatInput>): StatInput => ({
   instance: null,
   client: null,
   session_id: null,
+  route: null,
+  route_name: null,
   attempts: [{ lane: "zai", protocol: "h1" }],
   ...o,
 });
@@ -97,6 +99,15 @@ describe("statistics (pure)", () => {
     ]);
     expect(computeStats(rs)).toHaveLength(1);
     expect(computeStats([])).toEqual([]);
+  });
+
+  test("--by route: the index and name of the route that matched; a lane picked by name (no route) is -", () => {
+    const rs = [input({ route: 0, route_name: "long-context" }), input({ route: 0, route_name: "long-context" }), input({ route: 2 }), input({ route: null, model: "zai/glm-4.6" })];
+    expect(computeStats(rs, { by: "route" }).map((g) => [g.key, g.requests])).toEqual([
+      ["0:long-context", 2],
+      ["-", 1],
+      ["2", 1],
+    ]);
   });
 
   test("--since durations", () => {

@@ -105,4 +105,45 @@ describe("thinking across providers", () => {
     expect(res.status).toBe(400);
     expect(a.sent).toHaveLength(1);
   });
+
+  test("a conversation a route condition moves (min_input_tokens: it grew long) reaches the other lane without the first lane's signatures", async () => {
+    const byLength = `
+[lanes.anthropic]
+base_url = "https://anthropic.example"
+transport = "h1"
+
+[lanes.long]
+base_url = "https://long.example"
+transport = "h1"
+dialect = "zai"
+auth = "key"
+key_env = "LONG_KEY"
+
+[[routes]]
+match = "*"
+name = "long-context"
+min_input_tokens = 2000
+lane = "long"
+
+[[routes]]
+match = "*"
+lane = "anthropic"
+`;
+    const queues: Record<string, Step[]> = { anthropic: [thinkingAnswer("sig-by-anthropic")], long: [ok] };
+    const a = inProcessApp(byLength, (lane: Lane) => queues[lane.name]!.shift() ?? ok, { LONG_KEY: "long-lane-key" });
+    const short = { model: "claude-sonnet-4-6", max_tokens: 64, stream: true, thinking: { type: "enabled", budget_tokens: 1024 }, messages: [{ role: "user", content: "q" }] };
+    await (await a.request("/v1/messages", { method: "POST", headers: { "content-type": "application/json", "x-api-key": "client-key" }, body: JSON.stringify(short) })).text();
+    const grown = JSON.parse(followUp("claude-sonnet-4-6", "sig-by-anthropic").body) as { messages: { content: unknown }[] };
+    grown.messages[2]!.content = [{ type: "tool_result", tool_use_id: "t1", content: "r".repeat(20_000) }];
+    const res = await a.request("/v1/messages", { ...followUp("claude-sonnet-4-6", "sig-by-anthropic"), body: JSON.stringify(grown) });
+    expect(res.status).toBe(200);
+    await res.text();
+    expect(a.sent.map((s) => s.lane)).toEqual(["anthropic", "long"]);
+    expect(JSON.stringify(sentBody(a, 1))).not.toContain("sig-by-anthropic");
+    const records = await a.records();
+    expect(records.map((r) => [r.lane, r.route, r.route_name])).toEqual([
+      ["anthropic", 1, null],
+      ["long", 0, "long-context"],
+    ]);
+  });
 });

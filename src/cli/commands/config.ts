@@ -87,6 +87,7 @@ export function configCheck(opts: ConfigOptions): void {
     return;
   }
   console.log(`${out.ok("valid")}: ${config.source ?? "built-in defaults (no config file)"} (profile ${config.profile}; lanes ${lanes.map((l) => l.name).join(", ")}; ${config.routes.length} routes)`);
+  console.log(paint.hint("which route a request takes: ccp route --model <model> [--subagent] [--thinking] [--tokens N] [--tool T]"));
   for (const w of warnings) console.error(paint.warn(w));
 }
 
