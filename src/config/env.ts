@@ -20,6 +20,8 @@ export interface Env {
   readonly persist: boolean | undefined;
   /** $MITM_FORCE_H1=1: HTTP/1.1 on every lane whose dialect is not anthropic (kept from the Go shim). */
   readonly forceH1: boolean;
+  /** $CCP_REDIS_URL: the Redis that instances sharing lanes coordinate through (wins over [cluster] redis_url); may hold a password. */
+  readonly redisUrl: string | undefined;
   /** $CCP_CAPTURE_DIR: capture diagnostics into this directory (turns capture on). */
   readonly captureDir: string | undefined;
   /** Looks up a secret by the variable name the config gives: a lane key, or the proxy key ($CCP_PROXY_KEY or proxy_key_env). */
@@ -61,6 +63,7 @@ export function readEnv(env: EnvMap = process.env): Env {
     persist: truthy(env.CCP_PERSIST),
     forceH1: truthy(env.MITM_FORCE_H1) === true,
     captureDir: env.CCP_CAPTURE_DIR || undefined,
+    redisUrl: env.CCP_REDIS_URL || undefined,
     secret: (name) => env[name] || undefined,
     noColor: Boolean(env.NO_COLOR),
     shell: env.SHELL || undefined,

@@ -6,7 +6,7 @@ import type { Config, Lane } from "./config.ts";
 import { defaultRawConfig, ZAI_KEY_ENV } from "./defaults.ts";
 import { readEnv, type EnvMap } from "./env.ts";
 import { deepMerge } from "./merge.ts";
-import { ConfigSchema } from "./schema.ts";
+import { ConfigSchema, redisUrlProblem } from "./schema.ts";
 
 export class ConfigError extends Error {
   override readonly name = "ConfigError";
@@ -50,6 +50,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const parsed = ConfigSchema.safeParse(options.host === undefined ? overlaid : { ...overlaid, host: options.host });
   if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, overlaid, where, profile));
   const c = parsed.data;
+  const redisProblem = env.redisUrl === undefined ? undefined : redisUrlProblem(env.redisUrl);
+  if (redisProblem) throw new ConfigError(`CCP_REDIS_URL: ${redisProblem}`, "fix or unset the variable (its value is not shown: it may hold a password)");
 
   const lanes: Record<string, Lane> = {};
   for (const [name, lane] of Object.entries(c.lanes)) {
@@ -77,6 +79,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     captureDir: env.captureDir ?? join(env.home, "captures"),
     retention: c.retention,
     rotation: c.rotation,
+    cluster: { ...c.cluster, redis_url: env.redisUrl ?? c.cluster.redis_url },
     allowed_hosts: c.allowed_hosts,
     allowed_origins: c.allowed_origins,
     access: makeAccess(c.proxy_key_env ?? PROXY_KEY_ENV, c.proxy_key_env !== undefined, env.secret(c.proxy_key_env ?? PROXY_KEY_ENV)),

@@ -102,6 +102,8 @@ export const LaneSchema = z
     quota_url: z.union([z.literal(""), z.url({ protocol: /^https?$/, error: 'must be an http(s) URL, or "" for none' })]).optional(),
     /** When the plan's answers say extra usage (overage) is being billed: allow it, warn (log once per window), or block (answer an error instead). */
     overage: z.enum(["allow", "warn", "block"]).default("warn"),
+    /** With [cluster] redis_url: the lane's concurrency limit, adaptive limit and cool-downs are the fleet's, kept in Redis. */
+    shared: z.boolean().default(false),
   })
   .refine((l) => l.auth !== "key" || l.key_env !== undefined, {
     message: 'auth = "key" needs key_env (the environment variable that holds the key)',
@@ -162,6 +164,31 @@ export const LimitsSchema = z.strictObject({
   max_inflight_body_mb: z.number().positive().default(256),
 });
 
+/** Why a Redis URL is unusable, or undefined. Never quotes the URL: it may hold a password. */
+export function redisUrlProblem(s: string): string | undefined {
+  if (!URL.canParse(s)) return 'must be a URL such as "redis://host:6379" (or "rediss://" for TLS)';
+  const u = new URL(s);
+  if (u.protocol !== "redis:" && u.protocol !== "rediss:") return "must use redis:// (or rediss:// for TLS)";
+  if (!u.hostname) return "must name a host";
+  return undefined;
+}
+
+/** Several ccp instances sharing lanes through Redis (README "Several instances sharing a key"). */
+export const ClusterSchema = z.strictObject({
+  /** redis://[user:password@]host:port[/db]; $CCP_REDIS_URL wins. Unset: nothing is shared. */
+  redis_url: z
+    .string()
+    .superRefine((s, ctx) => {
+      const problem = redisUrlProblem(s);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .optional(),
+  /** How long a slot outlives its holder's last renewal (a crashed instance's slots come back after this). */
+  lease_ms: z.number().int().min(1_000).default(30_000),
+  /** Each Redis operation's deadline: past it the instance uses its local limiter until Redis answers again. */
+  op_timeout_ms: positiveMs.default(250),
+});
+
 const settings = {
   /** 0 picks a free port (tests). */
   port: z.number().int().min(0).max(65_535).default(8082),
@@ -212,6 +239,7 @@ const settings = {
   capture: z.enum(["off", "errors", "all"]).default("off"),
   retention: RetentionSchema.default(RetentionSchema.parse({})),
   rotation: RotationSchema.default(RotationSchema.parse({})),
+  cluster: ClusterSchema.default(ClusterSchema.parse({})),
   lanes: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "lane names are lower-case letters, digits, - and _"), LaneSchema),
   routes: z.array(RouteSchema).min(1, "needs at least one [[routes]] entry"),
 } as const;
@@ -248,3 +276,4 @@ export type ConfigFile = z.infer<typeof ConfigSchema>;
 export type Retention = z.infer<typeof RetentionSchema>;
 export type Rotation = z.infer<typeof RotationSchema>;
 export type Limits = z.infer<typeof LimitsSchema>;
+export type ClusterSettings = z.infer<typeof ClusterSchema>;

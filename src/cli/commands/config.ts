@@ -12,6 +12,7 @@ import { out, paint } from "../render.ts";
 import { resolveInstance } from "../target.ts";
 import { toToml } from "../toml-out.ts";
 import { missingKeys, missingKeyWarning } from "../../config/lane-keys.ts";
+import { redactRedisUrl } from "../../cluster/redis-url.ts";
 
 export interface ConfigOptions {
   readonly config?: string;
@@ -98,8 +99,11 @@ export function maskedConfig(config: Config): Record<string, unknown> {
     const { name: _n, key, ...rest } = lane;
     masked[name] = { ...rest, ...(lane.auth === "key" ? { key: key === undefined ? "(not set)" : "********" } : {}) };
   }
-  return { ...settings, lanes: masked };
+  return { ...settings, cluster: shownCluster(config), lanes: masked };
 }
+
+/** [cluster] with the Redis URL's password masked (the URL is left out when there is none). */
+const shownCluster = (config: Config) => ({ ...config.cluster, redis_url: config.cluster.redis_url === undefined ? undefined : redactRedisUrl(config.cluster.redis_url) });
 
 /**
  * The effective config in the file's own keys, profile and environment applied: written to a
@@ -124,6 +128,7 @@ export function effectiveConfigFile(config: Config): Record<string, unknown> {
     limits: config.limits,
     retention: config.retention,
     rotation: config.rotation,
+    cluster: shownCluster(config),
     lanes,
     routes: config.routes,
   };
@@ -141,6 +146,7 @@ export function configShow(opts: ConfigOptions): void {
     `# state in ${config.home}; captures in ${config.captureDir}`,
     `# proxy key from ${config.access.key_env}: ${config.access.key_set ? "set" : "not set"}`,
     ...Object.values(config.lanes).map((l) => `# lane ${l.name}: ${keyState(l)}`),
+    ...(config.cluster.redis_url?.includes("@") ? ["# cluster.redis_url: its password, if any, is masked"] : []),
     "# (a valid config file: keys are never shown, they stay in the environment)",
     "",
   ];
