@@ -23,6 +23,24 @@ export class LimiterRejected extends Error {
 
 export type Release = () => void;
 
+/**
+ * A lane's concurrency limit as the attempt loop uses it: the local AdaptiveLimiter below, or
+ * one shared by a fleet of instances (cluster/shared-limiter.ts). Either queues a request that
+ * finds no slot, within the lane's queue_max and queue_timeout_ms, and rejects as LimiterRejected.
+ */
+export interface Limiter {
+  acquire(signal?: AbortSignal): Promise<Release>;
+  /** The upstream answered with a burst or overload signal (while the attempt still holds its slot). */
+  onOverload(): void;
+  /** A stream was admitted. */
+  onSuccess(): void;
+  /** The limit in force; Infinity when not engaged. */
+  readonly limit: number;
+  readonly engaged: boolean;
+  readonly active: number;
+  readonly queueDepth: number;
+}
+
 interface Waiter {
   readonly resolve: (r: Release) => void;
   readonly reject: (e: LimiterRejected) => void;
@@ -42,7 +60,7 @@ export interface LimiterOptions {
   readonly now?: () => number;
 }
 
-export class AdaptiveLimiter {
+export class AdaptiveLimiter implements Limiter {
   /** undefined: not engaged, everything is admitted. */
   #limit: number | undefined;
   #active = 0;
