@@ -1,3 +1,7 @@
+import type { ClusterStatus } from "../cluster/cluster.ts";
+
+export type { ClusterStatus };
+
 /** The answer of `GET /status`: what a running ccp says of itself (the CLI reads it). */
 export interface StatusBody {
   readonly service: "ccp";
@@ -16,6 +20,8 @@ export interface StatusBody {
   readonly errors: number;
   readonly inflight: number;
   readonly lanes: readonly LaneStatus[];
+  /** The fleet this instance shares lanes with through Redis; absent when none (a ccp of its own). */
+  readonly cluster?: ClusterStatus;
 }
 
 export interface LaneStatus {

@@ -1,7 +1,7 @@
 import type { QuotaWindow, Wall } from "./window.ts";
 
 /** How long a wall whose provider named no reset time is held (then a request tries the lane again). */
-const DEFAULT_WALL_MS = 60_000;
+export const DEFAULT_WALL_MS = 60_000;
 /** The furthest reset believed (a monthly window and then some): a later one is read as "not said". */
 const MAX_RESET_AHEAD_MS = 40 * 86_400_000;
 /** Windows kept per plan (a provider names a handful). */

@@ -102,8 +102,12 @@ export class QuotaDesk {
     return status < 300 && body !== undefined && /"type"\s*:\s*"(rate_limit_error|1308|1310)"/.test(body);
   }
 
+  /** Told of every wall an answer showed (the fleet shares the walls of lanes' own keys). */
+  readonly wallListeners: ((lane: Lane, credential: string, wall: Wall) => void)[] = [];
+
   hitWall(lane: Lane, credential: string, wall: Wall): void {
     const known = this.book.walled(lane.name, credential);
+    for (const listen of this.wallListeners) listen(lane, credential, wall);
     this.book.wall(lane.name, credential, wall);
     const key = `${lane.name}\u0000${wall.window}`;
     this.walls.set(key, (this.walls.get(key) ?? 0) + 1);

@@ -7,6 +7,7 @@ import type { LiveState } from "../usage/live.ts";
 import type { SecretFilter } from "./secret-filter.ts";
 import type { QuotaDesk } from "../quota/desk.ts";
 import type { Signers } from "../rewrite/signers.ts";
+import type { Cluster } from "../cluster/cluster.ts";
 
 /**
  * A value from a client or an upstream as it goes into a `key=value` log line: bare when it is
@@ -43,6 +44,8 @@ export interface ServerContext {
   readonly quota: QuotaDesk;
   /** Who signed the thinking blocks ccp passed on (kept from reaching another provider). */
   readonly signers: Signers;
+  /** The fleet this instance shares lanes with ([cluster] redis_url and shared lanes), if any. */
+  readonly cluster?: Cluster | undefined;
   /** Aborted when ccp stops and the grace period is over: in-flight attempts are cut. */
   readonly shutdown: AbortSignal;
 }

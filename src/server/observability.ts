@@ -2,7 +2,7 @@ import type { Config } from "../config/config.ts";
 import { instancePaths } from "../ops/paths.ts";
 import { FileCapture } from "../usage/capture.ts";
 import { LaneHealth } from "../usage/lane-health.ts";
-import { MetricsSink } from "../usage/metrics-sink.ts";
+import { type ClusterGauges, MetricsSink } from "../usage/metrics-sink.ts";
 import { RecentRequests } from "../usage/recent.ts";
 import type { UsageSink } from "../usage/record.ts";
 import { rotateByCopyTruncate, rotationPolicy } from "../usage/rotation.ts";
@@ -32,9 +32,9 @@ export interface Observability {
   close(): void;
 }
 
-export function createObservability(config: Config, live: LiveState, log: Logger, quota?: QuotaDesk): Observability {
+export function createObservability(config: Config, live: LiveState, log: Logger, quota?: QuotaDesk, cluster?: ClusterGauges): Observability {
   const health = new LaneHealth(Object.keys(config.lanes));
-  const metrics = new MetricsSink(live, health, quota);
+  const metrics = new MetricsSink(live, health, quota, cluster);
   const recent = new RecentRequests();
   // persist = false: the database is neither opened nor created.
   const store = config.persist ? new SqliteSink(usageDbPath(config.home), { retentionDays: config.retention.days, onError: (e) => log.error(`usage store write failed: ${e.message}`) }) : undefined;

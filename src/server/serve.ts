@@ -1,4 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { Cluster } from "../cluster/cluster.ts";
+import { redisPassword } from "../cluster/redis-url.ts";
 import { exposureProblem, hostPort } from "../config/access.ts";
 import type { Config } from "../config/config.ts";
 import { missingKeys, missingKeyWarning } from "../config/lane-keys.ts";
@@ -58,9 +61,13 @@ export interface ServerParts {
 
 export function createServerParts(config: Config, log: Logger, deps: ServerDeps = {}): ServerParts {
   const live = newLiveState([]);
-  const lanes = createLaneRuntimes(config.lanes, live, deps.transports);
+  const ownSecrets = [...Object.values(config.lanes).map((l) => l.key), config.access.key, redisPassword(config.cluster.redis_url)];
+  const redact = redactor(ownSecrets);
+  const cluster = Cluster.of(config, { info: (m) => log.info(redact(m)), warn: (m) => log.warn(redact(m)) }, { redact, clock: deps.clock });
+  const lanes = createLaneRuntimes(config.lanes, live, deps.transports, cluster && ((lane, local) => cluster.share(lane, local)));
   const quota = QuotaDesk.of(config, (m) => log.warn(m), deps.clock);
-  const obs = createObservability(config, live, log, quota);
+  cluster?.attachQuota(quota);
+  const obs = createObservability(config, live, log, quota, cluster);
   const sinks: UsageSink[] = [
     ...obs.annotators,
     new JsonlSink(usageLogPath(config), (e) => log.error(`usage log write failed: ${e.message}`), rotationPolicy(config.rotation)),
@@ -68,7 +75,6 @@ export function createServerParts(config: Config, log: Logger, deps: ServerDeps 
     ...obs.sinks,
   ];
   const shutdown = new AbortController();
-  const ownSecrets = [...Object.values(config.lanes).map((l) => l.key), config.access.key];
   const ctx: ServerContext = {
     config,
     shutdown: shutdown.signal,
@@ -81,11 +87,11 @@ export function createServerParts(config: Config, log: Logger, deps: ServerDeps 
     now: () => performance.now(),
     newRid,
     secrets: secretFilter(ownSecrets),
-    redact: redactor(ownSecrets),
+    redact,
     quota,
     signers: new Signers(),
+    cluster,
   };
-  const redact = ctx.redact;
   const poller = new QuotaPoller(Object.values(config.lanes), quota, { info: (m) => log.info(redact(m)), warn: (m) => log.warn(redact(m)) }, deps.polls);
   return { ctx, obs, cut: () => shutdown.abort(), poller };
 }
@@ -97,6 +103,9 @@ export function startServer(config: Config, log: Logger, deps: ServerDeps = {}):
   const unsafeHome = prepareStateDir(config);
   if (unsafeHome) throw new Error(`${unsafeHome.message} (${unsafeHome.hint})`);
   for (const missing of missingKeys(config)) log.warn(missingKeyWarning(missing));
+  for (const lane of Object.values(config.lanes)) {
+    if (lane.shared && config.cluster.redis_url === undefined) log.warn(`lane ${lane.name}: shared = true does nothing without [cluster] redis_url (or CCP_REDIS_URL); its limits are this instance's`);
+  }
   const { ctx, obs, cut, poller } = createServerParts(config, log, deps);
   const { live, lanes, sink } = ctx;
   const app = createApp(ctx, obs);
@@ -128,6 +137,8 @@ export function startServer(config: Config, log: Logger, deps: ServerDeps = {}):
     },
   });
   port = server.port ?? config.port;
+  // The fleet knows this instance by host and port (several may run on one host).
+  void ctx.cluster?.start(`${hostname()}:${port}`);
   return {
     url: `http://${hostPort(config.host, port)}`,
     port,
@@ -151,6 +162,7 @@ export function startServer(config: Config, log: Logger, deps: ServerDeps = {}):
       if (live.inflight > 0) log.warn(`${live.inflight} requests had not finished when ccp stopped; their usage lines are missing`);
       await sink.flush();
       obs.close();
+      ctx.cluster?.close();
     },
   };
 }

@@ -39,6 +39,7 @@ export function statusBody(ctx: ServerContext, port: number): StatusBody {
       requests: counter?.lanes.get(lane.name)?.requests ?? 0,
       errors: counter?.lanes.get(lane.name)?.errors ?? 0,
     })),
+    ...(ctx.cluster ? { cluster: ctx.cluster.status() } : {}),
   };
 }
 

@@ -124,6 +124,27 @@ function declare(r: Registry) {
     }),
     quotaReset: r.register({ name: "ccp_quota_reset_seconds", type: "gauge", help: "Seconds until the window behind ccp_quota_utilization resets.", labels: ["lane", "window"] }),
     quotaWalls: r.register({ name: "ccp_quota_walls_total", type: "counter", help: "Plan limits (walls) met in answers: Z.ai 1308/1310, Anthropic's unified rejected.", labels: ["lane", "window"] }),
+    clusterConnected: r.register({
+      name: "ccp_cluster_connected",
+      type: "gauge",
+      help: "1 while the fleet's Redis answers (shared lanes use the fleet's limits), 0 while this instance uses its local limits; absent without [cluster].",
+      labels: [],
+    }),
+    clusterFallbacks: r.register({
+      name: "ccp_cluster_fallbacks_total",
+      type: "counter",
+      help: "Times the fleet's Redis stopped answering (or overran op_timeout_ms) and the shared lanes fell back to this instance's local limits.",
+      labels: [],
+    }),
+    clusterRejoins: r.register({ name: "ccp_cluster_rejoins_total", type: "counter", help: "Times the fleet's Redis answered again after a fall-back.", labels: [] }),
+    clusterSlots: r.register({ name: "ccp_cluster_slots_in_use", type: "gauge", help: "Slots of a shared lane held by the whole fleet, as last read.", labels: ["lane"] }),
+    clusterLimit: r.register({
+      name: "ccp_cluster_limit",
+      type: "gauge",
+      help: "A shared lane's fleet-wide concurrency limit, as last read; absent while none is engaged.",
+      labels: ["lane"],
+    }),
+    clusterInstances: r.register({ name: "ccp_cluster_instances", type: "gauge", help: "Instances of the fleet seen serving a shared lane (their heartbeat is current).", labels: ["lane"] }),
     overageInUse: r.register({
       name: "ccp_overage_in_use",
       type: "gauge",
@@ -159,6 +180,16 @@ export class OpenLabel {
   }
 }
 
+/** What the cluster metrics read at scrape time (cluster/cluster.ts's status). */
+export interface ClusterGauges {
+  status(): {
+    readonly connected: boolean;
+    readonly fallbacks: number;
+    readonly rejoins: number;
+    readonly lanes: readonly { readonly name: string; readonly slots_in_use: number; readonly limit: number | null; readonly instances: readonly string[] }[];
+  };
+}
+
 /** Derives every counter and histogram from finished usage records; gauges read live state at scrape time. */
 export class MetricsSink implements UsageSink {
   readonly registry = new Registry();
@@ -166,7 +197,7 @@ export class MetricsSink implements UsageSink {
   readonly #models = new OpenLabel(100);
   readonly #codes = new OpenLabel(50);
 
-  constructor(live: LiveState, health: LaneHealth, quota?: QuotaDesk) {
+  constructor(live: LiveState, health: LaneHealth, quota?: QuotaDesk, cluster?: ClusterGauges) {
     this.m.inflight.collect(() => [[{}, live.inflight]]);
     this.m.queueDepth.collect(() => [...live.lanes].map(([lane, l]) => [{ lane }, l.queueDepth] as const));
     this.m.concurrencyLimit.collect(() => [...live.lanes].filter(([, l]) => Number.isFinite(l.limit)).map(([lane, l]) => [{ lane }, l.limit] as const));
@@ -174,6 +205,7 @@ export class MetricsSink implements UsageSink {
     this.m.laneUp.collect(() => [...health.lanes].filter(([, h]) => h.state !== "unknown").map(([lane, h]) => [{ lane }, h.state === "reachable" ? 1 : 0] as const));
     this.m.startTime.collect(() => [[{}, Math.round(live.startedAt / 1000)]]);
     if (quota) collectQuota(this.m, quota);
+    if (cluster) collectCluster(this.m, cluster);
   }
 
   write(r: UsageRecord): void {
@@ -240,4 +272,19 @@ function collectQuota(m: CcpMetrics, quota: QuotaDesk): void {
     for (const p of quota.book.plans()) lanes.set(p.lane, Math.max(lanes.get(p.lane) ?? 0, p.overage?.inUse ? 1 : 0));
     return [...lanes].map(([lane, v]) => [{ lane }, v] as const);
   });
+}
+
+/** The fleet's gauges and counts, read from the cluster's status at scrape time (lane names: bounded). */
+function collectCluster(m: CcpMetrics, cluster: ClusterGauges): void {
+  m.clusterConnected.collect(() => [[{}, cluster.status().connected ? 1 : 0]]);
+  m.clusterFallbacks.collect(() => [[{}, cluster.status().fallbacks]]);
+  m.clusterRejoins.collect(() => [[{}, cluster.status().rejoins]]);
+  m.clusterSlots.collect(() => cluster.status().lanes.map((l) => [{ lane: l.name }, l.slots_in_use] as const));
+  m.clusterLimit.collect(() =>
+    cluster
+      .status()
+      .lanes.filter((l) => l.limit !== null)
+      .map((l) => [{ lane: l.name }, l.limit!] as const),
+  );
+  m.clusterInstances.collect(() => cluster.status().lanes.map((l) => [{ lane: l.name }, l.instances.length] as const));
 }
