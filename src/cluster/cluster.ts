@@ -97,6 +97,7 @@ export class Cluster {
       fleet: this.fleet,
       local,
       instance: () => this.#instance,
+      instances: () => this.#views.get(lane.name)?.instances.length ?? 1,
       leaseMs: this.config.cluster.lease_ms,
       rule: this.rule(lane),
       queueMax: lane.queue_max,
@@ -137,12 +138,19 @@ export class Cluster {
   /** One heartbeat and one read of each shared lane; nothing when the fleet is down. */
   async sync(): Promise<void> {
     if (!this.fleet.up) return;
+    const names = this.#lanes.map((l) => l.name);
     try {
-      await this.fleet.heartbeat(
-        this.#instance,
-        this.#lanes.map((l) => l.name),
-        this.#syncMs * 3,
-      );
+      await this.fleet.heartbeat(this.#instance, names, this.#syncMs * 3);
+    } catch {
+      return; // the link logged the fall-back
+    }
+    await this.refresh();
+  }
+
+  /** Reads each shared lane (what status shows, the walls others met); each read within op_timeout_ms. */
+  async refresh(): Promise<void> {
+    if (!this.fleet.up) return;
+    try {
       for (const lane of this.#lanes) {
         const view = await this.fleet.view(lane.name, this.rule(lane));
         this.#views.set(lane.name, view);

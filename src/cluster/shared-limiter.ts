@@ -13,6 +13,8 @@ export interface SharedLimiterOptions {
   readonly fleet: Fleet;
   /** Used whenever the fleet is down, and for the verdicts that come while it is. */
   readonly local: AdaptiveLimiter;
+  /** Instances sharing the lane, as last seen: falling back, the local limiter starts at its share of the fleet's limit. */
+  readonly instances?: () => number;
   /** This instance's name; its holders are `<instance>/<n>`. */
   readonly instance: () => string;
   readonly leaseMs: number;
@@ -49,9 +51,11 @@ export class SharedLimiter implements Limiter {
   #limit = Number.POSITIVE_INFINITY;
   #inUse = 0;
   #h1Until = 0;
+  /** The fleet answered since the last fall-back. */
+  #heardUp = false;
 
   constructor(o: SharedLimiterOptions) {
-    this.#o = { pollMs: 50, now: () => performance.now(), random: Math.random, ...o };
+    this.#o = { pollMs: 50, now: () => performance.now(), random: Math.random, instances: () => 1, ...o };
   }
 
   /** The fleet's limit as last heard; the local one while the fleet is down. */
@@ -79,16 +83,17 @@ export class SharedLimiter implements Limiter {
 
   /** What another read of the fleet (the status sync) heard. */
   heard(a: Pick<SlotAnswer, "inUse" | "limit" | "h1Ms">): void {
+    this.#heardUp = true;
     this.#inUse = a.inUse;
     this.#limit = a.limit;
     this.#h1Until = a.h1Ms > 0 ? this.#o.now() + a.h1Ms : 0;
   }
 
   async acquire(signal?: AbortSignal): Promise<Release> {
-    if (!this.#o.fleet.up) return this.#o.local.acquire(signal);
+    if (!this.#o.fleet.up) return this.#local(signal);
     if (this.#queue.length === 0) {
       const tried = await this.#try();
-      if (tried === DOWN) return this.#o.local.acquire(signal);
+      if (tried === DOWN) return this.#local(signal);
       if (tried !== undefined) return this.#grant(tried);
     }
     if (signal?.aborted) throw new LimiterRejected("aborted", "the client went away while queued");
@@ -116,6 +121,15 @@ export class SharedLimiter implements Limiter {
       this.#queue.push(waiter);
       void this.#pump();
     });
+  }
+
+  /** The local limiter, seeded at the start of an outage with this instance's share of the fleet's limit as last heard. */
+  #local(signal?: AbortSignal): Promise<Release> {
+    if (this.#heardUp) {
+      this.#heardUp = false;
+      this.#o.local.seed(this.#limit / Math.max(1, this.#o.instances()));
+    }
+    return this.#o.local.acquire(signal);
   }
 
   onOverload(): void {
@@ -205,7 +219,7 @@ export class SharedLimiter implements Limiter {
   #handOver(): void {
     for (const w of this.#queue.splice(0)) {
       w.cleanup();
-      this.#o.local.acquire(w.signal).then(w.resolve, w.reject);
+      this.#local(w.signal).then(w.resolve, w.reject);
     }
   }
 

@@ -130,6 +130,18 @@ export class AdaptiveLimiter implements Limiter {
     else if (!recent) this.#limit = Math.max(1, this.#limit / 2);
   }
 
+  /**
+   * Engages at `limit` unless already engaged at less (a shared lane falling back to this
+   * limiter starts from its share of the fleet's limit, not from nothing); counts as an overload
+   * for the quiet spell, so an unconfigured limiter holds it a while.
+   */
+  seed(limit: number): void {
+    if (!Number.isFinite(limit)) return;
+    const capped = Math.max(1, this.#o.max > 0 ? Math.min(this.#o.max, limit) : limit);
+    if (this.#limit === undefined || this.#limit > capped) this.#limit = capped;
+    this.#lastOverload = this.#o.now();
+  }
+
   /** A stream was admitted: recover additively (up to the configured ceiling, if any). */
   onSuccess(): void {
     if (this.#limit !== undefined) {

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
+import { RedisClient, type Subprocess } from "bun";
 import { ensureDebianPackage } from "./apt.ts";
 import { freePort } from "./cli.ts";
 
@@ -24,6 +24,8 @@ export interface TestRedis {
   /** SIGSTOP / SIGCONT: a Redis that accepts connections but does not answer. */
   pause(): void;
   resume(): void;
+  /** FLUSHALL: the next test starts from an empty fleet. */
+  flush(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -69,13 +71,22 @@ export async function startRedis(o: { readonly password?: string } = {}): Promis
     running.delete(p);
   };
   await start();
+  const url = `redis://${o.password ? `:${encodeURIComponent(o.password)}@` : ""}127.0.0.1:${port}`;
   return {
-    url: `redis://${o.password ? `:${encodeURIComponent(o.password)}@` : ""}127.0.0.1:${port}`,
+    url,
     port,
     stop,
     start,
     pause: () => proc?.kill("SIGSTOP"),
     resume: () => proc?.kill("SIGCONT"),
+    async flush() {
+      const client = new RedisClient(url);
+      try {
+        await client.send("FLUSHALL", []);
+      } finally {
+        client.close();
+      }
+    },
     async close() {
       await stop();
       rmSync(dir, { recursive: true, force: true });

@@ -84,9 +84,23 @@ describe("a shared lane's limiter", () => {
     const waiting = [shared.acquire(), shared.acquire()];
     expect(await settled(Promise.race(waiting))).toBe("pending");
     fleet.down();
-    const got = await Promise.all(waiting.map((w) => settled(w, 2_000)));
-    expect(got.every((g) => typeof g === "function")).toBe(true);
-    expect(local.active).toBe(2);
+    // The local limiter takes them, at its share of the fleet's limit (1): one in, one in its queue.
+    expect(typeof (await settled(Promise.race(waiting), 2_000))).toBe("function");
+    expect(local.active).toBe(1);
+    expect(local.queueDepth).toBe(1);
+  });
+
+  test("falling back, the local limiter starts at this instance's share of the fleet's limit as last heard", async () => {
+    const fleet = new FakeFleet();
+    fleet.limit = 6;
+    const { shared, local } = limiter(fleet, { instances: () => 3 });
+    (await shared.acquire())();
+    expect(local.engaged).toBe(false);
+    fleet.down();
+    const held = [await shared.acquire(), await shared.acquire()];
+    expect(local.limit).toBe(2);
+    expect(await settled(shared.acquire())).toBe("pending");
+    for (const r of held) r();
   });
 
   test("a held slot's lease is renewed while it is held, and no longer once released", async () => {
