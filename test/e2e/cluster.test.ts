@@ -196,10 +196,12 @@ describe.skipIf(Boolean(why))("three instances sharing the zai lane through Redi
       for (const p of ["before", "redis down", "redis back"]) expect(outcomes.filter((o) => o === `${p} ok`).length).toBeGreaterThan(0);
       for (const c of fleet) {
         const m = await metrics(c);
-        expect(sample(m, "ccp_cluster_fallbacks_total")).toBe(1);
-        expect(sample(m, "ccp_cluster_rejoins_total")).toBe(1);
-        expect(c.output().match(/cluster: redis at \S+ unreachable/g)?.length).toBe(1);
-        expect(c.output()).toContain("answers again");
+        // One outage (a busy machine may add a slow moment of its own): every fall-back logged once, and re-joined.
+        const fallbacks = sample(m, "ccp_cluster_fallbacks_total");
+        expect(fallbacks).toBeGreaterThanOrEqual(1);
+        expect(sample(m, "ccp_cluster_rejoins_total")).toBe(fallbacks);
+        expect(c.output().match(/cluster: redis at \S+ unreachable/g)?.length).toBe(fallbacks);
+        expect(c.output().match(/answers again; shared lanes use the fleet's limits again/g)?.length).toBe(fallbacks);
         const lines = await c.usage(1);
         expect(lines.filter((l) => l.status !== 200)).toEqual([]);
       }
