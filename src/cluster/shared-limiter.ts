@@ -134,9 +134,11 @@ export class SharedLimiter implements Limiter {
 
   onOverload(): void {
     if (!this.#o.fleet.up) return this.#o.local.onOverload();
+    // A verdict the fleet missed is not repeated on the local limiter: it counts only local slots, and
+    // would engage at one. The next request that finds the fleet down seeds it with the fleet's share.
     this.#o.fleet.overload(this.#o.lane, this.#o.rule).then(
       (limit) => (this.#limit = limit),
-      () => this.#o.local.onOverload(),
+      () => {},
     );
   }
 
@@ -144,7 +146,7 @@ export class SharedLimiter implements Limiter {
     if (!this.#o.fleet.up) return this.#o.local.onSuccess();
     this.#o.fleet.success(this.#o.lane, this.#o.rule).then(
       (limit) => (this.#limit = limit),
-      () => this.#o.local.onSuccess(),
+      () => {},
     );
   }
 

@@ -16,12 +16,14 @@ const why = redisUnavailable();
 if (why) console.warn(`cluster tests skipped: no redis-server (${why})`);
 const LEASE_MS = 3_000;
 const ZAI_KEY = "zai-lane-key-1234567890";
+/** The Redis asks for a password, which no log line, status or metric may show. */
+const REDIS_PASSWORD = "redis-password-9f8e7d6c5b4a";
 
 let redis: TestRedis;
 let upstream: FakeUpstream;
 beforeAll(async () => {
   if (why) return;
-  redis = await startRedis();
+  redis = await startRedis({ password: REDIS_PASSWORD });
   upstream = await startFakeUpstream();
 });
 afterAll(async () => {
@@ -41,13 +43,14 @@ async function startFleet(n: number, o: { zai?: string; cluster?: string } = {})
 }
 const stopAll = (fleet: readonly CcpProcess[]) => Promise.all(fleet.map((c) => c.stop()));
 
-async function clusterStatus(
-  c: CcpProcess,
-): Promise<{ connected: boolean; lanes: { name: string; instances: string[]; slots_in_use: number; slots: Record<string, number>; limit: number | null }[] }> {
-  const r = await runCli(["status", "--json", "--port", String(c.port)], { env: { PATH: process.env.PATH ?? "", HOME: c.home, CCP_HOME: `${c.home}/state`, NO_COLOR: "1" } });
+const statusText = async (c: CcpProcess, json = false) => {
+  const r = await runCli(["status", ...(json ? ["--json"] : []), "--port", String(c.port)], { env: { PATH: process.env.PATH ?? "", HOME: c.home, CCP_HOME: `${c.home}/state`, NO_COLOR: "1" } });
   expect(r.code).toBe(0);
-  return JSON.parse(r.stdout).cluster;
-}
+  expect(r.stdout).not.toContain(REDIS_PASSWORD);
+  return r.stdout;
+};
+type FleetStatus = { redis: string; connected: boolean; lanes: { name: string; instances: string[]; slots_in_use: number; slots: Record<string, number>; limit: number | null }[] };
+const clusterStatus = async (c: CcpProcess): Promise<FleetStatus> => JSON.parse(await statusText(c, true)).cluster;
 const metrics = async (c: CcpProcess) => parseExposition(await (await fetch(`${c.url}/metrics`)).text());
 
 async function waitFor(what: string, ok: () => Promise<boolean>, ms = 30_000): Promise<void> {
@@ -124,8 +127,14 @@ describe.skipIf(Boolean(why))("three instances sharing the zai lane through Redi
       const hanging = [read(), read()];
       await waitFor("both streams to start", async () => opened.filter((t) => t === "message_start").length === 2);
       const before = await clusterStatus(b!);
-      expect(before.lanes[0]!.slots_in_use).toBe(2);
-      expect(before.lanes[0]!.slots[`${Object.keys(before.lanes[0]!.slots)[0]}`]).toBe(2);
+      const aName = `${Object.keys(before.lanes[0]!.slots)[0]}`;
+      expect(aName).toEndWith(`:${a!.port}`);
+      expect(before.lanes[0]).toMatchObject({ slots_in_use: 2, slots: { [aName]: 2 }, limit: 2 });
+      expect(before.lanes[0]!.instances).toContain(aName);
+      // What an operator reads: the fleet below the lanes, A holding both slots, the limit of 2.
+      const text = await statusText(b!);
+      expect(text).toMatch(new RegExp(`cluster +redis://:\\*{8}@127\\.0\\.0\\.1:${redis.port} +connected`));
+      expect(text).toMatch(new RegExp(`zai +2: .* +2 \\(${aName} 2\\) +2 +-`));
       // B's request waits for a slot: the fleet's two are A's.
       let doneAt = 0;
       const waiting = client(b!)
@@ -206,7 +215,10 @@ describe.skipIf(Boolean(why))("three instances sharing the zai lane through Redi
         expect(lines.filter((l) => l.status !== 200)).toEqual([]);
       }
       // Back in the fleet: the slots are counted in Redis again.
-      expect((await clusterStatus(fleet[0]!)).lanes[0]!.instances.length).toBe(2);
+      const status = await clusterStatus(fleet[0]!);
+      expect(status.lanes[0]!.instances.length).toBe(2);
+      expect(status.redis).toBe(`redis://:********@127.0.0.1:${redis.port}`);
+      for (const c of fleet) expect(c.output() + (await (await fetch(`${c.url}/metrics`)).text())).not.toContain(REDIS_PASSWORD);
     } finally {
       await stopAll(fleet);
     }
