@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { Cluster } from "../cluster/cluster.ts";
 import { redisPassword } from "../cluster/redis-url.ts";
+import { clusterWarnings } from "../cluster/config-warnings.ts";
 import { exposureProblem, hostPort } from "../config/access.ts";
 import type { Config } from "../config/config.ts";
 import { missingKeys, missingKeyWarning } from "../config/lane-keys.ts";
@@ -103,9 +104,7 @@ export function startServer(config: Config, log: Logger, deps: ServerDeps = {}):
   const unsafeHome = prepareStateDir(config);
   if (unsafeHome) throw new Error(`${unsafeHome.message} (${unsafeHome.hint})`);
   for (const missing of missingKeys(config)) log.warn(missingKeyWarning(missing));
-  for (const lane of Object.values(config.lanes)) {
-    if (lane.shared && config.cluster.redis_url === undefined) log.warn(`lane ${lane.name}: shared = true does nothing without [cluster] redis_url (or CCP_REDIS_URL); its limits are this instance's`);
-  }
+  for (const w of clusterWarnings(config)) log.warn(w);
   const { ctx, obs, cut, poller } = createServerParts(config, log, deps);
   const { live, lanes, sink } = ctx;
   const app = createApp(ctx, obs);

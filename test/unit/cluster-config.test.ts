@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { effectiveConfigFile, maskedConfig } from "../../src/cli/commands/config.ts";
 import { toToml } from "../../src/cli/toml-out.ts";
+import { clusterWarnings } from "../../src/cluster/config-warnings.ts";
 import { redactRedisUrl, redisPassword } from "../../src/cluster/redis-url.ts";
 import { ConfigError, loadConfig } from "../../src/config/load.ts";
 import { writeConfig } from "../support/config-file.ts";
@@ -65,5 +66,12 @@ describe("[cluster] and shared lanes", () => {
     expect(redactRedisUrl("redis://h:1/0")).toBe("redis://h:1/0");
     expect(redactRedisUrl("redis://:pw@h:1")).toBe("redis://:********@h:1");
     expect(redisPassword("redis://h:1")).toBeUndefined();
+  });
+
+  test("a shared lane without a Redis, or a Redis without a shared lane, is said (config check, start)", () => {
+    expect(clusterWarnings(load(withCluster("lease_ms = 5000")))).toEqual(["lane zai: shared = true does nothing without [cluster] redis_url (or CCP_REDIS_URL); its limits are this instance's"]);
+    expect(clusterWarnings(load(ISSUE_CONFIG, { CCP_REDIS_URL: "redis://r:1" }))).toEqual(["[cluster] redis_url is set but no lane has shared = true: nothing is shared"]);
+    expect(clusterWarnings(load(withCluster('redis_url = "redis://r:1"')))).toEqual([]);
+    expect(clusterWarnings(load(ISSUE_CONFIG))).toEqual([]);
   });
 });

@@ -13,6 +13,7 @@ import { resolveInstance } from "../target.ts";
 import { toToml } from "../toml-out.ts";
 import { missingKeys, missingKeyWarning } from "../../config/lane-keys.ts";
 import { redactRedisUrl } from "../../cluster/redis-url.ts";
+import { clusterWarnings } from "../../cluster/config-warnings.ts";
 
 export interface ConfigOptions {
   readonly config?: string;
@@ -80,7 +81,7 @@ export function configCheck(opts: ConfigOptions): void {
   }
   const lanes = Object.values(config.lanes);
   // What this environment lacks: the file is valid, but start (or a lane's requests) would fail here.
-  const warnings = missingKeys(config).map(missingKeyWarning);
+  const warnings = [...missingKeys(config).map(missingKeyWarning), ...clusterWarnings(config)];
   const exposure = exposureProblem(config);
   if (exposure) warnings.push(`ccp start would refuse here: ${exposure.message}`);
   if (opts.json) {
