@@ -28,6 +28,8 @@ export interface Env {
   readonly persist: boolean | undefined;
   /** $MITM_FORCE_H1=1: HTTP/1.1 on every lane whose dialect is not anthropic (kept from the Go shim). */
   readonly forceH1: boolean;
+  /** $CCP_REDIS_URL: the Redis that instances sharing lanes coordinate through (wins over [cluster] redis_url); may hold a password. */
+  readonly redisUrl: string | undefined;
   /** $CCP_CAPTURE_DIR: capture diagnostics into this directory (turns capture on). */
   readonly captureDir: string | undefined;
   /** $CCP_INSTANCE: this ccp's name on its usage lines (wins over the config's `instance`). */
@@ -79,6 +81,7 @@ export function readEnv(env: EnvMap = process.env): Env {
     captureDir: env.CCP_CAPTURE_DIR || undefined,
     instance: env.CCP_INSTANCE || undefined,
     databaseUrl: env.CCP_DATABASE_URL || undefined,
+    redisUrl: env.CCP_REDIS_URL || undefined,
     secret: (name) => env[name] || undefined,
     noColor: Boolean(env.NO_COLOR),
     shell: env.SHELL || undefined,

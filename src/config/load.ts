@@ -9,7 +9,7 @@ import { readEnv, type EnvMap } from "./env.ts";
 import { deepMerge } from "./merge.ts";
 import { parseServiceRef } from "../ops/service-ref.ts";
 import { readRegular } from "./read-regular.ts";
-import { ConfigSchema, instanceName, storeUrlProblem } from "./schema.ts";
+import { ConfigSchema, instanceName, redisUrlProblem, storeUrlProblem } from "./schema.ts";
 import { DATABASE_URL_ENV, makeStore, maskedUrl } from "./store.ts";
 
 export class ConfigError extends Error {
@@ -54,6 +54,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const parsed = ConfigSchema.safeParse(options.host === undefined ? overlaid : { ...overlaid, host: options.host });
   if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, overlaid, where, profile));
   const c = parsed.data;
+  const redisProblem = env.redisUrl === undefined ? undefined : redisUrlProblem(env.redisUrl);
+  if (redisProblem) throw new ConfigError(`CCP_REDIS_URL: ${redisProblem}`, "fix or unset the variable (its value is not shown: it may hold a password)");
 
   const lanes: Record<string, Lane> = {};
   for (const [name, lane] of Object.entries(c.lanes)) {
@@ -81,6 +83,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     captureDir: env.captureDir ?? join(env.home, "captures"),
     retention: c.retention,
     rotation: c.rotation,
+    cluster: { ...c.cluster, redis_url: env.redisUrl ?? c.cluster.redis_url },
     allowed_hosts: c.allowed_hosts,
     allowed_origins: c.allowed_origins,
     access: makeAccess(

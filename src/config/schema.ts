@@ -108,6 +108,8 @@ export const LaneSchema = z
      * client must not be able to send its credentials, an OAuth token say, to an upstream it names).
      */
     pick_by_name: z.boolean().optional(),
+    /** With [cluster] redis_url: the lane's concurrency limit, adaptive limit and cool-downs are the fleet's, kept in Redis. */
+    shared: z.boolean().default(false),
   })
   .refine((l) => l.auth !== "key" || l.key_env !== undefined, {
     message: 'auth = "key" needs key_env (the environment variable that holds the key)',
@@ -220,6 +222,31 @@ export const StoreSchema = z.strictObject({
 /** An instance name: the host name by default; it labels every usage line of this ccp. */
 export const instanceName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, "must be a name of letters, digits, ., - and _ (at most 64), such as a host name");
 
+/** Why a Redis URL is unusable, or undefined. Never quotes the URL: it may hold a password. */
+export function redisUrlProblem(s: string): string | undefined {
+  if (!URL.canParse(s)) return 'must be a URL such as "redis://host:6379" (or "rediss://" for TLS)';
+  const u = new URL(s);
+  if (u.protocol !== "redis:" && u.protocol !== "rediss:") return "must use redis:// (or rediss:// for TLS)";
+  if (!u.hostname) return "must name a host";
+  return undefined;
+}
+
+/** Several ccp instances sharing lanes through Redis (README "Several instances sharing a key"). */
+export const ClusterSchema = z.strictObject({
+  /** redis://[user:password@]host:port[/db]; $CCP_REDIS_URL wins. Unset: nothing is shared. */
+  redis_url: z
+    .string()
+    .superRefine((s, ctx) => {
+      const problem = redisUrlProblem(s);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .optional(),
+  /** How long a slot outlives its holder's last renewal (a crashed instance's slots come back after this). */
+  lease_ms: z.number().int().min(1_000).default(30_000),
+  /** Each Redis operation's deadline: past it the instance uses its local limiter until Redis answers again. */
+  op_timeout_ms: positiveMs.default(250),
+});
+
 const settings = {
   /** 0 picks a free port (tests). */
   port: z.number().int().min(0).max(65_535).default(8082),
@@ -276,6 +303,7 @@ const settings = {
   capture: z.enum(["off", "errors", "all"]).default("off"),
   retention: RetentionSchema.default(RetentionSchema.parse({})),
   rotation: RotationSchema.default(RotationSchema.parse({})),
+  cluster: ClusterSchema.default(ClusterSchema.parse({})),
   lanes: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, "lane names are lower-case letters, digits, - and _"), LaneSchema),
   routes: z.array(RouteSchema).min(1, "needs at least one [[routes]] entry"),
 } as const;
@@ -317,3 +345,4 @@ export type Retention = z.infer<typeof RetentionSchema>;
 export type Rotation = z.infer<typeof RotationSchema>;
 export type Limits = z.infer<typeof LimitsSchema>;
 export { storeUrlProblem };
+export type ClusterSettings = z.infer<typeof ClusterSchema>;

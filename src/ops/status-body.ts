@@ -1,4 +1,7 @@
 import type { ServiceRef } from "./service-ref.ts";
+import type { ClusterStatus } from "../cluster/cluster.ts";
+
+export type { ClusterStatus };
 
 /** The answer of `GET /status`: what a running ccp says of itself (the CLI reads it). */
 export interface StatusBody {
@@ -22,6 +25,8 @@ export interface StatusBody {
   readonly managed_by?: ServiceRef | null;
   /** Started by `ccp demo`: its lane is the built-in simulator, nothing reaches a provider. */
   readonly demo?: boolean;
+  /** The fleet this instance shares lanes with through Redis; absent when none (a ccp of its own). */
+  readonly cluster?: ClusterStatus;
 }
 
 export interface LaneStatus {

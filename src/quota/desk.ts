@@ -103,8 +103,12 @@ export class QuotaDesk {
     }
   }
 
+  /** Told of every wall an answer showed (the fleet shares the walls of lanes' own keys). */
+  readonly wallListeners: ((lane: Lane, credential: string, wall: Wall) => void)[] = [];
+
   hitWall(lane: Lane, credential: string, wall: Wall): void {
     const known = this.book.walled(lane.name, credential);
+    for (const listen of this.wallListeners) listen(lane, credential, wall);
     this.book.wall(lane.name, credential, wall);
     let key = `${lane.name}\u0000${wall.window}`;
     if (!this.walls.has(key) && this.walls.size >= MAX_WALL_SERIES) key = `${lane.name}\u0000other`;

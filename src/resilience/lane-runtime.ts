@@ -5,7 +5,7 @@ import { dialH2, H2Transport } from "../upstream/h2.ts";
 import type { Protocol, Transport } from "../upstream/transport.ts";
 import { trustedRoots } from "../upstream/trusted-roots.ts";
 import type { LaneLive } from "../usage/live.ts";
-import { AdaptiveLimiter } from "./limiter.ts";
+import { AdaptiveLimiter, type Limiter } from "./limiter.ts";
 
 /** Makes a lane's transport for a protocol, once per lane and protocol: the real ones, or scripted ones in tests. */
 export type TransportFactory = (lane: Lane, protocol: Protocol) => Transport;
@@ -16,13 +16,26 @@ export const realTransports: TransportFactory = (lane, protocol) => {
   return protocol === "h2" ? new H2Transport({ ca, pingAfterMs: lane.timeouts.ping_after_ms, pingTimeoutMs: lane.timeouts.ping_timeout_ms }) : new H1Transport({ ca });
 };
 
+/** What a lane shares with other instances of a fleet (cluster/): its limiter and its HTTP/1.1 cool-down. */
+export interface LaneShare {
+  readonly limiter: Limiter;
+  /** Until when (monotonic ms, as the attempt loop's clock) the fleet keeps the lane on HTTP/1.1. */
+  h1Until(): number;
+  /** This instance put the lane on HTTP/1.1 for `ms`: the fleet follows. */
+  downgraded(ms: number): void;
+}
+
+/** Makes a lane's share from its local limiter, or undefined for a lane that is not shared. */
+export type ShareFactory = (lane: Lane, local: AdaptiveLimiter) => LaneShare | undefined;
+
 /**
  * A lane at run time: its transports (created on first use), the HTTP/2 cool-down of an
  * `auto` lane, and its concurrency limiter. The attempt loop asks it which transport to use.
  */
 export class LaneRuntime {
-  /** Engaged from the start by max_concurrency, else by the lane's first overload (limiter.ts). */
-  readonly limiter: AdaptiveLimiter;
+  /** Engaged from the start by max_concurrency, else by the lane's first overload (limiter.ts); the fleet's for a shared lane. */
+  readonly limiter: Limiter;
+  readonly #share: LaneShare | undefined;
   #h1: Transport | undefined;
   #h2: Transport | undefined;
   #h2DisabledUntil = 0;
@@ -31,8 +44,11 @@ export class LaneRuntime {
     readonly lane: Lane,
     readonly live: LaneLive,
     readonly makeTransport: TransportFactory = realTransports,
+    share?: ShareFactory,
   ) {
-    const limiter = new AdaptiveLimiter({ max: lane.max_concurrency, queueMax: lane.queue_max, queueTimeoutMs: lane.queue_timeout_ms });
+    const local = new AdaptiveLimiter({ max: lane.max_concurrency, queueMax: lane.queue_max, queueTimeoutMs: lane.queue_timeout_ms });
+    this.#share = share?.(lane, local);
+    const limiter = this.#share?.limiter ?? local;
     this.limiter = limiter;
     live.protocol = lane.transport === "h1" ? "h1" : "h2";
     Object.defineProperty(live, "queueDepth", { get: () => limiter.queueDepth, enumerable: true, configurable: true });
@@ -64,7 +80,7 @@ export class LaneRuntime {
   }
 
   #useH2(nowMs: number): boolean {
-    return this.lane.transport === "h2" || (this.lane.transport === "auto" && nowMs >= this.#h2DisabledUntil);
+    return this.lane.transport === "h2" || (this.lane.transport === "auto" && nowMs >= Math.max(this.#h2DisabledUntil, this.#share?.h1Until() ?? 0));
   }
 
   /** An `auto` lane whose HTTP/2 attempt failed in an HTTP/2-shaped way: HTTP/1.1 for a while. */
@@ -75,6 +91,7 @@ export class LaneRuntime {
   downgrade(nowMs: number): void {
     this.#h2DisabledUntil = nowMs + this.lane.h1_cooldown_ms;
     this.live.protocol = "h1";
+    this.#share?.downgraded(this.lane.h1_cooldown_ms);
   }
 
   close(): void {

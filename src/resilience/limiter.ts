@@ -23,6 +23,24 @@ export class LimiterRejected extends Error {
 
 export type Release = () => void;
 
+/**
+ * A lane's concurrency limit as the attempt loop uses it: the local AdaptiveLimiter below, or
+ * one shared by a fleet of instances (cluster/shared-limiter.ts). Either queues a request that
+ * finds no slot, within the lane's queue_max and queue_timeout_ms, and rejects as LimiterRejected.
+ */
+export interface Limiter {
+  acquire(signal?: AbortSignal): Promise<Release>;
+  /** The upstream answered with a burst or overload signal (while the attempt still holds its slot). */
+  onOverload(): void;
+  /** A stream was admitted. */
+  onSuccess(): void;
+  /** The limit in force; Infinity when not engaged. */
+  readonly limit: number;
+  readonly engaged: boolean;
+  readonly active: number;
+  readonly queueDepth: number;
+}
+
 interface Waiter {
   readonly resolve: (r: Release) => void;
   readonly reject: (e: LimiterRejected) => void;
@@ -42,7 +60,7 @@ export interface LimiterOptions {
   readonly now?: () => number;
 }
 
-export class AdaptiveLimiter {
+export class AdaptiveLimiter implements Limiter {
   /** undefined: not engaged, everything is admitted. */
   #limit: number | undefined;
   #active = 0;
@@ -110,6 +128,18 @@ export class AdaptiveLimiter {
     // Engaged at the concurrency in flight, and this verdict backs it off like any other.
     if (this.#limit === undefined) this.#limit = Math.max(1, this.#active / 2);
     else if (!recent) this.#limit = Math.max(1, this.#limit / 2);
+  }
+
+  /**
+   * Engages at `limit` unless already engaged at less (a shared lane falling back to this
+   * limiter starts from its share of the fleet's limit, not from nothing); counts as an overload
+   * for the quiet spell, so an unconfigured limiter holds it a while.
+   */
+  seed(limit: number): void {
+    if (!Number.isFinite(limit)) return;
+    const capped = Math.max(1, this.#o.max > 0 ? Math.min(this.#o.max, limit) : limit);
+    if (this.#limit === undefined || this.#limit > capped) this.#limit = capped;
+    this.#lastOverload = this.#o.now();
   }
 
   /** A stream was admitted: recover additively (up to the configured ceiling, if any). */

@@ -7,6 +7,7 @@ import type { LiveState } from "../usage/live.ts";
 import type { SecretFilter } from "./secret-filter.ts";
 import type { QuotaDesk } from "../quota/desk.ts";
 import type { Signers } from "../rewrite/signers.ts";
+import type { Cluster } from "../cluster/cluster.ts";
 
 /**
  * A value from a client or an upstream as it goes into a `key=value` log line: bare when it is
@@ -45,6 +46,8 @@ export interface ServerContext {
   readonly signers: Signers;
   /** This server's replay key (new at every start): the headers of `ccp replay` need it (replay-control.ts). A secret. */
   readonly replayKey: string;
+  /** The fleet this instance shares lanes with ([cluster] redis_url and shared lanes), if any. */
+  readonly cluster?: Cluster | undefined;
   /** Aborted when ccp stops and the grace period is over: in-flight attempts are cut. */
   readonly shutdown: AbortSignal;
 }

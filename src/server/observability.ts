@@ -2,7 +2,7 @@ import type { Config } from "../config/config.ts";
 import { instancePaths } from "../ops/paths.ts";
 import { FileCapture } from "../usage/capture.ts";
 import { LaneHealth } from "../usage/lane-health.ts";
-import { MetricsSink } from "../usage/metrics-sink.ts";
+import { type ClusterGauges, MetricsSink } from "../usage/metrics-sink.ts";
 import { RecentRequests } from "../usage/recent.ts";
 import type { UsageSink } from "../usage/record.ts";
 import { rotateByCopyTruncate, rotationPolicy } from "../usage/rotation.ts";
@@ -36,13 +36,14 @@ export interface Observability {
   close(): Promise<void>;
 }
 
-export function createObservability(config: Config, live: LiveState, log: Logger, quota?: QuotaDesk): Observability {
+export function createObservability(config: Config, live: LiveState, log: Logger, quota?: QuotaDesk, cluster?: ClusterGauges): Observability {
   const health = new LaneHealth(Object.keys(config.lanes));
   const metrics = new MetricsSink(
     live,
     health,
     quota,
     config.access.clients.map((c) => c.name),
+    cluster,
   );
   const recent = new RecentRequests();
   const store = createStore(config, log);

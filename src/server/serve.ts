@@ -1,4 +1,8 @@
 import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { Cluster } from "../cluster/cluster.ts";
+import { clusterWarnings } from "../cluster/config-warnings.ts";
+import { redisPassword } from "../cluster/redis-url.ts";
 import { exposureProblem, hostPort } from "../config/access.ts";
 import type { Config } from "../config/config.ts";
 import { missingKeys, missingKeyWarning } from "../config/lane-keys.ts";
@@ -60,9 +64,21 @@ export interface ServerParts {
 
 export function createServerParts(config: Config, log: Logger, deps: ServerDeps = {}): ServerParts {
   const live = newLiveState([]);
-  const lanes = createLaneRuntimes(config.lanes, live, deps.transports);
+  const replayKey = randomBytes(24).toString("hex");
+  const ownSecrets = [
+    ...Object.values(config.lanes).map((l) => l.key),
+    config.access.key,
+    ...config.access.clients.map((c) => c.key),
+    config.store.password,
+    redisPassword(config.cluster.redis_url),
+    replayKey,
+  ];
+  const redact = redactor(ownSecrets);
+  const cluster = Cluster.of(config, { info: (m) => log.info(redact(m)), warn: (m) => log.warn(redact(m)) }, { redact, clock: deps.clock });
+  const lanes = createLaneRuntimes(config.lanes, live, deps.transports, cluster && ((lane, local) => cluster.share(lane, local)));
   const quota = QuotaDesk.of(config, (m) => log.warn(m), deps.clock);
-  const obs = createObservability(config, live, log, quota);
+  cluster?.attachQuota(quota);
+  const obs = createObservability(config, live, log, quota, cluster);
   const sinks: UsageSink[] = [
     ...obs.annotators,
     new JsonlSink(usageLogPath(config), (e) => log.error(`usage log write failed: ${e.message}`), rotationPolicy(config.rotation)),
@@ -70,8 +86,6 @@ export function createServerParts(config: Config, log: Logger, deps: ServerDeps 
     ...obs.sinks,
   ];
   const shutdown = new AbortController();
-  const replayKey = randomBytes(24).toString("hex");
-  const ownSecrets = [...Object.values(config.lanes).map((l) => l.key), config.access.key, ...config.access.clients.map((c) => c.key), config.store.password, replayKey];
   const ctx: ServerContext = {
     config,
     shutdown: shutdown.signal,
@@ -84,12 +98,12 @@ export function createServerParts(config: Config, log: Logger, deps: ServerDeps 
     now: () => performance.now(),
     newRid,
     secrets: secretFilter(ownSecrets),
-    redact: redactor(ownSecrets),
+    redact,
     quota,
     signers: new Signers(),
     replayKey,
+    cluster,
   };
-  const redact = ctx.redact;
   const poller = new QuotaPoller(Object.values(config.lanes), quota, { info: (m) => log.info(redact(m)), warn: (m) => log.warn(redact(m)) }, deps.polls);
   return { ctx, obs, cut: () => shutdown.abort(), poller };
 }
@@ -101,6 +115,7 @@ export function startServer(config: Config, log: Logger, deps: ServerDeps = {}):
   const unsafeHome = prepareStateDir(config);
   if (unsafeHome) throw new Error(`${unsafeHome.message} (${unsafeHome.hint})`);
   for (const missing of missingKeys(config)) log.warn(missingKeyWarning(missing));
+  for (const w of clusterWarnings(config)) log.warn(w);
   const { ctx, obs, cut, poller } = createServerParts(config, log, deps);
   const { live, lanes, sink } = ctx;
   const app = createApp(ctx, obs);
@@ -134,6 +149,8 @@ export function startServer(config: Config, log: Logger, deps: ServerDeps = {}):
   port = server.port ?? config.port;
   const replayKeyFile = instancePaths(config.home, port).replayKey;
   writeReplayKey(replayKeyFile, ctx.replayKey, log);
+  // The fleet knows this instance by its name and port (several may run on one host).
+  void ctx.cluster?.start(`${config.instance}:${port}`);
   return {
     url: `http://${hostPort(config.host, port)}`,
     port,
@@ -158,6 +175,7 @@ export function startServer(config: Config, log: Logger, deps: ServerDeps = {}):
       await sink.flush();
       await obs.close();
       removeReplayKey(replayKeyFile, ctx.replayKey);
+      ctx.cluster?.close();
     },
   };
 }

@@ -41,12 +41,15 @@ export function statusBody(ctx: ServerContext, port: number): StatusBody {
     })),
     managed_by: c.managed_by ?? null,
     demo: c.demo === true,
+    ...(ctx.cluster ? { cluster: ctx.cluster.status() } : {}),
   };
 }
 
-export function statusResponse(ctx: ServerContext, req: Request, port: number): Response {
+export function statusResponse(ctx: ServerContext, req: Request, port: number): Response | Promise<Response> {
   if (req.method !== "GET" && req.method !== "HEAD") {
     return errorResponse(405, `ccp: ${STATUS_PATH} accepts GET, HEAD`, ctx.newRid(), undefined, { allow: "GET, HEAD" });
   }
-  return Response.json(statusBody(ctx, port), { headers: { "cache-control": "no-store" } });
+  const answer = () => Response.json(statusBody(ctx, port), { headers: { "cache-control": "no-store" } });
+  // The fleet as it is now (each read bounded by op_timeout_ms; the last one read when Redis does not answer).
+  return ctx.cluster ? ctx.cluster.refresh().then(answer) : answer();
 }

@@ -138,6 +138,27 @@ function declare(r: Registry) {
       help: "Usage records the full local buffer could not keep for PostgreSQL (they are still in usage.jsonl).",
       labels: [],
     }),
+    clusterConnected: r.register({
+      name: "ccp_cluster_connected",
+      type: "gauge",
+      help: "1 while the fleet's Redis answers (shared lanes use the fleet's limits), 0 while this instance uses its local limits; absent without [cluster].",
+      labels: [],
+    }),
+    clusterFallbacks: r.register({
+      name: "ccp_cluster_fallbacks_total",
+      type: "counter",
+      help: "Times the fleet's Redis stopped answering (or overran op_timeout_ms) and the shared lanes fell back to this instance's local limits.",
+      labels: [],
+    }),
+    clusterRejoins: r.register({ name: "ccp_cluster_rejoins_total", type: "counter", help: "Times the fleet's Redis answered again after a fall-back.", labels: [] }),
+    clusterSlots: r.register({ name: "ccp_cluster_slots_in_use", type: "gauge", help: "Slots of a shared lane held by the whole fleet, as last read.", labels: ["lane"] }),
+    clusterLimit: r.register({
+      name: "ccp_cluster_limit",
+      type: "gauge",
+      help: "A shared lane's fleet-wide concurrency limit, as last read; absent while none is engaged.",
+      labels: ["lane"],
+    }),
+    clusterInstances: r.register({ name: "ccp_cluster_instances", type: "gauge", help: "Instances of the fleet seen serving a shared lane (their heartbeat is current).", labels: ["lane"] }),
     overageInUse: r.register({
       name: "ccp_overage_in_use",
       type: "gauge",
@@ -178,6 +199,16 @@ export function clientLabel(known: ReadonlySet<string>): (client: string | null)
   return (client) => (client !== null && (known.has(client) || client === ANONYMOUS_CLIENT) ? client : "none");
 }
 
+/** What the cluster metrics read at scrape time (cluster/cluster.ts's status). */
+export interface ClusterGauges {
+  status(): {
+    readonly connected: boolean;
+    readonly fallbacks: number;
+    readonly rejoins: number;
+    readonly lanes: readonly { readonly name: string; readonly slots_in_use: number; readonly limit: number | null; readonly instances: readonly string[] }[];
+  };
+}
+
 /** Derives every counter and histogram from finished usage records; gauges read live state at scrape time. */
 export class MetricsSink implements UsageSink {
   readonly registry = new Registry();
@@ -187,7 +218,7 @@ export class MetricsSink implements UsageSink {
   readonly #client: (client: string | null) => string;
 
   /** `clients`: the configured clients' names, the only values of the client label besides anonymous and none. */
-  constructor(live: LiveState, health: LaneHealth, quota?: QuotaDesk, clients: readonly string[] = []) {
+  constructor(live: LiveState, health: LaneHealth, quota?: QuotaDesk, clients: readonly string[] = [], cluster?: ClusterGauges) {
     this.#client = clientLabel(new Set(clients));
     this.m.inflight.collect(() => [[{}, live.inflight]]);
     this.m.queueDepth.collect(() => [...live.lanes].map(([lane, l]) => [{ lane }, l.queueDepth] as const));
@@ -196,6 +227,7 @@ export class MetricsSink implements UsageSink {
     this.m.laneUp.collect(() => [...health.lanes].filter(([, h]) => h.state !== "unknown").map(([lane, h]) => [{ lane }, h.state === "reachable" ? 1 : 0] as const));
     this.m.startTime.collect(() => [[{}, Math.round(live.startedAt / 1000)]]);
     if (quota) collectQuota(this.m, quota);
+    if (cluster) collectCluster(this.m, cluster);
   }
 
   write(r: UsageRecord): void {
@@ -270,4 +302,19 @@ function collectQuota(m: CcpMetrics, quota: QuotaDesk): void {
     for (const p of quota.book.plans()) lanes.set(p.lane, Math.max(lanes.get(p.lane) ?? 0, p.overage?.inUse ? 1 : 0));
     return [...lanes].map(([lane, v]) => [{ lane }, v] as const);
   });
+}
+
+/** The fleet's gauges and counts, read from the cluster's status at scrape time (lane names: bounded). */
+function collectCluster(m: CcpMetrics, cluster: ClusterGauges): void {
+  m.clusterConnected.collect(() => [[{}, cluster.status().connected ? 1 : 0]]);
+  m.clusterFallbacks.collect(() => [[{}, cluster.status().fallbacks]]);
+  m.clusterRejoins.collect(() => [[{}, cluster.status().rejoins]]);
+  m.clusterSlots.collect(() => cluster.status().lanes.map((l) => [{ lane: l.name }, l.slots_in_use] as const));
+  m.clusterLimit.collect(() =>
+    cluster
+      .status()
+      .lanes.filter((l) => l.limit !== null)
+      .map((l) => [{ lane: l.name }, l.limit!] as const),
+  );
+  m.clusterInstances.collect(() => cluster.status().lanes.map((l) => [{ lane: l.name }, l.instances.length] as const));
 }

@@ -12,6 +12,8 @@ import { out, paint } from "../render.ts";
 import { resolveInstance } from "../target.ts";
 import { toToml } from "../toml-out.ts";
 import { missingKeys, missingKeyWarning } from "../../config/lane-keys.ts";
+import { redactRedisUrl } from "../../cluster/redis-url.ts";
+import { clusterWarnings } from "../../cluster/config-warnings.ts";
 
 export interface ConfigOptions {
   readonly config?: string;
@@ -79,7 +81,7 @@ export function configCheck(opts: ConfigOptions): void {
   }
   const lanes = Object.values(config.lanes);
   // What this environment lacks: the file is valid, but start (or a lane's requests) would fail here.
-  const warnings = missingKeys(config).map(missingKeyWarning);
+  const warnings = [...missingKeys(config).map(missingKeyWarning), ...clusterWarnings(config)];
   const exposure = exposureProblem(config);
   if (exposure) warnings.push(`ccp start would refuse here: ${exposure.message}`);
   if (opts.json) {
@@ -99,8 +101,11 @@ export function maskedConfig(config: Config): Record<string, unknown> {
     const { name: _n, key, ...rest } = lane;
     masked[name] = { ...rest, ...(lane.auth === "key" ? { key: key === undefined ? "(not set)" : "********" } : {}) };
   }
-  return { ...settings, lanes: masked };
+  return { ...settings, cluster: shownCluster(config), lanes: masked };
 }
+
+/** [cluster] with the Redis URL's password masked (the URL is left out when there is none). */
+const shownCluster = (config: Config) => ({ ...config.cluster, redis_url: config.cluster.redis_url === undefined ? undefined : redactRedisUrl(config.cluster.redis_url) });
 
 /**
  * The effective config in the file's own keys, profile and environment applied: written to a
@@ -128,6 +133,7 @@ export function effectiveConfigFile(config: Config): Record<string, unknown> {
     retention: config.retention,
     rotation: config.rotation,
     clients: Object.fromEntries(config.access.clients.map((c) => [c.name, { key_env: c.key_env }])),
+    cluster: shownCluster(config),
     lanes,
     routes: config.routes,
   };
@@ -153,6 +159,7 @@ export function configShow(opts: ConfigOptions): void {
     `# usage store: ${storeState(config)}`,
     ...config.access.clients.map((c) => `# client ${c.name}: key from ${c.key_env}, ${c.key === undefined ? "NOT SET here" : "set"}`),
     ...Object.values(config.lanes).map((l) => `# lane ${l.name}: ${keyState(l)}`),
+    ...(config.cluster.redis_url?.includes("@") ? ["# cluster.redis_url: its password, if any, is masked"] : []),
     "# (a valid config file: keys are never shown, they stay in the environment)",
     "",
   ];

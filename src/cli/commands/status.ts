@@ -8,6 +8,7 @@ import { readState } from "../../ops/state-file.ts";
 import type { StatusBody } from "../../server/status.ts";
 import { out, paint, table } from "../render.ts";
 import { lanePlan, shortUse } from "../quota-format.ts";
+import { renderCluster } from "../cluster-format.ts";
 import { resolveTarget, type Target } from "../target.ts";
 
 export interface StatusOptions {
@@ -89,5 +90,6 @@ function render(b: StatusBody, quota: QuotaBody | undefined): string {
     l.errors ? out.bad(String(l.errors)) : "0",
     quota ? shortUse(lanePlan(quota, l.name)) : "-",
   ]);
-  return head.join("\n") + table(["lane", "transport", "base url", "credentials", "requests", "errors", "quota 5h / 7d"], rows);
+  const lanes = table(["lane", "transport", "base url", "credentials", "requests", "errors", "quota 5h / 7d"], rows);
+  return head.join("\n") + lanes + (b.cluster ? `\n\n${renderCluster(b.cluster)}` : "");
 }

@@ -41,6 +41,8 @@ export interface LimitStats {
   firstRejectAt: number;
   /** most requests in flight at once (refused ones included) from settleMs after the first refusal */
   peakSeenAfterSettle: number;
+  /** requests refused from settleMs after the first refusal */
+  rejectedAfterSettle: number;
 }
 
 export interface FakeUpstream {

@@ -10,7 +10,7 @@ export interface LimitsBody {
 }
 
 /** Provider-side concurrency limit (POST /limits); 0 = unlimited. */
-const limits = { maxConcurrent: 0, delayMs: 0, settleMs: 1000, rejected: 0, peak: 0, firstRejectAt: 0, peakSeenAfterSettle: 0 };
+const limits = { maxConcurrent: 0, delayMs: 0, settleMs: 1000, rejected: 0, peak: 0, firstRejectAt: 0, peakSeenAfterSettle: 0, rejectedAfterSettle: 0 };
 let activeStreams = 0;
 let seenInFlight = 0;
 const BURST_MESSAGE = "[1302] High concurrency usage of this API, please reduce concurrency or contact customer service to increase limits";
@@ -25,6 +25,7 @@ export function setLimits(body: LimitsBody): void {
     peak: 0,
     firstRejectAt: 0,
     peakSeenAfterSettle: 0,
+    rejectedAfterSettle: 0,
   });
 }
 
@@ -44,9 +45,11 @@ export function admit(res: { once(event: "close", fn: () => void): unknown }, be
   // gateway had time to adapt (settleMs after the first refusal), the most of them at once.
   seenInFlight++;
   res.once("close", () => seenInFlight--);
-  if (limits.firstRejectAt > 0 && Date.now() - limits.firstRejectAt > limits.settleMs) limits.peakSeenAfterSettle = Math.max(limits.peakSeenAfterSettle, seenInFlight);
+  const settled = limits.firstRejectAt > 0 && Date.now() - limits.firstRejectAt > limits.settleMs;
+  if (settled) limits.peakSeenAfterSettle = Math.max(limits.peakSeenAfterSettle, seenInFlight);
   if (activeStreams >= limits.maxConcurrent) {
     limits.rejected++;
+    if (settled) limits.rejectedAfterSettle++;
     if (limits.firstRejectAt === 0) limits.firstRejectAt = Date.now();
     return { kind: "sse", frames: BURST_FRAME };
   }

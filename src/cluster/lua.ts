@@ -1,0 +1,138 @@
+/**
+ * The Lua scripts that make each fleet operation atomic in Redis (EVAL runs a script with no
+ * other command in between: https://redis.io/docs/latest/develop/interactive/programmability/eval-intro/).
+ * Time is the server's (TIME), so instances' clocks never decide a lease. Limits travel as
+ * strings: Redis turns a Lua number into an integer reply, which would cut 1.5 to 1.
+ */
+
+/** Shared head: `now` in ms, and the lane's limit in force (nil: not engaged), letting an unconfigured one go after a quiet spell. */
+const PRELUDE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function limit_of(key, max, quiet)
+  local l = tonumber(redis.call('HGET', key, 'limit'))
+  if l == nil then
+    if max > 0 then return max end
+    return nil
+  end
+  if max > 0 then return math.min(l, max) end
+  local last = tonumber(redis.call('HGET', key, 'last_overload')) or 0
+  if now - last >= quiet then
+    redis.call('DEL', key)
+    return nil
+  end
+  return l
+end
+local function shown(l)
+  if l == nil then return '' end
+  return tostring(l)
+end
+`;
+
+/** How long a lane's limit is kept with no verdict at all (a configured lane then starts again at its max). */
+export const LIMIT_KEEP_MS = 3_600_000;
+
+/**
+ * KEYS: slots, limit, h1. ARGV: holder, lease ms, max, quiet ms.
+ * Expired leases go first; the holder gets a slot when fewer than the limit are held.
+ * Returns {granted 0/1, slots held, limit ('' when not engaged), h1 cool-down ms left}.
+ */
+export const ACQUIRE = `${PRELUDE}
+local lease = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local limit = limit_of(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
+local held = redis.call('ZCARD', KEYS[1])
+local granted = 0
+if limit == nil or held < math.max(1, math.floor(limit)) then
+  redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
+  redis.call('PEXPIRE', KEYS[1], lease)
+  held = held + 1
+  granted = 1
+end
+return {granted, held, shown(limit), math.max(0, redis.call('PTTL', KEYS[3]))}
+`;
+
+/** KEYS: slots. ARGV: lease ms, holders... Extends the leases still held (an expired one is not revived); returns how many. */
+export const RENEW = `${PRELUDE}
+local lease = tonumber(ARGV[1])
+local renewed = 0
+for i = 2, #ARGV do
+  local s = tonumber(redis.call('ZSCORE', KEYS[1], ARGV[i]))
+  if s ~= nil and s > now then
+    redis.call('ZADD', KEYS[1], now + lease, ARGV[i])
+    renewed = renewed + 1
+  end
+end
+if renewed > 0 then redis.call('PEXPIRE', KEYS[1], lease) end
+return renewed
+`;
+
+/**
+ * KEYS: slots, limit. ARGV: max, quiet ms, decrease-every ms.
+ * Not engaged: engage at half the slots held. Engaged: halve, unless the last overload was
+ * within decrease-every (one burst of refusals is one signal). Returns the limit.
+ */
+export const OVERLOAD = `${PRELUDE}
+local max = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local limit = limit_of(KEYS[2], max, tonumber(ARGV[2]))
+local last = tonumber(redis.call('HGET', KEYS[2], 'last_overload'))
+local recent = last ~= nil and now - last < tonumber(ARGV[3])
+if limit == nil then
+  limit = math.max(1, redis.call('ZCARD', KEYS[1]) / 2)
+elseif not recent then
+  limit = math.max(1, limit / 2)
+end
+redis.call('HSET', KEYS[2], 'limit', tostring(limit), 'last_overload', now)
+redis.call('PEXPIRE', KEYS[2], ${LIMIT_KEEP_MS})
+return shown(limit)
+`;
+
+/** KEYS: limit. ARGV: max, quiet ms. An admitted stream: an engaged limit grows by 1/limit, up to max. Returns the limit. */
+export const SUCCESS = `${PRELUDE}
+local max = tonumber(ARGV[1])
+local limit = limit_of(KEYS[1], max, tonumber(ARGV[2]))
+if limit == nil then return '' end
+limit = limit + 1 / limit
+if max > 0 then limit = math.min(max, limit) end
+redis.call('HSET', KEYS[1], 'limit', tostring(limit))
+redis.call('PEXPIRE', KEYS[1], ${LIMIT_KEEP_MS})
+return shown(limit)
+`;
+
+/** KEYS: instances of each lane. ARGV: instance, ttl ms. */
+export const HEARTBEAT = `${PRELUDE}
+local ttl = tonumber(ARGV[2])
+for i = 1, #KEYS do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now)
+  redis.call('ZADD', KEYS[i], now + ttl, ARGV[1])
+  redis.call('PEXPIRE', KEYS[i], ttl)
+end
+return #KEYS
+`;
+
+/** KEYS: walls. ARGV: window, wall JSON, ttl ms. The key lives as long as its longest wall. */
+export const WALL = `
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local ttl = tonumber(ARGV[3])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1
+`;
+
+/**
+ * KEYS: slots, limit, h1, walls, instances. ARGV: max, quiet ms.
+ * Returns {instances..., holders..., limit, h1 ms, walls (field, value)...} as
+ * {instances array, holders array, limit, h1 ms, walls array}.
+ */
+export const VIEW = `${PRELUDE}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
+local limit = limit_of(KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]))
+return {
+  redis.call('ZRANGE', KEYS[5], 0, -1),
+  redis.call('ZRANGE', KEYS[1], 0, -1),
+  shown(limit),
+  math.max(0, redis.call('PTTL', KEYS[3])),
+  redis.call('HVALS', KEYS[4]),
+}
+`;
