@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { hostname } from "node:os";
 import { Cluster } from "../cluster/cluster.ts";
 import { clusterWarnings } from "../cluster/config-warnings.ts";
 import { redisPassword } from "../cluster/redis-url.ts";
