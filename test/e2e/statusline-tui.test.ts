@@ -1,8 +1,8 @@
-import { expect, test } from "bun:test";
-import { mkdirSync, rmSync } from "node:fs";
+import { afterAll, beforeAll, beforeEach, expect, test } from "bun:test";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type CcpProcess, scratchDir, startCcp } from "../support/ccp.ts";
-import { CLAUDE_BIN, HAIKU, writeFirstRunDone } from "../support/claude.ts";
+import { CLAUDE_BIN, HAIKU, SONNET, writeFirstRunDone } from "../support/claude.ts";
 import { cliHome, expectExit, runCli } from "../support/cli.ts";
 import { type Behaviour, type FakeUpstream, startFakeUpstream, zaiQuotaBody } from "../support/fake-upstream/index.ts";
 import { startInTmux, type TmuxPane, tmuxUnavailable } from "../support/tmux.ts";
@@ -14,13 +14,25 @@ import { toToml } from "../support/toml.ts";
  * route for Haiku is the chain zai → anthropic, against the fake upstream. Claude Code runs the
  * status line once it is up (before any answer: the route's first lane, no reading yet) and again
  * after the answer: Z.ai's 1308 wall moved the request to the Anthropic lane, whose answer said
- * where the plan stands (42% of 5 h, 13% of the week), and the line under the prompt says so.
+ * where the plan stands (42% of 5 h, 13% of the week), and the line under the prompt says so. A
+ * session already running when the setting is written shows the line within seconds, no answer needed.
  */
 const why = tmuxUnavailable();
 if (why) console.warn(`statusline-tui test skipped: no tmux (${why})`);
 
 const KEY = "sk-ant-api03-client-key-for-tests";
 const HOUR = 3_600_000;
+let upstream: FakeUpstream;
+beforeAll(async () => {
+  if (!why) upstream = await startFakeUpstream();
+});
+afterAll(async () => {
+  await upstream?.close();
+});
+beforeEach(async () => {
+  await upstream?.reset();
+});
+
 /** How long each screen may take to appear (Claude Code's start is the slow part, seconds on a busy machine). */
 const WAIT_MS = 60_000;
 
@@ -32,7 +44,7 @@ const chinaTime = (ms: number) =>
     .replace(/\.\d{3}Z$/, "");
 
 /** The plans as the upstream plays them: the subscription at 42% / 13%; Z.ai's 5-hour window used up, its next request walled (1308). */
-async function playPlans(upstream: FakeUpstream): Promise<void> {
+async function playPlans(): Promise<void> {
   const now = Date.now();
   const at = (ms: number) => String(Math.floor(ms / 1000));
   await upstream.setHeaders(
@@ -59,7 +71,7 @@ async function playPlans(upstream: FakeUpstream): Promise<void> {
   await upstream.script([wall], { pathPrefix: "/zai/", endpoint: "messages" });
 }
 
-const config = (upstream: FakeUpstream) =>
+const config = () =>
   toToml({
     port: 0,
     lanes: {
@@ -80,64 +92,107 @@ function rows(screen: string, text: string | RegExp): { line: number; prompt: nu
   return { line, prompt };
 }
 
+interface Session {
+  readonly ccp: CcpProcess;
+  readonly pane: TmuxPane;
+  /** `ccp statusline --install` for this session's ccp, as the user runs it. */
+  install(): Promise<void>;
+}
+
+/**
+ * A real ccp and the real interactive `claude --model <model>` in a tmux pane, in a scratch HOME
+ * and CLAUDE_CONFIG_DIR whose first run is done; the statusLine set before Claude Code starts
+ * (`installFirst`) or left for the test. Everything is stopped and removed after `fn`.
+ */
+async function withSession(model: string, installFirst: boolean, fn: (s: Session) => Promise<void>): Promise<void> {
+  const home = scratchDir("ccp-tui-");
+  const configDir = join(home, ".claude");
+  const work = join(home, "work");
+  mkdirSync(work, { recursive: true });
+  writeFirstRunDone(configDir, work, KEY);
+  const settings = join(configDir, "settings.json");
+  writeFileSync(settings, "{}\n");
+  let ccp: CcpProcess | undefined;
+  let pane: TmuxPane | undefined;
+  try {
+    ccp = await startCcp({ config: config(), env: { ZAI_API_KEY: "zai-key-for-tui-tests" } });
+    const port = String(ccp.port);
+    // The user's way: ccp writes the statusLine setting into Claude Code's settings.json.
+    const install = async () => void expectExit(await runCli(["statusline", "--install", "--settings", settings, "--port", port], { env: cliHome().env }), 0);
+    if (installFirst) await install();
+    pane = startInTmux({
+      argv: [CLAUDE_BIN, "--model", model],
+      cwd: work,
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: home,
+        TERM: "xterm-256color",
+        CLAUDE_CONFIG_DIR: configDir,
+        CCP_HOME: join(ccp.home, "state"),
+        ANTHROPIC_BASE_URL: ccp.url,
+        ANTHROPIC_API_KEY: KEY,
+        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+      },
+    });
+    await fn({ ccp, pane, install });
+  } finally {
+    pane?.kill();
+    await ccp?.stop();
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+/** The screen once `text` is on it, else the screen as it is when WAIT_MS have passed (for the failure message). */
+async function screenWith(pane: TmuxPane, text: string | RegExp, also: (s: string) => boolean = () => true): Promise<string> {
+  const has = (s: string) => (typeof text === "string" ? s.includes(text) : text.test(s)) && also(s);
+  return (await pane.waitFor(has, WAIT_MS)) ?? pane.screen();
+}
+
+/** `text` is on the screen, in the rows just under Claude Code's input prompt. */
+function expectUnderPrompt(screen: string, text: string | RegExp): void {
+  if (typeof text === "string") expect(screen).toContain(text);
+  else expect(screen).toMatch(text);
+  const { line, prompt } = rows(screen, text);
+  expect(prompt).toBeGreaterThanOrEqual(0);
+  expect(line - prompt).toBeLessThanOrEqual(3);
+}
+
 test.skipIf(why !== undefined)(
   "the line under Claude Code's prompt: the route's first lane at start; after a Z.ai wall, the Anthropic lane it moved to and that plan's use",
   async () => {
-    const upstream = await startFakeUpstream();
-    const home = scratchDir("ccp-tui-");
-    let ccp: CcpProcess | undefined;
-    let pane: TmuxPane | undefined;
-    try {
-      await playPlans(upstream);
-      ccp = await startCcp({ config: config(upstream), env: { ZAI_API_KEY: "zai-key-for-tui-tests" } });
-      const configDir = join(home, ".claude");
-      const work = join(home, "work");
-      mkdirSync(work, { recursive: true });
-      // The user's way: ccp writes the statusLine setting into Claude Code's settings.json.
-      const settings = join(configDir, "settings.json");
-      expectExit(await runCli(["statusline", "--install", "--settings", settings, "--port", String(ccp.port)], { env: cliHome().env }), 0);
-      writeFirstRunDone(configDir, work, KEY);
-      pane = startInTmux({
-        argv: [CLAUDE_BIN, "--model", HAIKU],
-        cwd: work,
-        env: {
-          PATH: process.env.PATH ?? "/usr/bin:/bin",
-          HOME: home,
-          TERM: "xterm-256color",
-          CLAUDE_CONFIG_DIR: configDir,
-          CCP_HOME: join(ccp.home, "state"),
-          ANTHROPIC_BASE_URL: ccp.url,
-          ANTHROPIC_API_KEY: KEY,
-          CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-        },
-      });
-
+    await playPlans();
+    await withSession(HAIKU, true, async ({ ccp, pane }) => {
       // Up, no answer yet: Claude Code has run the status line once, with the session's model on stdin.
       const first = "ccp zai ✓ no reading yet";
-      const atStart = (await pane.waitFor((s) => s.includes(first), WAIT_MS)) ?? pane.screen();
-      expect(atStart).toContain(first);
-      const start = rows(atStart, first);
-      expect(start.prompt).toBeGreaterThanOrEqual(0);
-      expect(start.line - start.prompt).toBeLessThanOrEqual(3);
+      expectUnderPrompt(await screenWith(pane, first), first);
 
       await pane.type("say ok");
       const after = /ccp ↪ anthropic \(zai walled\) ✓ 5h 42% ↻2h(29|30)m · 7d 13% ↻4d(5|6)h/;
-      const answered = (await pane.waitFor((s) => after.test(s) && /^● ok\s*$/m.test(s), WAIT_MS)) ?? pane.screen();
+      const answered = await screenWith(pane, after, (s) => /^● ok\s*$/m.test(s));
       expect(answered).toMatch(/^● ok\s*$/m);
-      expect(answered).toMatch(after);
+      expectUnderPrompt(answered, after);
       expect(answered).not.toContain(first);
-      const end = rows(answered, after);
-      expect(end.prompt).toBeGreaterThan(rows(answered, /^● ok/).line);
-      expect(end.line - end.prompt).toBeLessThanOrEqual(3);
+      expect(rows(answered, after).prompt).toBeGreaterThan(rows(answered, /^● ok/).line);
 
       const [line] = (await ccp.usage(1)).filter((l) => l.op === "messages");
       expect(line).toMatchObject({ lane: "anthropic", rerouted_from: "zai", reroute_reason: "quota_wall", status: 200 });
-    } finally {
-      pane?.kill();
-      await ccp?.stop();
-      await upstream.close();
-      rmSync(home, { recursive: true, force: true });
-    }
+    });
+  },
+  120_000,
+);
+
+test.skipIf(why !== undefined)(
+  "a session already running shows the line within seconds of ccp statusline --install, before any answer",
+  async () => {
+    await withSession(SONNET, false, async ({ pane, install }) => {
+      const up = await screenWith(pane, /^❯/m);
+      expect(up).toMatch(/^❯/m);
+      expect(up).not.toContain("ccp ");
+      await install();
+      const line = "ccp anthropic ✓ no reading yet";
+      expectUnderPrompt(await screenWith(pane, line), line);
+      expect((await upstream.requests()).filter((r) => r.path.includes("/v1/messages"))).toEqual([]);
+    });
   },
   120_000,
 );
