@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, expect, test } from "bun:test";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type CcpProcess, scratchDir, startCcp } from "../support/ccp.ts";
 import { CLAUDE_BIN, HAIKU, SONNET, writeFirstRunDone } from "../support/claude.ts";
@@ -102,9 +102,10 @@ interface Session {
 /**
  * A real ccp and the real interactive `claude --model <model>` in a tmux pane, in a scratch HOME
  * and CLAUDE_CONFIG_DIR whose first run is done; the statusLine set before Claude Code starts
- * (`installFirst`) or left for the test. Everything is stopped and removed after `fn`.
+ * (`installFirst`, with Claude Code's `refreshInterval` added by hand when given, and --install run
+ * again over it) or left for the test. Everything is stopped and removed after `fn`.
  */
-async function withSession(model: string, installFirst: boolean, fn: (s: Session) => Promise<void>): Promise<void> {
+async function withSession(model: string, o: { installFirst: boolean; refreshInterval?: number }, fn: (s: Session) => Promise<void>): Promise<void> {
   const home = scratchDir("ccp-tui-");
   const configDir = join(home, ".claude");
   const work = join(home, "work");
@@ -119,7 +120,13 @@ async function withSession(model: string, installFirst: boolean, fn: (s: Session
     const port = String(ccp.port);
     // The user's way: ccp writes the statusLine setting into Claude Code's settings.json.
     const install = async () => void expectExit(await runCli(["statusline", "--install", "--settings", settings, "--port", port], { env: cliHome().env }), 0);
-    if (installFirst) await install();
+    if (o.installFirst) await install();
+    if (o.refreshInterval !== undefined) {
+      const set = JSON.parse(readFileSync(settings, "utf8"));
+      writeFileSync(settings, JSON.stringify({ ...set, statusLine: { ...set.statusLine, refreshInterval: o.refreshInterval } }));
+      await install();
+      expect(JSON.parse(readFileSync(settings, "utf8")).statusLine.refreshInterval).toBe(o.refreshInterval);
+    }
     pane = startInTmux({
       argv: [CLAUDE_BIN, "--model", model],
       cwd: work,
@@ -161,7 +168,7 @@ test.skipIf(why !== undefined)(
   "the line under Claude Code's prompt: the route's first lane at start; after a Z.ai wall, the Anthropic lane it moved to and that plan's use",
   async () => {
     await playPlans();
-    await withSession(HAIKU, true, async ({ ccp, pane }) => {
+    await withSession(HAIKU, { installFirst: true }, async ({ ccp, pane }) => {
       // Up, no answer yet: Claude Code has run the status line once, with the session's model on stdin.
       const first = "ccp zai ✓ no reading yet";
       expectUnderPrompt(await screenWith(pane, first), first);
@@ -184,7 +191,7 @@ test.skipIf(why !== undefined)(
 test.skipIf(why !== undefined)(
   "a session already running shows the line within seconds of ccp statusline --install, before any answer",
   async () => {
-    await withSession(SONNET, false, async ({ pane, install }) => {
+    await withSession(SONNET, { installFirst: false }, async ({ pane, install }) => {
       const up = await screenWith(pane, /^❯/m);
       expect(up).toMatch(/^❯/m);
       expect(up).not.toContain("ccp ");
@@ -192,6 +199,22 @@ test.skipIf(why !== undefined)(
       const line = "ccp anthropic ✓ no reading yet";
       expectUnderPrompt(await screenWith(pane, line), line);
       expect((await upstream.requests()).filter((r) => r.path.includes("/v1/messages"))).toEqual([]);
+    });
+  },
+  120_000,
+);
+
+test.skipIf(why !== undefined)(
+  "with Claude Code's refreshInterval (kept by --install), an idle session's line follows ccp: stopped, it says ccp: off",
+  async () => {
+    await withSession(SONNET, { installFirst: true, refreshInterval: 1 }, async ({ ccp, pane }) => {
+      const on = "ccp anthropic ✓ no reading yet";
+      expectUnderPrompt(await screenWith(pane, on), on);
+      await ccp.stop();
+      const offLine = /^\s*ccp: off\s*$/m;
+      const off = await screenWith(pane, offLine);
+      expectUnderPrompt(off, offLine);
+      expect(off).not.toContain(on);
     });
   },
   120_000,
