@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { ensureDebianPackage } from "./apt.ts";
 import { scratchDir } from "./ccp.ts";
@@ -31,7 +32,8 @@ export interface TmuxOptions {
 }
 
 export function startInTmux(o: TmuxOptions): TmuxPane {
-  const socket = join(scratchDir("ccp-tmux-"), "tmux.sock");
+  const dir = scratchDir("ccp-tmux-");
+  const socket = join(dir, "tmux.sock");
   const tmux = (...args: string[]) => spawnSync("tmux", ["-S", socket, "-f", "/dev/null", ...args], { encoding: "utf8", timeout: 10_000 });
   const envArgs = Object.entries(o.env).map(([k, v]) => `${k}=${v}`);
   const started = tmux("new-session", "-d", "-x", String(o.cols ?? 160), "-y", String(o.rows ?? 40), "-c", o.cwd, "env", "-i", ...envArgs, ...o.argv);
@@ -64,6 +66,7 @@ export function startInTmux(o: TmuxOptions): TmuxPane {
       // The pane's program leads its own process group: that takes its children too.
       if (pane) signal(-pane);
       if (server) signal(server);
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
