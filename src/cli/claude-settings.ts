@@ -16,7 +16,7 @@ export const statusLineSetting = (command: string): StatusLineSetting => ({ type
 export type SettingsMerge =
   /** The new text to write; `replaced`: the statusLine it replaces (undefined: none). */
   | { readonly kind: "write"; readonly text: string; readonly replaced: unknown }
-  /** The setting is there already, as it would be written. */
+  /** The setting is there already: the same command (with whatever refreshInterval or padding the user gave it). */
   | { readonly kind: "same" }
   /** Another statusLine is set and --force was not given: what is there. */
   | { readonly kind: "other"; readonly existing: unknown }
@@ -38,7 +38,7 @@ export function mergeStatusLine(text: string | undefined, setting: StatusLineSet
   }
   if (typeof settings !== "object" || settings === null || Array.isArray(settings)) return { kind: "unreadable", reason: "not a JSON object" };
   const current = (settings as Record<string, unknown>).statusLine;
-  if (current !== undefined && sameJson(current, setting)) return { kind: "same" };
+  if (current !== undefined && sameCommand(current, setting)) return { kind: "same" };
   if (current !== undefined && !force) return { kind: "other", existing: current };
   const lossy = text === undefined ? undefined : lossyNumber(text);
   if (lossy !== undefined) return { kind: "unreadable", reason: `holding the number ${lossy.slice(0, 40)}, which rewriting the file would change` };
@@ -66,13 +66,14 @@ export function lossyNumber(text: string): string | undefined {
   return undefined;
 }
 
-/** Equal as JSON values, whatever the order of object keys. */
-function sameJson(a: unknown, b: unknown): boolean {
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return a === b;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  return ka.length === kb.length && ka.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+/**
+ * The setting runs the same command: the user's own touches (a `refreshInterval`, another
+ * `padding`) leave it ccp's, and running --install again keeps them.
+ */
+function sameCommand(current: unknown, setting: StatusLineSetting): boolean {
+  if (typeof current !== "object" || current === null || Array.isArray(current)) return false;
+  const c = current as Record<string, unknown>;
+  return c.type === setting.type && c.command === setting.command;
 }
 
 /** A POSIX shell word: as it is when it is plain, else single-quoted (Claude Code runs the command through a shell). */

@@ -208,6 +208,11 @@ describe("ccp statusline --install", () => {
     // Again: nothing to do, no second backup.
     expect(expectExit(await runCli(["statusline", "--install"], { env: h.env }), 0).stdout).toContain("already runs ccp's status line");
     expect(backups(join(h.home, ".claude"))).toHaveLength(1);
+    // The user's refreshInterval on ccp's command: still ccp's line, kept as it is.
+    const touched = `${JSON.stringify({ ...after, statusLine: { ...after.statusLine, refreshInterval: 30 } }, null, 2)}\n`;
+    writeFileSync(file, touched);
+    expect(expectExit(await runCli(["statusline", "--install"], { env: h.env }), 0).stdout).toContain("already runs ccp's status line");
+    expect(readFileSync(file, "utf8")).toBe(touched);
   });
 
   test("creates the directory and file when absent, under $CLAUDE_CONFIG_DIR; --port goes into the command", async () => {

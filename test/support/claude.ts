@@ -1,3 +1,4 @@
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, scratchDir } from "./ccp.ts";
 
@@ -47,4 +48,22 @@ export async function runClaude(
     }
   }
   return { exitCode, json: events.at(-1), stdout, stderr, events };
+}
+
+/**
+ * Claude Code's own state file (`.claude.json` in its CLAUDE_CONFIG_DIR) as it is after a person
+ * went through the first run: onboarding done, `workdir` trusted (a status line runs only in a
+ * trusted folder), `apiKey` approved (Claude Code keeps its last 20 characters). The interactive
+ * `claude` then starts straight at its prompt.
+ */
+export function writeFirstRunDone(configDir: string, workdir: string, apiKey: string): void {
+  mkdirSync(configDir, { recursive: true });
+  const state = {
+    hasCompletedOnboarding: true,
+    lastOnboardingVersion: "2.1.330",
+    theme: "dark",
+    customApiKeyResponses: { approved: [apiKey.trim().slice(-20)], rejected: [] },
+    projects: { [workdir]: { hasTrustDialogAccepted: true, hasCompletedProjectOnboarding: true, allowedTools: [] } },
+  };
+  writeFileSync(join(configDir, ".claude.json"), JSON.stringify(state, null, 2));
 }

@@ -162,6 +162,16 @@ describe("Claude Code's settings with ccp's statusLine", () => {
     expect(mergeStatusLine(JSON.stringify({ statusLine: { padding: 0, command: "/opt/ccp statusline", type: "command" } }), setting, false)).toEqual({ kind: "same" });
   });
 
+  test("ccp's command with the user's refreshInterval or padding is the same setting (kept); another command or type is not", () => {
+    const same = (statusLine: unknown) => mergeStatusLine(JSON.stringify({ statusLine }), setting, false).kind;
+    expect(same({ type: "command", command: "/opt/ccp statusline", padding: 1, refreshInterval: 30 })).toBe("same");
+    expect(same({ type: "command", command: "/opt/ccp statusline" })).toBe("same");
+    expect(same({ type: "command", command: "/opt/ccp statusline --port 9000", refreshInterval: 30 })).toBe("other");
+    expect(same({ type: "static", command: "/opt/ccp statusline" })).toBe("other");
+    expect(same("/opt/ccp statusline")).toBe("other");
+    expect(same(["/opt/ccp statusline"])).toBe("other");
+  });
+
   test("another statusLine is kept without force (and said), replaced in its place with it", () => {
     const other = { type: "command", command: "~/.claude/zai-status.sh" };
     const text = JSON.stringify({ a: 1, statusLine: other, b: 2 });

@@ -36,7 +36,7 @@ export function installStatusline(opts: StatuslineOptions): void {
   console.log(`${paint.ok("statusLine set")} in ${file}${text === undefined ? " (a new file)" : ""}: ${command}`);
   if (merge.replaced !== undefined) console.log(`replaced   ${JSON.stringify(merge.replaced)}`);
   if (backup) console.log(`backup     ${backup}`);
-  console.log(paint.hint("Claude Code shows it from its next answer; ccp statusline prints it once here (with no session, it says ccp: on or ccp: off)"));
+  console.log(paint.hint("Claude Code shows it at once (a session already running within seconds) and again after each answer; ccp statusline prints it here (with no session: ccp: on or ccp: off)"));
 }
 
 /** Where a path's links lead, followed by hand so a dangling link gives the file it names (the link is kept, its target written). */

@@ -7,8 +7,9 @@ import { statusLinePaint } from "../render.ts";
 import { parseClaudeInput, statusLineText } from "../statusline-line.ts";
 
 /**
- * `ccp statusline`: the command of Claude Code's `statusLine` setting. Claude Code runs it after
- * each answer, debounced, and cancels a run still going (CLAUDE-CODE-GATEWAY.md §5), so it is
+ * `ccp statusline`: the command of Claude Code's `statusLine` setting. Claude Code runs it when a
+ * session starts, after each answer and when the setting changes (test/e2e/statusline-tui.test.ts
+ * watches it do so), debounced, and cancels a run still going (CLAUDE-CODE-GATEWAY.md §5), so it is
  * quick and never fails: the entry point dispatches it before the command table loads
  * (src/cli/main.ts), it loads neither commander nor the config unless it must, every wait is
  * bounded, and whatever happens it prints one line and exits 0.
