@@ -1,6 +1,8 @@
 import { spawnSync } from "node:child_process";
 
 const tried = new Map<string, string | undefined>();
+/** Held while apt-get runs, so parallel test workers install one package at a time. */
+const APT_LOCK = "/tmp/ccp-tests-apt.lock";
 
 /**
  * Makes sure a Debian package is installed, installing it with apt-get when we are root
@@ -15,10 +17,15 @@ export function ensureDebianPackage(pkg: string, present: () => boolean): string
   else if (!Bun.which("apt-get")) why = `${pkg} is not installed and there is no apt-get`;
   else {
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-    const install = () => spawnSync("apt-get", ["install", "-y", "--no-install-recommends", pkg], { env, encoding: "utf8", timeout: 600_000 });
+    // Test files run in parallel workers: one apt-get at a time (flock), each waiting for dpkg's lock too.
+    const aptGet = (args: string[], timeout: number) => {
+      const argv = ["apt-get", "-o", "DPkg::Lock::Timeout=600", ...args];
+      return Bun.which("flock") ? spawnSync("flock", ["-w", "900", APT_LOCK, ...argv], { env, encoding: "utf8", timeout }) : spawnSync(argv[0]!, argv.slice(1), { env, encoding: "utf8", timeout });
+    };
+    const install = () => (present() ? { status: 0, stderr: "", stdout: "", error: undefined } : aptGet(["install", "-y", "--no-install-recommends", pkg], 900_000));
     let r = install();
     if (r.status !== 0) {
-      spawnSync("apt-get", ["update"], { env, encoding: "utf8", timeout: 300_000 });
+      aptGet(["update"], 900_000);
       r = install();
     }
     if (r.status !== 0 || !present()) why = `apt-get install ${pkg} failed: ${(r.stderr || r.stdout || String(r.error)).trim().split("\n").slice(-3).join(" / ")}`;
