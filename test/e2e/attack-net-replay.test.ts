@@ -48,7 +48,9 @@ beforeAll(async () => {
     port,
     async fetch(req) {
       const headers: Record<string, string> = {};
-      req.headers.forEach((v, k) => (headers[k] = v));
+      req.headers.forEach((v, k) => {
+        headers[k] = v;
+      });
       seen.push({ path: new URL(req.url).pathname, headers });
       if (new URL(req.url).pathname === "/status") return Response.json({ service: "ccp", profile: "default", usage_log: log, persist: false, port });
       if (new URL(req.url).pathname === "/healthz") return Response.json({ status: "ok", service: "ccp" });

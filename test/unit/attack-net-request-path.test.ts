@@ -117,7 +117,7 @@ describe("<lane>/<model> picks (defences)", () => {
 describe("replay headers without the replay key (defences)", () => {
   test("a client with the proxy key or a client key cannot force a lane or a transport, nor forge replay_of: 403, nothing sent", async () => {
     const a = app();
-    const forged = [
+    const forged: Record<string, string>[] = [
       { "x-ccp-lane": "anthropic" },
       { "X-CCP-Transport": "h1" },
       { "x-ccp-replay-of": "ccp_abc" },
@@ -126,7 +126,8 @@ describe("replay headers without the replay key (defences)", () => {
       { "x-ccp-replay-key": ` ${a.parts.ctx.replayKey.slice(0, -1)}`, "x-ccp-lane": "anthropic" },
     ];
     for (const h of forged) {
-      for (const key of [{ "x-ccp-key": PROXY }, { "x-ccp-key": ALICE }, { "x-api-key": BOB }]) {
+      const keys: Record<string, string>[] = [{ "x-ccp-key": PROXY }, { "x-ccp-key": ALICE }, { "x-api-key": BOB }];
+      for (const key of keys) {
         const res = await post(a, { ...key, ...h }, body("claude-haiku-4-5"));
         expect({ h, status: res.status }).toEqual({ h, status: 403 });
         expect((JSON.parse(await res.text()) as { error: { message: string } }).error.message).not.toContain(a.parts.ctx.replayKey);
@@ -196,7 +197,7 @@ describe("named clients and attribution", () => {
 });
 
 describe("route conditions against hostile bodies", () => {
-  test("FINDING: tool_result blocks nested 20,000 deep (a 200 KB body) get 502 'could not pass the upstream's answer on: Maximum call stack size exceeded', recorded as the lane's protocol failure (the token estimate and the lane rewrite's JSON.stringify both recurse), not a 400", async () => {
+  test("FINDING: tool_result blocks nested 20,000 deep (a 200 KB body) get 502 'Maximum call stack size exceeded', recorded as a protocol failure, not a 400", async () => {
     const a = app();
     const depth = 20_000;
     const content = `${'[{"type":"tool_result","tool_use_id":"t","content":'.repeat(depth)}"x"${"}]".repeat(depth)}`;
