@@ -1,0 +1,172 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { RedisClient } from "bun";
+import { Cluster } from "../../src/cluster/cluster.ts";
+import { laneKeys, type LimitRule } from "../../src/cluster/fleet.ts";
+import { RedisFleet } from "../../src/cluster/redis-fleet.ts";
+import { RedisLink } from "../../src/cluster/redis-link.ts";
+import { renderCluster } from "../../src/cli/cluster-format.ts";
+import { loadConfig } from "../../src/config/load.ts";
+import { QuotaDesk } from "../../src/quota/desk.ts";
+import { writeConfig } from "../support/config-file.ts";
+import { startRedis, type TestRedis } from "../support/redis-server.ts";
+
+/**
+ * Attack review (q-attack-net): another tenant of the same Redis writes to ccp's keys
+ * (`ccp:{<lane>}:*`). What one write can do to the instances sharing a lane, against a
+ * redis-server of the test's own (never the machine's 6379).
+ */
+let redis: TestRedis;
+let raw: RedisClient;
+const links: RedisLink[] = [];
+const quiet = { info: () => {}, warn: () => {} };
+const YEAR = 365 * 86_400_000;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  raw = new RedisClient(redis.url);
+});
+afterAll(async () => {
+  for (const l of links) l.close();
+  raw?.close();
+  await redis?.close();
+});
+
+async function fleet(): Promise<RedisFleet> {
+  const link = new RedisLink(redis.url, quiet, { opTimeoutMs: 2_000 });
+  links.push(link);
+  await link.start();
+  return new RedisFleet(link);
+}
+let n = 0;
+const newLane = () => `atk${++n}`;
+const rule = (max: number): LimitRule => ({ max, quietMs: 60_000, decreaseEveryMs: 250 });
+
+/** One instance as the server builds it (Cluster + QuotaDesk), on the test's Redis, its log lines kept. */
+function instance(lane: string) {
+  const toml = `
+[cluster]
+redis_url = "${redis.url}"
+lease_ms = 3000
+
+[lanes.${lane}]
+base_url = "https://zai.example/api/anthropic"
+auth = "key"
+key_env = "ZAI_API_KEY"
+dialect = "zai"
+shared = true
+max_concurrency = 2
+
+[[routes]]
+match = "*"
+lane = "${lane}"
+`;
+  const config = loadConfig({ file: writeConfig(toml), env: { HOME: "/home/u", ZAI_API_KEY: "zk-0123456789abcdef" } });
+  const lines: string[] = [];
+  const log = { info: (m: string) => lines.push(`info ${m}`), warn: (m: string) => lines.push(`warn ${m}`) };
+  const cluster = Cluster.of(config, log)!;
+  const desk = QuotaDesk.of(config, () => {});
+  cluster.attachQuota(desk);
+  return { config, cluster, desk, lines };
+}
+
+describe("a hostile tenant of the fleet's Redis", () => {
+  test("FINDING: slots whose lease ends a century from now (no instance writes one past now + lease_ms) fill the lane for good: no instance gets a slot again", async () => {
+    const lane = newLane();
+    const f = await fleet();
+    const far = Date.now() + 100 * YEAR;
+    await raw.send("ZADD", [laneKeys(lane).slots, String(far), "ghost/1", String(far), "ghost/2"]);
+    const a = await f.acquire(lane, "me:8082/1", 3_000, rule(2));
+    // Expected: a lease no instance could have taken (it ends far past now + lease) is not counted.
+    expect(a.granted).toBe(true);
+  });
+
+  test("FINDING: a shared wall held until 10 years from now walls the lane (ccp's own book disbelieves a reset more than 40 days ahead)", async () => {
+    const lane = newLane();
+    const i = instance(lane);
+    try {
+      await i.cluster.start("me:8082");
+      const until = Date.now() + 10 * YEAR;
+      await raw.send("HSET", [laneKeys(lane).walls, "5h", JSON.stringify({ window: "5h", code: "1308", resetsAt: null, until })]);
+      await i.cluster.refresh();
+      // Expected: a wall no instance could have published is ignored, as the book ignores such a reset from an upstream.
+      expect(i.desk.book.walled(lane, "lane")).toBeUndefined();
+    } finally {
+      i.cluster.close();
+    }
+  });
+
+  test("FINDING: a wall's window and code from Redis reach the server log with their line breaks: a forged log line", async () => {
+    const lane = newLane();
+    const i = instance(lane);
+    try {
+      await i.cluster.start("me:8082");
+      const forged = "5h\n2099 error X";
+      await raw.send("HSET", [laneKeys(lane).walls, "5h", JSON.stringify({ window: forged, code: "a\u001b[2Jb", resetsAt: Date.now() + 3_600_000, until: Date.now() + 3_600_000 })]);
+      await i.cluster.refresh();
+      const said = i.lines.filter((l) => l.includes("as another instance of the fleet met it"));
+      expect(said.length).toBe(1);
+      // Expected: one log line, free of control characters (as values from clients are).
+      expect(said[0]!).not.toMatch(/[\u0000-\u001f\u007f]/);
+    } finally {
+      i.cluster.close();
+    }
+  });
+
+  test("FINDING: instance names from Redis reach `ccp status`'s terminal output with escape sequences (screen cleared, text rewritten)", async () => {
+    const lane = newLane();
+    const i = instance(lane);
+    try {
+      await i.cluster.start("me:8082");
+      const far = Date.now() + 60_000;
+      await raw.send("ZADD", [laneKeys(lane).instances, String(far), "\u001b[2J\u001b[Hccp: all good\u0007"]);
+      await raw.send("ZADD", [laneKeys(lane).slots, String(far), "\u001b]0;pwned\u0007/1"]);
+      await i.cluster.refresh();
+      const shown = renderCluster(i.cluster.status());
+      expect(shown).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+    } finally {
+      i.cluster.close();
+    }
+  });
+
+  test("FINDING: 100,000 instance names in Redis: every sync reads them all and /status carries them all (no bound)", async () => {
+    const lane = newLane();
+    const i = instance(lane);
+    try {
+      await i.cluster.start("me:8082");
+      const far = String(Date.now() + 600_000);
+      const key = laneKeys(lane).instances;
+      for (let b = 0; b < 20; b++) {
+        const args: string[] = [key];
+        for (let k = 0; k < 5_000; k++) args.push(far, `x${b}-${k}`);
+        await raw.send("ZADD", args);
+      }
+      await i.cluster.refresh();
+      const status = JSON.stringify(i.cluster.status());
+      // 100,000 names written; expected: a bounded list (and count) on /status.
+      expect(status.length).toBeLessThan(64 * 1024);
+    } finally {
+      i.cluster.close();
+    }
+  }, 60_000);
+
+  test("defence holds: a limit of 0, -5 or garbage, a walls key of the wrong type: one slot is still granted, no crash, the link falls back and re-joins", async () => {
+    for (const bad of ["0", "-5", "abc", "nan"]) {
+      const lane = newLane();
+      const f = await fleet();
+      await raw.send("HSET", [laneKeys(lane).limit, "limit", bad]);
+      const a = await f.acquire(lane, "me/1", 3_000, rule(2));
+      expect({ bad, granted: a.granted }).toEqual({ bad, granted: true });
+    }
+    const lane = newLane();
+    const i = instance(lane);
+    try {
+      await i.cluster.start("me:8082");
+      await raw.send("SET", [laneKeys(lane).walls, "not a hash"]);
+      await i.cluster.refresh();
+      expect(i.cluster.status().lanes[0]!.name).toBe(lane);
+      expect(renderCluster(i.cluster.status())).toContain(lane);
+    } finally {
+      i.cluster.close();
+    }
+  });
+});
