@@ -66,7 +66,7 @@ afterAll(() => {
   impostor?.stop(true);
 });
 
-test("FINDING: ccp replay sends the user's --api-key-env credential to a listener that is not the user's ccp (its /status chose the usage log, capture and replay key)", async () => {
+test("ccp replay never sends the user's --api-key-env credential to a listener that is not the user's ccp (its /status chose the usage log, capture and replay key)", async () => {
   // The victim: their own state directory holds no instance on this port (no run file, no replay key).
   const victim = cliHome({ MY_KEY, CCP_PROXY_KEY: PROXY_KEY });
   const config = join(victim.home, "ccp.toml");

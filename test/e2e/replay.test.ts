@@ -119,7 +119,7 @@ describe("ccp replay", () => {
     for (const line of await ccp.usage()) if (line.capture) for (const s of [CLIENT_KEY, ZAI_KEY, MY_KEY]) expect(readFileSync(line.capture as string, "utf8")).not.toContain(s);
     const keyFile = join(ccp.home, "state", "run", `ccp-${ccp.port}.replay-key`);
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
-    const key = readFileSync(keyFile, "utf8").trim();
+    const key = readFileSync(keyFile, "utf8").split("\n")[0]!;
     for (const line of await ccp.usage()) if (line.capture) expect(readFileSync(line.capture as string, "utf8")).not.toContain(key);
   });
 

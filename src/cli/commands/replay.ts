@@ -9,6 +9,7 @@ import type { UsageLine } from "../../ops/usage-filter.ts";
 import { tailAcrossRotations } from "../../ops/usage-log.ts";
 import { PROXY_KEY_HEADER } from "../../server/access.ts";
 import { REPLAY_KEY_HEADER, REPLAY_LANE_HEADER, REPLAY_OF_HEADER, REPLAY_TRANSPORT_HEADER, RID } from "../../server/replay-control.ts";
+import { readReplayKey } from "../../server/replay-key-file.ts";
 import { isError } from "../../usage/outcome.ts";
 import { ExitError } from "../exit-error.ts";
 import { out, table } from "../render.ts";
@@ -87,19 +88,28 @@ export async function replayData(rid: string, opts: ReplayCommandOptions): Promi
   if (!RID.test(rid)) throw new ExitError(2, `"${rid.slice(0, 80)}" is not a request id`, "give the rid of a usage line (ccp_...), e.g. from ccp usage --errors");
   if (opts.apiKeyEnv !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(opts.apiKeyEnv)) throw new ExitError(2, `--api-key-env "${opts.apiKeyEnv}" is not an environment variable name`);
   const target = await resolveTarget(opts, true);
-  const source = await usageSource(opts);
-  const captured = findCapture(rid, source, target);
-  const plan = planReplay(captured, opts, target.config?.lanes ?? {});
-  if ("error" in plan) throw new ExitError(plan.code, plan.error, plan.hint);
-  const keyFile = instancePaths(source.home, target.port).replayKey;
-  if (!existsSync(keyFile)) {
+  // The user's own ccp on that port left its replay key here, and is alive: else nothing is sent.
+  const replayKey = readReplayKey(instancePaths(target.home, target.port).replayKey);
+  if (replayKey === undefined) {
     reportNotRunning(target, opts.json);
     return undefined;
   }
+  const source = await usageSource(opts);
+  // Only this shell's own state directory is trusted: what answers on the port may not be the user's ccp.
+  if (source.home !== target.home) {
+    throw new ExitError(
+      1,
+      `the ccp on port ${target.port} says its state is in ${source.home}, not in this shell's ${target.home}: replay reads captures and its key only from its own`,
+      "run ccp replay with the CCP_HOME that ccp was started with",
+    );
+  }
+  const captured = findCapture(rid, source, target);
+  const plan = planReplay(captured, opts, target.config?.lanes ?? {});
+  if ("error" in plan) throw new ExitError(plan.code, plan.error, plan.hint);
   const headers = { ...plan.headers, [REPLAY_OF_HEADER]: rid, [REPLAY_LANE_HEADER]: plan.lane, ...(opts.transport ? { [REPLAY_TRANSPORT_HEADER]: opts.transport } : {}) };
   let answer: Awaited<ReturnType<typeof httpRequest>>;
   try {
-    const secret = secretHeaders(plan, readFileSync(keyFile, "utf8").trim());
+    const secret = secretHeaders(plan, replayKey);
     answer = await httpRequest(`${instanceUrl(target.host, target.port)}${plan.path}`, { method: "POST", headers: { ...headers, ...secret }, body: plan.body, timeoutMs: opts.timeoutMs ?? 600_000 });
   } catch (e) {
     if ((e as { code?: string }).code !== "ECONNREFUSED") throw e;
