@@ -152,7 +152,7 @@ export class Cluster {
     if (!this.fleet.up) return;
     try {
       for (const lane of this.#lanes) {
-        const view = await this.fleet.view(lane.name, this.rule(lane));
+        const view = await this.fleet.view(lane.name, this.rule(lane), 2 * this.config.cluster.lease_ms);
         this.#views.set(lane.name, view);
         this.limiters.get(lane.name)?.heard(view);
         const fresh = this.#desk ? applySharedWalls(this.#desk, lane, view.walls) : [];

@@ -23,7 +23,8 @@ export interface Fleet {
   /** This instance is alive and serves these lanes, for `ttlMs`. */
   heartbeat(instance: string, lanes: readonly string[], ttlMs: number): Promise<void>;
   /** What status shows and the instances follow: instances, slots, limit, cool-down, walls. */
-  view(lane: string, rule: LimitRule): Promise<LaneView>;
+  /** `horizonMs`: how far ahead a lease or heartbeat can end (twice the lease); anything later is another tenant's junk. */
+  view(lane: string, rule: LimitRule, horizonMs: number): Promise<LaneView>;
   close(): void;
 }
 
@@ -68,6 +69,9 @@ export interface LaneView {
 /** A slot holder's id: the instance's name, then a number; the instance is what precedes the last "/". */
 export const holderId = (instance: string, n: number) => `${instance}/${n}`;
 export const holderInstance = (holder: string) => holder.slice(0, Math.max(0, holder.lastIndexOf("/")));
+
+/** An instance name shaped as ccp writes one (`<instance>:<port>`); anything else read from Redis is not shown. */
+export const plainInstance = (name: string): boolean => /^[A-Za-z0-9][A-Za-z0-9._:-]{0,79}$/.test(name);
 
 /**
  * The lane's keys. The braces are a Redis Cluster hash tag: a lane's keys live on one node,

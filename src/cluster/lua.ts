@@ -29,17 +29,23 @@ local function shown(l)
 end
 `;
 
+/** The most instance names, slot holders and walls one view reads. */
+export const VIEW_MAX = 64;
+
 /** How long a lane's limit is kept with no verdict at all (a configured lane then starts again at its max). */
 export const LIMIT_KEEP_MS = 3_600_000;
 
 /**
  * KEYS: slots, limit, h1. ARGV: holder, lease ms, max, quiet ms.
- * Expired leases go first; the holder gets a slot when fewer than the limit are held.
+ * Expired leases go first, and so do leases ending further ahead than any instance writes one
+ * (twice the lease: Redis is shared, and a slot held "for a century" must not fill the lane);
+ * the holder gets a slot when fewer than the limit are held.
  * Returns {granted 0/1, slots held, limit ('' when not engaged), h1 cool-down ms left}.
  */
 export const ACQUIRE = `${PRELUDE}
 local lease = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '(' .. (now + 2 * lease), '+inf')
 local limit = limit_of(KEYS[2], tonumber(ARGV[3]), tonumber(ARGV[4]))
 local held = redis.call('ZCARD', KEYS[1])
 local granted = 0
@@ -120,19 +126,27 @@ return 1
 `;
 
 /**
- * KEYS: slots, limit, h1, walls, instances. ARGV: max, quiet ms.
- * Returns {instances..., holders..., limit, h1 ms, walls (field, value)...} as
- * {instances array, holders array, limit, h1 ms, walls array}.
+ * KEYS: slots, limit, h1, walls, instances. ARGV: max, quiet ms, horizon ms (twice the lease).
+ * Entries past their time or further ahead than the horizon go first. Returns at most
+ * VIEW_MAX names of each kind, whatever another tenant of the Redis wrote:
+ * {instances array, holders array, limit, h1 ms, walls array, slots held}.
  */
 export const VIEW = `${PRELUDE}
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
+local horizon = '(' .. (now + tonumber(ARGV[3]))
+for _, k in ipairs({KEYS[1], KEYS[5]}) do
+  redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
+  redis.call('ZREMRANGEBYSCORE', k, horizon, '+inf')
+end
 local limit = limit_of(KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]))
+local walls = redis.call('HSCAN', KEYS[4], 0, 'COUNT', ${VIEW_MAX})[2]
+local values = {}
+for i = 2, math.min(#walls, 2 * ${VIEW_MAX}), 2 do values[#values + 1] = walls[i] end
 return {
-  redis.call('ZRANGE', KEYS[5], 0, -1),
-  redis.call('ZRANGE', KEYS[1], 0, -1),
+  redis.call('ZRANGE', KEYS[5], 0, ${VIEW_MAX - 1}),
+  redis.call('ZRANGE', KEYS[1], 0, ${VIEW_MAX - 1}),
   shown(limit),
   math.max(0, redis.call('PTTL', KEYS[3])),
-  redis.call('HVALS', KEYS[4]),
+  values,
+  redis.call('ZCARD', KEYS[1]),
 }
 `;

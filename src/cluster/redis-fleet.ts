@@ -1,4 +1,5 @@
-import { type Fleet, type LaneView, laneKeys, type LimitRule, type SharedWall, type SlotAnswer, holderInstance } from "./fleet.ts";
+import { MAX_RESET_AHEAD_MS } from "../quota/book.ts";
+import { type Fleet, type LaneView, laneKeys, type LimitRule, plainInstance, type SharedWall, type SlotAnswer, holderInstance } from "./fleet.ts";
 import { ACQUIRE, HEARTBEAT, OVERLOAD, RENEW, SUCCESS, VIEW, WALL } from "./lua.ts";
 import type { RedisLink } from "./redis-link.ts";
 
@@ -55,19 +56,22 @@ export class RedisFleet implements Fleet {
     );
   }
 
-  async view(lane: string, rule: LimitRule): Promise<LaneView> {
+  async view(lane: string, rule: LimitRule, horizonMs: number): Promise<LaneView> {
     const k = laneKeys(lane);
-    const [instances, holders, limit, h1Ms, walls] = (await this.link.eval(VIEW, [k.slots, k.limit, k.h1, k.walls, k.instances], [rule.max, rule.quietMs])) as [
+    const [instances, holders, limit, h1Ms, walls, held] = (await this.link.eval(VIEW, [k.slots, k.limit, k.h1, k.walls, k.instances], [rule.max, rule.quietMs, horizonMs])) as [
       string[],
       string[],
       string,
       number,
       string[],
+      number,
     ];
+    // Redis is shared: only names shaped as ccp writes them are shown (no escape codes reach a terminal).
     const slots: Record<string, number> = {};
-    for (const h of holders) slots[holderInstance(h)] = (slots[holderInstance(h)] ?? 0) + 1;
+    for (const h of holders) if (plainInstance(holderInstance(h))) slots[holderInstance(h)] = (slots[holderInstance(h)] ?? 0) + 1;
     const now = Date.now();
-    return { instances, slots, inUse: holders.length, limit: limitOf(limit), h1Ms, walls: walls.map(parseWall).filter((w): w is SharedWall => w !== undefined && w.until > now) };
+    const believed = (w: SharedWall | undefined): w is SharedWall => w !== undefined && w.until > now && w.until - now <= MAX_RESET_AHEAD_MS;
+    return { instances: instances.filter(plainInstance), slots, inUse: Number(held), limit: limitOf(limit), h1Ms, walls: walls.map(parseWall).filter(believed) };
   }
 
   close(): void {
@@ -75,13 +79,17 @@ export class RedisFleet implements Fleet {
   }
 }
 
+const PLAIN_WORD = /^[A-Za-z0-9_]{1,32}$/;
+
 /** A wall as another instance wrote it; anything malformed is ignored (Redis is shared, not trusted to be tidy). */
 function parseWall(text: string): SharedWall | undefined {
   try {
     const w = JSON.parse(text) as Partial<SharedWall>;
     if (typeof w.window !== "string" || typeof w.code !== "string" || typeof w.until !== "number") return undefined;
-    const resetsAt = typeof w.resetsAt === "number" ? w.resetsAt : null;
-    return { window: w.window.slice(0, 32), code: w.code.slice(0, 32), resetsAt, until: w.until };
+    // A window and a code are plain words ("5h", "1308", "rejected"), as ccp writes them: anything else is not a wall.
+    if (!PLAIN_WORD.test(w.window) || !PLAIN_WORD.test(w.code)) return undefined;
+    const resetsAt = typeof w.resetsAt === "number" && Number.isFinite(w.resetsAt) ? w.resetsAt : null;
+    return { window: w.window, code: w.code, resetsAt, until: w.until };
   } catch {
     return undefined;
   }

@@ -6,7 +6,7 @@ import type { QuotaWindow, Wall } from "./window.ts";
  */
 export const DEFAULT_WALL_MS = 60_000;
 /** The furthest reset believed (a monthly window and then some): a later one is read as "not said". */
-const MAX_RESET_AHEAD_MS = 40 * 86_400_000;
+export const MAX_RESET_AHEAD_MS = 40 * 86_400_000;
 /** Windows kept per plan (a provider names a handful). */
 const MAX_WINDOWS = 16;
 

@@ -84,7 +84,7 @@ describe("the fleet's semaphore", () => {
     const c = await f.acquire(lane, "c/1", 2_000, rule(2));
     expect(c).toMatchObject({ granted: true, inUse: 2 });
     expect(await f.renew(lane, ["b/1"], 2_000)).toBe(0);
-    expect((await f.view(lane, rule(2))).slots).toEqual({ a: 1, c: 1 });
+    expect((await f.view(lane, rule(2), 60_000)).slots).toEqual({ a: 1, c: 1 });
   });
 });
 
@@ -105,7 +105,7 @@ describe("the fleet's adaptive limit", () => {
   test("a configured max starts engaged at it, halves, and grows back no higher than it", async () => {
     const f = await fleet();
     const lane = newLane();
-    expect((await f.view(lane, rule(4))).limit).toBe(4);
+    expect((await f.view(lane, rule(4), 60_000)).limit).toBe(4);
     expect(await f.overload(lane, rule(4))).toBe(2);
     let limit = 2;
     for (let i = 0; i < 20; i++) limit = await f.success(lane, rule(4));
@@ -119,9 +119,9 @@ describe("the fleet's adaptive limit", () => {
     await f.acquire(lane, "q/1", 60_000, rule(0));
     await f.acquire(lane, "q/2", 60_000, rule(0));
     expect(await f.overload(lane, rule(0, { quietMs: 300 }))).toBe(1);
-    expect((await f.view(lane, rule(0, { quietMs: 300 }))).limit).toBe(1);
+    expect((await f.view(lane, rule(0, { quietMs: 300 }), 60_000)).limit).toBe(1);
     await Bun.sleep(350);
-    expect((await f.view(lane, rule(0, { quietMs: 300 }))).limit).toBe(Number.POSITIVE_INFINITY);
+    expect((await f.view(lane, rule(0, { quietMs: 300 }), 60_000)).limit).toBe(Number.POSITIVE_INFINITY);
   });
 });
 
@@ -144,11 +144,11 @@ describe("cool-downs, walls and instances", () => {
     await a.wall(lane, { window: "5h", resetsAt: until, code: "1308", until });
     await a.heartbeat("host-a:1", [lane], 400);
     await b.heartbeat("host-b:2", [lane], 60_000);
-    const v = await b.view(lane, rule(0));
+    const v = await b.view(lane, rule(0), 60_000);
     expect(v.walls).toEqual([{ window: "5h", resetsAt: until, code: "1308", until }]);
     expect([...v.instances].sort()).toEqual(["host-a:1", "host-b:2"]);
     await Bun.sleep(450);
-    const later = await b.view(lane, rule(0));
+    const later = await b.view(lane, rule(0), 60_000);
     expect(later.walls).toEqual([]);
     expect(later.instances).toEqual(["host-b:2"]);
   });
