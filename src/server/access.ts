@@ -49,19 +49,32 @@ export class AccessGate {
     let client = dedicated === null ? undefined : this.#match(dedicated);
     const apiKey = headers.get("x-api-key");
     const presented = dedicated !== null || apiKey !== null || headers.has("authorization");
-    const byApiKey = apiKey === null ? undefined : this.#match(apiKey);
+    // A header sent twice arrives as one value joined by commas: each part is a candidate, and a key
+    // of ccp's in any part takes the whole header away (it must never reach an upstream).
+    const byApiKey = this.#matchParts(apiKey, (part) => part);
     if (byApiKey !== undefined) {
       headers.delete("x-api-key");
       client ??= byApiKey;
     }
-    const bearer = /^\s*bearer\s+(\S+)\s*$/i.exec(headers.get("authorization") ?? "")?.[1];
-    const byBearer = bearer === undefined ? undefined : this.#match(bearer);
+    const byBearer = this.#matchParts(headers.get("authorization"), (part) => /^bearer\s+(\S+)$/i.exec(part)?.[1]);
     if (byBearer !== undefined) {
       headers.delete("authorization");
       client ??= byBearer;
     }
     if (client !== undefined) return { ok: true, client };
     return { ok: false, reason: presented ? "wrong" : "missing" };
+  }
+
+  /** The client of the first part of a header value (split on commas, trimmed) that holds a key of ccp's. */
+  #matchParts(value: string | null, keyOf: (part: string) => string | undefined): string | undefined {
+    if (value === null) return undefined;
+    let found: string | undefined;
+    for (const part of [value.trim(), ...value.split(",").map((p) => p.trim())]) {
+      const key = keyOf(part);
+      const client = key === undefined || key === "" ? undefined : this.#match(key);
+      found ??= client;
+    }
+    return found;
   }
 
   /** The client whose key this is, comparing with every key so the time taken says nothing. */

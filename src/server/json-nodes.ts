@@ -80,6 +80,29 @@ export function countJsonNodes(bytes: Uint8Array, limit = Number.POSITIVE_INFINI
   return 1 + commas + containers - empty;
 }
 
+/**
+ * Whether `bytes` nests containers deeper than `maxDepth` (strings crossed as countJsonNodes
+ * crosses them). A few hundred kilobytes of `[[[[...` parse fine but overflow the stack of
+ * whatever walks the tree recursively afterwards (the token estimate, JSON.stringify).
+ */
+export function jsonDepthExceeds(bytes: Uint8Array, maxDepth: number): boolean {
+  const n = bytes.length;
+  let depth = 0;
+  let i = 0;
+  while (i < n) {
+    const c = bytes[i]!;
+    if (c === QUOTE) {
+      i = stringEnd(bytes, i + 1);
+      continue;
+    }
+    if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
+      if (++depth > maxDepth) return true;
+    } else if (c === CLOSE_OBJECT || c === CLOSE_ARRAY) depth--;
+    i++;
+  }
+  return false;
+}
+
 /** The index after the quote that closes a string whose contents start at `from` (n when it never closes). */
 function stringEnd(bytes: Uint8Array, from: number): number {
   // Most strings are short (keys, types, ids): a plain loop finds their end sooner than a call.

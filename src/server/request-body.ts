@@ -1,7 +1,7 @@
 import { isAscii, isUtf8 } from "node:buffer";
 import { offeredTools, thinkingOn } from "../routing/request-facts.ts";
 import { estimateInputTokens } from "../routing/token-estimate.ts";
-import { countJsonNodes, mayExceedNodes } from "./json-nodes.ts";
+import { countJsonNodes, jsonDepthExceeds, mayExceedNodes } from "./json-nodes.ts";
 
 /** What the proxy needs to know of a Messages request body, read once. */
 export interface ParsedBody {
@@ -45,6 +45,9 @@ function utf8Text(bytes: Uint8Array): string | undefined {
   return Buffer.from(bytes.buffer, bytes.byteOffset + from, bytes.byteLength - from).toString("utf8");
 }
 
+/** How deep a body's JSON may nest: Claude Code's go a dozen levels down; thousands would overflow the stack of what walks them. */
+export const MAX_JSON_DEPTH = 512;
+
 export type BodyCheck =
   | { readonly ok: true; readonly body: ParsedBody }
   | { readonly ok: false; readonly status: 400 | 413; readonly errType: "invalid_request_error" | "request_too_large"; readonly message: string };
@@ -65,6 +68,7 @@ export function parseMessagesBody(bytes: Uint8Array, maxNodes = Number.POSITIVE_
       message: `request body holds more than ${maxNodes} JSON values, ccp's limit (each object, array, string, number, true, false and null counts); raise limits.max_json_nodes to allow it`,
     };
   }
+  if (jsonDepthExceeds(bytes, MAX_JSON_DEPTH)) return invalid(`request body nests JSON deeper than ${MAX_JSON_DEPTH} levels, ccp's limit`);
   const text = utf8Text(bytes);
   if (text === undefined) return invalid("request body is not valid JSON: it is not UTF-8");
   let json: unknown;

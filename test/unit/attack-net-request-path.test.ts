@@ -170,7 +170,7 @@ describe("named clients and attribution", () => {
     expect(r!.agent_id!.length).toBeLessThanOrEqual(128);
   });
 
-  test("FINDING: a client key sent twice in x-api-key (an SDK's key plus the same custom header) reaches a passthrough upstream", async () => {
+  test("a client key sent twice in x-api-key (an SDK's key plus the same custom header) reaches a passthrough upstream", async () => {
     const a = app();
     const headers = new Headers({ "content-type": "application/json", "anthropic-version": "2023-06-01", "x-ccp-key": ALICE });
     headers.append("x-api-key", ALICE);
@@ -197,7 +197,7 @@ describe("named clients and attribution", () => {
 });
 
 describe("route conditions against hostile bodies", () => {
-  test("FINDING: tool_result blocks nested 20,000 deep (a 200 KB body) get 502 'Maximum call stack size exceeded', recorded as a protocol failure, not a 400", async () => {
+  test("tool_result blocks nested 20,000 deep (a 200 KB body) get 502 'Maximum call stack size exceeded', recorded as a protocol failure, not a 400", async () => {
     const a = app();
     const depth = 20_000;
     const content = `${'[{"type":"tool_result","tool_use_id":"t","content":'.repeat(depth)}"x"${"}]".repeat(depth)}`;

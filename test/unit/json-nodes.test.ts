@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { countJsonNodes, mayExceedNodes } from "../../src/server/json-nodes.ts";
+import { countJsonNodes, jsonDepthExceeds, mayExceedNodes } from "../../src/server/json-nodes.ts";
 import { prng } from "../support/usage-records.ts";
 
 const enc = new TextEncoder();
@@ -78,6 +78,21 @@ describe("countJsonNodes", () => {
   ])("%s → %d", (text, nodes) => {
     expect(count(text)).toBe(nodes);
     if (text) expect(reference(JSON.parse(text))).toBe(nodes);
+  });
+
+  test("3000 seeded random documents: the depth scan says deeper than k exactly when the parsed tree is", () => {
+    const seed = 51_203;
+    const rnd = prng(seed);
+    const depthOf = (v: unknown): number => (typeof v === "object" && v !== null ? 1 + Math.max(0, ...Object.values(v).map(depthOf)) : 0);
+    for (let i = 0; i < 3_000; i++) {
+      const text = randomText(rnd, randomValue(rnd, 1 + Math.floor(rnd() * 8)));
+      const depth = depthOf(JSON.parse(text));
+      const bytes = enc.encode(text);
+      for (let k = Math.max(0, depth - 1); k <= depth + 1; k++) {
+        if (jsonDepthExceeds(bytes, k) !== depth > k) throw new Error(`seed ${seed}, document ${i}: depth ${depth}, scan said ${!(depth > k)} for ${k}\n${text.slice(0, 2_000)}`);
+      }
+    }
+    expect(jsonDepthExceeds(enc.encode(`${"[".repeat(600)}${"]".repeat(600)}`), 512)).toBe(true);
   });
 
   test("3000 seeded random documents: the count equals JSON.parse's, exactly and against a limit", () => {
