@@ -68,7 +68,7 @@ async function inRepo(argv: string[]): Promise<string> {
 }
 
 describe("attack-local: completion with a hostile config", () => {
-  test("FINDING bash: TAB after --profile with a repo's ccp.toml runs no code and offers no file names", async () => {
+  test("bash: TAB after --profile with a repo's ccp.toml runs no code and offers no file names", async () => {
     plant();
     const harness = join(h.home, "harness.bash");
     writeFileSync(
@@ -85,7 +85,7 @@ COMP_WORDS=(ccp start --config ./ccp.toml --profile ""); COMP_CWORD=5; COMPREPLY
     expect(out.split("\n")).not.toContain("innocent-file.txt");
   });
 
-  test("defence zsh: compadd takes the profile names literally (no code runs)", async () => {
+  test("zsh: profile names that are not plain words are not offered, and no code runs", async () => {
     if (!Bun.which("zsh")) return console.warn("skipped: no zsh");
     plant();
     const harness = join(h.home, "harness.zsh");
@@ -98,20 +98,23 @@ words=(ccp start --config ./ccp.toml --profile ""); CURRENT=6; _ccp
 `,
     );
     const out = await inRepo(["zsh", "-f", harness]);
-    expect(out).toContain("$(touch${IFS}PWNED-dollar)");
+    // Names that are not plain words are not offered at all (ccp completion --words leaves them out); the default is.
+    expect(out.split("\n")).toContain("default");
+    expect(out).not.toContain("PWNED");
     expect(readdirSync(repo).filter((f) => f.startsWith("PWNED"))).toEqual([]);
   });
 
-  test("defence fish: complete -C takes the profile names literally (no code runs)", async () => {
+  test("fish: profile names that are not plain words are not offered, and no code runs", async () => {
     if (!Bun.which("fish")) return console.warn("skipped: no fish");
     plant();
     const file = await script("fish");
     const out = await inRepo(["fish", "-c", `source ${file}; complete -C 'ccp start --config ./ccp.toml --profile '`]);
-    expect(out).toContain("(touch PWNED-fish)");
+    expect(out.split("\n").map((l) => l.split("\t")[0])).toContain("default");
+    expect(out).not.toContain("PWNED");
     expect(readdirSync(repo).filter((f) => f.startsWith("PWNED"))).toEqual([]);
   });
 
-  test("FINDING: completion --words profiles with a FIFO as the config returns (as the config loader refuses it) instead of hanging the TAB", async () => {
+  test("completion --words profiles with a FIFO as the config returns (as the config loader refuses it) instead of hanging the TAB", async () => {
     const fifo = join(repo, "fifo.toml");
     if (!existsSync(fifo)) expect(Bun.spawnSync(["mkfifo", fifo]).exitCode).toBe(0);
     // The config loader (readRegular) refuses a FIFO at once: the same file must not block completion.

@@ -15,8 +15,11 @@ _ccp_values() {
   local cur=$1 kind=$2
   shift 2
   case $kind in
-    port) COMPREPLY=($(compgen -W "$(_ccp_words ports)" -- "$cur")) ;;
-    profile) COMPREPLY=($(compgen -W "$(_ccp_words profiles)" -- "$cur")) ;;
+    # Words from ccp, one a line, taken literally (compgen -W would expand them again, and $(...) glob them).
+    port | profile)
+      local w
+      while IFS= read -r w; do [[ -n $w && $w == "$cur"* ]] && COMPREPLY+=("$w"); done < <(_ccp_words "${kind}s")
+      ;;
     file) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -f -- "$cur")) ;;
     command) COMPREPLY=($(compgen -c -- "$cur")) ;;
     choices) COMPREPLY=($(compgen -W "$*" -- "$cur")) ;;

@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
 import { readEnv } from "../../config/env.ts";
 import { DEFAULT_PROFILE } from "../../config/load.ts";
+import { readRegular } from "../../config/read-regular.ts";
 import { isHealthy } from "../../ops/health.ts";
 import { pidAlive } from "../../ops/process.ts";
 import { listStates } from "../../ops/state-file.ts";
@@ -18,14 +18,20 @@ export async function runningPorts(home = readEnv().home): Promise<number[]> {
   return states.filter((_, i) => healthy[i]).map((s) => s.port);
 }
 
-/** The profiles a config file defines ([profiles.<name>]), after the default one every config has. */
+/**
+ * A profile name completion offers: plain words only. A config file may come from anywhere (a
+ * repository's, typed after --config), and what completion prints a shell reads back.
+ */
+const PLAIN_PROFILE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** The profiles a config file defines ([profiles.<name>]), after the default one every config has; a pipe or device is not read. */
 export function profileNames(file: string | undefined): string[] {
   const env = readEnv();
   const path = file ?? env.configFile ?? env.defaultConfigFile;
   try {
-    const raw = Bun.TOML.parse(readFileSync(path, "utf8")) as { profiles?: unknown };
+    const raw = Bun.TOML.parse(readRegular(path)) as { profiles?: unknown };
     const defined = raw.profiles && typeof raw.profiles === "object" ? Object.keys(raw.profiles) : [];
-    return [DEFAULT_PROFILE, ...defined.filter((p) => p !== DEFAULT_PROFILE)];
+    return [DEFAULT_PROFILE, ...defined.filter((p) => p !== DEFAULT_PROFILE && PLAIN_PROFILE.test(p))];
   } catch {
     return [DEFAULT_PROFILE];
   }
