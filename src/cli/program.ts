@@ -346,6 +346,7 @@ function serviceCommands(program: Command, run: Dispatch): void {
     .addHelpText("after", examples("ccp service install", "ccp service install --port 8083 --profile dev --config ~/ccp.toml --force"))
     .action((opts) => run("service install", opts));
   profile(service.command("uninstall").description("stop the service and remove its unit or agent"))
+    .option("--force", "remove a unit or agent of that name that ccp service install did not write")
     .addHelpText("after", examples("ccp service uninstall", "ccp service uninstall --profile dev"))
     .action((opts) => run("service uninstall", opts));
   profile(service.command("status").description("is it installed, enabled and running, and where does it log (exit 3 when not running)"))

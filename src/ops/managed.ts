@@ -1,5 +1,6 @@
 import { isHealthy } from "./health.ts";
 import { askStatus } from "./instance.ts";
+import { holdsListener } from "./listener.ts";
 import { pidAlive } from "./process.ts";
 import type { ServiceRef } from "./service-ref.ts";
 import { readState } from "./state-file.ts";
@@ -12,7 +13,8 @@ import { readState } from "./state-file.ts";
  */
 export async function managerOfInstance(home: string, host: string, port: number): Promise<ServiceRef | undefined> {
   const answer = await askStatus(host, port);
-  if (answer.kind === "running") return answer.body.managed_by ?? undefined;
+  // A service named by whatever answers is believed only from the process listening on the port.
+  if (answer.kind === "running") return answer.body.managed_by && holdsListener(answer.body.pid, port) !== false ? answer.body.managed_by : undefined;
   const state = readState(home, port);
   return state?.managed_by && pidAlive(state.pid) ? state.managed_by : undefined;
 }

@@ -48,15 +48,21 @@ export async function installService(o: { loc: ServiceLocation; text: string; fo
   return { ok: false, reason: "manager", message: failed };
 }
 
+/** The line every file `ccp service install` writes carries: uninstall removes no other. */
+export const WRITTEN_BY = "Written by ccp service install";
+
 export interface UninstallResult {
   readonly removed: boolean;
+  /** The file is there but ccp did not write it (no WRITTEN_BY line): left alone unless forced. */
+  readonly foreign?: boolean;
   /** What the manager said when stopping or forgetting it failed (the file is removed all the same). */
   readonly warnings: readonly string[];
 }
 
-export async function uninstallService(o: { loc: ServiceLocation; deps: ServiceDeps; floor: string }): Promise<UninstallResult> {
+export async function uninstallService(o: { loc: ServiceLocation; deps: ServiceDeps; floor: string; force?: boolean }): Promise<UninstallResult> {
   const { loc } = o;
   if (!existsSync(loc.file)) return { removed: false, warnings: [] };
+  if (!o.force && !(readIfExists(loc.file) ?? "").includes(WRITTEN_BY)) return { removed: false, foreign: true, warnings: [] };
   const warnings: string[] = [];
   const stopped = await deactivate(loc.ref, o.deps);
   if (stopped) warnings.push(stopped);
@@ -88,7 +94,8 @@ export function installedServiceOn(manager: ServiceManager, port: number, env: P
   if (!existsSync(dir)) return undefined;
   for (const f of readdirSync(dir)) {
     const name = pattern.exec(f)?.[1];
-    if (name && optionIn(readFileSync(join(dir, f), "utf8"), "--port") === String(port)) return { manager, name };
+    const text = name ? (readIfExists(join(dir, f)) ?? "") : "";
+    if (name && text.includes(WRITTEN_BY) && optionIn(text, "--port") === String(port)) return { manager, name };
   }
   return undefined;
 }

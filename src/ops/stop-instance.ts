@@ -1,5 +1,6 @@
 import { isHealthy } from "./health.ts";
 import { fetchStatus } from "./instance.ts";
+import { holdsListener } from "./listener.ts";
 import { looksLikeCcpServer, pidAlive, signal, waitExit } from "./process.ts";
 import { readState, removeState } from "./state-file.ts";
 
@@ -22,6 +23,10 @@ export async function stopInstance(home: string, host: string, port: number): Pr
   if (pid === undefined && state && pidAlive(state.pid) && looksLikeCcpServer(state.pid, port)) {
     // Not answering HTTP but still there: a wedged server of ours.
     pid = state.pid;
+  }
+  // What answers on the port names its pid; it is signalled only when it is the process listening there.
+  if (pid !== undefined && status?.pid === pid && holdsListener(pid, port) === false) {
+    return { kind: "failed", pid, message: `what answers on port ${port} names pid ${pid}, which is not the process listening there: not stopped` };
   }
   if (pid === undefined) {
     if (await isHealthy(host, port)) return { kind: "failed", pid: undefined, message: `the ccp on port ${port} did not say its pid` };

@@ -75,7 +75,7 @@ function victimProcess() {
 }
 
 describe("attack-local: stop/restart trust a squatted port's /status", () => {
-  test("FINDING: ccp stop does not stop an arbitrary systemd unit named by the /status of whatever listens on the port", async () => {
+  test("ccp stop does not stop an arbitrary systemd unit named by the /status of whatever listens on the port", async () => {
     const port = await freePort();
     const server = impostor(port, { pid: 1, managed_by: { manager: "systemd", name: "pipewire.service" } });
     try {
@@ -88,7 +88,7 @@ describe("attack-local: stop/restart trust a squatted port's /status", () => {
     }
   });
 
-  test("FINDING: ccp restart does not restart an arbitrary systemd unit named by the port's /status", async () => {
+  test("ccp restart does not restart an arbitrary systemd unit named by the port's /status", async () => {
     const port = await freePort();
     const server = impostor(port, { pid: 1, managed_by: { manager: "systemd", name: "gpg-agent.service" } });
     try {
@@ -101,7 +101,7 @@ describe("attack-local: stop/restart trust a squatted port's /status", () => {
     }
   });
 
-  test("FINDING: ccp stop does not SIGTERM a process of the user's that the port's /status names as its pid", async () => {
+  test("ccp stop does not SIGTERM a process of the user's that the port's /status names as its pid", async () => {
     const port = await freePort();
     const victim = victimProcess();
     const server = impostor(port, { pid: victim.pid, managed_by: null });
@@ -119,7 +119,7 @@ describe("attack-local: stop/restart trust a squatted port's /status", () => {
 });
 
 describe("attack-local: service files ccp did not write", () => {
-  test("FINDING: ccp service uninstall leaves a hand-written ccp.service (no 'Written by ccp service install') alone", async () => {
+  test("ccp service uninstall leaves a hand-written ccp.service (no 'Written by ccp service install') alone", async () => {
     mkdirSync(unitDir, { recursive: true });
     const mine = "[Unit]\nDescription=my own ccp, tuned by hand\n[Service]\nExecStart=/opt/ccp/ccp start --foreground --port 9999\n";
     const unit = join(unitDir, "ccp.service");

@@ -67,6 +67,7 @@ const CASES: [string, [string, ...unknown[]]][] = [
   ["service install", ["service install", {}]],
   ["service install --port 8083 --profile dev -c ./c.toml --force", ["service install", { port: 8083, profile: "dev", config: "./c.toml", force: true }]],
   ["service uninstall --profile dev", ["service uninstall", { profile: "dev" }]],
+  ["service uninstall --force", ["service uninstall", { force: true }]],
   ["service status --json", ["service status", { json: true }]],
   ["usage --by route", ["usage", { tail: 200, by: "route", stats: true }]],
   ["route --model claude-haiku-4-5", ["route", { model: "claude-haiku-4-5" }]],

@@ -31,7 +31,7 @@ function place(manager: "systemd" | "launchd", profile = "default") {
   return { home, env, loc, floor };
 }
 
-const UNIT = "[Service]\nExecStart=/opt/ccp start --foreground --port 8123 --profile default\n";
+const UNIT = "# Written by ccp service install\n[Service]\nExecStart=/opt/ccp start --foreground --port 8123 --profile default\n";
 
 describe("systemd", () => {
   test("install writes the unit (0644) under $XDG_CONFIG_HOME/systemd/user, reloads, enables and starts it", async () => {
@@ -87,6 +87,12 @@ describe("systemd", () => {
     deps.calls.length = 0;
     expect(await uninstallService({ loc, deps, floor })).toEqual({ removed: false, warnings: [] });
     expect(deps.calls).toEqual([]);
+    // A unit of that name ccp did not write is left alone, unless forced.
+    mkdirSync(dirname(loc.file), { recursive: true });
+    writeFileSync(loc.file, "[Service]\nExecStart=/opt/mine\n");
+    expect(await uninstallService({ loc, deps, floor })).toEqual({ removed: false, foreign: true, warnings: [] });
+    expect(existsSync(loc.file)).toBe(true);
+    expect((await uninstallService({ loc, deps, floor, force: true })).removed).toBe(true);
   });
 
   test("status asks is-enabled and is-active, and reads the port from the unit", async () => {
@@ -111,7 +117,8 @@ describe("systemd", () => {
 });
 
 describe("launchd", () => {
-  const PLIST = '<?xml version="1.0" encoding="UTF-8"?>\n<plist version="1.0"><dict><key>ProgramArguments</key><array><string>--port</string>\n<string>8124</string></array></dict></plist>\n';
+  const PLIST =
+    '<?xml version="1.0" encoding="UTF-8"?>\n<!-- Written by ccp service install -->\n<plist version="1.0"><dict><key>ProgramArguments</key><array><string>--port</string>\n<string>8124</string></array></dict></plist>\n';
 
   test("install writes ~/Library/LaunchAgents/<label>.plist, enables and bootstraps it in gui/<uid>; --force boots out the old one first", async () => {
     const { loc, floor, home } = place("launchd", "dev");

@@ -12,7 +12,7 @@ import { instanceUrl } from "../../ops/local-http.ts";
 import { waitRestarted } from "../../ops/managed.ts";
 import { serviceCommand } from "../../ops/self.ts";
 import { systemDeps } from "../../ops/service-control.ts";
-import { installService, serviceState, uninstallService } from "../../ops/service-install.ts";
+import { installService, serviceState, uninstallService, WRITTEN_BY } from "../../ops/service-install.ts";
 import { logHint, managerOf, profileProblem, type ServiceManager } from "../../ops/service-ref.ts";
 import { missingFromEnvFile, secretVariables, serviceLocation, serviceSpec, type ServiceLocation, type ServiceSpec } from "../../ops/service-spec.ts";
 import { prepareStateDir } from "../../ops/state-dir.ts";
@@ -31,6 +31,8 @@ export interface ServiceInstallOptions {
 export interface ServiceOptions {
   readonly profile?: string;
   readonly json?: boolean;
+  /** uninstall: remove a unit or agent ccp did not write too. */
+  readonly force?: boolean;
 }
 
 function manager(): ServiceManager {
@@ -77,7 +79,7 @@ export async function serviceInstall(opts: ServiceInstallOptions, deps = systemD
 
   const spec = serviceSpec({ manager: m, config, env, exec: serviceCommand() });
   const header = [
-    `Written by ccp service install (ccp ${pkg.version}); ccp service uninstall${profileFlag(config.profile)} removes it.`,
+    `${WRITTEN_BY} (ccp ${pkg.version}); ccp service uninstall${profileFlag(config.profile)} removes it.`,
     `Secrets (lane keys, the proxy key) go in ${spec.envFile} as NAME=value lines, never here.`,
   ].join("\n");
   const text = writable(() => (m === "systemd" ? systemdUnit(spec, header) : launchdPlist(spec, header)));
@@ -145,7 +147,10 @@ export async function serviceUninstall(opts: ServiceOptions, deps = systemDeps()
   const profile = opts.profile ?? env.profile ?? DEFAULT_PROFILE;
   checkProfile(profile);
   const loc = serviceLocation(manager(), profile, env);
-  const result = await uninstallService({ loc, deps, floor: floorOf(loc, env) });
+  const result = await uninstallService({ loc, deps, floor: floorOf(loc, env), force: opts.force === true });
+  if (result.foreign) {
+    throw new ExitError(1, `${loc.file} was not written by ccp service install; it is left as it is`, "remove it yourself, or: ccp service uninstall --force");
+  }
   if (!result.removed) {
     console.log(`no ccp service is installed for profile ${profile} (${loc.file} does not exist); nothing to remove`);
     return;
