@@ -58,7 +58,7 @@ afterAll(() => {
 });
 
 describe("attack-local: the Bun bin/ccp runs", () => {
-  test("FINDING: a ccp without its own Bun does not run a Bun planted in a node_modules of a shared ancestor directory", async () => {
+  test("a ccp without its own Bun does not run a Bun planted in a node_modules of a shared ancestor directory", async () => {
     rmSync(marker, { force: true });
     const ccp = checkout(join(shared, "someone", "ccp-checkout"), false);
     const r = await runCli(["--version"], { cmd: [ccp], env: { ...h.env, PATH: "/usr/bin:/bin" }, cwd: h.home });
