@@ -48,7 +48,7 @@ async function runDemo(args: string[], env: Record<string, string>): Promise<str
 }
 
 describe("attack-local: ccp demo --state in a shared directory", () => {
-  test("FINDING: a demo.toml symlink planted in --state DIR does not make the demo overwrite the file it points to", async () => {
+  test("a demo.toml symlink planted in --state DIR does not make the demo overwrite the file it points to", async () => {
     const victimFile = join(h.home, ".bashrc");
     const original = "# the user's own shell setup\nalias ll='ls -l'\n";
     writeFileSync(victimFile, original);

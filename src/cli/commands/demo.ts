@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Config } from "../../config/config.ts";
 import { readEnv } from "../../config/env.ts";
@@ -13,6 +13,7 @@ import { startServer } from "../../server/serve.ts";
 import { ExitError } from "../exit-error.ts";
 import { stdoutLog } from "../line-log.ts";
 import { out } from "../render.ts";
+import { replacePrivate } from "../../usage/private-file.ts";
 
 export interface DemoOptions {
   readonly port?: number;
@@ -44,7 +45,9 @@ export async function demo(opts: DemoOptions): Promise<void> {
     const fault = opts.fault ?? "none";
     sim = startSimulator({ fault });
     const configFile = join(state, "demo.toml");
-    writeFileSync(configFile, demoConfigToml(port, sim.url), { mode: 0o600 });
+    // Written new and renamed into place: a link planted at demo.toml (a --state directory others
+    // can reach) is replaced, never written through; the state directory's check follows.
+    replacePrivate(configFile, demoConfigToml(port, sim.url));
     // Nothing of this shell's environment: no proxy key, no MITM_FORCE_H1, no CCP_HOME of the user's.
     const config: Config = { ...loadConfig({ file: configFile, profile: DEMO_PROFILE, env: { HOME: env.userHome, CCP_HOME: state, [DEMO_KEY_ENV]: DEMO_KEY } }), demo: true };
     const unsafe = prepareStateDir(config);
