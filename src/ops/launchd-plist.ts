@@ -18,8 +18,14 @@ export function xmlUnescape(s: string): string {
   return s.replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&quot;", '"').replaceAll("&apos;", "'").replaceAll("&amp;", "&");
 }
 
-/** `sh -c PRELUDE ccp-service ENVFILE ARGV...`: sources ENVFILE when readable, exporting what it sets, then becomes ARGV. */
-export const ENV_PRELUDE = 'f=$1; shift; if [ -r "$f" ]; then set -a; . "$f"; set +a; fi; exec "$@"';
+/**
+ * `sh -c PRELUDE ccp-service ENVFILE ARGV...`: exports each NAME=value line of ENVFILE when it is
+ * readable, the value as written (never run as shell code: a key may hold $, a backtick or ;, as
+ * systemd's EnvironmentFile= takes it), skipping lines that are not NAME=value; then becomes ARGV.
+ */
+export const ENV_PRELUDE =
+  'f=$1; shift; if [ -r "$f" ]; then while IFS= read -r l || [ -n "$l" ]; do case $l in *=*) ;; *) continue ;; esac; n=${l%%=*}; ' +
+  'case $n in "" | [0-9]* | *[!A-Za-z0-9_]*) continue ;; esac; export "$l"; done < "$f"; fi; exec "$@"';
 
 /** The program launchd starts: the prelude, then ccp itself (same pid: sh execs it). */
 export function programArguments(spec: ServiceSpec): string[] {

@@ -34,12 +34,12 @@ function run(envText: string): { env: Record<string, string>; marker: boolean } 
 }
 
 describe("attack-local: launchd's service.env prelude", () => {
-  test("FINDING: a key holding $ or a backtick reaches ccp as written (as systemd's EnvironmentFile= gives it)", () => {
+  test("a key holding $ or a backtick reaches ccp as written (as systemd's EnvironmentFile= gives it)", () => {
     const { env } = run("ZAI_API_KEY=zk-ab$HOME`x`cd\n");
     expect(env.ZAI_API_KEY).toBe("zk-ab$HOME`x`cd");
   });
 
-  test("FINDING: a value in service.env is never run as a command", () => {
+  test("a value in service.env is never run as a command", () => {
     const { marker } = run("CCP_PROXY_KEY=k1;touch MARKER\nOTHER=$(touch MARKER)\n");
     expect(marker).toBe(false);
   });
