@@ -35,7 +35,7 @@ export async function wrap(command: string, args: readonly string[], opts: WrapO
       throw new ExitError(
         1,
         `no ccp is running on port ${target.port}`,
-        `start one (ccp start --port ${target.port}), let wrap do it (ccp wrap --start ${command}), or set wrap_start = true in the config`,
+        `start one (ccp start --port ${target.port}), let wrap do it (ccp wrap --start${opts.port !== undefined ? ` --port ${target.port}` : ""} ${command}), or set wrap_start = true in the config`,
       );
     }
     const result = await launchDetached({ config, options: {} });
