@@ -65,8 +65,9 @@ function laneText(route: RouteBody, p: LinePaint): string {
   return p.warn(`↪ ${route.lane} (${route.rerouted_from} ${why})`);
 }
 
-/** ✓ with no errors since start; else errors/requests, yellow under 10% of requests, red above. */
+/** ✓ with no errors since start; else errors/requests, yellow under 10% of requests, red above; a lane without its key, said so. */
 function health(plan: PlanBody | undefined, p: LinePaint): string {
+  if (plan?.key_missing) return p.bad("✗ key missing");
   if (!plan || plan.errors === 0) return p.ok("✓");
   const text = `✗ ${plan.errors}/${plan.requests}`;
   return plan.errors / Math.max(1, plan.requests) < 0.1 ? p.warn(text) : p.bad(text);

@@ -32,6 +32,8 @@ export interface PlanBody {
   /** The lane's requests and errors since start (health for the status line). */
   readonly requests: number;
   readonly errors: number;
+  /** A lane with its own key whose variable is not set: every request it gets is refused (absent from an older ccp). */
+  readonly key_missing?: boolean;
 }
 
 export interface WindowBody {

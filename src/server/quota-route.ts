@@ -30,6 +30,7 @@ export function quotaBody(ctx: ServerContext, model: string | null): QuotaBody {
     poll: quotaUrlOf(lane) ? (desk.polls.get(lane.name) ?? "idle") : "none",
     requests: counter?.lanes.get(lane.name)?.requests ?? 0,
     errors: counter?.lanes.get(lane.name)?.errors ?? 0,
+    key_missing: lane.auth === "key" && !lane.key,
   });
   const rows: PlanBody[] = [];
   for (const lane of Object.values(ctx.config.lanes)) {

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { QuotaBook } from "../../src/quota/book.ts";
 import { wallAnswer } from "../../src/quota/desk.ts";
 import { CONFIG, HOUR, ok, post, quotaApp as app, T0 } from "../support/quota-app.ts";
-import { sseAnswer, type Step } from "../support/scripted.ts";
+import { inProcessApp, sseAnswer, type Step } from "../support/scripted.ts";
 
 /**
  * What an upstream says of its plan cannot hold a lane for good, steer the wrong models, or grow
@@ -167,6 +167,17 @@ describe("what is kept is bounded, and shown plain", () => {
     expect(text).not.toContain("x".repeat(65));
     expect(text).not.toContain("y".repeat(65));
     expect(text).toContain("allowed[31m");
+  });
+
+  test("/quota says which keyed lane has no key (the status line shows it before a request fails)", async () => {
+    const withKey = (await (await app(CONFIG(), {}).request("/quota")).json()) as { plans: { lane: string; key_missing?: boolean }[] };
+    expect(withKey.plans.map((p) => [p.lane, p.key_missing])).toEqual([
+      ["anthropic", false],
+      ["zai", false],
+    ]);
+    const none = inProcessApp(CONFIG(), () => ok(), {});
+    const without = (await (await none.request("/quota")).json()) as { plans: { lane: string; key_missing?: boolean }[] };
+    expect(without.plans.find((p) => p.lane === "zai")?.key_missing).toBe(true);
   });
 
   test("a book of 1000 plans answers who is walled without copying every plan per plan", () => {

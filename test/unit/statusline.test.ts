@@ -48,6 +48,8 @@ describe("the status line", () => {
     expect(line("claude-haiku-4-5", overage)).toBe("ccp zai ✓ 5h 42% ↻2h10m · 7d 13% ↻4d3h · overage");
     const bare = { ...body, plans: [{ ...zai, credential: "none", windows: [] }] };
     expect(line("claude-haiku-4-5", bare)).toBe("ccp zai ✓ no reading yet");
+    // A lane whose key variable is not set refuses every request: said before the first one fails.
+    expect(line("claude-haiku-4-5", { ...body, plans: [{ ...zai, credential: "none", windows: [], key_missing: true }] })).toBe("ccp zai ✗ key missing no reading yet");
     const unknownReset = { ...body, plans: [{ ...zai, windows: [{ ...zai.windows[0]!, resets_at: null }] }] };
     expect(line("claude-haiku-4-5", unknownReset)).toBe("ccp zai ✓ 5h 42%");
   });
