@@ -1,4 +1,5 @@
 import type { Config, Lane } from "../config/config.ts";
+import { SseParser } from "../sse/parser.ts";
 import { DEFAULT_WALL_MS, QuotaBook } from "./book.ts";
 import { credentialId } from "./credential.ts";
 import { steer, type Standing, type Steered } from "./steer.ts";
@@ -138,8 +139,8 @@ const MAX_WALL_SERIES = 256;
 export function wallAnswer(status: number, body: string): boolean {
   if (status === 429) return true;
   if (status >= 300) return false;
-  // The body is one JSON error, or the head of an event stream: each data line is a frame.
-  const frames = /^\s*\{/.test(body) ? [body] : [...body.matchAll(/^data:[ \t]?(.*)$/gm)].map((m) => m[1]!);
+  // The body is one JSON error, or the head of an event stream: each event's data (its data lines joined) is a frame.
+  const frames = /^\s*\{/.test(body) ? [body] : new SseParser().push(new TextEncoder().encode(`${body}\n\n`)).map((e) => e.data);
   return frames.some((f) => {
     const err = (safeJson(f) as { error?: { type?: unknown; code?: unknown } } | undefined)?.error;
     if (typeof err !== "object" || err === null) return false;

@@ -107,6 +107,12 @@ describe("a wall is read from the answer's own fields", () => {
     expect(wallAnswer(200, frame({ type: "rate_limit_error", message: "x" }))).toBe(true);
     expect(wallAnswer(500, JSON.stringify({ type: "error", error: { code: "1308" } }))).toBe(false);
     expect(wallAnswer(429, "not json")).toBe(true);
+    // An event's data may come on several data lines (joined by a line feed), with CR or CRLF line ends.
+    const json = JSON.stringify({ type: "error", error: { type: "api_error", code: "1308", message: "limit" } });
+    const cut = json.indexOf(",") + 1;
+    for (const eol of ["\n", "\r\n", "\r"]) {
+      expect(wallAnswer(200, `event: error${eol}data: ${json.slice(0, cut)}${eol}data:${json.slice(cut)}${eol}${eol}`)).toBe(true);
+    }
   });
 });
 

@@ -118,7 +118,8 @@ describe("systemd", () => {
 
 describe("launchd", () => {
   const PLIST =
-    '<?xml version="1.0" encoding="UTF-8"?>\n<!-- Written by ccp service install -->\n<plist version="1.0"><dict><key>ProgramArguments</key><array><string>--port</string>\n<string>8124</string></array></dict></plist>\n';
+    '<?xml version="1.0" encoding="UTF-8"?>\n<!-- Written by ccp service install -->\n' +
+    '<plist version="1.0"><dict><key>ProgramArguments</key><array><string>--port</string>\n<string>8124</string></array></dict></plist>\n';
 
   test("install writes ~/Library/LaunchAgents/<label>.plist, enables and bootstraps it in gui/<uid>; --force boots out the old one first", async () => {
     const { loc, floor, home } = place("launchd", "dev");
