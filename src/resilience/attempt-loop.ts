@@ -164,7 +164,7 @@ export async function runAttempts(input: LoopInput): Promise<LoopResult> {
     tried.add(lane.name);
     const attempt = await attemptOnce(input, runtime, attempts, waitMs, pin.on(runtime));
     if (attempt.kind === "committed") {
-      runtime.limiter.onSuccess();
+      runtime.limiter.onSuccess(slot);
       return { kind: "committed", peeked: attempt.peeked, release: slot, ...outcome() };
     }
     if (attempt.verdict.overload) runtime.limiter.onOverload();

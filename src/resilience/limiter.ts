@@ -32,8 +32,8 @@ export interface Limiter {
   acquire(signal?: AbortSignal): Promise<Release>;
   /** The upstream answered with a burst or overload signal (while the attempt still holds its slot). */
   onOverload(): void;
-  /** A stream was admitted. */
-  onSuccess(): void;
+  /** A stream was admitted (its slot, when given, counts as flowing until released). */
+  onSuccess(slot?: Release): void;
   /** The limit in force; Infinity when not engaged. */
   readonly limit: number;
   readonly engaged: boolean;
@@ -64,6 +64,8 @@ export class AdaptiveLimiter implements Limiter {
   /** undefined: not engaged, everything is admitted. */
   #limit: number | undefined;
   #active = 0;
+  /** Slots whose stream the upstream admitted and that are not released yet. */
+  readonly #streaming = new Set<Release>();
   #lastOverload = Number.NEGATIVE_INFINITY;
   readonly #queue: Waiter[] = [];
   readonly #o: Required<LimiterOptions>;
@@ -119,14 +121,17 @@ export class AdaptiveLimiter implements Limiter {
 
   /**
    * The upstream answered with a burst or overload signal (called while the attempt still
-   * holds its slot): engage at the concurrency in flight, or back off multiplicatively.
+   * holds its slot). When streams it admitted are flowing, it refused one more than those: the
+   * limit goes to that many at once. Otherwise: engage at half the concurrency in flight, or
+   * back off multiplicatively. A storm of refusals is one signal (decreaseEveryMs).
    */
   onOverload(): void {
     const now = this.#o.now();
     const recent = now - this.#lastOverload < this.#o.decreaseEveryMs;
     this.#lastOverload = now;
-    // Engaged at the concurrency in flight, and this verdict backs it off like any other.
-    if (this.#limit === undefined) this.#limit = Math.max(1, this.#active / 2);
+    const admitted = this.#streaming.size > 0 ? this.#streaming.size : undefined;
+    if (this.#limit === undefined) this.#limit = Math.max(1, admitted ?? this.#active / 2);
+    else if (admitted !== undefined) this.#limit = Math.max(1, Math.min(this.#limit, admitted));
     else if (!recent) this.#limit = Math.max(1, this.#limit / 2);
   }
 
@@ -142,8 +147,12 @@ export class AdaptiveLimiter implements Limiter {
     this.#lastOverload = this.#o.now();
   }
 
-  /** A stream was admitted: recover additively (up to the configured ceiling, if any). */
-  onSuccess(): void {
+  /**
+   * A stream was admitted: recover additively (up to the configured ceiling, if any). With its
+   * slot, the stream counts as flowing until the slot is released (what onOverload learns from).
+   */
+  onSuccess(slot?: Release): void {
+    if (slot) this.#streaming.add(slot);
     if (this.#limit !== undefined) {
       const grown = this.#limit + 1 / this.#limit;
       this.#limit = this.#o.max > 0 ? Math.min(this.#o.max, grown) : grown;
@@ -161,12 +170,14 @@ export class AdaptiveLimiter implements Limiter {
   #grant(): Release {
     this.#active++;
     let released = false;
-    return () => {
+    const release = () => {
       if (released) return;
       released = true;
       this.#active--;
+      this.#streaming.delete(release);
       this.#pump();
     };
+    return release;
   }
 
   #pump(): void {

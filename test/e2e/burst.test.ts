@@ -8,7 +8,8 @@ import { startFakeUpstream, type FakeUpstream } from "../support/fake-upstream/i
  * sessions, their own retries off, against a provider that admits K = 2 concurrent streams and
  * answers the others at once with HTTP 200 + an in-stream [1302] (Z.ai's burst limit). The lane
  * sets no max_concurrency: ccp's adaptive limiter engages at the first refusal, the others wait
- * in its queue, and every session gets its answer. Once ccp had a second to adapt, the provider
+ * in its queue, and every session gets its answer. Once ccp had three seconds to adapt (the 16 clients start
+ * over seconds on a busy 2-core machine), the provider
  * never sees more than K + 1 requests at once (refused ones included).
  */
 const K = 2;
@@ -24,7 +25,7 @@ describe("a burst of Claude Code sessions against a provider that admits two str
   for (const n of [8, 16]) {
     test(`${n} sessions all succeed; after adapting the provider sees at most ${K + 1} at once`, async () => {
       await upstream.reset();
-      await upstream.limit({ maxConcurrent: K, delayMs: 100, settleMs: 1000 });
+      await upstream.limit({ maxConcurrent: K, delayMs: 100, settleMs: 3000 });
       // The zai lane as a new user has it: no max_concurrency, the default retry settings.
       const ccp = await startCcp({ config: laneConfig(upstream.url, upstream.caFile), env: { ZAI_API_KEY: "zai-lane-key-1234567890" } });
       try {

@@ -36,6 +36,24 @@ test("overload halves the limit (never below 1); successes recover it additively
   expect(l.limit).toBe(8);
 });
 
+test("an overload while admitted streams flow sets the limit to that many: the provider refused one more than it admitted", async () => {
+  // Unconfigured: 16 requests in flight, two of them streaming (onSuccess with their slot); a refusal engages at 2, not at 8.
+  const l = new AdaptiveLimiter({ max: 0, queueMax: 100, queueTimeoutMs: 1000 });
+  const slots = await Promise.all(Array.from({ length: 16 }, () => l.acquire()));
+  l.onSuccess(slots[0]);
+  l.onSuccess(slots[1]);
+  l.onOverload();
+  expect(l.limit).toBe(2);
+  // One of them ends: the next refusal (past decreaseEveryMs or not) brings it to 1; none flowing, it halves as before.
+  slots[0]!();
+  l.onOverload();
+  expect(l.limit).toBe(1);
+  for (const s of slots) s();
+  const m = new AdaptiveLimiter({ max: 8, queueMax: 10, queueTimeoutMs: 1000, decreaseEveryMs: 0 });
+  m.onOverload();
+  expect(m.limit).toBe(4);
+});
+
 test("a full queue, a long wait and an aborted client are rejected with their reason", async () => {
   const l = new AdaptiveLimiter({ max: 1, queueMax: 1, queueTimeoutMs: 50 });
   await l.acquire();

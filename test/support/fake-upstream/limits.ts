@@ -39,12 +39,20 @@ type Normal = Extract<Behaviour, { kind: "normal" }>;
  * A provider that admits only so many concurrent streams answers the rest the Z.ai way:
  * HTTP 200, then at once an in-stream error with code 1302 and no message_start.
  */
-export function admit(res: { once(event: "close", fn: () => void): unknown }, behaviour: Normal): Behaviour {
+export function admit(res: { once(event: "close" | "finish", fn: () => void): unknown }, behaviour: Normal): Behaviour {
   if (limits.maxConcurrent <= 0) return behaviour;
   // What the provider sees: every request in flight, refused ones included; once the
   // gateway had time to adapt (settleMs after the first refusal), the most of them at once.
+  // In flight until answered: a refusal the provider finished writing counts no more, even if the
+  // connection's close event comes later (it does, on a machine busy starting a dozen clients).
   seenInFlight++;
-  res.once("close", () => seenInFlight--);
+  let counted = true;
+  const done = () => {
+    if (counted) seenInFlight--;
+    counted = false;
+  };
+  res.once("finish", done);
+  res.once("close", done);
   const settled = limits.firstRejectAt > 0 && Date.now() - limits.firstRejectAt > limits.settleMs;
   if (settled) limits.peakSeenAfterSettle = Math.max(limits.peakSeenAfterSettle, seenInFlight);
   if (activeStreams >= limits.maxConcurrent) {
