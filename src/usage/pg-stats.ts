@@ -1,27 +1,9 @@
 import { connectStore } from "./pg-store.ts";
 import type { StatInput } from "./stats.ts";
+import type { RequestRow } from "./stats-source.ts";
 
-interface PgRequestRow {
-  id: string;
-  ts_ms: string;
-  lane: string | null;
-  model: string | null;
-  status: number;
-  h2: number | null;
-  ttft_ms: number | null;
-  latency_ms: number;
-  input_tokens: number | null;
-  output_tokens: number | null;
-  cache_read_input_tokens: number | null;
-  cache_creation_input_tokens: number | null;
-  failure_class: string | null;
-  err_type: string | null;
-  instance: string | null;
-  client: string | null;
-  session_id: string | null;
-  route: number | null;
-  route_name: string | null;
-}
+/** The same row from PostgreSQL, whose BIGINT columns arrive as strings. */
+type PgRequestRow = Omit<RequestRow, "id" | "ts_ms"> & { id: string; ts_ms: string };
 
 /**
  * The fleet's records since `sinceMs` from the PostgreSQL store: every instance and profile that

@@ -33,27 +33,8 @@ export function loadStatInputs(o: SourceOptions): StatsSource {
   return { kind: "jsonl", paths: files, records: files.flatMap((f) => fromJsonl(f, o.sinceMs ?? 0)) };
 }
 
-interface RequestRow {
-  id: number;
-  ts_ms: number;
-  lane: string | null;
-  model: string | null;
-  status: number;
-  h2: number | null;
-  ttft_ms: number | null;
-  latency_ms: number;
-  input_tokens: number | null;
-  output_tokens: number | null;
-  cache_read_input_tokens: number | null;
-  cache_creation_input_tokens: number | null;
-  failure_class: string | null;
-  err_type: string | null;
-  instance: string | null;
-  client: string | null;
-  session_id: string | null;
-  route: number | null;
-  route_name: string | null;
-}
+/** A `requests` row as --stats reads it: a StatInput's fields, h2 as stored (0/1), and the row id its attempts hang on. */
+export type RequestRow = Omit<StatInput, "h2" | "attempts"> & { id: number; h2: number | null };
 
 /** Columns later migrations added (issues 22 and 23). */
 const LATER_COLUMNS = ["instance", "client", "session_id", "route", "route_name"] as const;
