@@ -1,12 +1,5 @@
-import { type AdaptiveLimiter, type Limiter, LimiterRejected, type Release } from "../resilience/limiter.ts";
+import { type AdaptiveLimiter, type Limiter, LimiterRejected, type Release, type Waiter, waitInQueue } from "../resilience/limiter.ts";
 import { type Fleet, holderId, type LimitRule, type SlotAnswer } from "./fleet.ts";
-
-interface Waiter {
-  readonly signal: AbortSignal | undefined;
-  readonly resolve: (r: Release) => void;
-  readonly reject: (e: LimiterRejected) => void;
-  readonly cleanup: () => void;
-}
 
 export interface SharedLimiterOptions {
   readonly lane: string;
@@ -98,29 +91,9 @@ export class SharedLimiter implements Limiter {
     }
     if (signal?.aborted) throw new LimiterRejected("aborted", "the client went away while queued");
     if (this.#queue.length >= this.#o.queueMax) throw new LimiterRejected("queue_full", `lane queue is full (${this.#o.queueMax} waiting)`);
-    return new Promise<Release>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        remove();
-        reject(new LimiterRejected("queue_timeout", `waited ${this.#o.queueTimeoutMs} ms for a lane slot`));
-      }, this.#o.queueTimeoutMs);
-      const onAbort = () => {
-        remove();
-        reject(new LimiterRejected("aborted", "the client went away while queued"));
-      };
-      const cleanup = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      const waiter: Waiter = { signal, resolve, reject, cleanup };
-      const remove = () => {
-        cleanup();
-        const i = this.#queue.indexOf(waiter);
-        if (i !== -1) this.#queue.splice(i, 1);
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.#queue.push(waiter);
-      void this.#pump();
-    });
+    const waiting = waitInQueue(this.#queue, this.#o.queueTimeoutMs, signal);
+    void this.#pump();
+    return waiting;
   }
 
   /** The local limiter, seeded at the start of an outage with this instance's share of the fleet's limit as last heard. */

@@ -41,10 +41,42 @@ export interface Limiter {
   readonly queueDepth: number;
 }
 
-interface Waiter {
+/** A request waiting in a lane's queue for a slot. */
+export interface Waiter {
+  readonly signal: AbortSignal | undefined;
   readonly resolve: (r: Release) => void;
   readonly reject: (e: LimiterRejected) => void;
   readonly cleanup: () => void;
+}
+
+/**
+ * Puts a request in `queue` until it is given a slot (a waiter's resolve), rejected as
+ * queue_timeout after `timeoutMs`, or as aborted with its signal; it leaves the queue either way.
+ * The local limiter and the fleet's (cluster/shared-limiter.ts) queue alike.
+ */
+export function waitInQueue(queue: Waiter[], timeoutMs: number, signal: AbortSignal | undefined): Promise<Release> {
+  return new Promise<Release>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      remove();
+      reject(new LimiterRejected("queue_timeout", `waited ${timeoutMs} ms for a lane slot`));
+    }, timeoutMs);
+    const onAbort = () => {
+      remove();
+      reject(new LimiterRejected("aborted", "the client went away while queued"));
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    };
+    const waiter: Waiter = { signal, resolve, reject, cleanup };
+    const remove = () => {
+      cleanup();
+      const i = queue.indexOf(waiter);
+      if (i !== -1) queue.splice(i, 1);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    queue.push(waiter);
+  });
 }
 
 export interface LimiterOptions {
@@ -95,28 +127,7 @@ export class AdaptiveLimiter implements Limiter {
     if (this.#queue.length >= this.#o.queueMax) {
       return Promise.reject(new LimiterRejected("queue_full", `lane queue is full (${this.#o.queueMax} waiting)`));
     }
-    return new Promise<Release>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        remove();
-        reject(new LimiterRejected("queue_timeout", `waited ${this.#o.queueTimeoutMs} ms for a lane slot`));
-      }, this.#o.queueTimeoutMs);
-      const onAbort = () => {
-        remove();
-        reject(new LimiterRejected("aborted", "the client went away while queued"));
-      };
-      const cleanup = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      const waiter: Waiter = { resolve, reject, cleanup };
-      const remove = () => {
-        cleanup();
-        const i = this.#queue.indexOf(waiter);
-        if (i !== -1) this.#queue.splice(i, 1);
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.#queue.push(waiter);
-    });
+    return waitInQueue(this.#queue, this.#o.queueTimeoutMs, signal);
   }
 
   /**
