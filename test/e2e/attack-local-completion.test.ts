@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ensureDebianPackage } from "../support/apt.ts";
 import { ccpCommand, ROOT } from "../support/ccp.ts";
 import { cliHome, type CliHome, expectExit, runCli } from "../support/cli.ts";
 
@@ -86,7 +87,8 @@ COMP_WORDS=(ccp start --config ./ccp.toml --profile ""); COMP_CWORD=5; COMPREPLY
   });
 
   test("zsh: profile names that are not plain words are not offered, and no code runs", async () => {
-    if (!Bun.which("zsh")) return console.warn("skipped: no zsh");
+    const why = ensureDebianPackage("zsh", () => Bun.which("zsh") !== null);
+    if (why) return console.warn(`skipped: ${why}`);
     plant();
     const harness = join(h.home, "harness.zsh");
     writeFileSync(
@@ -105,7 +107,8 @@ words=(ccp start --config ./ccp.toml --profile ""); CURRENT=6; _ccp
   });
 
   test("fish: profile names that are not plain words are not offered, and no code runs", async () => {
-    if (!Bun.which("fish")) return console.warn("skipped: no fish");
+    const why = ensureDebianPackage("fish", () => Bun.which("fish") !== null);
+    if (why) return console.warn(`skipped: ${why}`);
     plant();
     const file = await script("fish");
     const out = await inRepo(["fish", "-c", `source ${file}; complete -C 'ccp start --config ./ccp.toml --profile '`]);
