@@ -12,10 +12,14 @@ export interface Fleet {
   release(lane: string, holder: string): Promise<void>;
   /** Extends the leases of holders still holding (an expired lease is not revived); how many were. */
   renew(lane: string, holders: readonly string[], leaseMs: number): Promise<number>;
-  /** A burst or overload verdict: engage at half the slots in use, or halve (once per decreaseEveryMs). The limit after it. */
+  /**
+   * A burst or overload verdict. With admitted streams flowing, the limit goes to that many (the
+   * ceiling for the quiet spell); else engage at half the slots in use, or halve (once per
+   * decreaseEveryMs). The limit after it.
+   */
   overload(lane: string, rule: LimitRule): Promise<number>;
-  /** An admitted stream: the limit grows by 1/limit (up to max, if any). The limit after it. */
-  success(lane: string, rule: LimitRule): Promise<number>;
+  /** An admitted stream (its holder flowing while it holds its slot): the limit grows by 1/limit, up to max and the ceiling. The limit after it. */
+  success(lane: string, rule: LimitRule, holder?: string): Promise<number>;
   /** HTTP/1.1 for the whole fleet on this lane for `ms`. */
   cooldown(lane: string, ms: number): Promise<void>;
   /** A plan wall of the lane's own key, held until `wall.until` (epoch ms). */
@@ -80,6 +84,7 @@ export const plainInstance = (name: string): boolean => /^[A-Za-z0-9][A-Za-z0-9.
 export const laneKeys = (lane: string) => ({
   slots: `ccp:{${lane}}:slots`,
   limit: `ccp:{${lane}}:limit`,
+  flowing: `ccp:{${lane}}:flowing`,
   h1: `ccp:{${lane}}:h1`,
   walls: `ccp:{${lane}}:walls`,
   instances: `ccp:{${lane}}:instances`,

@@ -73,18 +73,31 @@ if renewed > 0 then redis.call('PEXPIRE', KEYS[1], lease) end
 return renewed
 `;
 
+/** The most flowing holders one overload counts (the set is Redis's, another tenant may have filled it). */
+const FLOWING_MAX = 256;
+
 /**
- * KEYS: slots, limit. ARGV: max, quiet ms, decrease-every ms.
- * Not engaged: engage at half the slots held. Engaged: halve, unless the last overload was
- * within decrease-every (one burst of refusals is one signal). Returns the limit.
+ * KEYS: slots, limit, flowing. ARGV: max, quiet ms, decrease-every ms.
+ * Holders whose stream the provider admitted (flowing, still holding a slot) say what it takes:
+ * it refused one more than those, so the limit goes to that many and that many is the ceiling
+ * growth keeps under for the quiet spell. None flowing: engage at half the slots held, or halve
+ * unless the last overload was within decrease-every (one burst of refusals is one signal).
+ * Returns the limit.
  */
 export const OVERLOAD = `${PRELUDE}
 local max = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local admitted = 0
+for i, h in ipairs(redis.call('SRANDMEMBER', KEYS[3], ${FLOWING_MAX})) do
+  if redis.call('ZSCORE', KEYS[1], h) then admitted = admitted + 1 else redis.call('SREM', KEYS[3], h) end
+end
 local limit = limit_of(KEYS[2], max, tonumber(ARGV[2]))
 local last = tonumber(redis.call('HGET', KEYS[2], 'last_overload'))
 local recent = last ~= nil and now - last < tonumber(ARGV[3])
-if limit == nil then
+if admitted > 0 then
+  limit = math.min(limit or admitted, admitted)
+  redis.call('HSET', KEYS[2], 'ceiling', admitted)
+elseif limit == nil then
   limit = math.max(1, redis.call('ZCARD', KEYS[1]) / 2)
 elseif not recent then
   limit = math.max(1, limit / 2)
@@ -94,16 +107,37 @@ redis.call('PEXPIRE', KEYS[2], ${LIMIT_KEEP_MS})
 return shown(limit)
 `;
 
-/** KEYS: limit. ARGV: max, quiet ms. An admitted stream: an engaged limit grows by 1/limit, up to max. Returns the limit. */
+/**
+ * KEYS: limit, slots, flowing. ARGV: max, quiet ms, holder.
+ * An admitted stream: its holder counts as flowing while it holds its slot; an engaged limit
+ * grows by 1/limit, up to max and, for the quiet spell after the last overload, the ceiling.
+ * Returns the limit.
+ */
 export const SUCCESS = `${PRELUDE}
 local max = tonumber(ARGV[1])
-local limit = limit_of(KEYS[1], max, tonumber(ARGV[2]))
+local quiet = tonumber(ARGV[2])
+if redis.call('ZSCORE', KEYS[2], ARGV[3]) then
+  redis.call('SADD', KEYS[3], ARGV[3])
+  redis.call('PEXPIRE', KEYS[3], ${LIMIT_KEEP_MS})
+end
+local limit = limit_of(KEYS[1], max, quiet)
 if limit == nil then return '' end
-limit = limit + 1 / limit
-if max > 0 then limit = math.min(max, limit) end
+local top = limit + 1 / limit
+if max > 0 then top = math.min(max, top) end
+local ceiling = tonumber(redis.call('HGET', KEYS[1], 'ceiling'))
+local last = tonumber(redis.call('HGET', KEYS[1], 'last_overload')) or 0
+if ceiling ~= nil and now - last < quiet then top = math.min(top, ceiling) end
+limit = math.max(limit, top)
 redis.call('HSET', KEYS[1], 'limit', tostring(limit))
 redis.call('PEXPIRE', KEYS[1], ${LIMIT_KEEP_MS})
 return shown(limit)
+`;
+
+/** KEYS: slots, flowing. ARGV: holder. A slot given back: no longer held, no longer flowing. */
+export const RELEASE = `
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+return 1
 `;
 
 /** KEYS: instances of each lane. ARGV: instance, ttl ms. */

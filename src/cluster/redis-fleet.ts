@@ -1,6 +1,6 @@
 import { MAX_RESET_AHEAD_MS } from "../quota/book.ts";
 import { type Fleet, type LaneView, laneKeys, type LimitRule, plainInstance, type SharedWall, type SlotAnswer, holderInstance } from "./fleet.ts";
-import { ACQUIRE, HEARTBEAT, OVERLOAD, RENEW, SUCCESS, VIEW, WALL } from "./lua.ts";
+import { ACQUIRE, HEARTBEAT, OVERLOAD, RELEASE, RENEW, SUCCESS, VIEW, WALL } from "./lua.ts";
 import type { RedisLink } from "./redis-link.ts";
 
 /** A limit as the scripts send it: '' for none engaged. */
@@ -21,7 +21,8 @@ export class RedisFleet implements Fleet {
   }
 
   async release(lane: string, holder: string): Promise<void> {
-    await this.link.send("ZREM", [laneKeys(lane).slots, holder]);
+    const k = laneKeys(lane);
+    await this.link.eval(RELEASE, [k.slots, k.flowing], [holder]);
   }
 
   async renew(lane: string, holders: readonly string[], leaseMs: number): Promise<number> {
@@ -31,11 +32,12 @@ export class RedisFleet implements Fleet {
 
   async overload(lane: string, rule: LimitRule): Promise<number> {
     const k = laneKeys(lane);
-    return limitOf(await this.link.eval(OVERLOAD, [k.slots, k.limit], [rule.max, rule.quietMs, rule.decreaseEveryMs]));
+    return limitOf(await this.link.eval(OVERLOAD, [k.slots, k.limit, k.flowing], [rule.max, rule.quietMs, rule.decreaseEveryMs]));
   }
 
-  async success(lane: string, rule: LimitRule): Promise<number> {
-    return limitOf(await this.link.eval(SUCCESS, [laneKeys(lane).limit], [rule.max, rule.quietMs]));
+  async success(lane: string, rule: LimitRule, holder = ""): Promise<number> {
+    const k = laneKeys(lane);
+    return limitOf(await this.link.eval(SUCCESS, [k.limit, k.slots, k.flowing], [rule.max, rule.quietMs, holder]));
   }
 
   async cooldown(lane: string, ms: number): Promise<void> {

@@ -36,6 +36,8 @@ export class SharedLimiter implements Limiter {
   readonly #o: Required<SharedLimiterOptions>;
   readonly #queue: Waiter[] = [];
   readonly #held = new Set<string>();
+  /** The holder behind each slot handed out (what a success reports as flowing). */
+  readonly #holders = new WeakMap<Release, string>();
   #seq = 0;
   #pumping = false;
   #wake: (() => void) | undefined;
@@ -115,9 +117,11 @@ export class SharedLimiter implements Limiter {
     );
   }
 
-  onSuccess(): void {
+  onSuccess(slot?: Release): void {
+    const holder = slot && this.#holders.get(slot);
+    if (!holder) return this.#o.local.onSuccess(slot);
     if (!this.#o.fleet.up) return this.#o.local.onSuccess();
-    this.#o.fleet.success(this.#o.lane, this.#o.rule).then(
+    this.#o.fleet.success(this.#o.lane, this.#o.rule, holder).then(
       (limit) => (this.#limit = limit),
       () => {},
     );
@@ -146,7 +150,7 @@ export class SharedLimiter implements Limiter {
     this.#renewer ??= setInterval(() => this.#renew(), Math.max(100, Math.floor(this.#o.leaseMs / 3)));
     this.#renewer.unref?.();
     let released = false;
-    return () => {
+    const release = () => {
       if (released) return;
       released = true;
       this.#held.delete(holder);
@@ -157,6 +161,8 @@ export class SharedLimiter implements Limiter {
         () => {},
       );
     };
+    this.#holders.set(release, holder);
+    return release;
   }
 
   #renew(): void {

@@ -4,12 +4,15 @@
  *
  * Every lane has one, configured or not. With `max_concurrency` set it starts engaged at that
  * limit. Without it, it admits everything until the lane's first overload verdict (a burst
- * code, 429 without a quota code, 529, overloaded_error) and then engages at the concurrency
- * in flight at that moment: requests wait in ccp's queue instead of re-hitting the provider,
+ * code, 429 without a quota code, 529, overloaded_error) and then engages (see onOverload for
+ * at what): requests wait in ccp's queue instead of re-hitting the provider,
  * which is what several sessions sharing one key need (the in-stream rate-limit report: per
  * request back-off alone re-collides). Overloads halve the limit, at most once per
  * `decreaseEveryMs` (one burst of refusals is one signal, not ten); each admitted stream adds
  * 1/limit back; after `quietMs` without an overload an unconfigured limiter lets go entirely.
+ * An overload that comes while admitted streams are flowing says exactly what the provider
+ * takes (it refused one more than those): that many is the lane's ceiling, which growth does not
+ * pass until `quietMs` without an overload (probing past it would only be refused again).
  */
 export class LimiterRejected extends Error {
   override readonly name = "LimiterRejected";
@@ -99,6 +102,8 @@ export class AdaptiveLimiter implements Limiter {
   /** Slots whose stream the upstream admitted and that are not released yet. */
   readonly #streaming = new Set<Release>();
   #lastOverload = Number.NEGATIVE_INFINITY;
+  /** What the provider was seen to take at most (see onOverload); held for quietMs after the last overload. */
+  #ceiling: number | undefined;
   readonly #queue: Waiter[] = [];
   readonly #o: Required<LimiterOptions>;
 
@@ -133,14 +138,15 @@ export class AdaptiveLimiter implements Limiter {
   /**
    * The upstream answered with a burst or overload signal (called while the attempt still
    * holds its slot). When streams it admitted are flowing, it refused one more than those: the
-   * limit goes to that many at once. Otherwise: engage at half the concurrency in flight, or
-   * back off multiplicatively. A storm of refusals is one signal (decreaseEveryMs).
+   * limit goes to that many at once, and that many is the ceiling. Otherwise: engage at half the
+   * concurrency in flight, or back off multiplicatively. A storm of refusals is one signal (decreaseEveryMs).
    */
   onOverload(): void {
     const now = this.#o.now();
     const recent = now - this.#lastOverload < this.#o.decreaseEveryMs;
     this.#lastOverload = now;
     const admitted = this.#streaming.size > 0 ? this.#streaming.size : undefined;
+    if (admitted !== undefined) this.#ceiling = admitted;
     if (this.#limit === undefined) this.#limit = Math.max(1, admitted ?? this.#active / 2);
     else if (admitted !== undefined) this.#limit = Math.max(1, Math.min(this.#limit, admitted));
     else if (!recent) this.#limit = Math.max(1, this.#limit / 2);
@@ -159,16 +165,24 @@ export class AdaptiveLimiter implements Limiter {
   }
 
   /**
-   * A stream was admitted: recover additively (up to the configured ceiling, if any). With its
-   * slot, the stream counts as flowing until the slot is released (what onOverload learns from).
+   * A stream was admitted: recover additively, up to max_concurrency and the ceiling the
+   * provider showed, while it holds. With its slot, the stream counts as flowing until the slot
+   * is released (what onOverload learns from).
    */
   onSuccess(slot?: Release): void {
     if (slot) this.#streaming.add(slot);
     if (this.#limit !== undefined) {
       const grown = this.#limit + 1 / this.#limit;
-      this.#limit = this.#o.max > 0 ? Math.min(this.#o.max, grown) : grown;
+      const top = Math.min(this.#o.max > 0 ? this.#o.max : Number.POSITIVE_INFINITY, this.#heldCeiling());
+      this.#limit = Math.max(this.#limit, Math.min(top, grown));
     }
     this.#pump();
+  }
+
+  /** The ceiling while it holds (quietMs after the last overload), else none. */
+  #heldCeiling(): number {
+    if (this.#ceiling === undefined || this.#o.now() - this.#lastOverload >= this.#o.quietMs) return Number.POSITIVE_INFINITY;
+    return this.#ceiling;
   }
 
   #letGoWhenQuiet(): void {

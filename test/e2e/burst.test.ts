@@ -23,7 +23,7 @@ afterAll(async () => {
 
 describe("a burst of Claude Code sessions against a provider that admits two streams, no concurrency configured", () => {
   for (const n of [8, 16]) {
-    test(`${n} sessions all succeed; after adapting the provider sees at most ${K + 1} at once`, async () => {
+    test(`${n} sessions all succeed; after adapting the provider sees at most ${K} at once`, async () => {
       await upstream.reset();
       await upstream.limit({ maxConcurrent: K, delayMs: 100, settleMs: 3000 });
       // The zai lane as a new user has it: no max_concurrency, the default retry settings.
@@ -35,7 +35,8 @@ describe("a burst of Claude Code sessions against a provider that admits two str
         const stats = await upstream.limitStats();
         expect(stats.rejected).toBeGreaterThan(0); // the storm happened
         expect(stats.peak).toBeLessThanOrEqual(K);
-        expect(stats.peakSeenAfterSettle).toBeLessThanOrEqual(K + 1);
+        console.log(`provider: ${JSON.stringify(stats)}`);
+        expect(stats.peakSeenAfterSettle).toBeLessThanOrEqual(K);
         const lines = (await ccp.usage(n)).filter((l) => l.op === "messages" && l.lane === "zai");
         expect(lines.filter((l) => l.status === 200 && l.failure_class === null).length).toBeGreaterThanOrEqual(n);
         const metrics = await (await fetch(`${ccp.url}/metrics`)).text();

@@ -62,7 +62,7 @@ async function waitFor(what: string, ok: () => Promise<boolean>, ms = 30_000): P
 }
 
 describe.skipIf(Boolean(why))("three instances sharing the zai lane through Redis", () => {
-  test("twelve Claude Code sessions over three instances against a provider that admits two streams: all succeed, and once adapted only the limit's probes go past two", async () => {
+  test("twelve Claude Code sessions over three instances against a provider that admits two streams: all succeed, and once adapted the provider never sees more than two", async () => {
     const K = 2;
     await redis.flush();
     await upstream.reset();
@@ -80,13 +80,12 @@ describe.skipIf(Boolean(why))("three instances sharing the zai lane through Redi
       const stats = await upstream.limitStats();
       expect(stats.rejected).toBeGreaterThan(0); // the storm happened
       expect(stats.peak).toBeLessThanOrEqual(K);
-      // The fleet's one limit: after adapting, a third concurrent request reaches the provider only
-      // as AIMD's probe when the limit grows back to three (the limit then halves, and three admitted
-      // streams grow it to three again), so at most one refusal per three admitted streams. Three
-      // limits of their own would each adapt and probe on their own: several times as many refusals.
+      // The fleet's one limit: a refusal while two admitted streams flow (fleet-wide) sets it to two,
+      // and growth stays under that ceiling for the quiet spell, so once adapted the provider sees
+      // no third request. Three limits of their own would each learn and send their own.
       console.log(`provider: ${JSON.stringify(stats)}`);
-      expect(stats.peakSeenAfterSettle).toBeLessThanOrEqual(K + 1);
-      expect(stats.rejectedAfterSettle).toBeLessThanOrEqual(6);
+      expect(stats.peakSeenAfterSettle).toBeLessThanOrEqual(K);
+      expect(stats.rejectedAfterSettle).toBe(0);
       const status = await clusterStatus(fleet[1]!);
       expect(status.connected).toBe(true);
       expect(status.lanes[0]!.limit).not.toBeNull();
@@ -137,6 +136,7 @@ describe.skipIf(Boolean(why))("three instances sharing the zai lane through Redi
       expect(text).toMatch(new RegExp(`zai +2: .* +2 \\(${aName} 2\\) +2 +-`));
       // B's request waits for a slot: the fleet's two are A's.
       let doneAt = 0;
+      const askedAt = Date.now();
       const waiting = client(b!)
         .messages.create(request)
         .then((m) => {
@@ -149,12 +149,17 @@ describe.skipIf(Boolean(why))("three instances sharing the zai lane through Redi
       const killedAt = Date.now();
       const message = await waiting;
       expect(message.content[0]).toMatchObject({ type: "text" });
-      // A's leases were renewed up to a third of a lease before it died: they lapse within one lease.
-      expect(doneAt - killedAt).toBeLessThan(LEASE_MS + 5_000);
+      expect(doneAt).toBeGreaterThan(killedAt);
       await Promise.all(hanging);
       const line = (await b!.usage(1)).find((l) => l.op === "messages");
       expect(line).toMatchObject({ status: 200, lane: "zai" });
-      expect(Number(line!.queue_ms)).toBeGreaterThan(1_000);
+      // B got its slot when its queue wait ended. A's leases were renewed up to a third of a lease
+      // before it died, so they lapse within one lease of the kill; B's queue asks again every 50 ms
+      // (jittered), and a busy machine may add moments: one lease and one second at most.
+      const regainedMs = askedAt + Number(line!.queue_ms) - killedAt;
+      console.log(`slot regained ${regainedMs} ms after the kill (lease ${LEASE_MS} ms)`);
+      expect(regainedMs).toBeGreaterThan(0);
+      expect(regainedMs).toBeLessThan(LEASE_MS + 1_000);
       await waitFor("A's heartbeat to lapse", async () => (await clusterStatus(b!)).lanes[0]!.instances.length === 1);
       expect((await clusterStatus(b!)).lanes[0]!.slots_in_use).toBe(0);
     } finally {

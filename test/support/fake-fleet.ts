@@ -10,6 +10,9 @@ export class FakeFleet implements Fleet {
   up = true;
   limit = Number.POSITIVE_INFINITY;
   readonly slots = new Map<string, number>(); // holder -> lease end (ms)
+  /** Holders whose stream was admitted; the ceiling the last overload with some flowing showed (no quiet spell here). */
+  readonly flowing = new Set<string>();
+  ceiling = Number.POSITIVE_INFINITY;
   readonly calls: string[] = [];
   readonly walls: SharedWall[] = [];
   h1Until = 0;
@@ -42,6 +45,7 @@ export class FakeFleet implements Fleet {
   async release(_lane: string, holder: string): Promise<void> {
     this.#check("release");
     this.slots.delete(holder);
+    this.flowing.delete(holder);
   }
   async renew(_lane: string, holders: readonly string[], leaseMs: number): Promise<number> {
     this.#check(`renew ${holders.join(",")}`);
@@ -56,12 +60,15 @@ export class FakeFleet implements Fleet {
   }
   async overload(): Promise<number> {
     this.#check("overload");
-    this.limit = Number.isFinite(this.limit) ? Math.max(1, this.limit / 2) : Math.max(1, this.slots.size / 2);
+    for (const h of this.flowing) if (!this.slots.has(h)) this.flowing.delete(h);
+    if (this.flowing.size > 0) this.limit = this.ceiling = Math.min(this.limit, this.flowing.size);
+    else this.limit = Number.isFinite(this.limit) ? Math.max(1, this.limit / 2) : Math.max(1, this.slots.size / 2);
     return this.limit;
   }
-  async success(): Promise<number> {
+  async success(_lane: string, _rule: LimitRule, holder?: string): Promise<number> {
     this.#check("success");
-    if (Number.isFinite(this.limit)) this.limit += 1 / this.limit;
+    if (holder && this.slots.has(holder)) this.flowing.add(holder);
+    if (Number.isFinite(this.limit)) this.limit = Math.max(this.limit, Math.min(this.ceiling, this.limit + 1 / this.limit));
     return this.limit;
   }
   async cooldown(_lane: string, ms: number): Promise<void> {

@@ -54,6 +54,37 @@ test("an overload while admitted streams flow sets the limit to that many: the p
   expect(m.limit).toBe(4);
 });
 
+test("the ceiling an overload shows holds growth for the quiet spell: no probe past what the provider took", async () => {
+  let now = 0;
+  // Unconfigured: two streams flowing when the third is refused; successes do not grow past 2 until a quiet minute.
+  const l = new AdaptiveLimiter({ max: 0, queueMax: 100, queueTimeoutMs: 1000, quietMs: 60_000, now: () => now });
+  const slots = await Promise.all(Array.from({ length: 3 }, () => l.acquire()));
+  l.onSuccess(slots[0]);
+  l.onSuccess(slots[1]);
+  l.onOverload();
+  for (let i = 0; i < 50; i++) l.onSuccess();
+  expect(l.limit).toBe(2);
+  now = 59_999;
+  l.onSuccess();
+  expect(l.limit).toBe(2);
+  now = 60_000;
+  expect(l.limit).toBe(Number.POSITIVE_INFINITY); // let go: the next storm teaches it again
+  for (const s of slots) s();
+  // Configured at 8: three flowing when refused; held at 3, then grows again towards 8 once the spell is over.
+  now = 0;
+  const m = new AdaptiveLimiter({ max: 8, queueMax: 100, queueTimeoutMs: 1000, quietMs: 60_000, now: () => now });
+  const held = await Promise.all(Array.from({ length: 4 }, () => m.acquire()));
+  for (const s of held.slice(0, 3)) m.onSuccess(s);
+  m.onOverload();
+  expect(m.limit).toBe(3);
+  for (let i = 0; i < 50; i++) m.onSuccess();
+  expect(m.limit).toBe(3);
+  now = 60_000;
+  for (let i = 0; i < 50; i++) m.onSuccess();
+  expect(m.limit).toBe(8);
+  for (const s of held) s();
+});
+
 test("a full queue, a long wait and an aborted client are rejected with their reason", async () => {
   const l = new AdaptiveLimiter({ max: 1, queueMax: 1, queueTimeoutMs: 50 });
   await l.acquire();

@@ -133,6 +133,25 @@ describe("a shared lane's limiter", () => {
     for (const r of held) r();
   });
 
+  test("a success names its slot's holder to the fleet: a refusal while two flow sets the fleet's limit to two, and it stays there", async () => {
+    const fleet = new FakeFleet();
+    const { shared } = limiter(fleet);
+    const held = await Promise.all([shared.acquire(), shared.acquire(), shared.acquire()]);
+    shared.onSuccess(held[0]);
+    shared.onSuccess(held[1]);
+    await Bun.sleep(10);
+    expect(fleet.flowing.size).toBe(2);
+    shared.onOverload();
+    await Bun.sleep(10);
+    expect(fleet.limit).toBe(2);
+    for (let i = 0; i < 5; i++) shared.onSuccess(held[0]);
+    await Bun.sleep(10);
+    expect(shared.limit).toBe(2);
+    for (const r of held) r();
+    await Bun.sleep(10);
+    expect(fleet.flowing.size).toBe(0);
+  });
+
   test("seeded: two instances' limiters on one fleet never hold more than its limit, and every request is served", async () => {
     const seed = Number(process.env.SEED ?? Date.now() % 1_000_000);
     console.log(`shared limiter seed ${seed} (SEED=${seed} replays it)`);
