@@ -9,26 +9,29 @@ import { hasThinking } from "../rewrite/signed-thinking.ts";
 import { laneModel } from "../routing/router.ts";
 import { guardStream } from "../sse/guard.ts";
 import { abortFailure, UpstreamFailure } from "../upstream/failure.ts";
-import { applyAttempts, applyObservation, applyStreamEnd, upstreamRequestId } from "../usage/draft.ts";
+import { applyAttempts, applyBody, applyCommit, applyEstimate, applyFirstContent, applyReplay, applyRoute, applySteered, applyStreamEnd, applyUncommitted } from "../usage/draft.ts";
 import type { AttemptRecord } from "../usage/record.ts";
 import { answerUncommitted } from "./answers.ts";
 import { ClientRequest } from "./client-request.ts";
 import type { ServerContext } from "./context.ts";
 import { downstreamHeaders, upstreamHeaders } from "../upstream/forward-headers.ts";
 import { readAndRoute, type Routed } from "./read-request.ts";
-import { replayControl } from "./replay-control.ts";
+import { replayControl, type ReplayControl } from "./replay-control.ts";
 import { cachedUpstreamUrl, type Endpoint } from "../upstream/upstream-url.ts";
 
 export type { Endpoint };
+
+type ReplayTransport = NonNullable<ReplayControl["transport"]>;
 
 const encoder = new TextEncoder();
 /** A failure's message may quote the upstream: it stays on its log line. */
 const LINE_BREAKING = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
 
 /**
- * One client request, in the order of docs/ARCHITECTURE.md's request path: read and route,
- * the answers ccp gives itself, what each lane is sent, the attempt loop, then either the
- * answer given when nothing was committed or the committed stream.
+ * One client request. The functions of this file are declared in the order a request first
+ * reaches them, and docs/ARCHITECTURE.md's request path names each, in that order
+ * (test/unit/request-path.test.ts holds the two together). The usage record is filled by
+ * usage/draft.ts's apply* functions.
  */
 export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoint, port: number, search: string, client?: string): Promise<Response> {
   const cr = new ClientRequest(ctx, req, endpoint, port, client);
@@ -40,35 +43,33 @@ export async function forward(ctx: ServerContext, req: Request, endpoint: Endpoi
   }
 }
 
+/**
+ * The request path, top to bottom: replay control, read and route, the desk's steer, the answers
+ * ccp gives itself, a replay's pin, the attempt loop, then the committed stream or the answer
+ * given when nothing was committed. A step that answers ends the request.
+ */
 async function steps(cr: ClientRequest, endpoint: Endpoint, search: string): Promise<Response> {
   const { ctx, req } = cr;
   const replay = replayControl(req.headers, ctx.replayKey, ctx.config);
   if (!replay.ok) return cr.refuse({ status: replay.status, message: replay.message, errType: replay.status === 403 ? "permission_error" : undefined });
-  cr.record.replay_of = replay.control?.replayOf ?? null;
+  applyReplay(cr.record, replay.control?.replayOf);
   const routed = await readAndRoute(ctx, req, endpoint, replay.control?.lane);
   if (!routed.ok) {
-    if (routed.parsed) noteBody(cr, routed.parsed);
+    if (routed.parsed) applyBody(cr.record, routed.parsed);
     return cr.refuse(routed);
   }
-  if (routed.parsed) noteBody(cr, routed.parsed);
-  cr.record.route = routed.route?.index ?? null;
-  cr.record.route_name = routed.route?.name ?? null;
+  if (routed.parsed) applyBody(cr.record, routed.parsed);
+  applyRoute(cr.record, routed.route);
   cr.describe(routed.lane, routed.model);
   const steered = ctx.quota.steer(routed.chain, req.headers);
   if (steered.kind === "walled") return answerWalled(cr, steered.walls);
   const first = ctx.config.lanes[steered.lane]!;
-  if (steered.reroutedFrom) {
-    cr.record.rerouted_from = steered.reroutedFrom;
-    cr.record.reroute_reason = steered.reason;
-    cr.describe(first, modelFor(routed, first));
-  }
+  applySteered(cr.record, steered);
+  if (steered.reroutedFrom) cr.describe(first, modelFor(routed, first));
   const own = answerOwn(cr, routed, first, endpoint);
   if (own) return own;
-  const transport = replay.control?.transport;
-  if (transport !== undefined && transport !== "h1" && !first.base_url.startsWith("https:")) {
-    return cr.refuse({ status: 400, message: `ccp: lane "${first.name}" has an http:// base_url: it speaks HTTP/1.1 only (--transport h1)` });
-  }
-  cr.pin = transport === undefined ? undefined : { lane: first.name, transport };
+  const pinRefused = pinTransport(cr, replay.control?.transport, first);
+  if (pinRefused) return pinRefused;
   cr.capture = ctx.capture?.begin(cr.rid, req.headers, routed.bytes);
   const expects: Expected = endpoint === "/v1/models" ? "models" : endpoint === "/v1/messages/count_tokens" ? "count" : routed.parsed?.stream ? "stream" : "message";
   const { result, signal, stopListening } = await tryWithThinking(cr, routed, first, expects, (origin) => laneRequests(routed, req, endpoint, search, origin));
@@ -89,15 +90,6 @@ async function steps(cr: ClientRequest, endpoint: Endpoint, search: string): Pro
   return answerNow(cr, result, signal);
 }
 
-/**
- * A subscription's plan limit on a one-lane route goes to Claude Code as it came: its unified
- * headers are what Claude Code reads to say when the limit resets. Any other quota wall gets
- * ccp's own answer, naming every lane of the chain.
- */
-function passedOnAsItCame(result: Extract<LoopResult, { kind: "answer" }>, chain: Chain): boolean {
-  return chain.lanes.length === 1 && result.peeked.kind === "http_status" && isPlanLimit(result.peeked.response.status, result.peeked.response.headers);
-}
-
 /** Every lane of the route is at its plan's limit: one 429 saying when each reopens, not to be retried. */
 function answerWalled(cr: ClientRequest, walls: readonly LaneWall[]): Response {
   const now = cr.ctx.quota.clock();
@@ -111,9 +103,10 @@ function answerWalled(cr: ClientRequest, walls: readonly LaneWall[]): Response {
   });
 }
 
-function noteBody(cr: ClientRequest, parsed: NonNullable<Routed["parsed"]>): void {
-  cr.record.model = parsed.model;
-  cr.record.stream = parsed.stream;
+/** The model name a lane is sent: the route's for the routed lane, the lane's own map for a fallback. */
+function modelFor(routed: Routed, lane: Lane): string | undefined {
+  if (!routed.parsed) return undefined;
+  return lane.name === routed.lane.name ? routed.model : laneModel(lane, routed.parsed.model);
 }
 
 /** Answers ccp gives without an upstream: a lane that cannot be used, a local token count. */
@@ -129,15 +122,40 @@ function answerOwn(cr: ClientRequest, routed: Routed, lane: Lane, endpoint: Endp
   }
   const counting = lane.count_tokens ?? (lane.dialect === "anthropic" ? "upstream" : "local");
   if (endpoint !== "/v1/messages/count_tokens" || !parsed || counting !== "local") return undefined;
-  cr.record.estimated = true;
+  applyEstimate(cr.record);
   cr.finish(200);
   return Response.json({ input_tokens: parsed.inputTokens() }, { headers: { "x-ccp-rid": cr.rid, "x-ccp-estimate": "true" } });
 }
 
-/** The model name a lane is sent: the route's for the routed lane, the lane's own map for a fallback. */
-function modelFor(routed: Routed, lane: Lane): string | undefined {
-  if (!routed.parsed) return undefined;
-  return lane.name === routed.lane.name ? routed.model : laneModel(lane, routed.parsed.model);
+/**
+ * A replay's `--transport` pins the protocol on its first lane, for this request alone; h2 or
+ * auto on a lane whose base_url is http:// is refused (400): it speaks HTTP/1.1 only.
+ */
+function pinTransport(cr: ClientRequest, transport: ReplayTransport | undefined, first: Lane): Response | undefined {
+  if (transport !== undefined && transport !== "h1" && !first.base_url.startsWith("https:")) {
+    return cr.refuse({ status: 400, message: `ccp: lane "${first.name}" has an http:// base_url: it speaks HTTP/1.1 only (--transport h1)` });
+  }
+  cr.pin = transport === undefined ? undefined : { lane: first.name, transport };
+  return undefined;
+}
+
+/** Anthropic's refusal of a thinking block it did not sign. */
+const FOREIGN_SIGNATURE = /invalid `?signature`? in `?(redacted_)?thinking`? block/i;
+
+/**
+ * The attempt loop; then, when an Anthropic lane refused a thinking block's signature that ccp
+ * could not place (signed by another provider before this ccp saw it), once more without any
+ * thinking block: the conversation goes on rather than end on a 400 the user cannot fix.
+ */
+async function tryWithThinking(cr: ClientRequest, routed: Routed, first: Lane, expects: Expected, build: (origin: ThinkingOrigin) => (lane: Lane) => LaneRequest): Promise<Tried> {
+  const tried = await tryLanes(cr, build({ signers: cr.ctx.signers }), first, routed.chain, expects);
+  const { result } = tried;
+  if (result.kind !== "answer" || result.peeked.kind !== "http_status" || result.peeked.response.status !== 400 || result.runtime.lane.dialect !== "anthropic") return tried;
+  if (!routed.parsed || !hasThinking(routed.parsed.json) || !FOREIGN_SIGNATURE.test(new TextDecoder().decode(result.peeked.body)) || cr.req.signal.aborted) return tried;
+  tried.stopListening();
+  cr.ctx.log.warn(`${cr.rid} lane ${result.runtime.lane.name} refused a thinking block's signature (another provider's): sent again without thinking blocks`);
+  const again = await tryLanes(cr, build({ dropAll: true }), result.runtime.lane, routed.chain, expects);
+  return { ...again, result: { ...again.result, attempts: [...result.attempts, ...again.result.attempts] } };
 }
 
 /** What each lane is sent, built once per lane (a fallback lane has its own credentials and model map). */
@@ -158,25 +176,6 @@ function laneRequests(routed: Routed, req: Request, endpoint: Endpoint, search: 
     }
     return request;
   };
-}
-
-/** Anthropic's refusal of a thinking block it did not sign. */
-const FOREIGN_SIGNATURE = /invalid `?signature`? in `?(redacted_)?thinking`? block/i;
-
-/**
- * The attempt loop; then, when an Anthropic lane refused a thinking block's signature that ccp
- * could not place (signed by another provider before this ccp saw it), once more without any
- * thinking block: the conversation goes on rather than end on a 400 the user cannot fix.
- */
-async function tryWithThinking(cr: ClientRequest, routed: Routed, first: Lane, expects: Expected, build: (origin: ThinkingOrigin) => (lane: Lane) => LaneRequest): Promise<Tried> {
-  const tried = await tryLanes(cr, build({ signers: cr.ctx.signers }), first, routed.chain, expects);
-  const { result } = tried;
-  if (result.kind !== "answer" || result.peeked.kind !== "http_status" || result.peeked.response.status !== 400 || result.runtime.lane.dialect !== "anthropic") return tried;
-  if (!routed.parsed || !hasThinking(routed.parsed.json) || !FOREIGN_SIGNATURE.test(new TextDecoder().decode(result.peeked.body)) || cr.req.signal.aborted) return tried;
-  tried.stopListening();
-  cr.ctx.log.warn(`${cr.rid} lane ${result.runtime.lane.name} refused a thinking block's signature (another provider's): sent again without thinking blocks`);
-  const again = await tryLanes(cr, build({ dropAll: true }), result.runtime.lane, routed.chain, expects);
-  return { ...again, result: { ...again.result, attempts: [...result.attempts, ...again.result.attempts] } };
 }
 
 interface Tried {
@@ -221,21 +220,6 @@ async function tryLanes(cr: ClientRequest, build: (lane: Lane) => LaneRequest, f
   return { result, signal: abort.signal, stopListening };
 }
 
-/** Nothing was committed: ccp's answer (an error it shapes, or the upstream's error as it came). */
-function answerNow(cr: ClientRequest, result: Exclude<LoopResult, { kind: "committed" }>, signal: AbortSignal): Response {
-  const rec = cr.record;
-  if (result.kind === "answer") cr.capture?.response(result.peeked.body);
-  // An aborted request failed because of the abort, whatever the transport saw as it was cut.
-  const unanswered = result.kind === "failed" && signal.aborted ? { ...result, failure: abortFailure(signal, "the client went away") } : result;
-  const answer = answerUncommitted(unanswered, cr.rid, cr.ctx.secrets);
-  rec.failure_class = unanswered.kind === "failed" ? unanswered.failure.failureClass : unanswered.peeked.kind;
-  rec.err_type = rec.failure_class === "client_abort" ? "client_abort" : answer.errType;
-  if (result.kind === "answer" && result.peeked.kind === "in_stream_error") applyObservation(rec, result.peeked.observation);
-  rec.upstream_request_id = result.kind === "answer" ? upstreamRequestId(result.peeked.response.headers) : null;
-  cr.finish(rec.failure_class === "client_abort" ? 499 : answer.status);
-  return answer.response;
-}
-
 /** Why an attempt failed, which the usage line (a failure class) does not say: for the operator. */
 function warnAttempt(cr: ClientRequest, a: AttemptRecord, n: number, when: string, message: string): void {
   if (a.outcome === "client_abort") return;
@@ -246,15 +230,12 @@ function warnAttempt(cr: ClientRequest, a: AttemptRecord, n: number, when: strin
 function streamAnswer(cr: ClientRequest, peeked: Committed, done: () => void): Response {
   const { ctx, record: rec } = cr;
   const { response, observation } = peeked;
-  rec.upstream_request_id = upstreamRequestId(response.headers);
-  rec.first_byte_ms = cr.elapsed();
+  applyCommit(rec, response.headers, cr.elapsed());
   const capture = cr.capture;
   const stream = guardStream(peeked, cr.rid, {
     hide: ctx.secrets,
     onChunk: capture ? (chunk) => capture.response(chunk) : undefined,
-    onFirstContent: () => {
-      rec.ttft_ms ??= cr.elapsed();
-    },
+    onFirstContent: () => applyFirstContent(rec, () => cr.elapsed()),
     onEnd: (failure) => {
       done();
       if (observation.signatures.length > 0 && rec.upstream) ctx.signers.record(rec.upstream, observation.signatures);
@@ -278,4 +259,24 @@ function streamAnswer(cr: ClientRequest, peeked: Committed, done: () => void): R
     void peeked.reader.cancel().catch(() => {});
     throw e;
   }
+}
+
+/**
+ * A subscription's plan limit on a one-lane route goes to Claude Code as it came: its unified
+ * headers are what Claude Code reads to say when the limit resets. Any other quota wall gets
+ * ccp's own answer, naming every lane of the chain.
+ */
+function passedOnAsItCame(result: Extract<LoopResult, { kind: "answer" }>, chain: Chain): boolean {
+  return chain.lanes.length === 1 && result.peeked.kind === "http_status" && isPlanLimit(result.peeked.response.status, result.peeked.response.headers);
+}
+
+/** Nothing was committed: ccp's answer (an error it shapes, or the upstream's error as it came). */
+function answerNow(cr: ClientRequest, result: Exclude<LoopResult, { kind: "committed" }>, signal: AbortSignal): Response {
+  if (result.kind === "answer") cr.capture?.response(result.peeked.body);
+  // An aborted request failed because of the abort, whatever the transport saw as it was cut.
+  const unanswered = result.kind === "failed" && signal.aborted ? { ...result, failure: abortFailure(signal, "the client went away") } : result;
+  const answer = answerUncommitted(unanswered, cr.rid, cr.ctx.secrets);
+  applyUncommitted(cr.record, unanswered, answer.errType);
+  cr.finish(cr.record.failure_class === "client_abort" ? 499 : answer.status);
+  return answer.response;
 }

@@ -86,8 +86,73 @@ export function applyAttempts(r: UsageRecord, o: TriedOutcome): void {
   r.h2 = last ? last.protocol === "h2" : null;
 }
 
+/** An upstream response's headers, as transports give them. */
+type HeaderList = ReadonlyArray<readonly [string, string]>;
+
 /** The upstream's `request-id` header, when it sent one. */
-export const upstreamRequestId = (headers: ReadonlyArray<readonly [string, string]>): string | null => headers.find(([k]) => k === "request-id")?.[1] ?? null;
+export const upstreamRequestId = (headers: HeaderList): string | null => headers.find(([k]) => k === "request-id")?.[1] ?? null;
+
+/** `ccp replay` marked the request as a replay of this one (undefined: not a replay). */
+export function applyReplay(r: UsageRecord, replayOf: string | undefined): void {
+  r.replay_of = replayOf ?? null;
+}
+
+/** What the body says: the model the client asked for, and whether it asked for a stream. */
+export function applyBody(r: UsageRecord, body: { readonly model: string; readonly stream: boolean }): void {
+  r.model = body.model;
+  r.stream = body.stream;
+}
+
+/** The `[[routes]]` entry that matched (null: a pick by name, or a replay's lane). */
+export function applyRoute(r: UsageRecord, route: { readonly index: number; readonly name: string | null } | null | undefined): void {
+  r.route = route?.index ?? null;
+  r.route_name = route?.name ?? null;
+}
+
+/** The quota desk's choice before any attempt: when it moved the request off its routed lane, from where and why. */
+export function applySteered(r: UsageRecord, steered: { readonly reroutedFrom: string | null; readonly reason: UsageRecord["reroute_reason"] }): void {
+  if (!steered.reroutedFrom) return;
+  r.rerouted_from = steered.reroutedFrom;
+  r.reroute_reason = steered.reason;
+}
+
+/** ccp answered a token count itself, from its own estimate. */
+export function applyEstimate(r: UsageRecord): void {
+  r.estimated = true;
+}
+
+/** How the attempt loop ended when nothing was committed (the loop's result, as the record needs it). */
+export type Uncommitted =
+  | { readonly kind: "failed"; readonly failure: { readonly failureClass: FailureClass } }
+  | {
+      readonly kind: "answer";
+      readonly peeked:
+        | { readonly kind: "http_status"; readonly response: { readonly headers: HeaderList } }
+        | { readonly kind: "in_stream_error"; readonly response: { readonly headers: HeaderList }; readonly observation: StreamObservation };
+    };
+
+/**
+ * Fills what an answer given before commit tells: the failure class (the loop's failure, or the
+ * kind of the upstream's answer), the error type the client got (`client_abort` when it left),
+ * what an in-stream error's frames said, and the upstream's request id when it answered.
+ */
+export function applyUncommitted(r: UsageRecord, result: Uncommitted, errType: string): void {
+  r.failure_class = result.kind === "failed" ? result.failure.failureClass : result.peeked.kind;
+  r.err_type = r.failure_class === "client_abort" ? "client_abort" : errType;
+  if (result.kind === "answer" && result.peeked.kind === "in_stream_error") applyObservation(r, result.peeked.observation);
+  r.upstream_request_id = result.kind === "answer" ? upstreamRequestId(result.peeked.response.headers) : null;
+}
+
+/** The commit: the upstream's request id, and when the client's first byte left. */
+export function applyCommit(r: UsageRecord, headers: HeaderList, firstByteMs: number): void {
+  r.upstream_request_id = upstreamRequestId(headers);
+  r.first_byte_ms = firstByteMs;
+}
+
+/** The first content reached the client: the time to first token, taken once (`elapsed` is asked only then). */
+export function applyFirstContent(r: UsageRecord, elapsed: () => number): void {
+  r.ttft_ms ??= elapsed();
+}
 
 /** How a committed answer ended, as the guard saw it. */
 export interface StreamEnd {
