@@ -77,17 +77,52 @@ describe("malformed requests get 400, not ccp's own 500", () => {
   });
 });
 
-describe("pipelined requests", () => {
-  test("Bun closes a connection that pipelines behind an unfinished answer: nothing hangs, the first is recorded, the upstream attempt is cut, ccp keeps serving", async () => {
+describe("pipelined requests (Bun 1.4.5; SECURITY.md, scripts/repro/bun-pipelining.ts)", () => {
+  const answers = (t: string) => [...t.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+
+  test("two POST /v1/messages in one write: Bun closes the connection at once, neither gets a byte, the first is recorded as client_abort, the upstream sees at most the first, ccp keeps serving", async () => {
+    // The upstream answers at once: what matters is that the first answer is not complete when Bun parses the second head.
     await upstream.reset();
-    await upstream.script([{ kind: "normal", firstEventDelayMs: 3_000 }], { pathPrefix: "/zai" });
+    const logsBefore = ccp.logs.length;
     const a = await rawRequest(ccp.port, post("127.0.0.1") + post("127.0.0.1"), { waitMs: 10_000 });
     expect(a.closed).toBe(true);
-    expect(a.ms).toBeLessThan(9_000);
+    expect(a.text).toBe("");
+    expect(a.ms).toBeLessThan(1_000);
     const until = Date.now() + 10_000;
-    while (!ccp.logs.some((l) => / status=499 /.test(l)) && Date.now() < until) await Bun.sleep(50);
-    expect(ccp.logs.some((l) => / status=499 .*failure=client_abort/.test(l))).toBe(true);
+    while (!ccp.logs.slice(logsBefore).some((l) => / status=499 /.test(l)) && Date.now() < until) await Bun.sleep(50);
+    const lines = ccp.logs.slice(logsBefore).filter((l) => / messages model=/.test(l));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/ status=499 .*failure=client_abort/);
+    expect((await upstream.requests()).filter((r) => r.path.endsWith("/v1/messages")).length).toBeLessThanOrEqual(1);
     expect((await fetch(`${ccp.url}/v1/messages`, { method: "POST", headers: { "content-type": "application/json" }, body })).status).toBe(200);
+  });
+
+  test("a first request marked connection: close gets its whole 200 answer, then a clean close; the request behind it is not dispatched", async () => {
+    await upstream.reset();
+    const a = await rawRequest(ccp.port, post("127.0.0.1", "connection: close\r\n") + post("127.0.0.1"), { waitMs: 10_000 });
+    expect(a.closed).toBe(true);
+    expect(answers(a.text)).toEqual([200]);
+    // The whole chunked body, its last chunk included, arrived before the close.
+    const chunks: string[] = [];
+    let rest = a.text.slice(a.text.indexOf("\r\n\r\n") + 4);
+    for (let size = Number.parseInt(rest, 16); size > 0; size = Number.parseInt(rest, 16)) {
+      const start = rest.indexOf("\r\n") + 2;
+      chunks.push(rest.slice(start, start + size));
+      rest = rest.slice(start + size + 2);
+    }
+    expect(rest).toBe("0\r\n\r\n");
+    expect((JSON.parse(chunks.join("")) as { type: string }).type).toBe("message");
+    expect((await upstream.requests()).filter((r) => r.path.endsWith("/v1/messages"))).toHaveLength(1);
+  });
+
+  test("answers ccp makes without waiting (/healthz, /status) are answered in order on one connection", async () => {
+    const head = (path: string) => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
+    const bothIn = (t: string) => answers(t).length === 2 && complete(t.slice(t.lastIndexOf("HTTP/1.1 ")));
+    const a = await rawRequest(ccp.port, head("/healthz") + head("/status"), { waitMs: 10_000, until: bothIn });
+    expect(answers(a.text)).toEqual([200, 200]);
+    const second = a.text.lastIndexOf("HTTP/1.1 ");
+    expect(a.text.slice(0, second)).toContain('"status":"ok"');
+    expect(a.text.slice(second)).not.toContain('"status":"ok"');
   });
 });
 
