@@ -154,6 +154,32 @@ describe("what an answer can do to a plan", () => {
     expect(desk.book.plans()[0]!.windows.get("5h")!.resetsAt).toBeNull();
   });
 
+  test("overage in use is counted once per credential and overage window (ccp_overage_windows_total), where it is logged; allow lanes counted, not logged", () => {
+    const both = { anthropic: { name: "anthropic", auth: "passthrough", overage: "warn" }, free: { name: "free", auth: "passthrough", overage: "allow" } } as unknown as Record<string, Lane>;
+    const said: string[] = [];
+    const desk = new QuotaDesk(
+      both,
+      (m) => said.push(m),
+      () => NOW,
+    );
+    const overage = (inUse: string, resetS: number): [string, string][] => [
+      ["anthropic-ratelimit-unified-overage-status", "allowed"],
+      ["anthropic-ratelimit-unified-overage-in-use", inUse],
+      ["anthropic-ratelimit-unified-overage-reset", String(resetS)],
+    ];
+    const first = NOW / 1000 + 3_600;
+    const seen = () => Object.fromEntries(desk.overageWindows);
+    desk.observe(both.anthropic!, "client:a", 200, overage("true", first), undefined);
+    desk.observe(both.anthropic!, "client:a", 200, overage("true", first), undefined);
+    expect([seen(), said.length]).toEqual([{ anthropic: 1 }, 1]);
+    desk.observe(both.anthropic!, "client:b", 200, overage("true", first), undefined);
+    desk.observe(both.anthropic!, "client:a", 200, overage("false", first + 3_600), undefined);
+    desk.observe(both.anthropic!, "client:a", 200, overage("true", first + 3_600), undefined);
+    expect([seen(), said.length]).toEqual([{ anthropic: 3 }, 3]);
+    desk.observe(both.free!, "client:a", 200, overage("true", first), undefined);
+    expect([seen(), said.length]).toEqual([{ anthropic: 3, free: 1 }, 3]);
+  });
+
   test("window names from headers are bounded: odd names are skipped, at most 12 per answer", () => {
     const headers: [string, string][] = Array.from({ length: 50 }, (_, i) => [`anthropic-ratelimit-unified-w${i}-utilization`, "0.5"]);
     headers.push(["anthropic-ratelimit-unified-Bad Name!-utilization", "0.5"]);
