@@ -139,6 +139,43 @@ describe("what an answer can do to a plan", () => {
     expect(desk.book.walled("zai", "lane")).toMatchObject({ window: "5h", code: "1308", resetsAt: Date.UTC(2026, 11, 5, 15) });
   });
 
+  test("a bare Anthropic 429 (x-should-retry only, no unified header) is a throttle, not a wall: the lane stays open; the same 429 with unified rejected walls it", () => {
+    const anthropic = { name: "anthropic", auth: "passthrough", overage: "warn" } as unknown as Lane;
+    const desk = new QuotaDesk(
+      { anthropic },
+      () => {},
+      () => NOW,
+    );
+    const body = JSON.stringify({ type: "error", error: { type: "rate_limit_error", message: "Number of request tokens has exceeded your per-minute rate limit" } });
+    for (const retry of ["true", "false"])
+      desk.observe(
+        anthropic,
+        "client:a",
+        429,
+        [
+          ["x-should-retry", retry],
+          ["retry-after", "20"],
+        ],
+        body,
+      );
+    expect(desk.book.walled("anthropic", "client:a")).toBeUndefined();
+    expect(desk.standing(anthropic, "client:a", 1).wall).toBeUndefined();
+    expect(desk.steer({ lanes: ["anthropic"], threshold: 1 }, undefined)).toMatchObject({ kind: "lane", lane: "anthropic" });
+    expect(desk.walls.size).toBe(0);
+    desk.observe(
+      anthropic,
+      "client:a",
+      429,
+      [
+        ["x-should-retry", "false"],
+        ["anthropic-ratelimit-unified-status", "rejected"],
+        ["anthropic-ratelimit-unified-5h-status", "rejected"],
+      ],
+      body,
+    );
+    expect(desk.standing(anthropic, "client:a", 1).wall).toMatchObject({ window: "5h", code: "rejected" });
+  });
+
   test("a reset further than 40 days is not believed: the wall is held 60 s, the window's reset unknown", () => {
     let now = NOW;
     const desk = new QuotaDesk(
