@@ -62,7 +62,7 @@ const zaiWall = (resetsAt: number): Behaviour => ({
 });
 
 describe("plans and quotas, with the real Claude Code", () => {
-  test("the subscription's unified headers reach Claude Code unchanged: its rate_limit_event carries the scripted values; ccp's /quota keeps them; overage-* and 7d_opus reach a client unchanged too", async () => {
+  test("the unified headers reach Claude Code unchanged (its rate_limit_event has the scripted values), overage-* and 7d_opus reach a client unchanged; /quota keeps them", async () => {
     const reset = Math.floor(Date.now() / 1000) + 3_600;
     const headers: [string, string][] = [
       ["content-type", "text/event-stream"],
