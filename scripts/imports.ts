@@ -76,6 +76,18 @@ export function layerBreaches(graph: Map<string, string[]>): string[] {
   return out;
 }
 
+/** Every file `start` loads, itself included, following imports (type-only ones too) through the graph. */
+export function reach(graph: Map<string, string[]>, start: string): Set<string> {
+  const seen = new Set<string>();
+  const todo = [start];
+  for (let f = todo.pop(); f !== undefined; f = todo.pop()) {
+    if (seen.has(f)) continue;
+    seen.add(f);
+    todo.push(...(graph.get(f) ?? []));
+  }
+  return seen;
+}
+
 if (import.meta.main) {
   const graph = importGraph();
   const found = cycles(graph);

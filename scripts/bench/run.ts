@@ -10,7 +10,8 @@
  * byte relay instead (relay.ts): the least any proxy on Bun can cost. Each target line then
  * gives the third arm's figure for the same measure too.
  * --only TEXT runs the scenarios whose name contains TEXT, or one of the phases after the
- * matrix: soak, slow readers, stalled readers, disconnects.
+ * matrix: soak, slow readers, stalled readers, disconnects, statusline (`ccp statusline` as
+ * Claude Code runs it against the running ccp; target: p95 within 100 ms).
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -18,8 +19,9 @@ import { join } from "node:path";
 import type { DisconnectJob, JobResult, SlowJob, StallJob, StreamJob } from "./loadgen.ts";
 import { ccpConfig, type FloorKind, makeCert, startCcp, startFloor, startLoadGen, startUpstream, stopAll, stopProcess, type Ccp, type Cert, type LoadGen, type Upstream } from "./processes.ts";
 import { cpuSeconds, memory, rssSampler } from "./proc-stats.ts";
-import { arm, render, targets, type DisconnectResult, type Report, type ScenarioResult, type SlowResult, type SoakResult, type StallResult } from "./report.ts";
-import { fullPlan, quickPlan, type Plan, type Proto, type Scenario } from "./scenarios.ts";
+import { arm, percentile, render, targets, type DisconnectResult, type Report, type ScenarioResult, type SlowResult, type SoakResult, type StallResult, type StatuslineResult } from "./report.ts";
+import { FAST, fullPlan, quickPlan, type Plan, type Proto, type Scenario } from "./scenarios.ts";
+import { timeStatusline } from "./statusline-time.ts";
 import { streamBytes } from "./workload.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -350,6 +352,29 @@ async function disconnects(ctx: Ctx, plan: Plan["disconnect"], ccp: Ccp, proto: 
   };
 }
 
+/**
+ * `ccp statusline` as Claude Code runs it (a new process, its stdin JSON) against a ccp that has
+ * served a few streams, timed from spawn to exit. The line must be one ccp gives a running,
+ * routed instance: a "ccp: off" would time the wrong thing.
+ */
+async function statusline(ctx: Ctx, plan: Plan["statusline"], bin: string, ccp: Ccp): Promise<StatuslineResult> {
+  const warm: Omit<StreamJob, "id"> = { kind: "stream", url: ccp.url, h2: false, model: modelFor("h2"), concurrency: 1, requests: 5, bodyBytes: 4096, shape: FAST, exact: true };
+  for (const e of (await ctx.gen.run(warm)).errors) ctx.errors.push(`statusline: ${e}`);
+  const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: ccp.home, CCP_HOME: join(ccp.home, "state"), NO_COLOR: "1" };
+  const { times, line } = await timeStatusline([bin], ccp.port, plan.runs, env);
+  if (!/^ccp h2 /.test(line)) ctx.errors.push(`statusline: unexpected line ${JSON.stringify(line)}`);
+  const x: StatuslineResult = {
+    command: `${bin.endsWith("/ccp") ? "dist/ccp" : bin} statusline --port N`,
+    runs: plan.runs,
+    p50Ms: percentile(times, 50),
+    p95Ms: percentile(times, 95),
+    maxMs: Math.max(...times),
+    line,
+  };
+  console.error(`  statusline: p50 ${x.p50Ms.toFixed(1)} p95 ${x.p95Ms.toFixed(1)} max ${x.maxMs.toFixed(1)} ms → ${line}`);
+  return x;
+}
+
 /** ccp's own record of the streaming scenarios: nothing may have been retried or answered other than 200. */
 function usageLog(ccp: Ccp): { records: number; retried: number; non200: number; failures: Record<string, number> } {
   let text = "";
@@ -421,7 +446,7 @@ async function main(): Promise<number> {
       addUsage(usageLog(ccp));
       await stopProcess(ccp.proc);
     }
-    // The phases after the matrix run unless --no-extras; --only picks them by name too ("soak", "slow readers", "stalled readers", "disconnects").
+    // The phases after the matrix run unless --no-extras; --only picks them by name too ("soak", "slow readers", "stalled readers", "disconnects", "statusline").
     const extra = (name: string) => !o.skipExtras && (!o.only || name.includes(o.only));
     if (extra("soak")) {
       // Each on a fresh ccp (persistence on, the default), so earlier scenarios' memory does not blur them.
@@ -437,11 +462,17 @@ async function main(): Promise<number> {
       if (extra("disconnects")) for (const proto of ["h1", "h2"] as const) disc.push(await disconnects(ctx, plan.disconnect, robust, proto));
       await stopProcess(robust.proc);
     }
+    let line: StatuslineResult | undefined;
+    if (extra("statusline")) {
+      const lit = await fresh("statusline", false);
+      line = await statusline(ctx, plan.statusline, bin, lit);
+      await stopProcess(lit.proc);
+    }
     const failed = Object.values(usage.failures).reduce((a, b) => a + b, 0);
     if (usage.retried > 0 || usage.non200 > 0 || failed > 0) {
       ctx.errors.push(`ccp's usage log: ${usage.retried} retried, ${usage.non200} not 200, failure classes ${JSON.stringify(usage.failures)} in the streaming scenarios`);
     }
-    const partial = { scenarios: results, soak: soakResult, slow, stalled, disconnect: disc };
+    const partial = { scenarios: results, soak: soakResult, slow, stalled, disconnect: disc, statusline: line };
     report = {
       when: new Date().toISOString(),
       command: `bun run bench ${process.argv.slice(2).join(" ")}`.trim(),

@@ -24,6 +24,8 @@ export interface Plan {
   readonly disconnect: { readonly clients: number; readonly shape: StreamShape; readonly afterDeltas: number };
   /** Clients that stop reading an endless stream: the upstream must be held back (ccp's memory then cannot grow). */
   readonly stall: { readonly clients: number; readonly shape: StreamShape; readonly stallMs: number };
+  /** `ccp statusline` runs, each a new process as Claude Code starts it. */
+  readonly statusline: { readonly runs: number };
 }
 
 /** A fast stream: 20 text deltas 1 ms apart (~20 ms), so the proxy's own cost is not hidden by waiting. */
@@ -61,6 +63,7 @@ export function fullPlan(): Plan {
     slow: { clients: 50, shape: { deltas: 4000, intervalMs: 0, deltaChars: 400 }, readChunk: 16 * 1024, pauseMs: 10 },
     disconnect: { clients: 100, shape: { deltas: 300, intervalMs: 10, deltaChars: 12 }, afterDeltas: 3 },
     stall: { clients: 20, shape: ENDLESS, stallMs: 5000 },
+    statusline: { runs: 60 },
   };
 }
 
@@ -78,5 +81,6 @@ export function quickPlan(): Plan {
     slow: { clients: 20, shape: { deltas: 2000, intervalMs: 0, deltaChars: 400 }, readChunk: 16 * 1024, pauseMs: 10 },
     disconnect: { clients: 30, shape: { deltas: 300, intervalMs: 10, deltaChars: 12 }, afterDeltas: 3 },
     stall: { clients: 10, shape: ENDLESS, stallMs: 3000 },
+    statusline: { runs: 20 },
   };
 }

@@ -69,3 +69,31 @@ export function shortUse(plan: PlanBody | undefined): string {
   if (!five && !week) return "-";
   return `${percent(five?.utilization ?? null)} / ${percent(week?.utilization ?? null)}`;
 }
+
+/** What `ccp status` marks on a lane's row, read from the plan that speaks for the lane (as its quota column). */
+export interface LaneMarks {
+  /** The plan refuses requests now (a wall, or overage the lane blocks). */
+  readonly walled: boolean;
+  /** When it opens again (epoch ms); null when not walled or the provider did not say. */
+  readonly wall_resets_at: number | null;
+  /** The plan's answers say extra usage (overage) is being billed. */
+  readonly overage_in_use: boolean;
+}
+
+export function laneMarks(plan: PlanBody | undefined, now: number): LaneMarks {
+  const walled = plan?.state === "walled";
+  const wall = plan?.wall;
+  // A wall past its reset no longer holds the lane: then it is the blocked overage that does.
+  const resetsAt = !walled ? null : wall && (wall.resets_at === null || wall.resets_at > now) ? wall.resets_at : (plan?.overage?.resets_at ?? null);
+  return { walled, wall_resets_at: resetsAt, overage_in_use: plan?.overage?.in_use === true };
+}
+
+const same = (s: string) => s;
+
+/** The marks as words: "walled ↻45m" ("walled" when the reset is unknown), "overage"; none when neither holds. */
+export function marksText(m: LaneMarks, now: number, paint: { readonly bad: (s: string) => string; readonly warn: (s: string) => string } = { bad: same, warn: same }): string[] {
+  const out: string[] = [];
+  if (m.walled) out.push(paint.bad(m.wall_resets_at === null ? "walled" : `walled ↻${resetsIn(m.wall_resets_at, now)}`));
+  if (m.overage_in_use) out.push(paint.warn("overage"));
+  return out;
+}

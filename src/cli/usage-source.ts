@@ -4,7 +4,7 @@ import { loadConfig } from "../config/load.ts";
 import { RotationSchema } from "../config/schema.ts";
 import type { StoreSettings } from "../config/store.ts";
 import { fetchStatus } from "../ops/instance.ts";
-import { usageLogPath } from "../server/serve.ts";
+import { usageLogPath } from "../usage/paths.ts";
 import { resolveTarget, type TargetOptions } from "./target.ts";
 
 /** Where one instance's usage is: its usage.jsonl, and what finds its records in ccp.db. */

@@ -1,4 +1,5 @@
 import type { EnvMap } from "../config/env.ts";
+import { answeredOver } from "../usage/outcome.ts";
 import { header, httpRequest } from "./local-http.ts";
 import type { ProbeRow } from "./probe-verdict.ts";
 import { applyPlan, proxyEnvPlan, proxyKeyEnvFor } from "./shell-env.ts";
@@ -36,12 +37,14 @@ async function waitForLines(path: string, offset: number, done: (lines: UsageLin
   }
 }
 
-function rowFrom(c: Completion, lines: readonly UsageLine[], error: string | null): ProbeRow {
+/** A completion's row from its usage line(s): the last line speaks for it; statuses come from all of them. */
+export function rowFrom(c: Completion, lines: readonly UsageLine[], error: string | null): ProbeRow {
   const last = lines.at(-1);
   return {
     ...c,
     status: last?.status ?? null,
     lane: last?.lane ?? null,
+    protocol: last ? answeredOver(last) : "none",
     h2: last?.h2 ?? null,
     ttft_ms: last?.ttft_ms ?? null,
     duration_ms: last?.latency_ms ?? null,

@@ -7,6 +7,9 @@ export interface ProbeRow {
   /** HTTP status the request ended with (from its usage line), null when none matched. */
   readonly status: number | null;
   readonly lane: string | null;
+  /** The protocol of the attempt that answered (usage/outcome.ts answeredOver): "h1", "h2", or "none" (no usage line, or nothing sent upstream). */
+  readonly protocol: string;
+  /** Legacy: the usage line's `h2` flag, kept in --json for the scripts that read it; `protocol` says the same in the vocabulary's word. */
   readonly h2: boolean | null;
   readonly ttft_ms: number | null;
   readonly duration_ms: number | null;
@@ -20,7 +23,8 @@ export interface ProbeRow {
 export interface ProbeCriteria {
   readonly maxP50TtftMs: number;
   readonly expectLane?: string | undefined;
-  readonly expectH2?: boolean | undefined;
+  /** --expect-protocol (or the older --expect-h2, mapped to it). */
+  readonly expectProtocol?: "h1" | "h2" | undefined;
 }
 
 export interface Verdict {
@@ -61,9 +65,9 @@ export function judge(rows: readonly ProbeRow[], c: ProbeCriteria): Verdict {
     const off = main.filter((r) => r.lane !== c.expectLane);
     if (off.length) reasons.push(`expected lane ${c.expectLane}, got ${off.map((r) => `${r.lane ?? "none"} on run ${r.run}`).join(", ")}`);
   }
-  if (c.expectH2 !== undefined) {
-    const off = main.filter((r) => r.h2 !== c.expectH2);
-    if (off.length) reasons.push(`expected h2=${c.expectH2}, got ${off.map((r) => `h2=${r.h2} on run ${r.run}`).join(", ")}`);
+  if (c.expectProtocol !== undefined) {
+    const off = main.filter((r) => r.protocol !== c.expectProtocol);
+    if (off.length) reasons.push(`expected protocol ${c.expectProtocol}, got ${off.map((r) => `${r.protocol} on run ${r.run}`).join(", ")}`);
   }
   return { pass: reasons.length === 0, p50_ttft_ms: p50, reasons };
 }

@@ -117,11 +117,17 @@ export class QuotaDesk {
     if (!known) this.warn(`lane ${lane.name}: plan limit reached (${wall.window}, ${wall.code}); ${resetsText(wall.resetsAt, this.clock())}`);
   }
 
+  /** A plan's overage window first seen in use (once per credential and window), by lane (ccp_overage_windows_total). */
+  readonly overageWindows = new Map<string, number>();
+
+  /** Once per credential and overage window: counted, and logged unless the lane allows overage. */
   #overageInUse(lane: Lane, credential: string, resetsAt: number | null): void {
     const key = `${lane.name}\u0000${credential}\u0000${resetsAt}`;
-    if (this.#warned.has(key) || lane.overage === "allow") return;
+    if (this.#warned.has(key)) return;
     if (this.#warned.size > 10_000) this.#warned.clear();
     this.#warned.add(key);
+    this.overageWindows.set(lane.name, (this.overageWindows.get(lane.name) ?? 0) + 1);
+    if (lane.overage === "allow") return;
     const what = lane.overage === "block" ? "ccp now answers its requests with an error (overage = block)" : 'set overage = "block" on the lane to stop it';
     this.warn(`lane ${lane.name}: the plan is using extra usage (overage), billed beyond the subscription; ${what}`);
   }

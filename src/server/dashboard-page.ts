@@ -51,8 +51,9 @@ const span = (ms) => { const s = Math.max(0, Math.round(ms / 1000)); if (s < 60)
   const h = Math.floor(m / 60); return h < 48 ? h + "h" + String(m % 60).padStart(2, "0") + "m" : Math.floor(h / 24) + "d" + (h % 24) + "h"; };
 function quotaRows(plans, now) {
   return plans.flatMap((p) => {
-    const mark = (p.state === "walled" ? ' <span class="pill unreachable">walled ' + esc(p.wall && p.wall.code) + "</span>" : "") +
-      (p.overage && p.overage.in_use ? ' <span class="pill" style="color:var(--warn)">overage (' + esc(p.overage_setting) + ")</span>" : "") +
+    const resets = p.wall && p.wall.resets_at !== null && p.wall.resets_at > now ? " ↻" + span(p.wall.resets_at - now) : "";
+    const mark = (p.state === "walled" ? ' <span class="pill unreachable" data-k="wall">walled ' + esc(p.wall && p.wall.code) + resets + "</span>" : "") +
+      (p.overage && p.overage.in_use ? ' <span class="pill" style="color:var(--warn)" data-k="overage">overage (' + esc(p.overage_setting) + ")</span>" : "") +
       (p.poll === "failing" ? ' <span class="dim">quota endpoint failing</span>' : "");
     if (p.windows.length === 0) return ['<tr data-plan="' + esc(p.lane) + '"><td>' + esc(p.lane) + '</td><td class="dim" colspan="7">no reading yet' + mark + "</td></tr>"];
     return p.windows.map((w) => { const u = w.utilization; const pct = u === null ? "-" : Math.round(u * 100) + "%";

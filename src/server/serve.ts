@@ -34,8 +34,6 @@ export interface RunningServer {
   stop(graceMs?: number): Promise<void>;
 }
 
-export { usageLogPath };
-
 const newRid = () => `ccp_${Date.now().toString(36)}${randomBytes(6).toString("hex")}`;
 
 /** After the grace period, how long stopping waits for cut requests to write their usage lines. */

@@ -165,6 +165,12 @@ function declare(r: Registry) {
       help: "1 while the lane's answers say extra usage (overage) is being billed, for any of its credentials.",
       labels: ["lane"],
     }),
+    overageWindows: r.register({
+      name: "ccp_overage_windows_total",
+      type: "counter",
+      help: "Overage windows met: a credential's answers first saying extra usage (overage) is being billed in a new overage window (when the once-per-window warning is logged).",
+      labels: ["lane"],
+    }),
   };
 }
 
@@ -302,6 +308,7 @@ function collectQuota(m: CcpMetrics, quota: QuotaDesk): void {
     for (const p of quota.book.plans()) lanes.set(p.lane, Math.max(lanes.get(p.lane) ?? 0, p.overage?.inUse ? 1 : 0));
     return [...lanes].map(([lane, v]) => [{ lane }, v] as const);
   });
+  m.overageWindows.collect(() => [...quota.overageWindows].map(([lane, n]) => [{ lane }, n] as const));
 }
 
 /** The fleet's gauges and counts, read from the cluster's status at scrape time (lane names: bounded). */

@@ -146,8 +146,15 @@ describe("probe verdicts", () => {
 
   test("fails on the wrong lane or protocol", async () => {
     await upstream.reset();
-    const r = expectExit(await probe(["--via", "http", "--runs", "1", "--expect-lane", "anthropic", "--expect-h2", "true", "--json"]), 1);
-    expect(JSON.parse(r.stdout).verdict.reasons).toEqual(["expected lane anthropic, got zai on run 1", "expected h2=true, got h2=false on run 1"]);
+    const r = expectExit(await probe(["--via", "http", "--runs", "1", "--expect-lane", "anthropic", "--expect-protocol", "h2", "--json"]), 1);
+    const p = JSON.parse(r.stdout);
+    expect(p.verdict.reasons).toEqual(["expected lane anthropic, got zai on run 1", "expected protocol h2, got h1 on run 1"]);
+    // Each run says `protocol`, and keeps the legacy `h2` flag for the scripts that read it.
+    expect([p.runs[0].protocol, p.runs[0].h2]).toEqual(["h1", false]);
+    // --expect-h2, the older spelling, judges the same; the table's protocol column says it too.
+    const old = expectExit(await probe(["--via", "http", "--runs", "1", "--expect-h2", "true"]), 1);
+    expect(old.stdout).toContain("expected protocol h2, got h1 on run 1");
+    expect(old.stdout).toMatch(/^1\s+claude-haiku-4-5-20251001\s+200\s+zai\s+h1\s/m);
   });
 
   test("no proxy: a clear error and a hint", async () => {

@@ -3,7 +3,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSyn
 import { join } from "node:path";
 import { ccpCommand } from "../support/ccp.ts";
 import { cliHome, expectExit, freePort, runCli } from "../support/cli.ts";
-import { quotaFor, startQuotaStub, type QuotaStub } from "../support/quota-stub.ts";
+import { NOW, quotaFor, startQuotaStub, type QuotaStub } from "../support/quota-stub.ts";
 
 /**
  * `ccp quota`, `ccp statusline` (and --install) and the quota column of `ccp status`, run as
@@ -81,12 +81,13 @@ describe("ccp quota", () => {
 });
 
 describe("ccp status's quota column", () => {
-  test("each lane's 5h / 7d use; '-' for a lane without readings, and for every lane when /quota fails", async () => {
+  test("each lane's 5h / 7d use, marked when walled (with the reset) and when overage is in use; '-' for a lane without readings, and for every lane when /quota fails", async () => {
     const h = cliHome();
     const r = expectExit(await runCli(["status", "--port", String(stub.port)], { env: h.env }), 0);
     expect(r.stdout).toMatch(/credentials\s+requests\s+errors\s+quota 5h \/ 7d\n/);
     expect(r.stdout).toMatch(/\nzai\s+h1\s.*\s120\s+0\s+42% \/ 13%\n/);
-    expect(r.stdout).toMatch(/\nanthropic\s+h2\s.*\s40\s+2\s+102% \/ -\n/);
+    // The walled plan says so with its reset, and its overage in use is marked; zai has neither.
+    expect(r.stdout).toMatch(/\nanthropic\s+h2\s.*\s40\s+2\s+102% \/ - · walled ↻45m · overage\n/);
     const old = startQuotaStub({ noQuota: true });
     try {
       const without = expectExit(await runCli(["status", "--port", String(old.port)], { env: h.env }), 0);
@@ -95,6 +96,12 @@ describe("ccp status's quota column", () => {
       const json = (port: number) => runCli(["status", "--port", String(port), "--json"], { env: h.env }).then((x) => JSON.parse(expectExit(x, 0).stdout));
       const withPlans = await json(stub.port);
       expect(withPlans.quota).toEqual(quotaFor(null).plans);
+      // Each lane's marks, from the same plans: walled until the wall's reset, overage in use.
+      expect(withPlans.lanes.map((l: { name: string; quota_marks: unknown }) => [l.name, l.quota_marks])).toEqual([
+        ["zai", { walled: false, wall_resets_at: null, overage_in_use: false }],
+        ["anthropic", { walled: true, wall_resets_at: NOW + 45 * 60_000, overage_in_use: true }],
+      ]);
+      expect((await json(old.port)).lanes.map((l: { quota_marks: unknown }) => l.quota_marks)).toEqual([null, null]);
       expect((await json(old.port)).quota).toBeNull();
     } finally {
       old.stop();

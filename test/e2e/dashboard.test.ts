@@ -106,3 +106,43 @@ test.skipIf(Boolean(why))(
   },
   120_000,
 );
+
+test.skipIf(Boolean(why))(
+  "the Plans panel marks a walled plan (its code and the time to its reset) and overage in use",
+  async () => {
+    const reset = Math.floor(Date.now() / 1000) + 45 * 60;
+    await upstream.setHeaders(
+      {
+        "anthropic-ratelimit-unified-5h-utilization": "1.02",
+        "anthropic-ratelimit-unified-5h-reset": String(reset),
+        "anthropic-ratelimit-unified-overage-status": "allowed",
+        "anthropic-ratelimit-unified-overage-in-use": "true",
+      },
+      { pathPrefix: "/anthropic" },
+    );
+    const rejected = { "anthropic-ratelimit-unified-status": "rejected", "anthropic-ratelimit-unified-5h-status": "rejected" };
+    await upstream.script([{ kind: "status", status: 429, headers: rejected, body: { type: "error", error: { type: "rate_limit_error", message: "limit reached" } } }], {
+      pathPrefix: "/anthropic",
+    });
+    const res = await fetch(`${ccp.url}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": "sk-ant-api03-k" },
+      body: JSON.stringify({ model: "claude-sonnet-4-5", stream: true, max_tokens: 8, messages: [{ role: "user", content: "hi" }] }),
+    });
+    await res.text();
+    expect(res.status).toBe(429);
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${ccp.url}/dashboard`);
+      const row = '#quota tr[data-plan="anthropic"]';
+      await page.waitForSelector(`${row} [data-k="wall"]`, { timeout: 20_000 });
+      expect((await page.textContent(`${row} [data-k="wall"]`))?.trim()).toMatch(/^walled rejected ↻4[45]m$/);
+      expect(await page.$$eval(`${row} [data-k="overage"]`, (els) => els.map((e) => e.textContent))).toEqual(["overage (warn)"]);
+      expect(await page.$$eval('#quota tr[data-plan="zai"] [data-k="wall"], #quota tr[data-plan="zai"] [data-k="overage"]', (els) => els.length)).toBe(0);
+    } finally {
+      await browser.close();
+    }
+  },
+  60_000,
+);

@@ -62,7 +62,7 @@ const zaiWall = (resetsAt: number): Behaviour => ({
 });
 
 describe("plans and quotas, with the real Claude Code", () => {
-  test("the subscription's unified headers reach Claude Code unchanged: its rate_limit_event carries the scripted values; ccp's /quota keeps them", async () => {
+  test("the unified headers reach Claude Code unchanged (its rate_limit_event has the scripted values), overage-* and 7d_opus reach a client unchanged; /quota keeps them", async () => {
     const reset = Math.floor(Date.now() / 1000) + 3_600;
     const headers: [string, string][] = [
       ["content-type", "text/event-stream"],
@@ -76,9 +76,18 @@ describe("plans and quotas, with the real Claude Code", () => {
       ["anthropic-ratelimit-unified-7d-utilization", "0.41"],
       ["anthropic-ratelimit-unified-7d-reset", String(reset + 3 * 86_400)],
       ["anthropic-ratelimit-unified-7d-status", "allowed"],
+      // A model's own weekly window, and the overage family: relayed as they came, like the rest.
+      ["anthropic-ratelimit-unified-7d_opus-utilization", "0.62"],
+      ["anthropic-ratelimit-unified-7d_opus-reset", String(reset + 2 * 86_400)],
+      ["anthropic-ratelimit-unified-7d_opus-status", "allowed"],
+      ["anthropic-ratelimit-unified-overage-status", "allowed"],
+      ["anthropic-ratelimit-unified-overage-in-use", "true"],
+      ["anthropic-ratelimit-unified-overage-utilization", "0.07"],
+      ["anthropic-ratelimit-unified-overage-reset", String(reset + 86_400)],
+      ["anthropic-ratelimit-unified-overage-disabled-reason", "out_of_credits"],
     ];
     const raw: Behaviour = { kind: "raw", status: 200, headers, pieces: normalFrames({ id: "msg_q", model: SONNET, text: "ok" }) };
-    await upstream.script(Array<Behaviour>(10).fill(raw), { pathPrefix: "/anthropic/", endpoint: "messages" });
+    await upstream.script(Array<Behaviour>(12).fill(raw), { pathPrefix: "/anthropic/", endpoint: "messages" });
     await withCcp(async (ccp) => {
       const r = await runClaude(ccp.url, { model: SONNET, env: SUBSCRIBER, outputFormat: "stream-json" });
       const event = r.events.find((e) => e.type === "rate_limit_event") as { rate_limit_info: Record<string, unknown> } | undefined;
@@ -95,8 +104,19 @@ describe("plans and quotas, with the real Claude Code", () => {
       expect(plan.windows.map((w) => [w.window, w.utilization])).toEqual([
         ["5h", 0.93],
         ["7d", 0.41],
+        ["7d_opus", 0.62],
       ]);
       expect(JSON.stringify(quota)).not.toContain("quota-test-subscriber");
+      // Every unified header, the overage family and the model's window included, reaches a client unchanged (here fetch, which shows them all).
+      const res = await fetch(`${ccp.url}/v1/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${SUBSCRIBER.CLAUDE_CODE_OAUTH_TOKEN}`, "anthropic-version": "2023-06-01" },
+        body: JSON.stringify({ model: SONNET, stream: true, max_tokens: 8, messages: [{ role: "user", content: "hi" }] }),
+      });
+      await res.text();
+      expect(res.status).toBe(200);
+      const unified = headers.filter(([k]) => k.startsWith("anthropic-ratelimit-unified-"));
+      expect(unified.map(([k]) => [k, res.headers.get(k)])).toEqual(unified);
     });
   });
 

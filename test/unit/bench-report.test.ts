@@ -100,6 +100,34 @@ describe("benchmark targets (pure)", () => {
     expect(ts[0]!.value).toBe("9.0 MB per stream, 0 KB; RSS 80.0 → 85.0 MB");
   });
 
+  test("ccp statusline is judged by its p95 against 100 ms; the figures and the line are rendered", () => {
+    const line = (p95Ms: number) => ({ command: "dist/ccp statusline --port N", runs: 20, p50Ms: 40, p95Ms, maxMs: p95Ms + 30, line: "ccp h2 ✓ no reading yet" });
+    const judge = (p95Ms: number) => targets({ ...NO_PHASES, scenarios: [], statusline: line(p95Ms) });
+    expect(judge(99.9).map((t) => t.pass)).toEqual([true]);
+    expect(judge(100).map((t) => t.pass)).toEqual([true]);
+    expect(judge(100.1).map((t) => t.pass)).toEqual([false]);
+    const t = judge(75)[0]!;
+    expect(t.name).toBe("ccp statusline returns within 100 ms (p95 of 20 runs of dist/ccp statusline --port N, Claude Code's stdin, against the running ccp)");
+    expect(t.value).toBe("p50 40.0 ms, p95 75.0 ms, max 105.0 ms");
+    expect(targets({ ...NO_PHASES, scenarios: [] })).toEqual([]);
+    const report: Report = {
+      when: "",
+      command: "",
+      machine: { cpus: 2, bun: "", node: "", kernel: "" },
+      ccp: "",
+      notes: [],
+      scenarios: [],
+      ...NO_PHASES,
+      statusline: line(75),
+      usageLog: { records: 0, retried: 0, non200: 0, failures: {} },
+      targets: judge(75),
+      errorCount: 0,
+    };
+    const text = render(report);
+    expect(text).toContain("statusline: 20 runs of dist/ccp statusline --port N: p50 40.0 ms, p95 75.0 ms, max 105.0 ms → ccp h2 ✓ no reading yet");
+    expect(text).toContain("  PASS  ccp statusline returns within 100 ms");
+  });
+
   test("the soak is judged only at the full run's length: a quick soak's growth is shown as INFO", () => {
     const soak = (requests: number, growthPct: number) => ({
       requests,

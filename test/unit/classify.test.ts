@@ -58,14 +58,26 @@ test("failure classes: connection trouble is retryable and counts as network; cl
   expect(new Set(FAILURE_CLASSES).size).toBe(FAILURE_CLASSES.length as number);
 });
 
-test("docs/ARCHITECTURE.md's failure-class table is FAILURE_TABLE, row for row", async () => {
+test("docs/ARCHITECTURE.md's failure-class table, and README's, are FAILURE_TABLE, row for row; README's auto lane names its h2 classes", async () => {
   const { FAILURE_TABLE } = await import("../../src/upstream/failure.ts");
-  const doc = await Bun.file(new URL("../../docs/ARCHITECTURE.md", import.meta.url)).text();
-  const rows = [...doc.matchAll(/^\| `([a-z_0-9]+)` \| (yes)? \| (yes)? \| (yes)? \| (yes)? \| (.+) \|$/gm)].map((m) => [
-    m[1],
-    { retryable: !!m[2], network: !!m[3], h2: !!m[4], overload: !!m[5], means: m[6] },
-  ]);
-  expect(Object.fromEntries(rows)).toEqual(JSON.parse(JSON.stringify(FAILURE_TABLE)));
+  for (const path of ["../../docs/ARCHITECTURE.md", "../../README.md"]) {
+    const doc = await Bun.file(new URL(path, import.meta.url)).text();
+    const rows = [...doc.matchAll(/^\| `([a-z_0-9]+)` \| (yes)? \| (yes)? \| (yes)? \| (yes)? \| (.+) \|$/gm)].map((m) => [
+      m[1],
+      { retryable: !!m[2], network: !!m[3], h2: !!m[4], overload: !!m[5], means: m[6] },
+    ]);
+    expect([path, Object.fromEntries(rows)]).toEqual([path, JSON.parse(JSON.stringify(FAILURE_TABLE))]);
+  }
+  // The `transport` key's row lists the classes that move an auto lane to HTTP/1.1: exactly the h2 ones.
+  const readme = await Bun.file(new URL("../../README.md", import.meta.url)).text();
+  const auto = /^\| `transport` \|.*$/m.exec(readme)![0].split("`auto`")[1]!.split("h1_cooldown_ms")[0]!;
+  const named = [...auto.matchAll(/`([a-z_0-9]+)`/g)].map((m) => m[1]!).filter((c) => c in FAILURE_TABLE);
+  expect(named.sort()).toEqual(
+    Object.entries(FAILURE_TABLE)
+      .filter(([, t]) => t.h2)
+      .map(([c]) => c)
+      .sort(),
+  );
 });
 
 describe("the provider's own word", () => {

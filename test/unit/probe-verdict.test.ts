@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { resolveModel } from "../../src/ops/probe-models.ts";
 import { judge, percentile, type ProbeRow } from "../../src/ops/probe-verdict.ts";
+import { rowFrom } from "../../src/ops/probe-run.ts";
+import { expectedProtocol } from "../../src/cli/commands/probe.ts";
 
 const row = (over: Partial<ProbeRow> = {}): ProbeRow => ({
   run: 1,
@@ -8,6 +10,7 @@ const row = (over: Partial<ProbeRow> = {}): ProbeRow => ({
   model: "m",
   status: 200,
   lane: "zai",
+  protocol: "h1",
   h2: false,
   ttft_ms: 100,
   duration_ms: 200,
@@ -56,10 +59,22 @@ describe("probe verdict", () => {
     expect(v.reasons).toEqual(["p50 ttft 500 ms is not under the limit of 500 ms"]);
   });
 
-  test("expected lane and protocol apply to main runs only", () => {
-    const rows = [row({ lane: "anthropic", h2: true }), row({ run: 2 }), row({ role: "also", lane: "anthropic", h2: true })];
-    const v = judge(rows, { ...criteria, expectLane: "zai", expectH2: false });
-    expect(v.reasons).toEqual(["expected lane zai, got anthropic on run 1", "expected h2=false, got h2=true on run 1"]);
+  test("expected lane and protocol apply to main runs only; the verdict says protocol, and none for a run nothing answered", () => {
+    const rows = [
+      row({ lane: "anthropic", protocol: "h2", h2: true }),
+      row({ run: 2 }),
+      row({ run: 3, protocol: "none", h2: null }),
+      row({ role: "also", lane: "anthropic", protocol: "h2", h2: true }),
+    ];
+    const v = judge(rows, { ...criteria, expectLane: "zai", expectProtocol: "h1" });
+    expect(v.reasons).toEqual(["expected lane zai, got anthropic on run 1", "expected protocol h1, got h2 on run 1, none on run 3"]);
+  });
+
+  test("--expect-h2 is --expect-protocol's older spelling; --expect-protocol wins", () => {
+    expect(expectedProtocol({})).toBeUndefined();
+    expect(expectedProtocol({ expectH2: true })).toBe("h2");
+    expect(expectedProtocol({ expectH2: false })).toBe("h1");
+    expect(expectedProtocol({ expectProtocol: "h1", expectH2: true })).toBe("h1");
   });
 
   test("an unmatched run, a client error and an unhealthy --also run fail", () => {
@@ -76,6 +91,20 @@ describe("probe verdict", () => {
 
   test("no ttft at all fails", () => {
     expect(judge([row({ ttft_ms: null })], criteria).reasons).toEqual(["no time to first token was measured"]);
+  });
+});
+
+describe("a probe row's protocol", () => {
+  const c = { run: 1, role: "main" as const, model: "m" };
+  test("is answeredOver's: the answering (last) attempt's protocol, else the legacy h2 flag, else none; h2 kept beside it", () => {
+    const retried = rowFrom(c, [{ rid: "a", status: 200, h2: true, attempts: [{ protocol: "h2" }, { protocol: "h1" }] as never }], null);
+    expect([retried.protocol, retried.h2]).toEqual(["h1", true]);
+    const legacy = rowFrom(c, [{ rid: "b", status: 200, h2: true }], null);
+    expect([legacy.protocol, legacy.h2]).toEqual(["h2", true]);
+    const unsent = rowFrom(c, [{ rid: "c", status: 400, h2: null, attempts: [] }], null);
+    expect([unsent.protocol, unsent.h2]).toEqual(["none", null]);
+    const unmatched = rowFrom(c, [], "claude exited 1");
+    expect([unmatched.protocol, unmatched.h2]).toEqual(["none", null]);
   });
 });
 

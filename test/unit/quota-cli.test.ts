@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { renderQuota } from "../../src/cli/commands/quota.ts";
-import { ago, lanePlan, level, percent, resetsIn, shortUse, span } from "../../src/cli/quota-format.ts";
+import { ago, laneMarks, lanePlan, level, marksText, percent, resetsIn, shortUse, span } from "../../src/cli/quota-format.ts";
 import type { PlanBody, QuotaBody } from "../../src/ops/quota-body.ts";
 import { keyFromCustomHeaders, quotaPath } from "../../src/ops/quota-ask.ts";
 import { NOW, QUOTA } from "../support/quota-stub.ts";
@@ -74,6 +74,16 @@ describe("which plan speaks for a lane", () => {
     expect(shortUse(lanePlan(QUOTA, "anthropic"))).toBe("102% / -");
     expect(shortUse(lanePlan(QUOTA, "backup"))).toBe("-");
     expect(shortUse(undefined)).toBe("-");
+  });
+  test("ccp status's marks: walled with the wall's reset, overage in use; a blocked overage walls until the overage resets", () => {
+    const anthropic = QUOTA.plans[1]!;
+    expect(laneMarks(lanePlan(QUOTA, "zai"), NOW)).toEqual({ walled: false, wall_resets_at: null, overage_in_use: false });
+    expect(laneMarks(anthropic, NOW)).toEqual({ walled: true, wall_resets_at: NOW + 45 * M, overage_in_use: true });
+    expect(marksText(laneMarks(anthropic, NOW), NOW)).toEqual(["walled ↻45m", "overage"]);
+    const blocked: PlanBody = { ...anthropic, wall: { window: "5h", resets_at: NOW - M, code: "rejected" }, overage: { in_use: true, status: null, utilization: null, resets_at: NOW + 2 * H } };
+    expect(marksText(laneMarks(blocked, NOW), NOW)).toEqual(["walled ↻2h", "overage"]);
+    expect(marksText(laneMarks({ ...anthropic, wall: { window: "7d", resets_at: null, code: "1310" }, overage: null }, NOW), NOW)).toEqual(["walled"]);
+    expect(marksText(laneMarks(undefined, NOW), NOW)).toEqual([]);
   });
 });
 

@@ -141,6 +141,8 @@ describe("the threshold and overage steer before any wall", () => {
     for (let i = 0; i < 3; i++) await (await warn.request("/v1/messages", post("claude-sonnet-4-6"))).text();
     expect(warn.lanes()).toEqual(["anthropic", "anthropic", "anthropic"]);
     expect(warn.logs.filter((l) => l.includes("extra usage (overage)"))).toHaveLength(1);
+    // Counted as it is logged: one overage window met.
+    expect(await (await warn.request("/metrics")).text()).toContain('ccp_overage_windows_total{lane="anthropic"} 1');
 
     const block = app(CONFIG({ overage: "block" }), { anthropic: [ok(unified("1.0", overage))] });
     await (await block.request("/v1/messages", post("claude-sonnet-4-6"))).text();

@@ -139,6 +139,43 @@ describe("what an answer can do to a plan", () => {
     expect(desk.book.walled("zai", "lane")).toMatchObject({ window: "5h", code: "1308", resetsAt: Date.UTC(2026, 11, 5, 15) });
   });
 
+  test("a bare Anthropic 429 (x-should-retry only, no unified header) is a throttle, not a wall: the lane stays open; the same 429 with unified rejected walls it", () => {
+    const anthropic = { name: "anthropic", auth: "passthrough", overage: "warn" } as unknown as Lane;
+    const desk = new QuotaDesk(
+      { anthropic },
+      () => {},
+      () => NOW,
+    );
+    const body = JSON.stringify({ type: "error", error: { type: "rate_limit_error", message: "Number of request tokens has exceeded your per-minute rate limit" } });
+    for (const retry of ["true", "false"])
+      desk.observe(
+        anthropic,
+        "client:a",
+        429,
+        [
+          ["x-should-retry", retry],
+          ["retry-after", "20"],
+        ],
+        body,
+      );
+    expect(desk.book.walled("anthropic", "client:a")).toBeUndefined();
+    expect(desk.standing(anthropic, "client:a", 1).wall).toBeUndefined();
+    expect(desk.steer({ lanes: ["anthropic"], threshold: 1 }, undefined)).toMatchObject({ kind: "lane", lane: "anthropic" });
+    expect(desk.walls.size).toBe(0);
+    desk.observe(
+      anthropic,
+      "client:a",
+      429,
+      [
+        ["x-should-retry", "false"],
+        ["anthropic-ratelimit-unified-status", "rejected"],
+        ["anthropic-ratelimit-unified-5h-status", "rejected"],
+      ],
+      body,
+    );
+    expect(desk.standing(anthropic, "client:a", 1).wall).toMatchObject({ window: "5h", code: "rejected" });
+  });
+
   test("a reset further than 40 days is not believed: the wall is held 60 s, the window's reset unknown", () => {
     let now = NOW;
     const desk = new QuotaDesk(
@@ -152,6 +189,32 @@ describe("what an answer can do to a plan", () => {
     expect(desk.book.walled("zai", "lane")).toBeUndefined();
     desk.observe(lanes.zai!, "lane", 200, [["anthropic-ratelimit-unified-5h-reset", "4102444800"]], undefined);
     expect(desk.book.plans()[0]!.windows.get("5h")!.resetsAt).toBeNull();
+  });
+
+  test("overage in use is counted once per credential and overage window (ccp_overage_windows_total), where it is logged; allow lanes counted, not logged", () => {
+    const both = { anthropic: { name: "anthropic", auth: "passthrough", overage: "warn" }, free: { name: "free", auth: "passthrough", overage: "allow" } } as unknown as Record<string, Lane>;
+    const said: string[] = [];
+    const desk = new QuotaDesk(
+      both,
+      (m) => said.push(m),
+      () => NOW,
+    );
+    const overage = (inUse: string, resetS: number): [string, string][] => [
+      ["anthropic-ratelimit-unified-overage-status", "allowed"],
+      ["anthropic-ratelimit-unified-overage-in-use", inUse],
+      ["anthropic-ratelimit-unified-overage-reset", String(resetS)],
+    ];
+    const first = NOW / 1000 + 3_600;
+    const seen = () => Object.fromEntries(desk.overageWindows);
+    desk.observe(both.anthropic!, "client:a", 200, overage("true", first), undefined);
+    desk.observe(both.anthropic!, "client:a", 200, overage("true", first), undefined);
+    expect([seen(), said.length]).toEqual([{ anthropic: 1 }, 1]);
+    desk.observe(both.anthropic!, "client:b", 200, overage("true", first), undefined);
+    desk.observe(both.anthropic!, "client:a", 200, overage("false", first + 3_600), undefined);
+    desk.observe(both.anthropic!, "client:a", 200, overage("true", first + 3_600), undefined);
+    expect([seen(), said.length]).toEqual([{ anthropic: 3 }, 3]);
+    desk.observe(both.free!, "client:a", 200, overage("true", first), undefined);
+    expect([seen(), said.length]).toEqual([{ anthropic: 3, free: 1 }, 3]);
   });
 
   test("window names from headers are bounded: odd names are skipped, at most 12 per answer", () => {

@@ -55,7 +55,7 @@ export async function probe(opts: ProbeOptions): Promise<void> {
     const wait = spinner(`probe run ${run}/${opts.runs}`);
     rows.push(...(await runCompletions(via, t, cs).finally(() => wait.stop())));
   }
-  const verdict = judge(rows, { maxP50TtftMs: opts.maxP50TtftMs, expectLane: opts.expectLane, expectH2: opts.expectProtocol ? opts.expectProtocol === "h2" : opts.expectH2 });
+  const verdict = judge(rows, { maxP50TtftMs: opts.maxP50TtftMs, expectLane: opts.expectLane, expectProtocol: expectedProtocol(opts) });
   if (opts.json) {
     console.log(JSON.stringify({ via, model, also: also ?? null, port: target.port, runs: rows, verdict }, null, 2));
   } else {
@@ -71,11 +71,16 @@ export async function probe(opts: ProbeOptions): Promise<void> {
   if (!verdict.pass) process.exitCode = 1;
 }
 
-const proto = (h2: boolean | null) => (h2 === null ? "-" : h2 ? "h2" : "h1");
+/** --expect-protocol, else --expect-h2 (its older spelling: true is h2, false h1). */
+export function expectedProtocol(o: Pick<ProbeOptions, "expectProtocol" | "expectH2">): "h1" | "h2" | undefined {
+  if (o.expectProtocol) return o.expectProtocol;
+  return o.expectH2 === undefined ? undefined : o.expectH2 ? "h2" : "h1";
+}
+
 const ms = (v: number | null) => (v === null ? "-" : String(v));
 
 function cells(r: ProbeRow): string[] {
-  return [String(r.run), r.model, out.status(r.status), r.lane ?? "-", proto(r.h2), ms(r.ttft_ms), ms(r.duration_ms), r.error ? out.bad(r.error) : ""];
+  return [String(r.run), r.model, out.status(r.status), r.lane ?? "-", r.protocol, ms(r.ttft_ms), ms(r.duration_ms), r.error ? out.bad(r.error) : ""];
 }
 
 function renderTable(rows: readonly ProbeRow[]): string {

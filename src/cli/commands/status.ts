@@ -7,7 +7,7 @@ import { askQuota } from "../../ops/quota-ask.ts";
 import { readState } from "../../ops/state-file.ts";
 import type { StatusBody } from "../../server/status.ts";
 import { out, paint, table } from "../render.ts";
-import { lanePlan, shortUse } from "../quota-format.ts";
+import { laneMarks, lanePlan, marksText, shortUse } from "../quota-format.ts";
 import { renderCluster } from "../cluster-format.ts";
 import { resolveTarget, type Target } from "../target.ts";
 
@@ -29,8 +29,10 @@ export async function status(opts: StatusOptions): Promise<void> {
   const quota = await askQuota(target.host, target.port, { key: proxyKeyHere(), timeoutMs: 1_000 });
   const plans = quota.kind === "running" ? quota.body : undefined;
   if (opts.json) {
-    // `quota`: GET /quota's plans (null when it did not answer), as `ccp quota --json` gives them.
-    console.log(JSON.stringify({ running: true, ...body, dashboard: dashboardUrl(body), quota: plans?.plans ?? null }, null, 2));
+    // `quota`: GET /quota's plans (null when it did not answer), as `ccp quota --json` gives them;
+    // each lane's `quota_marks`: its wall and overage, read from the plan its quota column shows.
+    const lanes = body.lanes.map((l) => ({ ...l, quota_marks: plans ? laneMarks(lanePlan(plans, l.name), plans.now) : null }));
+    console.log(JSON.stringify({ running: true, ...body, lanes, dashboard: dashboardUrl(body), quota: plans?.plans ?? null }, null, 2));
     return;
   }
   console.log(render(body, plans));
@@ -68,6 +70,12 @@ export function formatUptime(seconds: number): string {
 /** Where a browser on this machine finds the instance's dashboard. */
 const dashboardUrl = (b: StatusBody) => `${instanceUrl(b.host, b.port)}/dashboard`;
 
+/** "42% / 13%", then a lane's marks: "102% / - · walled ↻45m · overage" (red, yellow). */
+function quotaCell(quota: QuotaBody, lane: string): string {
+  const plan = lanePlan(quota, lane);
+  return [shortUse(plan), ...marksText(laneMarks(plan, quota.now), quota.now, out)].join(" · ");
+}
+
 function render(b: StatusBody, quota: QuotaBody | undefined): string {
   const head = [
     `${out.ok("running")} on http://${hostPort(b.host, b.port)}  pid ${b.pid}  profile ${b.profile}  up ${formatUptime(b.uptime_s)}`,
@@ -88,7 +96,7 @@ function render(b: StatusBody, quota: QuotaBody | undefined): string {
     l.credentials === "missing" ? out.bad("key missing") : l.credentials === "present" ? "lane key" : "client's",
     String(l.requests),
     l.errors ? out.bad(String(l.errors)) : "0",
-    quota ? shortUse(lanePlan(quota, l.name)) : "-",
+    quota ? quotaCell(quota, l.name) : "-",
   ]);
   const lanes = table(["lane", "transport", "base url", "credentials", "requests", "errors", "quota 5h / 7d"], rows);
   return head.join("\n") + lanes + (b.cluster ? `\n\n${renderCluster(b.cluster)}` : "");
