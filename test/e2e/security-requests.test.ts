@@ -80,7 +80,7 @@ describe("malformed requests get 400, not ccp's own 500", () => {
 describe("pipelined requests (Bun 1.4.5; SECURITY.md, scripts/repro/bun-pipelining.ts)", () => {
   const answers = (t: string) => [...t.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
 
-  test("two POST /v1/messages in one write: Bun closes the connection at once, neither gets a byte, the first is recorded as client_abort, the upstream sees at most the first, ccp keeps serving", async () => {
+  test("two POSTs in one write: Bun closes at once, neither gets a byte, the first is recorded as client_abort, the upstream sees at most the first, ccp keeps serving", async () => {
     // The upstream answers at once: what matters is that the first answer is not complete when Bun parses the second head.
     await upstream.reset();
     const logsBefore = ccp.logs.length;
