@@ -13,11 +13,11 @@ export interface Fleet {
   /** Extends the leases of holders still holding (an expired lease is not revived); how many were. */
   renew(lane: string, holders: readonly string[], leaseMs: number): Promise<number>;
   /**
-   * A burst or overload verdict. With admitted streams flowing, the limit goes to that many (the
-   * ceiling for the quiet spell); else engage at half the slots in use, or halve (once per
-   * decreaseEveryMs). The limit after it.
+   * A burst or overload verdict. With admitted streams flowing, the limit goes to that many (for a
+   * concurrency refusal, `concurrency`, also the ceiling for the quiet spell); else engage at half
+   * the slots in use, or halve (once per decreaseEveryMs). The limit after it.
    */
-  overload(lane: string, rule: LimitRule): Promise<number>;
+  overload(lane: string, rule: LimitRule, concurrency?: boolean): Promise<number>;
   /** An admitted stream (its holder flowing while it holds its slot): the limit grows by 1/limit, up to max and the ceiling. The limit after it. */
   success(lane: string, rule: LimitRule, holder?: string): Promise<number>;
   /** HTTP/1.1 for the whole fleet on this lane for `ms`. */

@@ -77,10 +77,11 @@ return renewed
 const FLOWING_MAX = 256;
 
 /**
- * KEYS: slots, limit, flowing. ARGV: max, quiet ms, decrease-every ms.
- * Holders whose stream the provider admitted (flowing, still holding a slot) say what it takes:
- * it refused one more than those, so the limit goes to that many and that many is the ceiling
- * growth keeps under for the quiet spell. None flowing: engage at half the slots held, or halve
+ * KEYS: slots, limit, flowing. ARGV: max, quiet ms, decrease-every ms, concurrency (1: the
+ * provider said too many at once). Holders whose stream the provider admitted (flowing, still
+ * holding a slot) say what it takes: it refused one more than those, so the limit goes to that
+ * many, and for a concurrency refusal that many is the ceiling growth keeps under for the quiet
+ * spell. None flowing: engage at half the slots held, or halve
  * unless the last overload was within decrease-every (one burst of refusals is one signal).
  * Returns the limit.
  */
@@ -96,7 +97,7 @@ local last = tonumber(redis.call('HGET', KEYS[2], 'last_overload'))
 local recent = last ~= nil and now - last < tonumber(ARGV[3])
 if admitted > 0 then
   limit = math.min(limit or admitted, admitted)
-  redis.call('HSET', KEYS[2], 'ceiling', admitted)
+  if ARGV[4] == '1' then redis.call('HSET', KEYS[2], 'ceiling', admitted) end
 elseif limit == nil then
   limit = math.max(1, redis.call('ZCARD', KEYS[1]) / 2)
 elseif not recent then

@@ -30,9 +30,9 @@ export class RedisFleet implements Fleet {
     return Number(await this.link.eval(RENEW, [laneKeys(lane).slots], [leaseMs, ...holders]));
   }
 
-  async overload(lane: string, rule: LimitRule): Promise<number> {
+  async overload(lane: string, rule: LimitRule, concurrency = false): Promise<number> {
     const k = laneKeys(lane);
-    return limitOf(await this.link.eval(OVERLOAD, [k.slots, k.limit, k.flowing], [rule.max, rule.quietMs, rule.decreaseEveryMs]));
+    return limitOf(await this.link.eval(OVERLOAD, [k.slots, k.limit, k.flowing], [rule.max, rule.quietMs, rule.decreaseEveryMs, concurrency ? 1 : 0]));
   }
 
   async success(lane: string, rule: LimitRule, holder = ""): Promise<number> {

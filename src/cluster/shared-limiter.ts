@@ -107,11 +107,11 @@ export class SharedLimiter implements Limiter {
     return this.#o.local.acquire(signal);
   }
 
-  onOverload(): void {
-    if (!this.#o.fleet.up) return this.#o.local.onOverload();
+  onOverload(concurrency = false): void {
+    if (!this.#o.fleet.up) return this.#o.local.onOverload(concurrency);
     // A verdict the fleet missed is not repeated on the local limiter: it counts only local slots, and
     // would engage at one. The next request that finds the fleet down seeds it with the fleet's share.
-    this.#o.fleet.overload(this.#o.lane, this.#o.rule).then(
+    this.#o.fleet.overload(this.#o.lane, this.#o.rule, concurrency).then(
       (limit) => (this.#limit = limit),
       () => {},
     );

@@ -167,7 +167,7 @@ export async function runAttempts(input: LoopInput): Promise<LoopResult> {
       runtime.limiter.onSuccess(slot);
       return { kind: "committed", peeked: attempt.peeked, release: slot, ...outcome() };
     }
-    if (attempt.verdict.overload) runtime.limiter.onOverload();
+    if (attempt.verdict.overload) runtime.limiter.onOverload(attempt.verdict.concurrency === true);
     slot();
     laneTries++;
     waitMs = 0;

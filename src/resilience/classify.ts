@@ -12,6 +12,8 @@ export interface Verdict {
   readonly network: boolean;
   /** A burst or overload signal (the lane's concurrency limit backs off). */
   readonly overload: boolean;
+  /** The provider said too many at once (Z.ai 1302): the streams it admitted are what it takes (the limiter's ceiling). */
+  readonly concurrency?: boolean;
   /** The provider's business code, when one was found ("1302"). */
   readonly code: string | undefined;
   /** A plan's quota wall (Z.ai 1308/1310, Anthropic's unified `rejected`): the next lane of the route's chain may take it. */
@@ -24,6 +26,8 @@ const NEVER_RETRY_CODES = new Set(["1113", "1304", "1308", "1310", "1000", "1001
 const WALL_CODES = new Set(["1308", "1310"]);
 /** Z.ai burst, frequency and overload codes: a retry after a short wait usually works. */
 const BURST_CODES = new Set(["1302", "1303", "1305"]);
+/** Of those, the one that says "too many at once" (PROTOCOL.md: 1302 high concurrency). */
+const CONCURRENCY_CODE = "1302";
 const RETRYABLE_STATUSES = new Set([429, 500, 502, 503, 504, 529]);
 const RETRYABLE_ERROR_TYPES = new Set(["rate_limit_error", "overloaded_error", "api_error", "timeout_error"]);
 
@@ -64,7 +68,7 @@ export function classifyStatus(status: number, body: string, headers: ReadonlyAr
   if (says === "false") return { retryable: false, network: false, overload: false, code };
   if (/"type"\s*:\s*"billing_error"/.test(body)) return { retryable: false, network: false, overload: false, code };
   const overload = status === 429 || status === 529 || status === 503 || (code !== undefined && BURST_CODES.has(code));
-  return { retryable: RETRYABLE_STATUSES.has(status), network: false, overload, code };
+  return { retryable: RETRYABLE_STATUSES.has(status), network: false, overload, code, concurrency: code === CONCURRENCY_CODE };
 }
 
 /** A 200 stream whose first real event was `event: error`. */
@@ -73,5 +77,5 @@ export function classifyInStreamError(type: string, message: string, raw: string
   if (code !== undefined && NEVER_RETRY_CODES.has(code)) return { retryable: false, network: false, overload: false, code, quota: WALL_CODES.has(code) };
   const burst = code !== undefined && BURST_CODES.has(code);
   const overload = burst || type === "rate_limit_error" || type === "overloaded_error";
-  return { retryable: burst || RETRYABLE_ERROR_TYPES.has(type), network: false, overload, code };
+  return { retryable: burst || RETRYABLE_ERROR_TYPES.has(type), network: false, overload, code, concurrency: code === CONCURRENCY_CODE };
 }

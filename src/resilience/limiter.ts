@@ -10,9 +10,11 @@
  * request back-off alone re-collides). Overloads halve the limit, at most once per
  * `decreaseEveryMs` (one burst of refusals is one signal, not ten); each admitted stream adds
  * 1/limit back; after `quietMs` without an overload an unconfigured limiter lets go entirely.
- * An overload that comes while admitted streams are flowing says exactly what the provider
- * takes (it refused one more than those): that many is the lane's ceiling, which growth does not
- * pass until `quietMs` without an overload (probing past it would only be refused again).
+ * A refusal for concurrency (Z.ai 1302) that comes while admitted streams are flowing says
+ * exactly what the provider takes (one more than those was too many): that many is the lane's
+ * ceiling, which growth does not pass until `quietMs` without an overload (probing past it would
+ * only be refused again). Other overloads (529, a rate limit) say the provider is busy, not how
+ * many it takes: the limit recovers from them as it grows.
  */
 export class LimiterRejected extends Error {
   override readonly name = "LimiterRejected";
@@ -33,8 +35,11 @@ export type Release = () => void;
  */
 export interface Limiter {
   acquire(signal?: AbortSignal): Promise<Release>;
-  /** The upstream answered with a burst or overload signal (while the attempt still holds its slot). */
-  onOverload(): void;
+  /**
+   * The upstream answered with a burst or overload signal (while the attempt still holds its
+   * slot); `concurrency`: it said too many at once (Z.ai 1302).
+   */
+  onOverload(concurrency?: boolean): void;
   /** A stream was admitted (its slot, when given, counts as flowing until released). */
   onSuccess(slot?: Release): void;
   /** The limit in force; Infinity when not engaged. */
@@ -138,15 +143,16 @@ export class AdaptiveLimiter implements Limiter {
   /**
    * The upstream answered with a burst or overload signal (called while the attempt still
    * holds its slot). When streams it admitted are flowing, it refused one more than those: the
-   * limit goes to that many at once, and that many is the ceiling. Otherwise: engage at half the
-   * concurrency in flight, or back off multiplicatively. A storm of refusals is one signal (decreaseEveryMs).
+   * limit goes to that many at once, and, for a concurrency refusal, that many is the ceiling.
+   * Otherwise: engage at half the concurrency in flight, or back off multiplicatively. A storm of
+   * refusals is one signal (decreaseEveryMs).
    */
-  onOverload(): void {
+  onOverload(concurrency = false): void {
     const now = this.#o.now();
     const recent = now - this.#lastOverload < this.#o.decreaseEveryMs;
     this.#lastOverload = now;
     const admitted = this.#streaming.size > 0 ? this.#streaming.size : undefined;
-    if (admitted !== undefined) this.#ceiling = admitted;
+    if (admitted !== undefined && concurrency) this.#ceiling = admitted;
     if (this.#limit === undefined) this.#limit = Math.max(1, admitted ?? this.#active / 2);
     else if (admitted !== undefined) this.#limit = Math.max(1, Math.min(this.#limit, admitted));
     else if (!recent) this.#limit = Math.max(1, this.#limit / 2);

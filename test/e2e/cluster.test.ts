@@ -67,7 +67,7 @@ describe.skipIf(Boolean(why))("three instances sharing the zai lane through Redi
     await redis.flush();
     await upstream.reset();
     // Streams of about two seconds: the storm outlasts the adaptation, so what comes after it is measured.
-    await upstream.limit({ maxConcurrent: K, delayMs: 300, settleMs: 2_000 });
+    await upstream.limit({ maxConcurrent: K, delayMs: 300, settleMs: 4_000 });
     // Twelve Claude Code processes starting at once on a small machine starve every event loop for
     // moments longer than the default 250 ms deadline; falling back is tested below, sharing here.
     const fleet = await startFleet(3, { cluster: "op_timeout_ms = 2000" });

@@ -58,11 +58,13 @@ export class FakeFleet implements Fleet {
     }
     return n;
   }
-  async overload(): Promise<number> {
+  async overload(_lane: string, _rule: LimitRule, concurrency = false): Promise<number> {
     this.#check("overload");
     for (const h of this.flowing) if (!this.slots.has(h)) this.flowing.delete(h);
-    if (this.flowing.size > 0) this.limit = this.ceiling = Math.min(this.limit, this.flowing.size);
-    else this.limit = Number.isFinite(this.limit) ? Math.max(1, this.limit / 2) : Math.max(1, this.slots.size / 2);
+    if (this.flowing.size > 0) {
+      this.limit = Math.min(this.limit, this.flowing.size);
+      if (concurrency) this.ceiling = this.flowing.size;
+    } else this.limit = Number.isFinite(this.limit) ? Math.max(1, this.limit / 2) : Math.max(1, this.slots.size / 2);
     return this.limit;
   }
   async success(_lane: string, _rule: LimitRule, holder?: string): Promise<number> {

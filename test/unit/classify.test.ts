@@ -42,6 +42,14 @@ describe("in-stream errors before message_start", () => {
     expect(classifyInStreamError("error", "High frequency", '{"error":{"code":"1303"}}')).toMatchObject({ retryable: true, overload: true, code: "1303" });
     expect(classifyInStreamError("overloaded_error", "busy", "{}")).toMatchObject({ retryable: true, overload: true });
   });
+  test("only 1302 (too many at once) says concurrency: the limiter learns its ceiling from that one", () => {
+    expect(classifyInStreamError("rate_limit_error", "[1302] High concurrency", "{}").concurrency).toBe(true);
+    expect(classifyStatus(429, '{"error":{"code":"1302","message":"High concurrency"}}').concurrency).toBe(true);
+    expect(classifyInStreamError("error", "High frequency", '{"error":{"code":"1303"}}').concurrency).toBe(false);
+    expect(classifyInStreamError("overloaded_error", "busy", "{}").concurrency).toBe(false);
+    expect(classifyStatus(529, '{"type":"error","error":{"type":"overloaded_error"}}').concurrency).toBe(false);
+    expect(classifyStatus(429, '{"type":"error","error":{"type":"rate_limit_error"}}').concurrency).toBe(false);
+  });
   test("quota walls and bad requests are not retried", () => {
     expect(classifyInStreamError("rate_limit_error", "[1308] Usage limit reached", "{}")).toMatchObject({ retryable: false, code: "1308" });
     expect(classifyInStreamError("invalid_request_error", "bad", "{}")).toMatchObject({ retryable: false });

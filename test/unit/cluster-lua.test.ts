@@ -112,7 +112,7 @@ describe("the fleet's adaptive limit", () => {
     expect(limit).toBe(4);
   });
 
-  test("an overload while admitted streams flow sets the limit to that many, and growth stays under it for the quiet spell", async () => {
+  test("a concurrency refusal while admitted streams flow sets the limit to that many, and growth stays under it for the quiet spell", async () => {
     const f = await fleet();
     const lane = newLane();
     const r = rule(0, { quietMs: 800 });
@@ -121,22 +121,29 @@ describe("the fleet's adaptive limit", () => {
     await f.success(lane, r, "a/1");
     await f.success(lane, r, "b/1");
     await f.success(lane, r, "gone/9"); // a holder without a slot is not flowing
-    expect(await f.overload(lane, r)).toBe(2);
+    expect(await f.overload(lane, r, true)).toBe(2);
     let limit = 2;
     for (let i = 0; i < 10; i++) limit = await f.success(lane, r, "a/1");
     expect(limit).toBe(2);
     // A released holder no longer counts: one flowing now, so the next refusal says 1.
     await f.release(lane, "b/1");
-    expect(await f.overload(lane, r)).toBe(1);
+    expect(await f.overload(lane, r, true)).toBe(1);
     // A configured lane past the quiet spell grows again towards its max.
     const lane2 = newLane();
     const r4 = rule(4, { quietMs: 300 });
     await f.acquire(lane2, "a/1", 60_000, r4);
     await f.success(lane2, r4, "a/1");
-    expect(await f.overload(lane2, r4)).toBe(1);
+    expect(await f.overload(lane2, r4, true)).toBe(1);
     expect(await f.success(lane2, r4)).toBe(1);
     await Bun.sleep(350);
     for (let i = 0; i < 20; i++) limit = await f.success(lane2, r4);
+    expect(limit).toBe(4);
+    // Another overload (busy, not "too many at once") sets the limit too, and growth goes on at once.
+    const lane3 = newLane();
+    for (const h of ["a/1", "b/1"]) await f.acquire(lane3, h, 60_000, r4);
+    await f.success(lane3, r4, "a/1");
+    expect(await f.overload(lane3, r4, false)).toBe(1);
+    for (let i = 0; i < 20; i++) limit = await f.success(lane3, r4);
     expect(limit).toBe(4);
   });
 

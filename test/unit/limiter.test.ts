@@ -54,14 +54,14 @@ test("an overload while admitted streams flow sets the limit to that many: the p
   expect(m.limit).toBe(4);
 });
 
-test("the ceiling an overload shows holds growth for the quiet spell: no probe past what the provider took", async () => {
+test("the ceiling a concurrency refusal shows holds growth for the quiet spell: no probe past what the provider took", async () => {
   let now = 0;
   // Unconfigured: two streams flowing when the third is refused; successes do not grow past 2 until a quiet minute.
   const l = new AdaptiveLimiter({ max: 0, queueMax: 100, queueTimeoutMs: 1000, quietMs: 60_000, now: () => now });
   const slots = await Promise.all(Array.from({ length: 3 }, () => l.acquire()));
   l.onSuccess(slots[0]);
   l.onSuccess(slots[1]);
-  l.onOverload();
+  l.onOverload(true);
   for (let i = 0; i < 50; i++) l.onSuccess();
   expect(l.limit).toBe(2);
   now = 59_999;
@@ -75,7 +75,7 @@ test("the ceiling an overload shows holds growth for the quiet spell: no probe p
   const m = new AdaptiveLimiter({ max: 8, queueMax: 100, queueTimeoutMs: 1000, quietMs: 60_000, now: () => now });
   const held = await Promise.all(Array.from({ length: 4 }, () => m.acquire()));
   for (const s of held.slice(0, 3)) m.onSuccess(s);
-  m.onOverload();
+  m.onOverload(true);
   expect(m.limit).toBe(3);
   for (let i = 0; i < 50; i++) m.onSuccess();
   expect(m.limit).toBe(3);
@@ -83,6 +83,16 @@ test("the ceiling an overload shows holds growth for the quiet spell: no probe p
   for (let i = 0; i < 50; i++) m.onSuccess();
   expect(m.limit).toBe(8);
   for (const s of held) s();
+  // Another overload (a 529: busy, not "too many at once") sets the limit as well, but growth goes on.
+  now = 0;
+  const o = new AdaptiveLimiter({ max: 8, queueMax: 100, queueTimeoutMs: 1000, quietMs: 60_000, now: () => now });
+  const busy = await Promise.all(Array.from({ length: 3 }, () => o.acquire()));
+  for (const s of busy.slice(0, 2)) o.onSuccess(s);
+  o.onOverload(false);
+  expect(o.limit).toBe(2);
+  for (let i = 0; i < 50; i++) o.onSuccess();
+  expect(o.limit).toBe(8);
+  for (const s of busy) s();
 });
 
 test("a full queue, a long wait and an aborted client are rejected with their reason", async () => {

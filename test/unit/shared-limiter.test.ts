@@ -141,7 +141,7 @@ describe("a shared lane's limiter", () => {
     shared.onSuccess(held[1]);
     await Bun.sleep(10);
     expect(fleet.flowing.size).toBe(2);
-    shared.onOverload();
+    shared.onOverload(true);
     await Bun.sleep(10);
     expect(fleet.limit).toBe(2);
     for (let i = 0; i < 5; i++) shared.onSuccess(held[0]);
