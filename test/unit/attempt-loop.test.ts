@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { loadConfig } from "../../src/config/load.ts";
 import type { RetrySettings } from "../../src/config/schema.ts";
 import { nextStep, runAttempts, type Situation } from "../../src/resilience/attempt-loop.ts";
-import { answerUncommitted } from "../../src/server/answers.ts";
+import { AdaptiveLimiter } from "../../src/resilience/limiter.ts";
+import { answerUncommitted, laneRetryAfterS } from "../../src/server/answers.ts";
 import { fullJitterMs } from "../../src/resilience/backoff.ts";
 import { createLaneRuntimes } from "../../src/resilience/lanes.ts";
 import { FAILURE_CLASSES, FAILURE_TABLE, type FailureClass } from "../../src/upstream/failure.ts";
@@ -261,5 +262,71 @@ describe("runAttempts: answers the upstream gives, under every fallback policy, 
     expect(r.result.downgraded).toBe(Boolean(downgrade));
     expect(r.result.fallbackFrom).toBe(fallsBack ? "a" : undefined);
     expect(r.final).toBe(fallsBack ? 200 : shape.final);
+  });
+});
+
+describe("the answer when an overload outlasts the lane's budget: retry-after from the lane's state", () => {
+  /** Lane a throttled for ever (429 without a quota code: an overload ccp answers with its own 529); lane b healthy. */
+  const always429: Script = (lane) => (lane === "a" ? { status: 429, headers: [["content-type", "application/json"]], body: "{}" } : ok);
+  test.each([
+    // The back-off cap (1 s) plus a second per request queued per slot (the lane is at 1 after the storm), at most 60 s.
+    [0, "1"],
+    [1, "2"],
+    [5, "6"],
+    [100, "60"],
+  ])("%i requests queued on the lane: retry-after %s, x-should-retry false", async (queued, retryAfter) => {
+    const { result } = await run("off", always429);
+    expect(result).toMatchObject({ kind: "answer", exhausted: true });
+    const limiter = result.runtime.limiter;
+    expect(limiter.limit).toBe(1);
+    const held = await limiter.acquire();
+    const leave = new AbortController();
+    const waiting = Array.from({ length: queued }, () => limiter.acquire(leave.signal).catch(() => undefined));
+    expect(limiter.queueDepth).toBe(queued);
+    const { response, status } = answerUncommitted(result as Extract<typeof result, { kind: "answer" }>, "ccp_test", undefined);
+    expect(status).toBe(529);
+    expect(response.headers.get("retry-after")).toBe(retryAfter);
+    expect(response.headers.get("x-should-retry")).toBe("false");
+    leave.abort();
+    await Promise.all(waiting);
+    held();
+  });
+
+  test("per slot: 8 queued on a lane of 4 count 2 s, 9 count 3 s", async () => {
+    const { result } = await run("off", always429);
+    const limiter = new AdaptiveLimiter({ max: 4, queueMax: 100, queueTimeoutMs: 60_000 });
+    const held = await Promise.all(Array.from({ length: 4 }, () => limiter.acquire()));
+    const leave = new AbortController();
+    const waiting = Array.from({ length: 8 }, () => limiter.acquire(leave.signal).catch(() => undefined));
+    expect(laneRetryAfterS({ lane: result.runtime.lane, limiter })).toBe(3);
+    waiting.push(limiter.acquire(leave.signal).catch(() => undefined));
+    expect(laneRetryAfterS({ lane: result.runtime.lane, limiter })).toBe(4);
+    leave.abort();
+    await Promise.all(waiting);
+    for (const h of held) h();
+  });
+
+  test("an upstream 529 with its own retry-after keeps it, whatever the queue", async () => {
+    const { result } = await run("off", (lane) =>
+      lane === "a"
+        ? {
+            status: 529,
+            headers: [
+              ["content-type", "application/json"],
+              ["retry-after", "7"],
+            ],
+            body: "{}",
+          }
+        : ok,
+    );
+    const held = await result.runtime.limiter.acquire();
+    const leave = new AbortController();
+    const waiting = Array.from({ length: 5 }, () => result.runtime.limiter.acquire(leave.signal).catch(() => undefined));
+    const { response } = answerUncommitted(result as Extract<typeof result, { kind: "answer" }>, "ccp_test", undefined);
+    expect(response.headers.get("retry-after")).toBe("7");
+    expect(response.headers.get("x-should-retry")).toBe("false");
+    leave.abort();
+    await Promise.all(waiting);
+    held();
   });
 });
