@@ -187,6 +187,27 @@ describe("HTTP status answers", () => {
     });
     await upstream.reset();
   });
+
+  test("a lasting 529 with Claude Code's own retries on (its default): it asks ccp once, so the provider sees ccp's attempts only, not ccp's times Claude Code's", async () => {
+    await upstream.script(
+      Array.from({ length: 300 }, () => ({ kind: "status", status: 529 }) as Behaviour),
+      zaiMessages,
+    );
+    await withCcp({ zai: { retry: { base_ms: 100, cap_ms: 500, budget_ms: 3000 } } }, async (ccp) => {
+      const r = await runClaude(ccp.url, { model: HAIKU, timeoutMs: 150_000 });
+      // One request from Claude Code: it honoured x-should-retry: false on ccp's 529.
+      const lines = await messagesLines(ccp);
+      expect(lines).toHaveLength(1);
+      expect(r.json?.is_error).toBe(true);
+      expect(lines[0]).toMatchObject({ status: 529, failure_class: "http_status" });
+      // The provider saw exactly the attempts on that line: more than one (ccp retried), bounded by the 3 s budget.
+      const tries = (lines[0]!.attempts as unknown[]).length;
+      expect(tries).toBeGreaterThan(1);
+      expect(tries).toBeLessThanOrEqual(40);
+      expect((await upstream.requests()).filter((q) => q.path.startsWith("/zai/") && q.path.includes("/v1/messages"))).toHaveLength(tries);
+    });
+    await upstream.reset();
+  }, 180_000);
 });
 
 describe("streams that end badly after they started", () => {
