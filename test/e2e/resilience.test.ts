@@ -293,6 +293,11 @@ describe("streams that end badly after they started", () => {
       });
       const text = await res.text();
       expect(text).toMatch(/\n\nevent: error\ndata: \{"type":"error","error":\{"type":"api_error","message":"upstream stream broke after it started: [^"]*"\},"request_id":"ccp_[^"]+"\}\n\n$/);
+      // Rule 8: the failure after commit gets its attempt's warning line, as one before commit does.
+      const warning = / attempt 1 lane=zai protocol=h1 reset after commit: /;
+      await messagesLines(ccp);
+      for (let i = 0; i < 40 && !warning.test(ccp.output()); i++) await Bun.sleep(50);
+      expect(ccp.output()).toMatch(warning);
     });
   });
 });
