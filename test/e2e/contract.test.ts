@@ -89,7 +89,7 @@ describe("configuration mistakes fail fast", () => {
 });
 
 describe("configuration mistakes fail fast, as the command line says them", () => {
-  test("ccp start (detached) and config check warn about a key lane whose variable is unset, naming the routes that use it", async () => {
+  test("ccp start (detached), restart and config check warn about a key lane whose variable is unset, naming the routes that use it", async () => {
     const { cliHome, expectExit, freePort, runCli } = await import("../support/cli.ts");
     const { writeFileSync } = await import("node:fs");
     const { join } = await import("node:path");
@@ -102,6 +102,8 @@ describe("configuration mistakes fail fast, as the command line says them", () =
     const start = await runCli(["start", "--port", port, "--config", file], { env: h.env });
     try {
       expect(start.stderr).toContain('warning: lane "zai" needs its key in $ZAI_API_KEY');
+      const restart = await runCli(["restart", port], { env: h.env });
+      expect(restart.stderr).toContain('warning: lane "zai" needs its key in $ZAI_API_KEY, which is not set: requests for claude-haiku-* will be refused');
     } finally {
       await runCli(["stop", port], { env: h.env });
     }

@@ -232,6 +232,10 @@ describe("/dashboard", () => {
       expect(res.status).toBe(200);
       expect(res.headers.get("content-type")).toStartWith("text/html");
       expect(res.headers.get("content-security-policy")).toContain("default-src 'none'");
+      // Scripts run only by their hash: no inline script an injected string could add.
+      const scriptSrc = res.headers.get("content-security-policy")?.match(/(?:^|;)\s*script-src ([^;]*)/)?.[1] ?? "";
+      expect(scriptSrc).not.toContain("'unsafe-inline'");
+      expect(scriptSrc).toStartWith("'sha256-");
       const html = await res.text();
       expect(html).not.toMatch(/(src|href)\s*=\s*["']?(https?:)?\/\//i);
       expect(html).not.toMatch(/<form/i);

@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { loadConfig } from "../../src/config/load.ts";
 import type { RetrySettings } from "../../src/config/schema.ts";
 import { nextStep, runAttempts, type Situation } from "../../src/resilience/attempt-loop.ts";
+import { AdaptiveLimiter } from "../../src/resilience/limiter.ts";
+import { answerUncommitted, laneRetryAfterS } from "../../src/server/answers.ts";
 import { fullJitterMs } from "../../src/resilience/backoff.ts";
 import { createLaneRuntimes } from "../../src/resilience/lanes.ts";
 import { FAILURE_CLASSES, FAILURE_TABLE, type FailureClass } from "../../src/upstream/failure.ts";
@@ -13,9 +15,9 @@ import { scriptedTransports, sseAnswer, type Step } from "../support/scripted.ts
 
 /**
  * The attempt loop, driven in process by scripted transports: every failure class, answered
- * statuses and in-stream errors, the fallback policies and the `auto` downgrade, each with
- * the exact attempts, waits, fallbacks and final result it must give. Waits are recorded, not
- * slept; the jitter's random is fixed.
+ * statuses and in-stream errors, each under every fallback policy and with and without the
+ * `auto` downgrade, with the exact attempts, waits, fallbacks and the status the client gets.
+ * Waits are recorded, not slept; the jitter's random is fixed.
  */
 const RETRY: RetrySettings = { attempts: 3, base_ms: 100, cap_ms: 1000, budget_ms: 10_000, retry_after_max_ms: 5_000 };
 const situation = (s: Partial<Situation>): Situation => ({
@@ -96,9 +98,12 @@ lane = "a"
 
 const ok: Step = { status: 200, headers: [["content-type", "text/event-stream"]], body: sseAnswer() };
 
-async function run(policy: "off" | "network" | "any", steps: Step[], attempts = 3) {
+type Script = readonly Step[] | ((lane: string, n: number) => Step);
+
+/** Runs the loop over a script: the steps in order, then healthy answers; or a step per attempt. */
+async function run(policy: "off" | "network" | "any", script: Script, attempts = 3) {
   const config = lanes(policy, attempts);
-  const { factory, sent } = scriptedTransports((_lane, _protocol, n) => steps[n - 1] ?? ok);
+  const { factory, sent } = scriptedTransports((lane, _protocol, n) => (typeof script === "function" ? script(lane.name, n) : (script[n - 1] ?? ok)));
   const runtimes = createLaneRuntimes(config, newLiveState([]), factory);
   const waits: number[] = [];
   let clock = 0;
@@ -117,7 +122,9 @@ async function run(policy: "off" | "network" | "any", steps: Step[], attempts = 
     random: () => 0.5,
   });
   if (result.kind === "committed") result.release();
-  return { result, waits, sent: sent.map((s) => `${s.lane}/${s.protocol}`), outcomes: result.attempts.map((a) => `${a.lane}/${a.protocol}/${a.outcome}`) };
+  // What the client gets: the committed stream's status, else ccp's answer (answers.ts).
+  const final = result.kind === "committed" ? result.peeked.response.status : answerUncommitted(result, "ccp_test", undefined).status;
+  return { result, waits, final, sent: sent.map((s) => `${s.lane}/${s.protocol}`), outcomes: result.attempts.map((a) => `${a.lane}/${a.protocol}/${a.outcome}`) };
 }
 
 const TRANSPORT_CLASSES = FAILURE_CLASSES.filter((c) => !["http_status", "in_stream_error", "client_abort", "shutdown", "queue_full", "queue_timeout"].includes(c));
@@ -146,69 +153,180 @@ describe("runAttempts: every transport failure class, under every fallback polic
   });
 });
 
-describe("runAttempts: answers the upstream gives", () => {
-  const status = (s: number, body = "{}", headers: [string, string][] = []): Step => ({
-    status: s,
-    headers: [["content-type", "application/json"], ...headers],
-    body,
-  });
-  const streamError = (error: unknown): Step => ({
-    status: 200,
-    headers: [["content-type", "text/event-stream"]],
-    body: `event: error\ndata: ${JSON.stringify({ type: "error", error })}\n\n`,
-  });
+describe("runAttempts: answers the upstream gives, under every fallback policy, with and without the auto downgrade", () => {
+  const status = (s: number, body = "{}", headers: [string, string][] = []): Step => ({ status: s, headers: [["content-type", "application/json"], ...headers], body });
+  const streamError = (error: unknown): Step => ({ status: 200, headers: [["content-type", "text/event-stream"]], body: `event: error\ndata: ${JSON.stringify({ type: "error", error })}\n\n` });
+  const burst = streamError({ type: "rate_limit_error", message: "[1302] busy" });
+  const html: Step = { status: 200, headers: [["content-type", "text/html"]], body: "<html>" };
+  /** Lane a answers `step` for ever (its fallback lane b is healthy). */
+  const always =
+    (step: Step): Script =>
+    (lane) =>
+      lane === "a" ? step : ok;
+  const times = (n: number, outcome: string) => Array<string>(n).fill(outcome);
+  // Back-off with random 0.5: half of min(cap 1000, base 100·2ⁿ) for the lane's n-th retry. An
+  // overload is retried until the next wait would pass the 10 s budget (the clock is the waits).
+  const OVERLOAD_WAITS = [50, 100, 200, 400, ...Array<number>(18).fill(500)];
 
-  test.each([
-    ["400 is passed on at once", [status(400)], ["a/h2/http_status"], "answer", false],
-    ["401 is passed on at once", [status(401)], ["a/h2/http_status"], "answer", false],
-    ["a 1308 quota wall is passed on at once", [status(429, '{"error":{"code":"1308"}}')], ["a/h2/http_status"], "answer", false],
-    ["500, then healthy", [status(500)], ["a/h2/http_status", "a/h2/ok"], "committed", false],
-    ["529 five times (past the attempt count), then healthy", Array(5).fill(status(529)), [...Array(5).fill("a/h2/http_status"), "a/h2/ok"], "committed", false],
+  /** Outcomes on lane a (h2; after the downgrade, h1), the waits, and the status the client gets. */
+  type Shape = { readonly outcomes: string[]; readonly waits: number[]; readonly final: number };
+  /** Rows: the script; with policy off (and network: none of these is a network failure); the same after a dead h2 session first; does policy any then try lane b. */
+  const rows: [string, Script, Shape, Shape, boolean][] = [
+    ["400", [status(400)], { outcomes: ["http_status"], waits: [], final: 400 }, { outcomes: ["http_status"], waits: [], final: 400 }, false],
+    ["401", [status(401)], { outcomes: ["http_status"], waits: [], final: 401 }, { outcomes: ["http_status"], waits: [], final: 401 }, false],
+    ["a 1308 quota wall", [status(429, '{"error":{"code":"1308"}}')], { outcomes: ["http_status"], waits: [], final: 429 }, { outcomes: ["http_status"], waits: [], final: 429 }, false],
+    ["500, then healthy", [status(500)], { outcomes: ["http_status", "ok"], waits: [50], final: 200 }, { outcomes: ["http_status", "ok"], waits: [100], final: 200 }, false],
+    // The downgraded attempt counts among the lane's 3.
+    ["500 for ever", always(status(500)), { outcomes: times(3, "http_status"), waits: [50, 100], final: 500 }, { outcomes: times(2, "http_status"), waits: [100], final: 500 }, true],
+    [
+      "529 five times (past the attempt count), then healthy",
+      Array(5).fill(status(529)),
+      { outcomes: [...times(5, "http_status"), "ok"], waits: [50, 100, 200, 400, 500], final: 200 },
+      { outcomes: [...times(5, "http_status"), "ok"], waits: [100, 200, 400, 500, 500], final: 200 },
+      false,
+    ],
+    [
+      "529 for ever",
+      always(status(529)),
+      { outcomes: times(23, "http_status"), waits: OVERLOAD_WAITS, final: 529 },
+      { outcomes: times(22, "http_status"), waits: OVERLOAD_WAITS.slice(1), final: 529 },
+      true,
+    ],
     [
       "an in-stream [1302] twice, then healthy",
-      [streamError({ type: "rate_limit_error", message: "[1302] busy" }), streamError({ type: "rate_limit_error", message: "[1302] busy" })],
-      ["a/h2/in_stream_error", "a/h2/in_stream_error", "a/h2/ok"],
-      "committed",
+      [burst, burst],
+      { outcomes: ["in_stream_error", "in_stream_error", "ok"], waits: [50, 100], final: 200 },
+      { outcomes: ["in_stream_error", "in_stream_error", "ok"], waits: [100, 200], final: 200 },
       false,
     ],
-    ["an in-stream invalid_request_error is passed on", [streamError({ type: "invalid_request_error", message: "no" })], ["a/h2/in_stream_error"], "answer", false],
-    ["HTML with 200 to a stream request is a protocol failure, retried", [{ status: 200, headers: [["content-type", "text/html"]], body: "<html>" }], ["a/h2/protocol", "a/h2/ok"], "committed", false],
     [
-      "an error envelope with 200 is judged as an in-stream error",
-      [status(200, '{"type":"error","error":{"type":"overloaded_error","message":"busy"}}')],
-      ["a/h2/in_stream_error", "a/h2/ok"],
-      "committed",
+      "an in-stream [1302] for ever: ccp's own 529",
+      always(burst),
+      { outcomes: times(23, "in_stream_error"), waits: OVERLOAD_WAITS, final: 529 },
+      { outcomes: times(22, "in_stream_error"), waits: OVERLOAD_WAITS.slice(1), final: 529 },
+      true,
+    ],
+    [
+      "an in-stream invalid_request_error: the status its type stands for",
+      [streamError({ type: "invalid_request_error", message: "no" })],
+      { outcomes: ["in_stream_error"], waits: [], final: 400 },
+      { outcomes: ["in_stream_error"], waits: [], final: 400 },
       false,
     ],
-  ] as [string, Step[], string[], string, boolean][])("%s", async (_name, steps, outcomes, kind) => {
-    const r = await run("off", steps);
-    expect(r.outcomes).toEqual(outcomes);
-    expect(r.result.kind as string).toBe(kind);
+    [
+      "HTML with 200 to a stream request: a protocol failure, retried",
+      [html],
+      { outcomes: ["protocol", "ok"], waits: [50], final: 200 },
+      { outcomes: ["protocol", "ok"], waits: [100], final: 200 },
+      false,
+    ],
+    ["HTML with 200 for ever: ccp's 502", always(html), { outcomes: times(3, "protocol"), waits: [50, 100], final: 502 }, { outcomes: times(2, "protocol"), waits: [100], final: 502 }, true],
+    [
+      "an error envelope with 200: judged as an in-stream error",
+      [status(200, '{"type":"error","error":{"type":"overloaded_error","message":"busy"}}')],
+      { outcomes: ["in_stream_error", "ok"], waits: [50], final: 200 },
+      { outcomes: ["in_stream_error", "ok"], waits: [100], final: 200 },
+      false,
+    ],
+    [
+      "retry-after within its cap is waited exactly",
+      [status(429, "{}", [["retry-after", "2"]])],
+      { outcomes: ["http_status", "ok"], waits: [2_000], final: 200 },
+      { outcomes: ["http_status", "ok"], waits: [2_000], final: 200 },
+      false,
+    ],
+    // Not exhausted: the answer (and its retry-after) goes to the client, policy any included.
+    [
+      "retry-after above its cap: the answer to the client at once",
+      [status(429, "{}", [["retry-after", "30"]])],
+      { outcomes: ["http_status"], waits: [], final: 429 },
+      { outcomes: ["http_status"], waits: [], final: 429 },
+      false,
+    ],
+  ];
+  const cases = rows.flatMap(([name, script, plain, downgraded, anyFallsBack]) =>
+    (["off", "network", "any"] as const).flatMap((policy) => [
+      [name, policy, "", script, plain, anyFallsBack] as const,
+      [name, policy, ", after a dead h2 session", script, downgraded, anyFallsBack] as const,
+    ]),
+  );
+
+  test.each(cases)("%s, fallback %s%s", async (_name, policy, downgrade, script, shape, anyFallsBack) => {
+    // The downgrade: the auto lane's first attempt (h2) dies; the script then plays on h1.
+    const played: Script = !downgrade ? script : (lane, n) => (n === 1 ? { fail: "dead_session" } : typeof script === "function" ? script(lane, n - 1) : (script[n - 2] ?? ok));
+    const r = await run(policy, played);
+    const onA = [...(downgrade ? ["a/h2/dead_session"] : []), ...shape.outcomes.map((o) => `a/${downgrade ? "h1" : "h2"}/${o}`)];
+    const fallsBack = policy === "any" && anyFallsBack;
+    expect(r.outcomes).toEqual(fallsBack ? [...onA, "b/h1/ok"] : onA);
+    expect(r.waits).toEqual(shape.waits);
+    expect(r.result.downgraded).toBe(Boolean(downgrade));
+    expect(r.result.fallbackFrom).toBe(fallsBack ? "a" : undefined);
+    expect(r.final).toBe(fallsBack ? 200 : shape.final);
+  });
+});
+
+describe("the answer when an overload outlasts the lane's budget: retry-after from the lane's state", () => {
+  /** Lane a throttled for ever (429 without a quota code: an overload ccp answers with its own 529); lane b healthy. */
+  const always429: Script = (lane) => (lane === "a" ? { status: 429, headers: [["content-type", "application/json"]], body: "{}" } : ok);
+  test.each([
+    // The back-off cap (1 s) plus a second per request queued per slot (the lane is at 1 after the storm), at most 60 s.
+    [0, "1"],
+    [1, "2"],
+    [5, "6"],
+    [100, "60"],
+  ])("%i requests queued on the lane: retry-after %s, x-should-retry false", async (queued, retryAfter) => {
+    const { result } = await run("off", always429);
+    expect(result).toMatchObject({ kind: "answer", exhausted: true });
+    const limiter = result.runtime.limiter;
+    expect(limiter.limit).toBe(1);
+    const held = await limiter.acquire();
+    const leave = new AbortController();
+    const waiting = Array.from({ length: queued }, () => limiter.acquire(leave.signal).catch(() => undefined));
+    expect(limiter.queueDepth).toBe(queued);
+    const { response, status } = answerUncommitted(result as Extract<typeof result, { kind: "answer" }>, "ccp_test", undefined);
+    expect(status).toBe(529);
+    expect(response.headers.get("retry-after")).toBe(retryAfter);
+    expect(response.headers.get("x-should-retry")).toBe("false");
+    leave.abort();
+    await Promise.all(waiting);
+    held();
   });
 
-  test("a lasting overload: retried until the time budget is spent, then an exhausted answer; waits never above cap", async () => {
-    const r = await run("off", Array(200).fill(status(529)));
-    expect(r.result).toMatchObject({ kind: "answer", exhausted: true, verdict: { overload: true } });
-    expect(r.outcomes.length).toBeGreaterThan(3);
-    expect(Math.max(...r.waits)).toBeLessThanOrEqual(1000);
-    expect(r.waits.reduce((a, b) => a + b, 0)).toBeLessThan(10_000);
+  test("per slot: 8 queued on a lane of 4 count 2 s, 9 count 3 s", async () => {
+    const { result } = await run("off", always429);
+    const limiter = new AdaptiveLimiter({ max: 4, queueMax: 100, queueTimeoutMs: 60_000 });
+    const held = await Promise.all(Array.from({ length: 4 }, () => limiter.acquire()));
+    const leave = new AbortController();
+    const waiting = Array.from({ length: 8 }, () => limiter.acquire(leave.signal).catch(() => undefined));
+    expect(laneRetryAfterS({ lane: result.runtime.lane, limiter })).toBe(3);
+    waiting.push(limiter.acquire(leave.signal).catch(() => undefined));
+    expect(laneRetryAfterS({ lane: result.runtime.lane, limiter })).toBe(4);
+    leave.abort();
+    await Promise.all(waiting);
+    for (const h of held) h();
   });
 
-  test("retry-after above its cap: one attempt, the answer (and its retry-after) to the client", async () => {
-    const r = await run("off", [status(429, "{}", [["retry-after", "30"]])]);
-    expect(r.outcomes).toEqual(["a/h2/http_status"]);
-    expect(r.result).toMatchObject({ kind: "answer", exhausted: false });
-  });
-
-  test("retry-after within its cap is waited exactly", async () => {
-    const r = await run("off", [status(429, "{}", [["retry-after", "2"]])]);
-    expect(r.waits).toEqual([2_000]);
-    expect(r.outcomes).toEqual(["a/h2/http_status", "a/h2/ok"]);
-  });
-
-  test("policy any: a lane's retries spent on 500s, then its fallback lane answers", async () => {
-    const r = await run("any", Array(3).fill(status(500)));
-    expect(r.outcomes).toEqual(["a/h2/http_status", "a/h2/http_status", "a/h2/http_status", "b/h1/ok"]);
-    expect(r.result.fallbackFrom).toBe("a");
+  test("an upstream 529 with its own retry-after keeps it, whatever the queue", async () => {
+    const { result } = await run("off", (lane) =>
+      lane === "a"
+        ? {
+            status: 529,
+            headers: [
+              ["content-type", "application/json"],
+              ["retry-after", "7"],
+            ],
+            body: "{}",
+          }
+        : ok,
+    );
+    const held = await result.runtime.limiter.acquire();
+    const leave = new AbortController();
+    const waiting = Array.from({ length: 5 }, () => result.runtime.limiter.acquire(leave.signal).catch(() => undefined));
+    const { response } = answerUncommitted(result as Extract<typeof result, { kind: "answer" }>, "ccp_test", undefined);
+    expect(response.headers.get("retry-after")).toBe("7");
+    expect(response.headers.get("x-should-retry")).toBe("false");
+    leave.abort();
+    await Promise.all(waiting);
+    held();
   });
 });

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { peek } from "../../src/resilience/peek.ts";
+import { MESSAGE_START_HOLD, peek } from "../../src/resilience/peek.ts";
 import { secretFilter } from "../../src/server/secret-filter.ts";
 import { guardStream } from "../../src/sse/guard.ts";
 import { UpstreamFailure } from "../../src/upstream/failure.ts";
@@ -169,6 +169,17 @@ test("pings before message_start are held, but only as long as the hold allows: 
   expect(peeked.observation.messageStart).toBe(false); // committed on the pings, before message_start came
   const text = await new Response(guardStream(peeked, "ccp_test", { onFirstContent: () => {}, onEnd: () => {} })).text();
   expect(text).toBe(ping + ping + STREAM);
+});
+
+test("after message_start the hold ends at 64 KiB without a content block: an error within it is retried, one past it is the client's", async () => {
+  expect(MESSAGE_START_HOLD.bytes).toBe(64 * 1024);
+  const start = STREAM.slice(0, STREAM.indexOf("event: content_block_start"));
+  const ping = 'event: ping\ndata: {"type": "ping"}\n\n';
+  const pings = (bytes: number) => ping.repeat(Math.ceil(bytes / ping.length));
+  const overloaded = 'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n';
+  const hold = { ...MESSAGE_START_HOLD, ms: 600_000 }; // only the byte arm can end it
+  expect((await peek(upstream([start, pings(60 * 1024), overloaded]), "stream", hold)).kind).toBe("in_stream_error");
+  expect((await peek(upstream([start, pings(64 * 1024 + 1), overloaded]), "stream", hold)).kind).toBe("commit");
 });
 
 test("campaign B2: a stream is over at message_stop; a reset after it reaches neither the client nor the record", async () => {
