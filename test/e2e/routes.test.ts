@@ -145,6 +145,15 @@ describe("Claude Code's requests take the routes their conditions say", () => {
     expect(lines.filter((l) => l.route === 0)).toHaveLength(agents.length);
     expect(lines.filter((l) => l.route === 0).every((l) => l.route_name === "subagents" && l.lane === "zai")).toBe(true);
     expect(lines.filter((l) => l.route === 4).length).toBe(sent.length - agents.length);
+    // Attribution (issue 22): a subagent's lines carry the agent id the upstream saw; the main conversation's carry none.
+    const seen = agents.map((q) => q.headers["x-claude-code-agent-id"]!).sort();
+    expect(
+      lines
+        .filter((l) => l.route === 0)
+        .map((l) => l.agent_id as string)
+        .sort(),
+    ).toEqual(seen);
+    expect(lines.filter((l) => l.route !== 0).map((l) => l.agent_id)).toEqual(lines.filter((l) => l.route !== 0).map(() => null));
   });
 
   test("the SDK offering the web_search server tool: the search route", async () => {
