@@ -17,7 +17,7 @@ import { isIP } from "node:net";
  *   allowed (a page on localhost:3000 is same-site to ccp on localhost:8082: ports do not count).
  */
 export interface BrowserPolicy {
-  /** Host names allowed besides IP addresses and localhost: exact, or ".example.com" for it and its subdomains. */
+  /** Host names allowed besides loopback addresses, localhost and *.localhost (the listen host first): exact, or ".example.com" for it and its subdomains. */
   readonly hosts: readonly string[];
   /**
    * A proxy key is set: any Host is answered, since every endpoint that says anything needs the
@@ -29,7 +29,6 @@ export interface BrowserPolicy {
   readonly origins: readonly string[];
 }
 
-/** The listen host, the operator's allowed_hosts / allowed_origins and whether a proxy key guards ccp. */
 /**
  * A forwarded GET (`/v1/models`) must carry a header no page can add without the browser
  * asking ccp first (CORS preflight): Anthropic's clients send `anthropic-version` and their
@@ -41,6 +40,7 @@ export function simpleRequestProblem(method: string, headers: Headers): string |
   return "ccp forwards a GET only with anthropic-version or credentials (x-api-key, authorization), which Anthropic's clients send and a web page cannot";
 }
 
+/** The policy from the listen host, the operator's allowed_hosts / allowed_origins and whether a proxy key guards ccp. */
 export function browserPolicy(c: {
   readonly host: string;
   readonly allowed_hosts: readonly string[];

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { laneConfig, startCcp, type CcpProcess } from "../support/ccp.ts";
 import { HAIKU, SONNET } from "../support/claude.ts";
 import { cliHome, runCli } from "../support/cli.ts";
-import { type FakeUpstream, startFakeUpstream } from "../support/fake-upstream/index.ts";
+import { type Behaviour, type FakeUpstream, startFakeUpstream } from "../support/fake-upstream/index.ts";
+import type { Side } from "../../src/ops/replay.ts";
 
 /** `ccp replay`: a captured request sent again through the running ccp, as it first went or elsewhere, with no credential stored or shown. */
 const ZAI_KEY = "zai-lane-key-for-replay-tests-0123456789";
@@ -148,5 +149,107 @@ describe("ccp replay", () => {
     const bad = await replay("../etc/passwd");
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("is not a request id");
+  });
+});
+
+describe("ccp replay, row by row: a first run that needed a retry beside replays that differ in every row", () => {
+  let rid: string;
+  const frame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+  const inStream = (message: string): Behaviour => ({ kind: "sse", frames: frame("error", { type: "error", error: { type: "rate_limit_error", message } }) });
+  /** A complete stream whose every counted field differs from the fake's normal one (25 in, 5 out, end_turn), its first byte after `waitMs`. */
+  const slowCutShort = (waitMs: number): Behaviour => ({
+    kind: "raw",
+    headers: [["content-type", "text/event-stream"]],
+    waits: [waitMs],
+    pieces: [
+      frame("message_start", {
+        type: "message_start",
+        message: { id: "msg_r", type: "message", role: "assistant", model: "glm-4.5-air", content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 31, output_tokens: 1 } },
+      }),
+      frame("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }),
+      frame("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: "cut short" } }),
+      frame("content_block_stop", { type: "content_block_stop", index: 0 }),
+      frame("message_delta", { type: "message_delta", delta: { stop_reason: "max_tokens", stop_sequence: null }, usage: { output_tokens: 64 } }),
+      frame("message_stop", { type: "message_stop" }),
+    ],
+  });
+  /** The table's rows by name: [then, now] (cells are set apart by two spaces or more). */
+  const rowsOf = (stdout: string): Record<string, string[]> =>
+    Object.fromEntries(
+      stdout
+        .split("\n")
+        .map((l) => l.split(/\s{2,}/))
+        .filter((cells) => cells.length === 3)
+        .map(([name, then, now]) => [name!, [then!, now!]]),
+    );
+  type Result = { then: Side; now: Side };
+
+  beforeAll(async () => {
+    await upstream.reset();
+    // The first run: an in-stream [1302] (the burst limit), retried by ccp, then the answer.
+    await upstream.script([inStream("[1302] High concurrency usage of this API"), { kind: "normal", text: "the answer after a retry" }], { endpoint: "messages" });
+    const { response } = await client.messages.stream({ model: HAIKU, max_tokens: 64, messages: [{ role: "user", content: "say it" }] }).withResponse();
+    rid = response.headers.get("x-ccp-rid")!;
+    await ccp.usage((await ccp.usage()).length + 1);
+    expect(await lineOf(rid)).toMatchObject({ status: 200, failure_class: null, stop_reason: "end_turn", input_tokens: 25, output_tokens: 5 });
+  });
+
+  test("a replay answered at once: attempts, failure, time to first token, stop reason and tokens side by side, in text and in --json", async () => {
+    const first = (await lineOf(rid))!;
+    await upstream.reset();
+    await upstream.script([slowCutShort(700), slowCutShort(700)], { endpoint: "messages" });
+    const r = await replay(rid);
+    expect(r.code).toBe(0);
+    const rows = rowsOf(r.stdout);
+    const nowRid = rows.rid![1]!;
+    const now = (await lineOf(nowRid))!;
+    expect(now).toMatchObject({ replay_of: rid, status: 200, failure_class: null, stop_reason: "max_tokens", input_tokens: 31, output_tokens: 64 });
+    expect(now.ttft_ms as number).toBeGreaterThanOrEqual(700);
+    expect(rows).toMatchObject({
+      status: ["200", "200"],
+      attempts: ["zai h1 in_stream_error, zai h1 ok", "zai h1 ok"],
+      failure: ["-", "-"],
+      "ttft ms": [String(first.ttft_ms), String(now.ttft_ms)],
+      "stop reason": ["end_turn", "max_tokens"],
+      "tokens in/out": ["25 / 5", "31 / 64"],
+    });
+    const json = await replay(rid, "--json");
+    expect(json.code).toBe(0);
+    const result = JSON.parse(json.stdout) as Result;
+    expect(result.then).toMatchObject({
+      rid,
+      attempts: ["zai h1 in_stream_error", "zai h1 ok"],
+      failure_class: null,
+      ttft_ms: first.ttft_ms,
+      stop_reason: "end_turn",
+      input_tokens: 25,
+      output_tokens: 5,
+    });
+    const again = (await lineOf(result.now.rid!))!;
+    expect(again.ttft_ms as number).toBeGreaterThanOrEqual(700);
+    expect(result.now).toMatchObject({ status: 200, attempts: ["zai h1 ok"], failure_class: null, ttft_ms: again.ttft_ms, stop_reason: "max_tokens", input_tokens: 31, output_tokens: 64 });
+  });
+
+  test("a replay the upstream refuses: its failure class and attempt beside the retried success, in text and in --json (exit 1)", async () => {
+    await upstream.reset();
+    const refusal: Behaviour = { kind: "status", status: 400, body: { type: "error", error: { type: "invalid_request_error", message: "refused this time" } } };
+    await upstream.script([refusal, refusal], { endpoint: "messages" });
+    const r = await replay(rid);
+    expect(r.code).toBe(1);
+    const first = (await lineOf(rid))!;
+    const rows = rowsOf(r.stdout);
+    expect(rows).toMatchObject({
+      status: ["200", "400"],
+      attempts: ["zai h1 in_stream_error, zai h1 ok", "zai h1 http_status"],
+      failure: ["-", "http_status"],
+      "ttft ms": [String(first.ttft_ms), "-"],
+      "stop reason": ["end_turn", "-"],
+      "tokens in/out": ["25 / 5", "- / -"],
+    });
+    const json = await replay(rid, "--json");
+    expect(json.code).toBe(1);
+    const result = JSON.parse(json.stdout) as Result;
+    expect(result.then).toMatchObject({ status: 200, attempts: ["zai h1 in_stream_error", "zai h1 ok"], failure_class: null, stop_reason: "end_turn" });
+    expect(result.now).toMatchObject({ status: 400, attempts: ["zai h1 http_status"], failure_class: "http_status", ttft_ms: null, stop_reason: null, input_tokens: null, output_tokens: null });
   });
 });

@@ -8,11 +8,13 @@ import { type FakeUpstream, sseFrame, startFakeUpstream } from "../support/fake-
 
 /**
  * Route conditions, as Claude Code's own requests meet them (a subagent run through the Agent
- * tool, thinking on and off, a long prompt) and the SDK's (a server tool), a lane picked by
+ * tool, thinking on and off, a long prompt, the Bash tool offered) and the SDK's (a server tool), a lane picked by
  * name, and `ccp route` explaining the same choices.
  */
 const ZAI_KEY = "zai-lane-key-for-route-tests";
 const LONG_KEY = "long-lane-key-for-route-tests";
+/** The model of the tools_include = ["Bash"] route's requests (no other test here uses it; Claude Code 2.1.330 sends older Opus ids as this one). */
+const OPUS = "claude-opus-5-5";
 let upstream: FakeUpstream;
 let ccp: CcpProcess;
 let configFile: string;
@@ -63,6 +65,12 @@ lane = "zai"
 model = "glm-4.6"
 
 [[routes]]
+match = "claude-opus-*"
+name = "bash"
+tools_include = ["Bash"]
+lane = "long"
+
+[[routes]]
 match = "*"
 lane = "anthropic"
 `;
@@ -109,7 +117,7 @@ describe("Claude Code's requests take the routes their conditions say", () => {
     expect((await runClaude(ccp.url, { model: SONNET, env: { MAX_THINKING_TOKENS: "0" } })).json).toMatchObject({ is_error: false, result: "ok" });
     const lines = await linesSince(before, 2);
     expect(lines.map((l) => [l.route, l.route_name, l.lane, l.upstream_model])).toEqual([
-      [4, null, "anthropic", SONNET],
+      [5, null, "anthropic", SONNET],
       [3, "no-thinking", "zai", "glm-4.6"],
     ]);
     expect((await messagesOf()).map((r) => [laneOf(r.path), r.model])).toEqual([
@@ -144,7 +152,16 @@ describe("Claude Code's requests take the routes their conditions say", () => {
     const lines = await linesSince(before, sent.length);
     expect(lines.filter((l) => l.route === 0)).toHaveLength(agents.length);
     expect(lines.filter((l) => l.route === 0).every((l) => l.route_name === "subagents" && l.lane === "zai")).toBe(true);
-    expect(lines.filter((l) => l.route === 4).length).toBe(sent.length - agents.length);
+    expect(lines.filter((l) => l.route === 5).length).toBe(sent.length - agents.length);
+    // Attribution (issue 22): a subagent's lines carry the agent id the upstream saw; the main conversation's carry none.
+    const seen = agents.map((q) => q.headers["x-claude-code-agent-id"]!).sort();
+    expect(
+      lines
+        .filter((l) => l.route === 0)
+        .map((l) => l.agent_id as string)
+        .sort(),
+    ).toEqual(seen);
+    expect(lines.filter((l) => l.route !== 0).map((l) => l.agent_id)).toEqual(lines.filter((l) => l.route !== 0).map(() => null));
   });
 
   test("the SDK offering the web_search server tool: the search route", async () => {
@@ -157,6 +174,23 @@ describe("Claude Code's requests take the routes their conditions say", () => {
     expect(line).toMatchObject({ route: 2, route_name: "search", lane: "long" });
   });
 
+  test('Claude Code offers Bash on every request: a tools_include = ["Bash"] route takes them; offered only Read (--tools Read), the catch-all', async () => {
+    await upstream.reset();
+    const before = (await ccp.usage()).length;
+    expect((await runClaude(ccp.url, { model: OPUS })).json).toMatchObject({ is_error: false, result: "ok" });
+    expect((await runClaude(ccp.url, { model: OPUS, args: ["--tools", "Read"] })).json).toMatchObject({ is_error: false, result: "ok" });
+    const offered = (body: string | undefined) => ((JSON.parse(body ?? "{}") as { tools?: { name: string }[] }).tools ?? []).map((t) => t.name);
+    expect((await messagesOf()).map((q) => [laneOf(q.path), q.model, offered(q.body).includes("Bash"), offered(q.body).includes("Read")])).toEqual([
+      ["long", OPUS, true, true],
+      ["anthropic", OPUS, false, true],
+    ]);
+    const lines = await linesSince(before, 2);
+    expect(lines.map((l) => [l.route, l.route_name, l.lane])).toEqual([
+      [4, "bash", "long"],
+      [5, null, "anthropic"],
+    ]);
+  });
+
   test("ccp route explains the same choices", async () => {
     const { env } = cliHome();
     const ask = async (...args: string[]) => {
@@ -164,11 +198,14 @@ describe("Claude Code's requests take the routes their conditions say", () => {
       return { code: r.code, ...(JSON.parse(r.stdout) as { route: { index: number; name: string | null } | null; lane: string | null }) };
     };
     // Claude Code's bare request: ~22 000 tokens by ccp's estimate (README, min_input_tokens).
-    expect(await ask("--thinking", "--tokens", "22000")).toMatchObject({ code: 0, route: { index: 4 }, lane: "anthropic" });
+    expect(await ask("--thinking", "--tokens", "22000")).toMatchObject({ code: 0, route: { index: 5 }, lane: "anthropic" });
     expect(await ask("--tokens", "22000")).toMatchObject({ code: 0, route: { index: 3, name: "no-thinking" }, lane: "zai" });
     expect(await ask("--thinking", "--tokens", "50000")).toMatchObject({ code: 0, route: { index: 1, name: "long-context" }, lane: "long" });
     expect(await ask("--thinking", "--subagent")).toMatchObject({ code: 0, route: { index: 0, name: "subagents" }, lane: "zai" });
     expect(await ask("--thinking", "--tool", "web_search")).toMatchObject({ code: 0, route: { index: 2, name: "search" }, lane: "long" });
+    const opus = async (...args: string[]) => ask("--model", OPUS, "--thinking", ...args);
+    expect(await opus("--tool", "Bash")).toMatchObject({ code: 0, route: { index: 4, name: "bash" }, lane: "long" });
+    expect(await opus("--tool", "Read")).toMatchObject({ code: 0, route: { index: 5 }, lane: "anthropic" });
     const text = await runCli(["route", "-c", configFile, "--model", SONNET, "--subagent"], { env });
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('route 0 (subagents): match = "*", subagent = true');
@@ -208,5 +245,5 @@ test("usage --stats --by route groups by the route that matched", async () => {
   const r = await runCli(["usage", "--by", "route", "--json", "-c", configFile], { env: { ...cliHome().env, HOME: ccp.home, CCP_HOME: join(ccp.home, "state") } });
   expect(r.code).toBe(0);
   const keys = (JSON.parse(r.stdout) as { groups: { key: string }[] }).groups.map((g) => g.key);
-  expect(keys).toEqual(expect.arrayContaining(["4", "3:no-thinking", "1:long-context", "0:subagents", "2:search", "-"]));
+  expect(keys).toEqual(expect.arrayContaining(["5", "3:no-thinking", "4:bash", "1:long-context", "0:subagents", "2:search", "-"]));
 });

@@ -10,7 +10,7 @@ import { laneConfig, scratchDir, startCcp, type CcpProcess } from "../support/cc
 import { runClaude, SONNET } from "../support/claude.ts";
 import { cliHome, expectExit, runCli } from "../support/cli.ts";
 import { startFakeUpstream, type FakeUpstream } from "../support/fake-upstream/index.ts";
-import { startPostgres, type PostgresServer } from "../support/postgres-server.ts";
+import { skipWithoutPostgres, startPostgres, type PostgresServer } from "../support/postgres-server.ts";
 import { generateRecords } from "../support/usage-records.ts";
 import { parseExposition, sample } from "../support/prometheus.ts";
 
@@ -19,6 +19,7 @@ import { parseExposition, sample } from "../support/prometheus.ts";
  * machine's): migrations applied once however many instances start at once, every record
  * stored exactly once across an outage, and `ccp usage --stats` reading the whole fleet.
  */
+const noPostgres = skipWithoutPostgres("team-postgres");
 const PASSWORD = "pg-secret-pass-7d6c5b4a3928";
 const ALICE = "alice-team-key-7c1d2e3f4a5b6c7d";
 const BOB = "bob-team-key-0a9b8c7d6e5f4a3b";
@@ -28,6 +29,7 @@ let upstream: FakeUpstream;
 const open: CcpProcess[] = [];
 
 beforeAll(async () => {
+  if (noPostgres) return;
   [pg, upstream] = await Promise.all([startPostgres(), startFakeUpstream()]);
 });
 afterAll(async () => {
@@ -89,7 +91,7 @@ async function waitForRows(url: string, n: number, ms = 60_000): Promise<string[
   }
 }
 
-describe("schema", () => {
+describe.skipIf(noPostgres)("schema", () => {
   test("eight migrations racing on a fresh database: each step applied once, all succeed", async () => {
     const url = await freshDatabase("race");
     const pools = Array.from({ length: 8 }, () => new SQL({ url, max: 1 }));
@@ -127,7 +129,7 @@ describe("schema", () => {
   });
 });
 
-describe("two instances on one PostgreSQL", () => {
+describe.skipIf(noPostgres)("two instances on one PostgreSQL", () => {
   let url: string;
   let a: CcpProcess;
   let b: CcpProcess;
@@ -167,7 +169,7 @@ describe("two instances on one PostgreSQL", () => {
   });
 });
 
-describe("a PostgreSQL outage", () => {
+describe.skipIf(noPostgres)("a PostgreSQL outage", () => {
   let url: string;
   let c: CcpProcess;
   const bufferFiles = (home: string) => {

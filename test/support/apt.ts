@@ -1,5 +1,15 @@
 import { spawnSync } from "node:child_process";
 
+/**
+ * Says why a test file's tests are skipped when a server they need cannot be had (not root, no
+ * apt-get, the install failed): one wording for every such file (cluster.test.ts's), so a run on
+ * a machine without Redis or PostgreSQL skips them visibly instead of failing. True when skipped.
+ */
+export function skippedFor(tests: string, server: string, why: string | undefined): boolean {
+  if (why) console.warn(`${tests} tests skipped: no ${server} (${why})`);
+  return why !== undefined;
+}
+
 const tried = new Map<string, string | undefined>();
 /** Held while apt-get runs, so parallel test workers install one package at a time. */
 const APT_LOCK = "/tmp/ccp-tests-apt.lock";

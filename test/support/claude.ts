@@ -18,11 +18,19 @@ export interface ClaudeResult {
 /** Runs the real Claude Code CLI (`claude -p ... --output-format json`) against a base URL. */
 export async function runClaude(
   baseUrl: string,
-  o: { model?: string; prompt?: string; env?: Record<string, string>; timeoutMs?: number; outputFormat?: "json" | "stream-json" } = {},
+  o: {
+    model?: string;
+    prompt?: string;
+    env?: Record<string, string>;
+    timeoutMs?: number;
+    outputFormat?: "json" | "stream-json";
+    /** More of Claude Code's options, after the others (e.g. `["--tools", "Read"]`). */
+    args?: readonly string[];
+  } = {},
 ): Promise<ClaudeResult> {
   const home = scratchDir("ccp-claude-home-");
   const format = o.outputFormat ?? "json";
-  const proc = Bun.spawn([CLAUDE_BIN, "-p", o.prompt ?? "ok", "--model", o.model ?? HAIKU, "--output-format", format, ...(format === "stream-json" ? ["--verbose"] : [])], {
+  const proc = Bun.spawn([CLAUDE_BIN, "-p", o.prompt ?? "ok", "--model", o.model ?? HAIKU, "--output-format", format, ...(format === "stream-json" ? ["--verbose"] : []), ...(o.args ?? [])], {
     env: {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       HOME: home,

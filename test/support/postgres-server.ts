@@ -3,7 +3,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { ensureDebianPackage } from "./apt.ts";
+import { ensureDebianPackage, skippedFor } from "./apt.ts";
 import { freePort } from "./cli.ts";
 
 /**
@@ -42,16 +42,19 @@ function binDir(): string | undefined {
 }
 
 /** Why PostgreSQL cannot be run here, or undefined when it can (installing Debian's postgresql when missing). */
-export function postgresProblem(): string | undefined {
+export function postgresUnavailable(): string | undefined {
   return ensureDebianPackage("postgresql", () => binDir() !== undefined);
 }
+
+/** For a test file: true (and a line saying why) when its tests must be skipped for want of PostgreSQL. */
+export const skipWithoutPostgres = (tests: string): boolean => skippedFor(tests, "PostgreSQL", postgresUnavailable());
 
 const asRoot = typeof process.getuid === "function" && process.getuid() === 0;
 /** The command run as the unprivileged user when we are root. */
 const unprivileged = (argv: string[]): string[] => (asRoot ? ["setpriv", `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", "--", ...argv] : argv);
 
 export async function startPostgres(): Promise<PostgresServer> {
-  const problem = postgresProblem();
+  const problem = postgresUnavailable();
   if (problem) throw new Error(`cannot run PostgreSQL for this test: ${problem}`);
   const bin = binDir()!;
   const dir = mkdtempSync(join(tmpdir(), "ccp-pg-"));

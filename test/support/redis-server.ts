@@ -2,13 +2,16 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RedisClient, type Subprocess } from "bun";
-import { ensureDebianPackage } from "./apt.ts";
+import { ensureDebianPackage, skippedFor } from "./apt.ts";
 import { freePort } from "./cli.ts";
 
 export const REDIS_SERVER = "/usr/bin/redis-server";
 
 /** Why no redis-server can be had (Debian's package, installed on demand), or undefined when it is there. */
 export const redisUnavailable = (): string | undefined => ensureDebianPackage("redis-server", () => existsSync(REDIS_SERVER));
+
+/** For a test file: true (and a line saying why) when its tests must be skipped for want of a redis-server. */
+export const skipWithoutRedis = (tests: string): boolean => skippedFor(tests, "redis-server", redisUnavailable());
 
 /**
  * A redis-server of the test's own: a free loopback port (never the machine's 6379), a

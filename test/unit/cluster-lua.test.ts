@@ -2,9 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { LimitRule } from "../../src/cluster/fleet.ts";
 import { RedisFleet } from "../../src/cluster/redis-fleet.ts";
 import { RedisLink } from "../../src/cluster/redis-link.ts";
-import { startRedis, type TestRedis } from "../support/redis-server.ts";
+import { skipWithoutRedis, startRedis, type TestRedis } from "../support/redis-server.ts";
 
 /** The fleet's scripts against a redis-server of the test's own (never the machine's). */
+const noRedis = skipWithoutRedis("cluster-lua");
 let redis: TestRedis;
 const links: RedisLink[] = [];
 const quiet = { info: () => {}, warn: () => {} };
@@ -20,6 +21,7 @@ const newLane = () => `lane${++laneN}`;
 const rule = (max: number, o: Partial<LimitRule> = {}): LimitRule => ({ max, quietMs: 60_000, decreaseEveryMs: 250, ...o });
 
 beforeAll(async () => {
+  if (noRedis) return;
   redis = await startRedis();
 });
 afterAll(async () => {
@@ -39,7 +41,7 @@ function seeded(seed: number): () => number {
   };
 }
 
-describe("the fleet's semaphore", () => {
+describe.skipIf(noRedis)("the fleet's semaphore", () => {
   test("random acquires and releases over three instances follow a model: never more than the limit, every free slot granted", async () => {
     const seed = Number(process.env.SEED ?? Date.now() % 1_000_000);
     console.log(`cluster semaphore seed ${seed} (SEED=${seed} replays it)`);
@@ -88,7 +90,7 @@ describe("the fleet's semaphore", () => {
   });
 });
 
-describe("the fleet's adaptive limit", () => {
+describe.skipIf(noRedis)("the fleet's adaptive limit", () => {
   test("not engaged, the first overload engages at half the slots held; one within decrease-every does not halve again; later ones do", async () => {
     const f = await fleet();
     const lane = newLane();
@@ -160,7 +162,7 @@ describe("the fleet's adaptive limit", () => {
   });
 });
 
-describe("cool-downs, walls and instances", () => {
+describe.skipIf(noRedis)("cool-downs, walls and instances", () => {
   test("an HTTP/1.1 cool-down is seen by every instance's next acquire until it lapses", async () => {
     const [a, b] = [await fleet(), await fleet()];
     const lane = newLane();
