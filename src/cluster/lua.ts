@@ -81,8 +81,8 @@ const FLOWING_MAX = 256;
  * provider said too many at once). Holders whose stream the provider admitted (flowing, still
  * holding a slot) say what it takes: it refused one more than those, so the limit goes to that
  * many, and for a concurrency refusal that many is the ceiling growth keeps under for the quiet
- * spell. None flowing: engage at half the slots held, or halve
- * unless the last overload was within decrease-every (one burst of refusals is one signal).
+ * spell. None flowing: engage at half the slots held, or halve unless the last halving was
+ * within decrease-every (one burst of refusals is one signal; a lasting storm halves on, down to 1).
  * Returns the limit.
  */
 export const OVERLOAD = `${PRELUDE}
@@ -93,8 +93,9 @@ for i, h in ipairs(redis.call('SRANDMEMBER', KEYS[3], ${FLOWING_MAX})) do
   if redis.call('ZSCORE', KEYS[1], h) then admitted = admitted + 1 else redis.call('SREM', KEYS[3], h) end
 end
 local limit = limit_of(KEYS[2], max, tonumber(ARGV[2]))
-local last = tonumber(redis.call('HGET', KEYS[2], 'last_overload'))
+local last = tonumber(redis.call('HGET', KEYS[2], 'last_decrease'))
 local recent = last ~= nil and now - last < tonumber(ARGV[3])
+local decreased = true
 if admitted > 0 then
   limit = math.min(limit or admitted, admitted)
   if ARGV[4] == '1' then redis.call('HSET', KEYS[2], 'ceiling', admitted) end
@@ -102,7 +103,10 @@ elseif limit == nil then
   limit = math.max(1, redis.call('ZCARD', KEYS[1]) / 2)
 elseif not recent then
   limit = math.max(1, limit / 2)
+else
+  decreased = false
 end
+if decreased then redis.call('HSET', KEYS[2], 'last_decrease', now) end
 redis.call('HSET', KEYS[2], 'limit', tostring(limit), 'last_overload', now)
 redis.call('PEXPIRE', KEYS[2], ${LIMIT_KEEP_MS})
 return shown(limit)

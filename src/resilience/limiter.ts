@@ -107,6 +107,8 @@ export class AdaptiveLimiter implements Limiter {
   /** Slots whose stream the upstream admitted and that are not released yet. */
   readonly #streaming = new Set<Release>();
   #lastOverload = Number.NEGATIVE_INFINITY;
+  /** When the limit was last halved or engaged (halvings are at least decreaseEveryMs apart). */
+  #lastDecrease = Number.NEGATIVE_INFINITY;
   /** What the provider was seen to take at most (see onOverload); held for quietMs after the last overload. */
   #ceiling: number | undefined;
   readonly #queue: Waiter[] = [];
@@ -149,13 +151,15 @@ export class AdaptiveLimiter implements Limiter {
    */
   onOverload(concurrency = false): void {
     const now = this.#o.now();
-    const recent = now - this.#lastOverload < this.#o.decreaseEveryMs;
     this.#lastOverload = now;
     const admitted = this.#streaming.size > 0 ? this.#streaming.size : undefined;
     if (admitted !== undefined && concurrency) this.#ceiling = admitted;
-    if (this.#limit === undefined) this.#limit = Math.max(1, admitted ?? this.#active / 2);
-    else if (admitted !== undefined) this.#limit = Math.max(1, Math.min(this.#limit, admitted));
-    else if (!recent) this.#limit = Math.max(1, this.#limit / 2);
+    if (admitted !== undefined) this.#limit = Math.max(1, Math.min(this.#limit ?? admitted, admitted));
+    else if (this.#limit === undefined) this.#limit = Math.max(1, this.#active / 2);
+    // A lasting storm keeps halving, once per decreaseEveryMs, down to one request at a time.
+    else if (now - this.#lastDecrease >= this.#o.decreaseEveryMs) this.#limit = Math.max(1, this.#limit / 2);
+    else return;
+    this.#lastDecrease = now;
   }
 
   /**

@@ -211,12 +211,10 @@ describe("HTTP status answers", () => {
 });
 
 describe("a lasting overload on a lane (rule 6)", () => {
-  // Not so today, hence `.failing`: the limiter engages at half the first wave (3) and stays
-  // there, so the provider sees 3 at once for the whole overload. limiter.ts onOverload skips
-  // an overload that comes within decreaseEveryMs (250 ms) of the previous overload, and in a
-  // lasting storm every one does. Remove `.failing` once it halves at most once per
-  // decreaseEveryMs counted from the last halving (with that change this test passes).
-  test.failing("six requests at once: after the first wave, the provider sees one probe at a time while the others wait in ccp", async () => {
+  // The limiter halves once per decreaseEveryMs (250 ms) counted from its last halving, so a
+  // lasting storm brings it down to one request at a time (before, every overload within 250 ms of
+  // the previous one was skipped, and in a storm every one was: it stayed at 3).
+  test("six requests at once: after the first wave, the provider sees one probe at a time while the others wait in ccp", async () => {
     // A provider that answers every request with 529 after 150 ms and counts how many it has at once.
     const t0 = Date.now();
     let inFlight = 0;

@@ -104,6 +104,21 @@ describe.skipIf(noRedis)("the fleet's adaptive limit", () => {
     expect(await f.success(lane, rule(0))).toBeCloseTo(1.5 + 1 / 1.5, 10);
   });
 
+  test("a lasting storm halves on, once per decrease-every counted from the last halving, down to 1", async () => {
+    const f = await fleet();
+    const lane = newLane();
+    const r = rule(16, { decreaseEveryMs: 200 });
+    const seen: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      seen.push(await f.overload(lane, r));
+      await Bun.sleep(60);
+    }
+    // Overloads every ~60 ms: never two halvings within 200 ms, and the storm reaches 1 (it stayed at 8 when any overload reset the clock).
+    expect(seen[0]).toBe(8);
+    expect(seen.at(-1)).toBeLessThanOrEqual(2);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1]! / 2);
+  });
+
   test("a configured max starts engaged at it, halves, and grows back no higher than it", async () => {
     const f = await fleet();
     const lane = newLane();

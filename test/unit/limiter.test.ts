@@ -95,6 +95,18 @@ test("the ceiling a concurrency refusal shows holds growth for the quiet spell: 
   for (const s of busy) s();
 });
 
+test("a lasting storm (an overload every 100 ms) halves once per decreaseEveryMs, down to one at a time", () => {
+  let now = 0;
+  const l = new AdaptiveLimiter({ max: 16, queueMax: 10, queueTimeoutMs: 1000, decreaseEveryMs: 250, now: () => now });
+  const seen: number[] = [];
+  for (; now <= 1_000; now += 100) {
+    l.onOverload();
+    seen.push(l.limit);
+  }
+  // Halvings at 0, 300, 600 and 900 ms (each the first overload 250 ms or more after the last halving).
+  expect(seen).toEqual([8, 8, 8, 4, 4, 4, 2, 2, 2, 1, 1]);
+});
+
 test("a full queue, a long wait and an aborted client are rejected with their reason", async () => {
   const l = new AdaptiveLimiter({ max: 1, queueMax: 1, queueTimeoutMs: 50 });
   await l.acquire();
