@@ -99,8 +99,8 @@ export function nextStep(s: Situation): Next {
   if (s.hasFallback && s.policy !== "off" && s.verdict.network) return { kind: "fallback" };
   // attempts = 1 still means "never retry", overloads included.
   if (s.verdict.retryable && (s.laneTries < s.retry.attempts || (s.verdict.overload && s.retry.attempts > 1))) {
-    // A wait longer than ccp will hold the request: the answer (and its retry-after) goes to the client.
-    if (s.retryAfterMs !== undefined && s.retryAfterMs > s.retry.retry_after_max_ms) return { kind: "stop", exhausted: false };
+    // A wait longer than ccp will hold the request: policy "any" tries the fallback lane, else the answer (and its retry-after) goes to the client.
+    if (s.retryAfterMs !== undefined && s.retryAfterMs > s.retry.retry_after_max_ms) return s.hasFallback && s.policy === "any" ? { kind: "fallback" } : { kind: "stop", exhausted: false };
     const wait = s.retryAfterMs ?? fullJitterMs(s.laneTries - 1, s.retry.base_ms, s.retry.cap_ms, s.random);
     if (s.elapsedMs + wait < s.retry.budget_ms) return { kind: "retry", waitMs: wait };
   }

@@ -59,6 +59,7 @@ describe("nextStep: the one decision after a failed attempt", () => {
     ["an overload whose wait would pass the budget → stop, exhausted", situation({ verdict: overload, laneTries: 7, elapsedMs: 9_800 }), { kind: "stop", exhausted: true }],
     ["retry-after within its cap is waited exactly", situation({ verdict: overload, retryAfterMs: 2_000 }), { kind: "retry", waitMs: 2_000 }],
     ["retry-after above its cap → the answer goes to the client", situation({ verdict: overload, retryAfterMs: 6_000 }), { kind: "stop", exhausted: false }],
+    ["retry-after above its cap, policy any → the fallback lane", situation({ verdict: overload, retryAfterMs: 6_000, hasFallback: true, policy: "any" }), { kind: "fallback" }],
     ["not retryable → stop, not exhausted", situation({ failure: "client_abort" }), { kind: "stop", exhausted: false }],
     ["a quota wall, the chain has a lane that can take it → reroute", situation({ verdict: wall, hasReroute: true, hasFallback: true, policy: "any" }), { kind: "reroute" }],
     [
@@ -235,13 +236,13 @@ describe("runAttempts: answers the upstream gives, under every fallback policy, 
       { outcomes: ["http_status", "ok"], waits: [2_000], final: 200 },
       false,
     ],
-    // Not exhausted: the answer (and its retry-after) goes to the client, policy any included.
+    // Not exhausted: the answer (and its retry-after) goes to the client; policy any tries lane b first.
     [
-      "retry-after above its cap: the answer to the client at once",
+      "retry-after above its cap: the answer to the client at once, or lane b",
       [status(429, "{}", [["retry-after", "30"]])],
       { outcomes: ["http_status"], waits: [], final: 429 },
       { outcomes: ["http_status"], waits: [], final: 429 },
-      false,
+      true,
     ],
   ];
   const cases = rows.flatMap(([name, script, plain, downgraded, anyFallsBack]) =>
