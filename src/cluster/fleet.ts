@@ -15,9 +15,10 @@ export interface Fleet {
   /**
    * A burst or overload verdict. With admitted streams flowing, the limit goes to that many (for a
    * concurrency refusal, `concurrency`, also the ceiling for the quiet spell); else engage at half
-   * the slots in use, or halve (once per decreaseEveryMs). The limit after it.
+   * the slots in use, or halve (once per decreaseEveryMs). `holder`: the refused request's, not
+   * one the provider took (it may have flowed, refused after its message_start). The limit after it.
    */
-  overload(lane: string, rule: LimitRule, concurrency?: boolean): Promise<number>;
+  overload(lane: string, rule: LimitRule, concurrency?: boolean, holder?: string): Promise<number>;
   /** An admitted stream (its holder flowing while it holds its slot): the limit grows by 1/limit, up to max and the ceiling. The limit after it. */
   success(lane: string, rule: LimitRule, holder?: string): Promise<number>;
   /** HTTP/1.1 for the whole fleet on this lane for `ms`. */

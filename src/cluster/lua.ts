@@ -5,12 +5,13 @@
  * strings: Redis turns a Lua number into an integer reply, which would cut 1.5 to 1.
  */
 
-/** Shared head: `now` in ms, and the lane's limit in force (nil: not engaged), letting an unconfigured one go after a quiet spell. */
+/** Shared head: `now` in ms, and the lane's limit in force (nil: not engaged; a value that is not a number from 1 up counts as none), letting an unconfigured one go after a quiet spell. */
 const PRELUDE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function limit_of(key, max, quiet)
   local l = tonumber(redis.call('HGET', key, 'limit'))
+  if l ~= nil and not (l >= 1 and l < math.huge) then l = nil end
   if l == nil then
     if max > 0 then return max end
     return nil
@@ -36,7 +37,7 @@ export const VIEW_MAX = 64;
 export const LIMIT_KEEP_MS = 3_600_000;
 
 /**
- * KEYS: slots, limit, h1. ARGV: holder, lease ms, max, quiet ms.
+ * KEYS: slots, limit, h1, flowing. ARGV: holder, lease ms, max, quiet ms. A granted holder is not flowing (a name a restarted instance reuses).
  * Expired leases go first, and so do leases ending further ahead than any instance writes one
  * (twice the lease: Redis is shared, and a slot held "for a century" must not fill the lane);
  * the holder gets a slot when fewer than the limit are held.
@@ -52,6 +53,7 @@ local granted = 0
 if limit == nil or held < math.max(1, math.floor(limit)) then
   redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
   redis.call('PEXPIRE', KEYS[1], lease)
+  if redis.call('TYPE', KEYS[4]).ok == 'set' then redis.call('SREM', KEYS[4], ARGV[1]) end
   held = held + 1
   granted = 1
 end
@@ -78,7 +80,7 @@ const FLOWING_MAX = 256;
 
 /**
  * KEYS: slots, limit, flowing. ARGV: max, quiet ms, decrease-every ms, concurrency (1: the
- * provider said too many at once). Holders whose stream the provider admitted (flowing, still
+ * provider said too many at once), the refused holder (not counted). Holders whose stream the provider admitted (flowing, still
  * holding a slot) say what it takes: it refused one more than those, so the limit goes to that
  * many, and for a concurrency refusal that many is the ceiling growth keeps under for the quiet
  * spell. None flowing: engage at half the slots held, or halve unless the last halving was
@@ -88,11 +90,18 @@ const FLOWING_MAX = 256;
 export const OVERLOAD = `${PRELUDE}
 local max = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('TYPE', KEYS[3]).ok ~= 'set' then redis.call('DEL', KEYS[3]) end
+if ARGV[5] ~= nil and ARGV[5] ~= '' then redis.call('SREM', KEYS[3], ARGV[5]) end
 local admitted = 0
-for i, h in ipairs(redis.call('SRANDMEMBER', KEYS[3], ${FLOWING_MAX})) do
-  if redis.call('ZSCORE', KEYS[1], h) then admitted = admitted + 1 else redis.call('SREM', KEYS[3], h) end
+for _, h in ipairs(redis.call('ZRANGE', KEYS[1], 0, ${FLOWING_MAX - 1})) do
+  if redis.call('SISMEMBER', KEYS[3], h) == 1 then admitted = admitted + 1 end
+end
+for _, h in ipairs(redis.call('SRANDMEMBER', KEYS[3], 16)) do
+  if not redis.call('ZSCORE', KEYS[1], h) then redis.call('SREM', KEYS[3], h) end
 end
 local limit = limit_of(KEYS[2], max, tonumber(ARGV[2]))
+local prev = tonumber(redis.call('HGET', KEYS[2], 'last_overload'))
+if prev == nil or now - prev >= tonumber(ARGV[2]) then redis.call('HDEL', KEYS[2], 'ceiling') end
 local last = tonumber(redis.call('HGET', KEYS[2], 'last_decrease'))
 local recent = last ~= nil and now - last < tonumber(ARGV[3])
 local decreased = true
@@ -121,6 +130,7 @@ return shown(limit)
 export const SUCCESS = `${PRELUDE}
 local max = tonumber(ARGV[1])
 local quiet = tonumber(ARGV[2])
+if redis.call('TYPE', KEYS[3]).ok ~= 'set' then redis.call('DEL', KEYS[3]) end
 if redis.call('ZSCORE', KEYS[2], ARGV[3]) then
   redis.call('SADD', KEYS[3], ARGV[3])
   redis.call('PEXPIRE', KEYS[3], ${LIMIT_KEEP_MS})
@@ -131,7 +141,7 @@ local top = limit + 1 / limit
 if max > 0 then top = math.min(max, top) end
 local ceiling = tonumber(redis.call('HGET', KEYS[1], 'ceiling'))
 local last = tonumber(redis.call('HGET', KEYS[1], 'last_overload')) or 0
-if ceiling ~= nil and now - last < quiet then top = math.min(top, ceiling) end
+if ceiling ~= nil and ceiling >= 1 and now - last < quiet then top = math.min(top, ceiling) end
 limit = math.max(limit, top)
 redis.call('HSET', KEYS[1], 'limit', tostring(limit))
 redis.call('PEXPIRE', KEYS[1], ${LIMIT_KEEP_MS})
@@ -141,6 +151,7 @@ return shown(limit)
 /** KEYS: slots, flowing. ARGV: holder. A slot given back: no longer held, no longer flowing. */
 export const RELEASE = `
 redis.call('ZREM', KEYS[1], ARGV[1])
+if redis.call('TYPE', KEYS[2]).ok ~= 'set' then redis.call('DEL', KEYS[2]) end
 redis.call('SREM', KEYS[2], ARGV[1])
 return 1
 `;

@@ -16,7 +16,7 @@ export class RedisFleet implements Fleet {
 
   async acquire(lane: string, holder: string, leaseMs: number, rule: LimitRule): Promise<SlotAnswer> {
     const k = laneKeys(lane);
-    const [granted, inUse, limit, h1Ms] = (await this.link.eval(ACQUIRE, [k.slots, k.limit, k.h1], [holder, leaseMs, rule.max, rule.quietMs])) as [number, number, string, number];
+    const [granted, inUse, limit, h1Ms] = (await this.link.eval(ACQUIRE, [k.slots, k.limit, k.h1, k.flowing], [holder, leaseMs, rule.max, rule.quietMs])) as [number, number, string, number];
     return { granted: granted === 1, inUse, limit: limitOf(limit), h1Ms };
   }
 
@@ -30,9 +30,9 @@ export class RedisFleet implements Fleet {
     return Number(await this.link.eval(RENEW, [laneKeys(lane).slots], [leaseMs, ...holders]));
   }
 
-  async overload(lane: string, rule: LimitRule, concurrency = false): Promise<number> {
+  async overload(lane: string, rule: LimitRule, concurrency = false, holder = ""): Promise<number> {
     const k = laneKeys(lane);
-    return limitOf(await this.link.eval(OVERLOAD, [k.slots, k.limit, k.flowing], [rule.max, rule.quietMs, rule.decreaseEveryMs, concurrency ? 1 : 0]));
+    return limitOf(await this.link.eval(OVERLOAD, [k.slots, k.limit, k.flowing], [rule.max, rule.quietMs, rule.decreaseEveryMs, concurrency ? 1 : 0, holder]));
   }
 
   async success(lane: string, rule: LimitRule, holder = ""): Promise<number> {

@@ -107,11 +107,14 @@ export class SharedLimiter implements Limiter {
     return this.#o.local.acquire(signal);
   }
 
-  onOverload(concurrency = false): void {
+  onOverload(concurrency = false, slot?: Release): void {
+    const holder = slot && this.#holders.get(slot);
+    // A slot the local limiter gave (the fleet was down): its verdict is the local limiter's.
+    if (slot && !holder) return this.#o.local.onOverload(concurrency, slot);
     if (!this.#o.fleet.up) return this.#o.local.onOverload(concurrency);
     // A verdict the fleet missed is not repeated on the local limiter: it counts only local slots, and
     // would engage at one. The next request that finds the fleet down seeds it with the fleet's share.
-    this.#o.fleet.overload(this.#o.lane, this.#o.rule, concurrency).then(
+    this.#o.fleet.overload(this.#o.lane, this.#o.rule, concurrency, holder).then(
       (limit) => (this.#limit = limit),
       () => {},
     );
@@ -119,7 +122,7 @@ export class SharedLimiter implements Limiter {
 
   onSuccess(slot?: Release): void {
     const holder = slot && this.#holders.get(slot);
-    if (!holder) return this.#o.local.onSuccess(slot);
+    if (slot && !holder) return this.#o.local.onSuccess(slot);
     if (!this.#o.fleet.up) return this.#o.local.onSuccess();
     this.#o.fleet.success(this.#o.lane, this.#o.rule, holder).then(
       (limit) => (this.#limit = limit),

@@ -162,12 +162,8 @@ export async function runAttempts(input: LoopInput): Promise<LoopResult> {
     queueMs += now() - queued;
     if (slot instanceof UpstreamFailure) return { kind: "failed", failure: slot, verdict: classifyFailure(slot.failureClass), exhausted: false, ...outcome() };
     tried.add(lane.name);
-    const attempt = await attemptOnce(input, runtime, attempts, waitMs, pin.on(runtime));
-    if (attempt.kind === "committed") {
-      runtime.limiter.onSuccess(slot);
-      return { kind: "committed", peeked: attempt.peeked, release: slot, ...outcome() };
-    }
-    if (attempt.verdict.overload) runtime.limiter.onOverload(attempt.verdict.concurrency === true);
+    const attempt = await attemptHolding(input, runtime, attempts, waitMs, pin.on(runtime), slot);
+    if (attempt.kind === "committed") return { kind: "committed", peeked: attempt.peeked, release: slot, ...outcome() };
     slot();
     laneTries++;
     waitMs = 0;
@@ -240,8 +236,26 @@ async function takeSlot(runtime: LaneRuntime, signal: AbortSignal): Promise<Rele
   }
 }
 
+/**
+ * One attempt holding a lane slot, and what the lane's limiter hears of it: a stream the
+ * provider took (at its message_start, or at commit for a JSON answer), and an overload verdict
+ * (with the slot: a stream refused after its message_start was not one the provider took).
+ */
+async function attemptHolding(input: LoopInput, runtime: LaneRuntime, attempts: AttemptRecord[], waitMs: number, pinned: Protocol | undefined, slot: Release): Promise<Tried> {
+  let admitted = false;
+  const admit = () => {
+    if (admitted) return;
+    admitted = true;
+    runtime.limiter.onSuccess(slot);
+  };
+  const attempt = await attemptOnce(input, runtime, attempts, waitMs, pinned, admit);
+  if (attempt.kind === "committed") admit();
+  else if (attempt.verdict.overload) runtime.limiter.onOverload(attempt.verdict.concurrency === true, slot);
+  return attempt;
+}
+
 /** One attempt: sent, peeked, judged, recorded. */
-async function attemptOnce(input: LoopInput, runtime: LaneRuntime, attempts: AttemptRecord[], waitMs: number, pinned: Protocol | undefined): Promise<Tried> {
+async function attemptOnce(input: LoopInput, runtime: LaneRuntime, attempts: AttemptRecord[], waitMs: number, pinned: Protocol | undefined, onStarted: () => void): Promise<Tried> {
   const { lane } = runtime;
   const transport = pinned ? runtime.transportFor(pinned) : runtime.transport(input.now());
   const start = input.now();
@@ -251,7 +265,7 @@ async function attemptOnce(input: LoopInput, runtime: LaneRuntime, attempts: Att
   try {
     const response = await transport.send({ ...input.build(lane), timeouts: lane.timeouts, signal: input.signal });
     status = response.status;
-    const peeked = await peek(response, input.expects);
+    const peeked = await peek(response, input.expects, undefined, onStarted);
     if (peeked.kind === "commit") {
       input.onAnswer?.(lane, response.status, response.headers, undefined);
       record("ok", null);

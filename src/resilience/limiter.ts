@@ -39,7 +39,7 @@ export interface Limiter {
    * The upstream answered with a burst or overload signal (while the attempt still holds its
    * slot); `concurrency`: it said too many at once (Z.ai 1302).
    */
-  onOverload(concurrency?: boolean): void;
+  onOverload(concurrency?: boolean, slot?: Release): void;
   /** A stream was admitted (its slot, when given, counts as flowing until released). */
   onSuccess(slot?: Release): void;
   /** The limit in force; Infinity when not engaged. */
@@ -139,7 +139,22 @@ export class AdaptiveLimiter implements Limiter {
     if (this.#queue.length >= this.#o.queueMax) {
       return Promise.reject(new LimiterRejected("queue_full", `lane queue is full (${this.#o.queueMax} waiting)`));
     }
-    return waitInQueue(this.#queue, this.#o.queueTimeoutMs, signal);
+    const waiting = waitInQueue(this.#queue, this.#o.queueTimeoutMs, signal);
+    this.#armLetGo();
+    return waiting;
+  }
+
+  #quietTimer: ReturnType<typeof setTimeout> | undefined;
+  /** While requests wait on an unconfigured limit, wake at the end of its quiet spell so the let-go lets them in. */
+  #armLetGo(): void {
+    if (this.#o.max > 0 || this.#limit === undefined || this.#queue.length === 0 || this.#quietTimer !== undefined) return;
+    const ms = Math.max(0, this.#lastOverload + this.#o.quietMs - this.#o.now());
+    this.#quietTimer = setTimeout(() => {
+      this.#quietTimer = undefined;
+      this.#letGoWhenQuiet();
+      this.#armLetGo();
+    }, ms + 1);
+    this.#quietTimer.unref?.();
   }
 
   /**
@@ -149,8 +164,10 @@ export class AdaptiveLimiter implements Limiter {
    * Otherwise: engage at half the concurrency in flight, or back off multiplicatively. A storm of
    * refusals is one signal (decreaseEveryMs).
    */
-  onOverload(concurrency = false): void {
+  onOverload(concurrency = false, slot?: Release): void {
+    if (slot) this.#streaming.delete(slot); // refused after its message_start: not one the provider took
     const now = this.#o.now();
+    if (now - this.#lastOverload >= this.#o.quietMs) this.#ceiling = undefined;
     this.#lastOverload = now;
     const admitted = this.#streaming.size > 0 ? this.#streaming.size : undefined;
     if (admitted !== undefined && concurrency) this.#ceiling = admitted;
@@ -171,6 +188,7 @@ export class AdaptiveLimiter implements Limiter {
     if (!Number.isFinite(limit)) return;
     const capped = Math.max(1, this.#o.max > 0 ? Math.min(this.#o.max, limit) : limit);
     if (this.#limit === undefined || this.#limit > capped) this.#limit = capped;
+    if (this.#o.now() - this.#lastOverload >= this.#o.quietMs) this.#ceiling = undefined;
     this.#lastOverload = this.#o.now();
   }
 
@@ -199,6 +217,7 @@ export class AdaptiveLimiter implements Limiter {
     if (this.#limit === undefined || this.#o.max > 0) return;
     if (this.#o.now() - this.#lastOverload < this.#o.quietMs) return;
     this.#limit = undefined;
+    this.#ceiling = undefined;
     this.#pump();
   }
 

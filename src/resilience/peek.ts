@@ -103,7 +103,7 @@ function described(r: UpstreamResponse, bytes: Uint8Array): string {
  * envelope aside, is a `protocol` failure, retried like one); a stream is held until its first
  * content block (MESSAGE_START_HOLD). Throws UpstreamFailure when the body breaks or is wrong.
  */
-export async function peek(upstream: UpstreamResponse, expects: Expected = "stream", hold: Hold = MESSAGE_START_HOLD): Promise<Peeked> {
+export async function peek(upstream: UpstreamResponse, expects: Expected = "stream", hold: Hold = MESSAGE_START_HOLD, onStarted?: () => void): Promise<Peeked> {
   const reader = upstream.body;
   const coding = contentCoding(upstream.headers);
   const refuse = (why: string) => {
@@ -129,7 +129,7 @@ export async function peek(upstream: UpstreamResponse, expects: Expected = "stre
   // An event stream is passed on as it arrives: ccp does not decompress streams.
   if (coding !== "identity") throw refuse(`the upstream answered with a ${coding}-encoded event stream, though ccp asked for identity`);
   if (expects !== "stream") throw refuse(`the upstream answered an event stream to a request that did not ask for one (${described(response, new Uint8Array(0))})`);
-  return peekStream(response, reader, hold, refuse);
+  return peekStream(response, reader, hold, refuse, onStarted);
 }
 
 /** A 2xx body read whole (or its first 16 MiB): the JSON that was asked for, or why it is not. */
@@ -178,7 +178,7 @@ const WHAT: Record<Expected, string> = {
 };
 
 /** Reads a stream until its first content block: an error before it is an in-stream error; anything but message_start first is a protocol failure. */
-async function peekStream(response: UpstreamResponse, reader: ByteReader, hold: Hold, refuse: (why: string) => UpstreamFailure): Promise<Peeked> {
+async function peekStream(response: UpstreamResponse, reader: ByteReader, hold: Hold, refuse: (why: string) => UpstreamFailure, onStarted?: () => void): Promise<Peeked> {
   const observation = newObservation();
   const parser = new SseParser(observedDataOf(observation));
   const head: Uint8Array[] = [];
@@ -212,8 +212,10 @@ async function peekStream(response: UpstreamResponse, reader: ByteReader, hold: 
       if (verdict || wrongFirst !== undefined || aside) continue;
       if (ev.event === "error") verdict = "error";
       else if (started) verdict = "commit";
-      else if (ev.event === "message_start") started = { at: performance.now(), bytes: held };
-      else wrongFirst = ev.event;
+      else if (ev.event === "message_start") {
+        started = { at: performance.now(), bytes: held };
+        onStarted?.();
+      } else wrongFirst = ev.event;
     }
     if (wrongFirst !== undefined) throw refuse(`the event stream's first event is ${JSON.stringify(quote(wrongFirst, 40))}, not message_start (${described(response, concat(head))})`);
     if (verdict === "error") {

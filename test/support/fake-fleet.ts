@@ -58,8 +58,9 @@ export class FakeFleet implements Fleet {
     }
     return n;
   }
-  async overload(_lane: string, _rule: LimitRule, concurrency = false): Promise<number> {
+  async overload(_lane: string, _rule: LimitRule, concurrency = false, holder?: string): Promise<number> {
     this.#check("overload");
+    if (holder) this.flowing.delete(holder);
     for (const h of this.flowing) if (!this.slots.has(h)) this.flowing.delete(h);
     if (this.flowing.size > 0) {
       this.limit = Math.min(this.limit, this.flowing.size);

@@ -104,6 +104,17 @@ describe.skipIf(noRedis)("the fleet's adaptive limit", () => {
     expect(await f.success(lane, rule(0))).toBeCloseTo(1.5 + 1 / 1.5, 10);
   });
 
+  test("the refused holder is not counted among those the provider took, even if it had flowed (refused after its message_start)", async () => {
+    const f = await fleet();
+    const lane = newLane();
+    const r = rule(0);
+    for (const h of ["a/1", "b/1", "c/1"]) {
+      await f.acquire(lane, h, 60_000, r);
+      await f.success(lane, r, h);
+    }
+    expect(await f.overload(lane, r, true, "c/1")).toBe(2);
+  });
+
   test("a lasting storm halves on, once per decrease-every counted from the last halving, down to 1", async () => {
     const f = await fleet();
     const lane = newLane();
