@@ -111,6 +111,8 @@ export class AdaptiveLimiter implements Limiter {
   #lastDecrease = Number.NEGATIVE_INFINITY;
   /** What the provider was seen to take at most (see onOverload); held for quietMs after the last overload. */
   #ceiling: number | undefined;
+  /** Wakes the queue when an unconfigured limit's quiet spell ends (see #armLetGo). */
+  #quietTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #queue: Waiter[] = [];
   readonly #o: Required<LimiterOptions>;
 
@@ -144,7 +146,6 @@ export class AdaptiveLimiter implements Limiter {
     return waiting;
   }
 
-  #quietTimer: ReturnType<typeof setTimeout> | undefined;
   /** While requests wait on an unconfigured limit, wake at the end of its quiet spell so the let-go lets them in. */
   #armLetGo(): void {
     if (this.#o.max > 0 || this.#limit === undefined || this.#queue.length === 0 || this.#quietTimer !== undefined) return;
@@ -167,8 +168,7 @@ export class AdaptiveLimiter implements Limiter {
   onOverload(concurrency = false, slot?: Release): void {
     if (slot) this.#streaming.delete(slot); // refused after its message_start: not one the provider took
     const now = this.#o.now();
-    if (now - this.#lastOverload >= this.#o.quietMs) this.#ceiling = undefined;
-    this.#lastOverload = now;
+    this.#overloadAt(now);
     const admitted = this.#streaming.size > 0 ? this.#streaming.size : undefined;
     if (admitted !== undefined && concurrency) this.#ceiling = admitted;
     if (admitted !== undefined) this.#limit = Math.max(1, Math.min(this.#limit ?? admitted, admitted));
@@ -188,8 +188,7 @@ export class AdaptiveLimiter implements Limiter {
     if (!Number.isFinite(limit)) return;
     const capped = Math.max(1, this.#o.max > 0 ? Math.min(this.#o.max, limit) : limit);
     if (this.#limit === undefined || this.#limit > capped) this.#limit = capped;
-    if (this.#o.now() - this.#lastOverload >= this.#o.quietMs) this.#ceiling = undefined;
-    this.#lastOverload = this.#o.now();
+    this.#overloadAt(this.#o.now());
   }
 
   /**
@@ -205,6 +204,12 @@ export class AdaptiveLimiter implements Limiter {
       this.#limit = Math.max(this.#limit, Math.min(top, grown));
     }
     this.#pump();
+  }
+
+  /** Marks an overload at `now`; a ceiling from before a quiet spell is forgotten, not brought back. */
+  #overloadAt(now: number): void {
+    if (now - this.#lastOverload >= this.#o.quietMs) this.#ceiling = undefined;
+    this.#lastOverload = now;
   }
 
   /** The ceiling while it holds (quietMs after the last overload), else none. */
