@@ -78,19 +78,22 @@ return renewed
 /** The most flowing holders one overload counts (the set is Redis's, another tenant may have filled it). */
 const FLOWING_MAX = 256;
 
+/** Lua: the flowing set at KEYS[n] is replaced when another tenant wrote something else there (SADD on it would fail every call). */
+const flowingIsSet = (n: number) => `if redis.call('TYPE', KEYS[${n}]).ok ~= 'set' then redis.call('DEL', KEYS[${n}]) end`;
+
 /**
  * KEYS: slots, limit, flowing. ARGV: max, quiet ms, decrease-every ms, concurrency (1: the
- * provider said too many at once), the refused holder (not counted). Holders whose stream the provider admitted (flowing, still
- * holding a slot) say what it takes: it refused one more than those, so the limit goes to that
- * many, and for a concurrency refusal that many is the ceiling growth keeps under for the quiet
- * spell. None flowing: engage at half the slots held, or halve unless the last halving was
+ * provider said too many at once), the refused holder (not counted). Holders whose stream the
+ * provider admitted (flowing, still holding a slot) say what it takes: it refused one more than
+ * those, so the limit goes to that many, and for a concurrency refusal that many is the ceiling
+ * growth keeps under for the quiet spell (a ceiling older than a quiet spell is forgotten). None flowing: engage at half the slots held, or halve unless the last halving was
  * within decrease-every (one burst of refusals is one signal; a lasting storm halves on, down to 1).
  * Returns the limit.
  */
 export const OVERLOAD = `${PRELUDE}
 local max = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('TYPE', KEYS[3]).ok ~= 'set' then redis.call('DEL', KEYS[3]) end
+${flowingIsSet(3)}
 if ARGV[5] ~= nil and ARGV[5] ~= '' then redis.call('SREM', KEYS[3], ARGV[5]) end
 local admitted = 0
 for _, h in ipairs(redis.call('ZRANGE', KEYS[1], 0, ${FLOWING_MAX - 1})) do
@@ -130,7 +133,7 @@ return shown(limit)
 export const SUCCESS = `${PRELUDE}
 local max = tonumber(ARGV[1])
 local quiet = tonumber(ARGV[2])
-if redis.call('TYPE', KEYS[3]).ok ~= 'set' then redis.call('DEL', KEYS[3]) end
+${flowingIsSet(3)}
 if redis.call('ZSCORE', KEYS[2], ARGV[3]) then
   redis.call('SADD', KEYS[3], ARGV[3])
   redis.call('PEXPIRE', KEYS[3], ${LIMIT_KEEP_MS})
@@ -151,7 +154,7 @@ return shown(limit)
 /** KEYS: slots, flowing. ARGV: holder. A slot given back: no longer held, no longer flowing. */
 export const RELEASE = `
 redis.call('ZREM', KEYS[1], ARGV[1])
-if redis.call('TYPE', KEYS[2]).ok ~= 'set' then redis.call('DEL', KEYS[2]) end
+${flowingIsSet(2)}
 redis.call('SREM', KEYS[2], ARGV[1])
 return 1
 `;
