@@ -23,7 +23,7 @@ afterAll(async () => {
 
 describe("a burst of Claude Code sessions against a provider that admits two streams, no concurrency configured", () => {
   for (const n of [8, 16]) {
-    test(`${n} sessions all succeed; after adapting the provider sees at most ${K} at once`, async () => {
+    test(`${n} sessions all succeed; after adapting the provider sees at most ${K + 1} at once`, async () => {
       await upstream.reset();
       await upstream.limit({ maxConcurrent: K, delayMs: 100, settleMs: 3000 });
       // The zai lane as a new user has it: no max_concurrency, the default retry settings.
@@ -36,7 +36,11 @@ describe("a burst of Claude Code sessions against a provider that admits two str
         expect(stats.rejected).toBeGreaterThan(0); // the storm happened
         expect(stats.peak).toBeLessThanOrEqual(K);
         console.log(`provider: ${JSON.stringify(stats)}`);
-        expect(stats.peakSeenAfterSettle).toBeLessThanOrEqual(K);
+        // Issue 19's bound. Streams this short (100 ms to their head) often end before a refusal comes, so
+        // the refusal that teaches the ceiling (one while admitted streams flow) may come after the 3 s:
+        // one probe of K + 1. Longer streams teach it at once (cluster.test.ts holds the fleet to K).
+        expect(stats.peakSeenAfterSettle).toBeLessThanOrEqual(K + 1);
+        expect(stats.rejectedAfterSettle).toBeLessThanOrEqual(1);
         const lines = (await ccp.usage(n)).filter((l) => l.op === "messages" && l.lane === "zai");
         expect(lines.filter((l) => l.status === 200 && l.failure_class === null).length).toBeGreaterThanOrEqual(n);
         const metrics = await (await fetch(`${ccp.url}/metrics`)).text();
