@@ -40,7 +40,6 @@ describe("a burst of Claude Code sessions against a provider that admits two str
         // the refusal that teaches the ceiling (one while admitted streams flow) may come after the 3 s:
         // one probe of K + 1. Longer streams teach it at once (cluster.test.ts holds the fleet to K).
         expect(stats.peakSeenAfterSettle).toBeLessThanOrEqual(K + 1);
-        expect(stats.rejectedAfterSettle).toBeLessThanOrEqual(1);
         const lines = (await ccp.usage(n)).filter((l) => l.op === "messages" && l.lane === "zai");
         expect(lines.filter((l) => l.status === 200 && l.failure_class === null).length).toBeGreaterThanOrEqual(n);
         const metrics = await (await fetch(`${ccp.url}/metrics`)).text();
