@@ -1,53 +1,27 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { RedisClient } from "bun";
+import { describe, expect, test } from "bun:test";
 import { Cluster } from "../../src/cluster/cluster.ts";
-import { laneKeys, type LimitRule } from "../../src/cluster/fleet.ts";
-import { RedisFleet } from "../../src/cluster/redis-fleet.ts";
-import { RedisLink } from "../../src/cluster/redis-link.ts";
+import { laneKeys } from "../../src/cluster/fleet.ts";
 import { renderCluster } from "../../src/cli/cluster-format.ts";
 import { loadConfig } from "../../src/config/load.ts";
 import { QuotaDesk } from "../../src/quota/desk.ts";
 import { writeConfig } from "../support/config-file.ts";
-import { skipWithoutRedis, startRedis, type TestRedis } from "../support/redis-server.ts";
+import { redisFleetHarness, rule } from "../support/redis-fleet.ts";
 
 /**
  * Attack review (q-attack-net): another tenant of the same Redis writes to ccp's keys
  * (`ccp:{<lane>}:*`). What one write can do to the instances sharing a lane, against a
  * redis-server of the test's own (never the machine's 6379).
  */
-const noRedis = skipWithoutRedis("attack-net-redis");
-let redis: TestRedis;
-let raw: RedisClient;
-const links: RedisLink[] = [];
-const quiet = { info: () => {}, warn: () => {} };
+const h = redisFleetHarness("attack-net-redis");
+const { noRedis, newLane } = h;
+const fleet = () => h.fleet();
 const YEAR = 365 * 86_400_000;
-
-beforeAll(async () => {
-  if (noRedis) return;
-  redis = await startRedis();
-  raw = new RedisClient(redis.url);
-});
-afterAll(async () => {
-  for (const l of links) l.close();
-  raw?.close();
-  await redis?.close();
-});
-
-async function fleet(): Promise<RedisFleet> {
-  const link = new RedisLink(redis.url, quiet, { opTimeoutMs: 2_000 });
-  links.push(link);
-  await link.start();
-  return new RedisFleet(link);
-}
-let n = 0;
-const newLane = () => `atk${++n}`;
-const rule = (max: number): LimitRule => ({ max, quietMs: 60_000, decreaseEveryMs: 250 });
 
 /** One instance as the server builds it (Cluster + QuotaDesk), on the test's Redis, its log lines kept. */
 function instance(lane: string) {
   const toml = `
 [cluster]
-redis_url = "${redis.url}"
+redis_url = "${h.url()}"
 lease_ms = 3000
 
 [lanes.${lane}]
@@ -76,7 +50,7 @@ describe.skipIf(noRedis)("a hostile tenant of the fleet's Redis", () => {
     const lane = newLane();
     const f = await fleet();
     const far = Date.now() + 100 * YEAR;
-    await raw.send("ZADD", [laneKeys(lane).slots, String(far), "ghost/1", String(far), "ghost/2"]);
+    await h.raw().send("ZADD", [laneKeys(lane).slots, String(far), "ghost/1", String(far), "ghost/2"]);
     const a = await f.acquire(lane, "me:8082/1", 3_000, rule(2));
     // Expected: a lease no instance could have taken (it ends far past now + lease) is not counted.
     expect(a.granted).toBe(true);
@@ -88,7 +62,7 @@ describe.skipIf(noRedis)("a hostile tenant of the fleet's Redis", () => {
     try {
       await i.cluster.start("me:8082");
       const until = Date.now() + 10 * YEAR;
-      await raw.send("HSET", [laneKeys(lane).walls, "5h", JSON.stringify({ window: "5h", code: "1308", resetsAt: null, until })]);
+      await h.raw().send("HSET", [laneKeys(lane).walls, "5h", JSON.stringify({ window: "5h", code: "1308", resetsAt: null, until })]);
       await i.cluster.refresh();
       // Expected: a wall no instance could have published is ignored, as the book ignores such a reset from an upstream.
       expect(i.desk.book.walled(lane, "lane")).toBeUndefined();
@@ -103,7 +77,7 @@ describe.skipIf(noRedis)("a hostile tenant of the fleet's Redis", () => {
     try {
       await i.cluster.start("me:8082");
       const forged = "5h\n2099 error X";
-      await raw.send("HSET", [laneKeys(lane).walls, "5h", JSON.stringify({ window: forged, code: "a\u001b[2Jb", resetsAt: Date.now() + 3_600_000, until: Date.now() + 3_600_000 })]);
+      await h.raw().send("HSET", [laneKeys(lane).walls, "5h", JSON.stringify({ window: forged, code: "a\u001b[2Jb", resetsAt: Date.now() + 3_600_000, until: Date.now() + 3_600_000 })]);
       await i.cluster.refresh();
       // Expected: no log line carries a control character; a wall whose words are not plain (as ccp writes them) is ignored.
       for (const l of i.lines) expect(l).not.toMatch(/[\u0000-\u001f\u007f]/);
@@ -119,8 +93,8 @@ describe.skipIf(noRedis)("a hostile tenant of the fleet's Redis", () => {
     try {
       await i.cluster.start("me:8082");
       const far = Date.now() + 60_000;
-      await raw.send("ZADD", [laneKeys(lane).instances, String(far), "\u001b[2J\u001b[Hccp: all good\u0007"]);
-      await raw.send("ZADD", [laneKeys(lane).slots, String(far), "\u001b]0;pwned\u0007/1"]);
+      await h.raw().send("ZADD", [laneKeys(lane).instances, String(far), "\u001b[2J\u001b[Hccp: all good\u0007"]);
+      await h.raw().send("ZADD", [laneKeys(lane).slots, String(far), "\u001b]0;pwned\u0007/1"]);
       await i.cluster.refresh();
       const shown = renderCluster(i.cluster.status());
       expect(shown).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
@@ -139,7 +113,7 @@ describe.skipIf(noRedis)("a hostile tenant of the fleet's Redis", () => {
       for (let b = 0; b < 20; b++) {
         const args: string[] = [key];
         for (let k = 0; k < 5_000; k++) args.push(far, `x${b}-${k}`);
-        await raw.send("ZADD", args);
+        await h.raw().send("ZADD", args);
       }
       await i.cluster.refresh();
       const status = JSON.stringify(i.cluster.status());
@@ -154,7 +128,7 @@ describe.skipIf(noRedis)("a hostile tenant of the fleet's Redis", () => {
     for (const bad of ["0", "-5", "abc", "nan"]) {
       const lane = newLane();
       const f = await fleet();
-      await raw.send("HSET", [laneKeys(lane).limit, "limit", bad]);
+      await h.raw().send("HSET", [laneKeys(lane).limit, "limit", bad]);
       const a = await f.acquire(lane, "me/1", 3_000, rule(2));
       expect({ bad, granted: a.granted }).toEqual({ bad, granted: true });
     }
@@ -162,7 +136,7 @@ describe.skipIf(noRedis)("a hostile tenant of the fleet's Redis", () => {
     const i = instance(lane);
     try {
       await i.cluster.start("me:8082");
-      await raw.send("SET", [laneKeys(lane).walls, "not a hash"]);
+      await h.raw().send("SET", [laneKeys(lane).walls, "not a hash"]);
       await i.cluster.refresh();
       expect(i.cluster.status().lanes[0]!.name).toBe(lane);
       expect(renderCluster(i.cluster.status())).toContain(lane);

@@ -1,41 +1,20 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { RedisClient } from "bun";
-import { laneKeys, type LimitRule } from "../../src/cluster/fleet.ts";
+import { describe, expect, test } from "bun:test";
+import { laneKeys } from "../../src/cluster/fleet.ts";
 import { RedisFleet } from "../../src/cluster/redis-fleet.ts";
-import { RedisLink } from "../../src/cluster/redis-link.ts";
-import { skipWithoutRedis, startRedis, type TestRedis } from "../support/redis-server.ts";
+import type { RedisLink } from "../../src/cluster/redis-link.ts";
+import { redisFleetHarness, rule } from "../support/redis-fleet.ts";
 
 /**
  * Review of the fleet's adaptive limit (OVERLOAD, SUCCESS, RELEASE in lua.ts; branch rev),
  * against a redis-server of the test's own (never the machine's 6379). Each test fails on
  * what the scripts do today.
  */
-const noRedis = skipWithoutRedis("cluster-lua-review");
-let redis: TestRedis;
-let raw: RedisClient;
-const links: RedisLink[] = [];
-const quiet = { info: () => {}, warn: () => {} };
+const h = redisFleetHarness("cluster-lua-review");
+const { noRedis, newLane } = h;
 async function fleet(): Promise<{ f: RedisFleet; link: RedisLink }> {
-  const link = new RedisLink(redis.url, quiet, { opTimeoutMs: 2_000 });
-  links.push(link);
-  await link.start();
-  expect(link.up).toBe(true);
+  const link = await h.link();
   return { f: new RedisFleet(link), link };
 }
-let laneN = 0;
-const newLane = () => `rev${++laneN}`;
-const rule = (max: number, o: Partial<LimitRule> = {}): LimitRule => ({ max, quietMs: 60_000, decreaseEveryMs: 250, ...o });
-
-beforeAll(async () => {
-  if (noRedis) return;
-  redis = await startRedis();
-  raw = new RedisClient(redis.url);
-});
-afterAll(async () => {
-  for (const l of links) l.close();
-  raw?.close();
-  await redis?.close();
-});
 
 describe.skipIf(noRedis)("review: the fleet's ceiling", () => {
   test("a configured lane: the ceiling of a 1302 is forgotten after its quiet spell; a later 529 halves and growth goes back to max", async () => {
@@ -63,7 +42,7 @@ describe.skipIf(noRedis)("review: junk another tenant writes into the limit hash
     const { f } = await fleet();
     const lane = newLane();
     const r = rule(4);
-    await raw.send("HSET", [laneKeys(lane).limit, "limit", bad]);
+    await h.raw().send("HSET", [laneKeys(lane).limit, "limit", bad]);
     let limit = Number.NaN;
     for (let i = 0; i < 20; i++) limit = await f.success(lane, r);
     // Before 507d156/9cbf22e, SUCCESS's math.min(max, nan) gave 4 at the first success; math.max(limit, top) now keeps nan.
@@ -75,7 +54,7 @@ describe.skipIf(noRedis)("review: junk another tenant writes into the limit hash
     const { f } = await fleet();
     const lane = newLane();
     const r = rule(4);
-    await raw.send("HSET", [laneKeys(lane).limit, "ceiling", "-5"]);
+    await h.raw().send("HSET", [laneKeys(lane).limit, "ceiling", "-5"]);
     expect(await f.overload(lane, r, false)).toBe(2); // nothing flowing: halves 4 to 2 and writes last_overload
     let limit = 0;
     for (let i = 0; i < 20; i++) limit = await f.success(lane, r);
@@ -88,7 +67,7 @@ describe.skipIf(noRedis)("review: junk another tenant writes into ccp:{lane}:flo
     const { f, link } = await fleet();
     const lane = newLane();
     const r = rule(4);
-    await raw.send("SET", [laneKeys(lane).flowing, "junk"]);
+    await h.raw().send("SET", [laneKeys(lane).flowing, "junk"]);
     await f.acquire(lane, "a/1", 60_000, r);
     let answered: number | string;
     try {
@@ -106,7 +85,7 @@ describe.skipIf(noRedis)("review: junk another tenant writes into ccp:{lane}:flo
     const lane = newLane();
     const r = rule(0);
     const junk = Array.from({ length: 100_000 }, (_, i) => `junk/${i}`);
-    for (let i = 0; i < junk.length; i += 5_000) await raw.send("SADD", [laneKeys(lane).flowing, ...junk.slice(i, i + 5_000)]);
+    for (let i = 0; i < junk.length; i += 5_000) await h.raw().send("SADD", [laneKeys(lane).flowing, ...junk.slice(i, i + 5_000)]);
     for (const h of ["a/1", "b/1", "c/1"]) await f.acquire(lane, h, 60_000, r);
     await f.success(lane, r, "a/1");
     await f.success(lane, r, "b/1");
@@ -151,7 +130,7 @@ describe.skipIf(noRedis)("review (held): flowing holders whose lease lapsed, rel
     await Bun.sleep(250);
     await f.acquire(lane, "live:2/3", 60_000, r);
     expect(await f.overload(lane, r, true)).toBe(1);
-    expect(Number(await raw.send("SCARD", [laneKeys(lane).flowing]))).toBe(1);
+    expect(Number(await h.raw().send("SCARD", [laneKeys(lane).flowing]))).toBe(1);
   });
 });
 
@@ -160,7 +139,7 @@ describe.skipIf(noRedis)("review (held): non-numeric fields in the limit hash ra
     const { f, link } = await fleet();
     const lane = newLane();
     const r = rule(4);
-    await raw.send("HSET", [laneKeys(lane).limit, "limit", "3", "last_overload", "x", "last_decrease", "{}", "ceiling", "abc"]);
+    await h.raw().send("HSET", [laneKeys(lane).limit, "limit", "3", "last_overload", "x", "last_decrease", "{}", "ceiling", "abc"]);
     await f.acquire(lane, "a/1", 60_000, r);
     await f.success(lane, r, "a/1");
     expect(await f.overload(lane, r, true)).toBe(1);

@@ -1,33 +1,10 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { LimitRule } from "../../src/cluster/fleet.ts";
-import { RedisFleet } from "../../src/cluster/redis-fleet.ts";
-import { RedisLink } from "../../src/cluster/redis-link.ts";
-import { skipWithoutRedis, startRedis, type TestRedis } from "../support/redis-server.ts";
+import { describe, expect, test } from "bun:test";
+import { redisFleetHarness, rule } from "../support/redis-fleet.ts";
 
 /** The fleet's scripts against a redis-server of the test's own (never the machine's). */
-const noRedis = skipWithoutRedis("cluster-lua");
-let redis: TestRedis;
-const links: RedisLink[] = [];
-const quiet = { info: () => {}, warn: () => {} };
-async function fleet(): Promise<RedisFleet> {
-  const link = new RedisLink(redis.url, quiet, { opTimeoutMs: 2_000 });
-  links.push(link);
-  await link.start();
-  expect(link.up).toBe(true);
-  return new RedisFleet(link);
-}
-let laneN = 0;
-const newLane = () => `lane${++laneN}`;
-const rule = (max: number, o: Partial<LimitRule> = {}): LimitRule => ({ max, quietMs: 60_000, decreaseEveryMs: 250, ...o });
-
-beforeAll(async () => {
-  if (noRedis) return;
-  redis = await startRedis();
-});
-afterAll(async () => {
-  for (const l of links) l.close();
-  await redis?.close();
-});
+const h = redisFleetHarness("cluster-lua");
+const { noRedis, newLane } = h;
+const fleet = () => h.fleet();
 
 /** A small seeded generator (mulberry32): the seed is printed, so a failing sequence can be replayed. */
 function seeded(seed: number): () => number {
