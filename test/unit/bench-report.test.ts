@@ -38,6 +38,20 @@ function result(s: Scenario, direct: [number, number], through: [number, number]
 
 /** A run of the scenario matrix alone (--no-extras). */
 const NO_PHASES = { soak: undefined, slow: [], stalled: [], disconnect: [] } as const;
+/** A report with nothing measured but what `parts` gives. */
+const reportOf = (parts: Partial<Report>): Report => ({
+  when: "",
+  command: "",
+  machine: { cpus: 2, bun: "", node: "", kernel: "" },
+  ccp: "",
+  notes: [],
+  scenarios: [],
+  ...NO_PHASES,
+  usageLog: { records: 0, retried: 0, non200: 0, failures: {} },
+  targets: [],
+  errorCount: 0,
+  ...parts,
+});
 
 const named = (ts: ReturnType<typeof targets>, start: string) => ts.find((t) => t.name.startsWith(start))!;
 
@@ -68,18 +82,7 @@ describe("benchmark targets (pure)", () => {
 
   test("the rendered targets say when the floor fails a target too", () => {
     const scenarios = [result(scenario(1, 1024 * 1024), [5, 100], [9, 100], [8.5, 100], 40)];
-    const report: Report = {
-      when: "",
-      command: "",
-      machine: { cpus: 2, bun: "", node: "", kernel: "" },
-      ccp: "",
-      notes: [],
-      scenarios,
-      ...NO_PHASES,
-      usageLog: { records: 0, retried: 0, non200: 0, failures: {} },
-      targets: targets({ scenarios, ...NO_PHASES }),
-      errorCount: 0,
-    };
+    const report = reportOf({ scenarios, targets: targets({ scenarios, ...NO_PHASES }) });
     expect(render(report)).toContain("FAIL  1 MB body adds ≤ 3 ms p50 (c=1) (worst of 1): 4.00 ms  [third arm: 3.50 ms FAIL]");
   });
 
@@ -110,19 +113,7 @@ describe("benchmark targets (pure)", () => {
     expect(t.name).toBe("ccp statusline returns within 100 ms (p95 of 20 runs of dist/ccp statusline --port N, Claude Code's stdin, against the running ccp)");
     expect(t.value).toBe("p50 40.0 ms, p95 75.0 ms, max 105.0 ms");
     expect(targets({ ...NO_PHASES, scenarios: [] })).toEqual([]);
-    const report: Report = {
-      when: "",
-      command: "",
-      machine: { cpus: 2, bun: "", node: "", kernel: "" },
-      ccp: "",
-      notes: [],
-      scenarios: [],
-      ...NO_PHASES,
-      statusline: line(75),
-      usageLog: { records: 0, retried: 0, non200: 0, failures: {} },
-      targets: judge(75),
-      errorCount: 0,
-    };
+    const report = reportOf({ statusline: line(75), targets: judge(75) });
     const text = render(report);
     expect(text).toContain("statusline: 20 runs of dist/ccp statusline --port N: p50 40.0 ms, p95 75.0 ms, max 105.0 ms → ccp h2 ✓ no reading yet");
     expect(text).toContain("  PASS  ccp statusline returns within 100 ms");
@@ -142,18 +133,7 @@ describe("benchmark targets (pure)", () => {
     const quick = judge(2_500, 12);
     expect(quick.pass).toBeUndefined();
     expect(quick.name).toBe("soak: RSS growth after warm-up (2500 requests; judged from 20000, the full run)");
-    const report = {
-      when: "",
-      command: "",
-      machine: { cpus: 2, bun: "", node: "", kernel: "" },
-      ccp: "",
-      notes: [],
-      scenarios: [],
-      ...NO_PHASES,
-      usageLog: { records: 0, retried: 0, non200: 0, failures: {} },
-      targets: [quick],
-      errorCount: 0,
-    };
+    const report = reportOf({ targets: [quick] });
     expect(render(report)).toContain("  INFO  soak: RSS growth after warm-up (2500 requests; judged from 20000, the full run): 12.0 %");
   });
 });
